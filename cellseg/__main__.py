@@ -1,0 +1,7 @@
+"""Allow ``python -m cellseg``."""
+
+import sys
+
+from cellseg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Keras 3 (TensorFlow) networks: training, prediction and their losses."""
