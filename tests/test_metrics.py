@@ -1,0 +1,105 @@
+"""Metrics against values computed by hand."""
+
+import numpy as np
+import pytest
+
+from cellseg.metrics import (
+    aggregated_jaccard_index,
+    count_objects,
+    dice,
+    match,
+    overlaps,
+    pixel_iou,
+)
+
+# Truth: cell 1 (4 px) and cell 2 (2 px). Prediction: cell 5 covers 3 px of cell 1 and one
+# background pixel; cell 7 (2 px) covers only background.
+TRUTH = np.array(
+    [
+        [1, 1, 0, 0, 0],
+        [1, 1, 0, 0, 2],
+        [0, 0, 0, 0, 2],
+    ]
+)
+PREDICTION = np.array(
+    [
+        [5, 5, 0, 0, 0],
+        [5, 0, 5, 0, 0],
+        [0, 0, 7, 7, 0],
+    ]
+)
+
+
+def test_overlap_table():
+    table = overlaps(TRUTH, PREDICTION)
+    assert table.intersection.tolist() == [[3, 0], [0, 0]]
+    assert table.truth_areas.tolist() == [4, 2]
+    assert table.predicted_areas.tolist() == [4, 2]
+    assert table.iou[0, 0] == pytest.approx(3 / 5)
+
+
+def test_pixel_scores():
+    # 3 pixels shared, 6 truth, 6 predicted, 9 in either.
+    assert dice(TRUTH, PREDICTION) == pytest.approx(6 / 12)
+    assert pixel_iou(TRUTH, PREDICTION) == pytest.approx(3 / 9)
+
+
+def test_aji_counts_missed_and_spurious_cells_in_the_union():
+    # Cell 1 pairs with 5: 3 / 5. Cell 2 overlaps nothing: +2 to the union. Cell 7 is
+    # never paired: +2. AJI = 3 / (5 + 2 + 2).
+    assert aggregated_jaccard_index(TRUTH, PREDICTION) == pytest.approx(3 / 9)
+
+
+def test_aji_counts_a_merged_prediction_once_per_cell():
+    truth = np.array([[1, 1, 2, 2]])
+    merged = np.array([[9, 9, 9, 9]])
+    # Both cells pair with 9: intersections 2 + 2, unions 4 + 4.
+    assert aggregated_jaccard_index(truth, merged) == pytest.approx(4 / 8)
+
+
+def test_matching_at_iou_half():
+    result = match(TRUTH, PREDICTION)
+    assert (result.true_positives, result.false_positives, result.false_negatives) == (1, 1, 1)
+    assert result.precision == pytest.approx(0.5)
+    assert result.recall == pytest.approx(0.5)
+    assert result.f1 == pytest.approx(2 / 4)
+    # PQ: matched IoU 0.6 over TP + FP / 2 + FN / 2 = 2.
+    assert result.panoptic_quality == pytest.approx(0.3)
+
+
+def test_matching_is_one_to_one_below_half():
+    truth = np.array([[1, 1, 1, 2, 2, 2]])
+    prediction = np.array([[4, 4, 4, 4, 4, 0]])
+    # IoU(1, 4) = 3 / 5, IoU(2, 4) = 2 / 6: at 0.3 only one of them may pair with 4.
+    result = match(truth, prediction, iou_threshold=0.3)
+    assert result.true_positives == 1
+    assert result.matched_iou_sum == pytest.approx(3 / 5)
+
+
+def test_identical_labels_score_one_whatever_their_ids():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 6, size=(20, 20))
+    renamed = np.where(truth > 0, truth * 10 + 3, 0)
+    assert aggregated_jaccard_index(truth, renamed) == 1.0
+    assert match(truth, renamed).f1 == 1.0
+    assert match(truth, renamed).panoptic_quality == 1.0
+
+
+@pytest.mark.parametrize(
+    ("truth", "prediction", "expected"),
+    [
+        (np.zeros((3, 3), int), np.zeros((3, 3), int), 1.0),
+        (np.zeros((3, 3), int), np.ones((3, 3), int), 0.0),
+        (np.ones((3, 3), int), np.zeros((3, 3), int), 0.0),
+    ],
+)
+def test_empty_images(truth, prediction, expected):
+    assert aggregated_jaccard_index(truth, prediction) == expected
+    assert match(truth, prediction).f1 == expected
+    assert dice(truth, prediction) == expected
+
+
+def test_count_and_shape_check():
+    assert count_objects(PREDICTION) == 2
+    with pytest.raises(ValueError, match="differ in shape"):
+        dice(TRUTH, PREDICTION[:, :4])
