@@ -1,0 +1,148 @@
+"""Run a command over files and folders: gather inputs, guard the output folder, report.
+
+Every folder command works the same way: the inputs are expanded into image files, the
+output folder is checked (never an input folder, never inside one) and created, then each
+file is processed in turn under a progress bar. A bad file does not stop the others; the
+failures are listed at the end, one line each, and the exit code is 1.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from cellseg.errors import CellsegError
+from cellseg.image_io import IMAGE_SUFFIXES
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--overwrite`` flag that every writing command shares."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace output files that already exist (by default they are kept and reported)",
+    )
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a number of at least 0."""
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
+    return value
+
+
+def image_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders into the image files to process, in a stable order.
+
+    A folder contributes its PNG, JPEG and TIFF files (not its subfolders, nor hidden
+    files); a file is taken as it is, so a wrong one is reported when it is read.
+
+    Raises
+    ------
+    CellsegError
+        For a path that does not exist, a folder without images, or two inputs whose
+        outputs would have the same name.
+    """
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise CellsegError(f"{path}: no such file or folder")
+        if path.is_dir():
+            found = sorted(
+                entry
+                for entry in path.iterdir()
+                if entry.is_file()
+                and entry.suffix.lower() in IMAGE_SUFFIXES
+                and not entry.name.startswith(".")
+            )
+            if not found:
+                raise CellsegError(f"{path}: folder holds no PNG, JPEG or TIFF images")
+            files.extend(found)
+        else:
+            files.append(path)
+    _check_unique_stems(files)
+    return files
+
+
+def prepare_output_folder(output: str | Path, inputs: Iterable[str | Path]) -> Path:
+    """Create the output folder after checking that writing there touches no input.
+
+    Refused: the folder of an input file, an input folder, or a folder inside one.
+    """
+    output = Path(output)
+    resolved = output.resolve()
+    for path in map(Path, inputs):
+        source = path.resolve()
+        folder = source if path.is_dir() else source.parent
+        if resolved == folder:
+            raise CellsegError(
+                f"{output}: is the folder of the input {path}; choose another output folder"
+            )
+        if path.is_dir() and folder in resolved.parents:
+            raise CellsegError(
+                f"{output}: lies inside the input folder {path}; choose an output folder outside it"
+            )
+    if output.exists() and not output.is_dir():
+        raise CellsegError(f"{output}: exists and is not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CellsegError(f"{output}: cannot create folder ({error.strerror})") from None
+    return output
+
+
+def run_each(
+    items: list,
+    process: Callable[[object], None],
+    *,
+    command: str,
+    unit: str = "image",
+) -> int:
+    """Call ``process(item)`` for every item under a progress bar; report the failures.
+
+    Returns 0 when every item succeeded, 1 otherwise. Only `CellsegError` counts as a
+    failure of one item; anything else is a bug and propagates.
+    """
+    from tqdm import tqdm
+
+    failures = []
+    with tqdm(items, desc=f"cellseg {command}", unit=unit, disable=None, file=sys.stderr) as bar:
+        for item in bar:
+            try:
+                process(item)
+            except CellsegError as error:
+                failures.append(error)
+    for error in failures:
+        print(f"cellseg {command}: error: {one_line(error)}", file=sys.stderr)
+    if failures and len(items) > 1:
+        print(
+            f"cellseg {command}: {len(failures)} of {len(items)} {unit}s failed; "
+            f"the other {len(items) - len(failures)} were processed",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line."""
+    return " ".join(str(error).split())
+
+
+def _check_unique_stems(files: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for path in files:
+        if path.stem in seen and seen[path.stem] != path:
+            raise CellsegError(
+                f"{path}: has the same name as {seen[path.stem]}, so their outputs would "
+                "collide; process them separately"
+            )
+        seen[path.stem] = path

@@ -1,0 +1,64 @@
+"""The ``cellseg`` command: one subcommand per step, each in its own module.
+
+A subcommand's module is imported only when it runs, so ``cellseg --help`` and the
+preprocessing commands start without loading TensorFlow.
+"""
+
+import importlib
+import sys
+
+from cellseg import __version__
+from cellseg.errors import CellsegError
+
+#: name -> (module, one-line summary). Each module has ``build_parser()`` and ``main(argv)``.
+COMMANDS = {
+    "split": ("cellseg.commands.split", "cut images into overlapping tiles"),
+    "merge": ("cellseg.commands.merge", "stitch tiles back into whole images"),
+    "blur": ("cellseg.commands.blur", "Gaussian-blur images, keeping dtype and channels"),
+    "reduce": ("cellseg.commands.reduce", "red-outline annotation layers to binary outline masks"),
+    "labels": ("cellseg.commands.labels", "red-outline annotations to cell labels or targets"),
+    "synth": ("cellseg.commands.synth", "make synthetic annotated images for tests and demos"),
+    "demo": ("cellseg.commands.demo", "run the main job on a bundled stained-tissue image"),
+}
+
+
+def usage() -> str:
+    """The top-level help text."""
+    width = max(map(len, COMMANDS))
+    lines = [
+        "usage: cellseg COMMAND [ARGUMENTS...]",
+        "",
+        "Segment and count cells in microscopy images.",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()),
+        "",
+        "Run 'cellseg COMMAND --help' for a command's arguments.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``cellseg COMMAND ...``; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"cellseg {__version__}")
+        return 0
+    name, arguments = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"cellseg: error: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        return module.main(arguments)
+    except CellsegError as error:
+        from cellseg.batch import one_line
+
+        print(f"cellseg {name}: error: {one_line(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"cellseg {name}: interrupted", file=sys.stderr)
+        return 130

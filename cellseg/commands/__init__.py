@@ -1,0 +1,1 @@
+"""The `cellseg` command, one module per subcommand."""

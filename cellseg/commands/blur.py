@@ -1,0 +1,43 @@
+"""``cellseg blur``: Gaussian blur, keeping each image's dtype and channels."""
+
+import argparse
+
+from cellseg.batch import add_overwrite_argument, non_negative_float
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellseg blur",
+        description="Blur images with a Gaussian of standard deviation SIGMA pixels. "
+        "Writes <stem>.png (TIFF inputs: <stem>.tif) with the input's dtype and channels.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    parser.add_argument("output", metavar="OUTPUT_DIR", help="folder for the blurred images")
+    parser.add_argument(
+        "--sigma",
+        type=non_negative_float,
+        default=1.0,
+        help="standard deviation in pixels (1.0)",
+    )
+    add_overwrite_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+
+    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.image_io import TIFF_SUFFIXES, output_suffix, read_image, write_image
+    from cellseg.preprocessing.blur import gaussian_blur
+
+    files = image_files(arguments.inputs)
+    output = prepare_output_folder(arguments.output, arguments.inputs)
+
+    def blur_one(path):
+        image = read_image(path)
+        blurred = gaussian_blur(image, arguments.sigma)
+        tiff = path.suffix.lower() in TIFF_SUFFIXES
+        suffix = ".tif" if tiff else output_suffix(blurred)
+        write_image(output / f"{path.stem}{suffix}", blurred, overwrite=arguments.overwrite)
+
+    return run_each(files, blur_one, command="blur")

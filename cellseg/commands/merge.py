@@ -1,0 +1,124 @@
+"""``cellseg merge``: stitch the tiles made by ``cellseg split`` back into whole images."""
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from cellseg.batch import add_overwrite_argument
+
+TILE_PATTERN = re.compile(
+    r"^(?P<stem>.+)_r(?P<row>\d+)_c(?P<column>\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellseg merge",
+        description="Stitch tiles named <stem>_r<row>_c<column>.png (as 'cellseg split' "
+        "writes them, or predictions saved under the same names) into <stem>.png of the "
+        "original size.",
+    )
+    parser.add_argument("tiles", metavar="TILES_DIR", help="folder holding the tiles")
+    parser.add_argument("output", metavar="OUTPUT_DIR", help="folder for the stitched images")
+    parser.add_argument(
+        "--method",
+        choices=("max", "mean", "blend"),
+        default="blend",
+        help="where tiles overlap: the largest value (binary masks), the average, or an "
+        "average weighted toward tile centres so that seams vanish (default)",
+    )
+    add_overwrite_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+
+    from cellseg.batch import prepare_output_folder, run_each
+    from cellseg.errors import CellsegError
+
+    tiles_folder = Path(arguments.tiles)
+    if not tiles_folder.is_dir():
+        raise CellsegError(f"{tiles_folder}: no such folder")
+    groups = tile_groups(tiles_folder)
+    if not groups:
+        raise CellsegError(
+            f"{tiles_folder}: holds no tiles named <stem>_r<row>_c<column>.png "
+            "(as 'cellseg split' writes them)"
+        )
+    output = prepare_output_folder(arguments.output, [tiles_folder])
+
+    def merge_one(stem):
+        merge_image(
+            tiles_folder,
+            stem,
+            groups[stem],
+            output,
+            method=arguments.method,
+            overwrite=arguments.overwrite,
+        )
+
+    return run_each(sorted(groups), merge_one, command="merge")
+
+
+def tile_groups(folder: Path) -> dict[str, list[tuple[int, int, Path]]]:
+    """Tiles in ``folder`` by image stem, as ``(row, column, path)``."""
+    groups: dict[str, list[tuple[int, int, Path]]] = {}
+    for path in sorted(folder.iterdir()):
+        match = TILE_PATTERN.match(path.name)
+        if match and path.is_file():
+            groups.setdefault(match["stem"], []).append(
+                (int(match["row"]), int(match["column"]), path)
+            )
+    return groups
+
+
+def merge_image(folder, stem, tiles, output, *, method, overwrite) -> None:
+    """Read one image's tiles, stitch them and write ``<stem>.png`` (``.tif`` for float)."""
+    from cellseg.errors import file_error
+    from cellseg.image_io import output_suffix, read_image, write_image
+    from cellseg.preprocessing.tiling import TilePosition, stitch_tiles
+
+    placed = []
+    for row, column, path in tiles:
+        tile = read_image(path)
+        first = placed[0][1] if placed else tile
+        if tile.dtype != first.dtype or tile.shape[2:] != first.shape[2:]:
+            raise file_error(
+                path,
+                f"is {tile.dtype} with shape {tile.shape}, unlike the other tiles of "
+                f"{stem} ({first.dtype}, shape {first.shape})",
+            )
+        placed.append((TilePosition(row, column, tile.shape[0], tile.shape[1]), tile))
+    rows, columns = _image_size(folder, stem, placed)
+    shape = (rows, columns) + placed[0][1].shape[2:]
+    try:
+        image = stitch_tiles(placed, shape, method=method)
+    except ValueError as error:
+        raise file_error(folder / f"{stem}_r*_c*", str(error)) from None
+    write_image(output / f"{stem}{output_suffix(image)}", image, overwrite=overwrite)
+
+
+def _image_size(folder: Path, stem: str, placed) -> tuple[int, int]:
+    """The image's size from its split manifest, or else from the tiles' extent.
+
+    The last tiles of ``cellseg split`` end at the bottom and right edges, so the extent
+    is the size; the manifest also catches a missing last row or column of tiles.
+    """
+    from cellseg.errors import file_error
+
+    extent = (
+        max(position.row + position.height for position, _ in placed),
+        max(position.column + position.width for position, _ in placed),
+    )
+    manifest = folder / f"{stem}_tiles.json"
+    if not manifest.is_file():
+        return extent
+    try:
+        rows, columns = json.loads(manifest.read_text())["shape"][:2]
+    except (ValueError, KeyError, TypeError) as error:
+        raise file_error(manifest, f"unreadable tile manifest ({error})") from None
+    if extent[0] > rows or extent[1] > columns:
+        raise file_error(manifest, f"says {rows} x {columns} pixels, but tiles reach {extent}")
+    return rows, columns

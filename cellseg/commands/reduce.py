@@ -1,0 +1,40 @@
+"""``cellseg reduce``: red-outline annotation layers to binary outline masks."""
+
+import argparse
+
+from cellseg.annotations import add_outline_arguments
+from cellseg.batch import add_overwrite_argument
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellseg reduce",
+        description="Threshold RGBA annotation layers into binary outline masks: a pixel is "
+        "white (255) where the chosen colour is drawn and opaque, black (0) elsewhere. "
+        "Writes <stem>.png, 8-bit grayscale.",
+    )
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="annotation layers (files or folders)"
+    )
+    parser.add_argument("output", metavar="OUTPUT_DIR", help="folder for the masks")
+    add_outline_arguments(parser)
+    add_overwrite_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+
+    from cellseg.annotations import outline_style, read_outline_mask
+    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.image_io import write_image
+
+    files = image_files(arguments.inputs)
+    output = prepare_output_folder(arguments.output, arguments.inputs)
+    style = outline_style(arguments)
+
+    def reduce_one(path):
+        mask = read_outline_mask(path, style)
+        write_image(output / f"{path.stem}.png", mask, overwrite=arguments.overwrite)
+
+    return run_each(files, reduce_one, command="reduce")

@@ -1,0 +1,73 @@
+"""``cellseg split``: cut images into overlapping tiles that cover every pixel."""
+
+import argparse
+import json
+
+from cellseg.batch import add_overwrite_argument, positive_int
+
+#: Tile files are named ``<stem>_r<row>_c<column>.<suffix>``; `merge` reads the position back.
+TILE_NAME = "{stem}_r{row:05d}_c{column:05d}{suffix}"
+MANIFEST_NAME = "{stem}_tiles.json"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellseg split",
+        description="Cut images into overlapping tiles of the same size that cover every "
+        "pixel, right and bottom edges included. Each tile's name holds its position "
+        "(<stem>_r<row>_c<column>.png) and <stem>_tiles.json records the image's size, so "
+        "'cellseg merge' restores the original exactly.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    parser.add_argument("output", metavar="OUTPUT_DIR", help="folder for the tiles")
+    parser.add_argument("--tile", type=positive_int, default=200, help="tile side in pixels (200)")
+    parser.add_argument(
+        "--overlap", type=int, default=100, help="pixels shared by neighbouring tiles (100)"
+    )
+    add_overwrite_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if not 0 <= arguments.overlap < arguments.tile:
+        parser.error(f"--overlap must be at least 0 and less than --tile ({arguments.tile})")
+
+    from cellseg.atomic_write import write_text_atomically
+    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.errors import file_error
+    from cellseg.image_io import output_suffix, read_image, write_image
+    from cellseg.preprocessing.tiling import split_into_tiles
+
+    files = image_files(arguments.inputs)
+    output = prepare_output_folder(arguments.output, arguments.inputs)
+
+    def split_one(path):
+        image = read_image(path)
+        suffix = output_suffix(image)
+        tiles = list(split_into_tiles(image, tile=arguments.tile, overlap=arguments.overlap))
+        names = [
+            TILE_NAME.format(stem=path.stem, row=p.row, column=p.column, suffix=suffix)
+            for p, _ in tiles
+        ]
+        manifest = output / MANIFEST_NAME.format(stem=path.stem)
+        if not arguments.overwrite:
+            for existing in [manifest] + [output / name for name in names]:
+                if existing.exists():
+                    raise file_error(existing, "already exists (use --overwrite to replace it)")
+        for name, (_, tile) in zip(names, tiles, strict=True):
+            write_image(output / name, tile, overwrite=arguments.overwrite)
+        record = {
+            "source": path.name,
+            "shape": list(image.shape),
+            "dtype": str(image.dtype),
+            "tile": arguments.tile,
+            "overlap": arguments.overlap,
+            "tiles": names,
+        }
+        write_text_atomically(
+            manifest, json.dumps(record, indent=1) + "\n", overwrite=arguments.overwrite
+        )
+
+    return run_each(files, split_one, command="split")
