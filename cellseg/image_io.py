@@ -185,16 +185,13 @@ def _read_png(path: Path) -> np.ndarray:
     import imagecodecs
 
     data = path.read_bytes()
-    rows, columns, bit_depth, colour_type = _png_header(path, data[:33])
+    rows, columns, _, _ = _png_header(path, data[:33])
     try:
         image = imagecodecs.png_decode(data)
     except Exception as error:  # imagecodecs raises its own error types per codec
         raise file_error(path, f"truncated or corrupt PNG ({error})") from None
     if image.shape[:2] != (rows, columns):
         raise file_error(path, "truncated or corrupt PNG (decoded size differs from its header)")
-    if colour_type == 0 and bit_depth < 8:
-        # 1, 2 and 4-bit grayscale decode to small integers: stretch them to 0..255.
-        image = (image.astype(np.uint16) * (255 // (2**bit_depth - 1))).astype(np.uint8)
     return image
 
 

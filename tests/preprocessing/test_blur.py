@@ -28,7 +28,12 @@ def test_integer_values_are_rounded_to_nearest():
 
 @pytest.mark.parametrize(
     ("dtype", "shape"),
-    [(np.uint8, (20, 30)), (np.uint16, (20, 30, 3)), (np.uint8, (20, 30, 4)), (np.float32, (20, 30))],
+    [
+        (np.uint8, (20, 30)),
+        (np.uint16, (20, 30, 3)),
+        (np.uint8, (20, 30, 4)),
+        (np.float32, (20, 30)),
+    ],
 )
 def test_constant_image_stays_constant_with_its_dtype_and_channels(dtype, shape):
     image = np.full(shape, 200, dtype=dtype)

@@ -97,7 +97,9 @@ def cell_layouts(draw_):
             if kind != "empty":
                 inset = 0 if kind == "full" else 1
                 cell += 1
-                labels[top + inset : top + height - inset, left + inset : left + width - inset] = cell
+                labels[top + inset : top + height - inset, left + inset : left + width - inset] = (
+                    cell
+                )
             left += width
         top += height
     return labels
@@ -143,7 +145,7 @@ def knock_out(outline, fraction, seed=0):
     rng = np.random.default_rng(seed)
     outline = outline.copy()
     drawn = np.flatnonzero(outline)
-    outline.flat[rng.choice(drawn, int(round(fraction * drawn.size)), replace=False)] = False
+    outline.flat[rng.choice(drawn, round(fraction * drawn.size), replace=False)] = False
     return outline
 
 

@@ -24,7 +24,10 @@ TWO_TOUCHING_CELLS = np.array(
 
 
 def test_mask_is_every_cell_pixel():
-    assert foreground_mask(TWO_TOUCHING_CELLS).tolist() == (TWO_TOUCHING_CELLS > 0).astype(int).tolist()
+    assert (
+        foreground_mask(TWO_TOUCHING_CELLS).tolist()
+        == (TWO_TOUCHING_CELLS > 0).astype(int).tolist()
+    )
 
 
 def test_three_classes_separate_touching_cells_by_boundaries():
