@@ -26,10 +26,11 @@ Two-pixel lines are read as they are: each side then has its own line, as touchi
 """
 
 import numpy as np
-from cellseg.preprocessing.region_colouring import cell_regions
 from scipy import ndimage as ndi
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from cellseg.preprocessing.region_colouring import cell_regions
 
 _FOUR = ndi.generate_binary_structure(2, 1)
 _EIGHT = np.ones((3, 3), dtype=bool)

@@ -94,3 +94,15 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
                 relabelled[box][pieces == piece] = next_id
                 next_id += 1
     return relabelled
+
+
+def knock_out_pixels(outline: np.ndarray, fraction: float, *, seed: int = 0) -> np.ndarray:
+    """Remove a random ``fraction`` of the outline pixels, as gaps in a hand drawing.
+
+    Returns a new mask; the same seed removes the same pixels.
+    """
+    rng = np.random.default_rng(seed)
+    knocked = np.array(outline, dtype=bool, copy=True)
+    drawn = np.flatnonzero(knocked)
+    knocked.flat[rng.choice(drawn, round(fraction * drawn.size), replace=False)] = False
+    return knocked

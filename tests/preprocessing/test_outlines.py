@@ -8,7 +8,7 @@ from scipy import ndimage as ndi
 
 from cellseg.metrics import aggregated_jaccard_index, count_objects, match
 from cellseg.preprocessing.outlines import outline_layer, outline_mask, outlines_to_labels
-from cellseg.preprocessing.synthetic import synthetic_tissue
+from cellseg.preprocessing.synthetic import knock_out_pixels, synthetic_tissue
 
 RED, WHITE, CLEAR = (255, 0, 0, 255), (255, 255, 255, 255), (0, 0, 0, 0)
 
@@ -141,17 +141,9 @@ def test_gaps_of_one_or_two_pixels_are_closed(gaps):
     assert np.array_equal(found[known], expected[known])
 
 
-def knock_out(outline, fraction, seed=0):
-    rng = np.random.default_rng(seed)
-    outline = outline.copy()
-    drawn = np.flatnonzero(outline)
-    outline.flat[rng.choice(drawn, round(fraction * drawn.size), replace=False)] = False
-    return outline
-
-
 def test_synthetic_tissue_with_gaps_in_its_outlines():
     _, labels = synthetic_tissue((256, 256), seed=3)
-    found = outlines_to_labels(knock_out(draw(labels), 0.025))
+    found = outlines_to_labels(knock_out_pixels(draw(labels), 0.025))
     assert aggregated_jaccard_index(labels, found) > 0.9
     assert match(labels, found).f1 > 0.9
 

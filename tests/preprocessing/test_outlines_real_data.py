@@ -11,20 +11,13 @@ import pytest
 from cellseg.image_io import read_image
 from cellseg.metrics import aggregated_jaccard_index, count_objects
 from cellseg.preprocessing.outlines import outline_mask, outlines_to_labels
+from cellseg.preprocessing.synthetic import knock_out_pixels
 
 pytestmark = pytest.mark.real_data
 
 #: Set -> largest mean relative count error accepted on clean outlines. ISBI 2012's
 #: neuron profiles have long one-pixel-thin parts, which outlines cannot resolve.
 SETS = {"monuseg": 0.01, "dsb2018": 0.01, "isbi2012": 0.08}
-
-
-def knock_out(outline, fraction=0.025, seed=0):
-    rng = np.random.default_rng(seed)
-    outline = outline.copy()
-    drawn = np.flatnonzero(outline)
-    outline.flat[rng.choice(drawn, round(fraction * drawn.size), replace=False)] = False
-    return outline
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -38,7 +31,8 @@ def test_aji_on_real_outlines_clean_and_with_gaps(datasets, name):
         outline = outline_mask(read_image(folder / "outlines" / path.name))
         found = outlines_to_labels(outline)
         clean.append(aggregated_jaccard_index(truth, found))
-        gaps.append(aggregated_jaccard_index(truth, outlines_to_labels(knock_out(outline))))
+        with_gaps = outlines_to_labels(knock_out_pixels(outline, 0.025))
+        gaps.append(aggregated_jaccard_index(truth, with_gaps))
         drawn = count_objects(truth)
         count_errors.append(abs(count_objects(found) - drawn) / max(drawn, 1))
     print(
