@@ -40,10 +40,11 @@ def test_ci_runs_the_readme_test_command():
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_prepare_training_data_script(tmp_path):
     environment = dict(os.environ)
-    # The script calls the `cellseg` command: use the one of this Python.
+    # The script calls the `cellseg` command: use the one installed beside this Python. Run
+    # outside the repository, as a user would, so its source folders shadow nothing.
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
-    run = [sys.executable, "-m", "cellseg", "synth", str(tmp_path / "set"), "--count", "2"]
-    subprocess.run(run, check=True, capture_output=True)
+    synth = ["cellseg", "synth", str(tmp_path / "set"), "--count", "2"]
+    subprocess.run(synth, check=True, capture_output=True, env=environment, cwd=tmp_path)
     script = ROOT / "scripts" / "prepare_training_data.sh"
     result = subprocess.run(
         [
