@@ -51,7 +51,7 @@ def outline_style(arguments: argparse.Namespace) -> OutlineStyle:
     return OutlineStyle(arguments.channel, arguments.threshold, arguments.alpha_threshold)
 
 
-def read_outline_mask(path, style: OutlineStyle = OutlineStyle()) -> np.ndarray:
+def read_outline_mask(path, style: OutlineStyle | None = None) -> np.ndarray:
     """The outline pixels of an annotation layer, as a bool mask.
 
     Raises
@@ -61,6 +61,7 @@ def read_outline_mask(path, style: OutlineStyle = OutlineStyle()) -> np.ndarray:
     """
     from cellseg.preprocessing.outlines import outline_mask
 
+    style = style or OutlineStyle()
     annotation = read_image(path)
     if annotation.ndim != 3 or annotation.shape[2] not in (3, 4):
         raise file_error(
@@ -84,7 +85,7 @@ def read_outline_mask(path, style: OutlineStyle = OutlineStyle()) -> np.ndarray:
     return mask
 
 
-def read_annotation_labels(path, style: OutlineStyle = OutlineStyle()) -> np.ndarray:
+def read_annotation_labels(path, style: OutlineStyle | None = None) -> np.ndarray:
     """Instance labels from an annotation: a label image as it is, outlines converted.
 
     One-channel integer images are label images; RGB(A) layers are outlines.

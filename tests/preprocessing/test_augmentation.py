@@ -1,0 +1,82 @@
+"""Training tiles: reproducible, the target follows the image, colours stay plausible."""
+
+import numpy as np
+import pytest
+
+from cellseg.preprocessing.augmentation import Augmentation, jitter_colours, random_tile
+from cellseg.preprocessing.colour import as_rgb
+from cellseg.preprocessing.synthetic import synthetic_tissue
+
+IMAGE, LABELS = synthetic_tissue((120, 150), seed=9)
+RGB = as_rgb(IMAGE)
+
+
+def test_same_seed_same_tile_other_seed_other_tile():
+    first = random_tile(RGB, LABELS, np.random.default_rng(5), tile=64)
+    again = random_tile(RGB, LABELS, np.random.default_rng(5), tile=64)
+    other = random_tile(RGB, LABELS, np.random.default_rng(6), tile=64)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_without_augmentation_a_tile_is_an_exact_crop():
+    image_tile, label_tile = random_tile(
+        RGB, LABELS, np.random.default_rng(1), tile=48, augmentation=Augmentation(strength=0)
+    )
+    # Find where the crop came from: it must match the image there, pixel for pixel.
+    found = [
+        (row, column)
+        for row in range(RGB.shape[0] - 47)
+        for column in range(RGB.shape[1] - 47)
+        if np.array_equal(LABELS[row : row + 48, column : column + 48], label_tile)
+        and np.array_equal(RGB[row : row + 48, column : column + 48], image_tile)
+    ]
+    assert found
+
+
+def test_target_moves_with_the_image():
+    # A zoomed, rotated, flipped tile: each label's pixels in the tile are where the
+    # image shows that nucleus (dark), and labels are resampled, never blended.
+    image_tile, label_tile = random_tile(RGB, LABELS, np.random.default_rng(3), tile=96)
+    assert set(np.unique(label_tile)) <= set(np.unique(LABELS))
+    assert label_tile.dtype == LABELS.dtype
+    inside = image_tile[label_tile > 0].mean()
+    outside = image_tile[label_tile == 0].mean()
+    assert inside < outside - 30  # nuclei are darker than stroma
+
+
+def test_continuous_targets_are_interpolated():
+    ramp = np.tile(np.linspace(0, 1, 150, dtype=np.float32), (120, 1))
+    _, tile = random_tile(RGB, ramp, np.random.default_rng(0), tile=64, continuous=True)
+    assert tile.dtype == np.float32 and len(np.unique(tile)) > 60
+
+
+def test_small_images_are_padded_to_a_full_tile():
+    image_tile, label_tile = random_tile(
+        RGB[:20, :30], LABELS[:20, :30], np.random.default_rng(0), tile=64
+    )
+    assert image_tile.shape == (64, 64, 3) and label_tile.shape == (64, 64)
+
+
+def test_stain_jitter_changes_colours_within_range_and_keeps_white_white():
+    rng = np.random.default_rng(4)
+    jittered = jitter_colours(RGB, rng, Augmentation(light=0))
+    assert jittered.dtype == np.float32 and 0 <= jittered.min() and jittered.max() <= 255
+    assert np.abs(jittered - RGB).mean() > 1
+    white = np.full((4, 4, 3), 255.0, np.float32)
+    assert np.allclose(jitter_colours(white, rng, Augmentation(light=0)), 255, atol=3)
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        (np.array([[0, 255]], np.uint8), [[0, 0, 0], [255, 255, 255]]),
+        (np.array([[[65535, 0, 257, 9]]], np.uint16), [[255, 0, 1]]),
+        (np.array([[0.5]], np.float32), [[127.5, 127.5, 127.5]]),
+        (np.array([[[10, 200]]], np.uint8), [[10, 10, 10]]),  # gray and alpha
+    ],
+)
+def test_as_rgb(image, expected):
+    converted = as_rgb(image)
+    assert converted.dtype == np.float32
+    np.testing.assert_allclose(converted.reshape(-1, 3), np.array(expected).reshape(-1, 3))
