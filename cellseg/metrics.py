@@ -188,3 +188,37 @@ def _checked_pair(truth: np.ndarray, prediction: np.ndarray) -> tuple[np.ndarray
     if truth.shape != prediction.shape:
         raise ValueError(f"truth {truth.shape} and prediction {prediction.shape} differ in shape")
     return truth, prediction
+
+
+#: The columns of `image_scores`, in the order reports print them.
+SCORE_NAMES = (
+    "aji",
+    "f1",
+    "panoptic_quality",
+    "dice",
+    "iou",
+    "precision",
+    "recall",
+    "true_count",
+    "predicted_count",
+    "count_error",
+)
+
+
+def image_scores(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
+    """Every score of one image: AJI, F1 / precision / recall / PQ at IoU 0.5, pixel Dice and
+    IoU, the counts, and the count error relative to the true count."""
+    matching = match(truth, prediction)
+    true_count, predicted_count = count_objects(truth), count_objects(prediction)
+    return {
+        "aji": aggregated_jaccard_index(truth, prediction),
+        "f1": matching.f1,
+        "panoptic_quality": matching.panoptic_quality,
+        "dice": dice(truth, prediction),
+        "iou": pixel_iou(truth, prediction),
+        "precision": matching.precision,
+        "recall": matching.recall,
+        "true_count": float(true_count),
+        "predicted_count": float(predicted_count),
+        "count_error": abs(predicted_count - true_count) / max(true_count, 1),
+    }

@@ -161,3 +161,54 @@ def make_bad_image():
 def bad_image(request, tmp_path) -> Path:
     """One kind of unusable image file at a time (every test using it runs for each kind)."""
     return make_bad_file(tmp_path / "bad", request.param)
+
+
+#: Hyperparameters small enough to train in seconds on a CPU.
+TINY_HYPERPARAMETERS = """\
+BATCH_SIZE = 2
+EPOCHS = 2
+LEARNING_RATE = 1e-3
+VALIDATION_SPLIT = 0.25
+TILE_SIZE = 64
+STEPS_PER_EPOCH = 2
+BASE_FILTERS = 4
+DEPTH = 2
+"""
+
+
+@pytest.fixture(scope="session")
+def training_data(tmp_path_factory) -> Path:
+    """Four synthetic 96 x 96 images with red-outline annotations (images/, outlines/, labels/)."""
+    folder = tmp_path_factory.mktemp("training_data")
+    assert main(["synth", str(folder), "--count", "4", "--size", "96", "--seed", "11"]) == 0
+    return folder
+
+
+@pytest.fixture
+def tiny_hyperparameters(tmp_path) -> Path:
+    """A hyperparameters file for two quick epochs of a small U-Net on 64 px tiles."""
+    path = tmp_path / "tiny.py"
+    path.write_text(TINY_HYPERPARAMETERS)
+    return path
+
+
+@pytest.fixture
+def train_command(cellseg, training_data, tiny_hyperparameters, tmp_path):
+    """``train_command("--name", "x", ...)``: cellseg train on the synthetic data, tiny settings,
+    models in tmp_path / "models"."""
+
+    def run(*arguments):
+        return cellseg(
+            "train",
+            "--images",
+            training_data / "images",
+            "--annotations",
+            training_data / "outlines",
+            "--models-dir",
+            tmp_path / "models",
+            "--hyperparameters",
+            tiny_hyperparameters,
+            *arguments,
+        )
+
+    return run

@@ -1,0 +1,61 @@
+"""``cellseg evaluate``: score a trained model on annotated images."""
+
+import argparse
+import os
+
+from cellseg.annotations import add_outline_arguments
+from cellseg.batch import add_overwrite_argument
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellseg evaluate",
+        description="Predict the cells of annotated images with a trained model and score "
+        "them against the annotations: Dice, IoU, aggregated Jaccard index (AJI), F1 and "
+        "panoptic quality at IoU 0.5, and the count error, per image and on average. "
+        "Prints a table and writes it as CSV.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
+    parser.add_argument("--images", required=True, metavar="DIR", help="folder of images")
+    parser.add_argument(
+        "--annotations",
+        required=True,
+        metavar="DIR",
+        help="folder of annotations (red outlines or label images) with the images' names",
+    )
+    parser.add_argument(
+        "--output", metavar="CSV", help="CSV file to write (evaluation_<model>.csv)"
+    )
+    add_outline_arguments(parser)
+    add_overwrite_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    from pathlib import Path
+
+    from cellseg.annotations import outline_style
+    from cellseg.atomic_write import write_text_atomically
+    from cellseg.errors import file_error
+    from cellseg.metrics import SCORE_NAMES
+    from cellseg.neural_network.dataset import pair_by_stem
+    from cellseg.neural_network.evaluation import mean_scores, score_pairs
+    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.tables import csv_text, text_table
+
+    folder = resolve_model(arguments.model)
+    output = Path(arguments.output or f"evaluation_{folder.name}.csv")
+    if output.exists() and not arguments.overwrite:
+        raise file_error(output, "already exists (use --overwrite to replace it)")
+    pairs = pair_by_stem(arguments.images, arguments.annotations)
+    model = load_network(folder)
+    rows = score_pairs(model, folder.read_config(), pairs, outline_style(arguments))
+    rows.append({"image": "mean", **mean_scores(rows)})
+    columns = ("image", *SCORE_NAMES)
+    print(text_table(rows, columns))
+    write_text_atomically(output, csv_text(rows, columns), overwrite=arguments.overwrite)
+    print(f"cellseg evaluate: {len(rows) - 1} images scored, table written to {output}")
+    return 0

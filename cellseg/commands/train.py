@@ -1,0 +1,92 @@
+"""``cellseg train``: train a network on annotated images into trained_models/NAME/."""
+
+import argparse
+import os
+
+from cellseg.annotations import add_outline_arguments
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellseg train",
+        description="Train a network to find cells, from images and their annotations (red "
+        "outlines on a transparent layer, or 16-bit label images) matched by file name. The "
+        "model goes to trained_models/NAME/. Running the same command again after an "
+        "interruption resumes at the last finished epoch.",
+        epilog="Your own files are Python files loaded by path. Loss: custom_loss(y_true, "
+        "y_pred) and optionally custom_metric(y_true, y_pred), with keras.ops. Architecture: "
+        "get_model(input_shape) returning a keras.Model. Hyperparameters: BATCH_SIZE, EPOCHS, "
+        "LEARNING_RATE, VALIDATION_SPLIT, and optionally TILE_SIZE, STEPS_PER_EPOCH, "
+        "AUGMENTATION, BASE_FILTERS, DEPTH. Examples are in scripts/examples/.",
+    )
+    parser.add_argument("--images", required=True, metavar="DIR", help="folder of images")
+    parser.add_argument(
+        "--annotations",
+        required=True,
+        metavar="DIR",
+        help="folder of annotations with the images' file names",
+    )
+    parser.add_argument("--name", required=True, help="name of the model to create")
+    parser.add_argument("--loss", metavar="FILE", help="Python file defining custom_loss")
+    parser.add_argument("--architecture", metavar="FILE", help="Python file defining get_model")
+    parser.add_argument(
+        "--hyperparameters", metavar="FILE", help="Python file of BATCH_SIZE, EPOCHS, ..."
+    )
+    parser.add_argument(
+        "--target",
+        choices=("3class", "mask", "distance"),
+        default="3class",
+        help="what the network learns: background / interior / boundary (default), a cell "
+        "mask, or each cell's distance map",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="delete an existing model of this name and train from scratch",
+    )
+    parser.add_argument(
+        "--distribute",
+        action="store_true",
+        help="train with tf.distribute: MirroredStrategy over this machine's GPUs, or "
+        "MultiWorkerMirroredStrategy across machines when TF_CONFIG is set",
+    )
+    parser.add_argument(
+        "--models-dir",
+        default="trained_models",
+        metavar="DIR",
+        help="folder of the models (trained_models)",
+    )
+    add_outline_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    from pathlib import Path
+
+    from cellseg.annotations import outline_style
+    from cellseg.errors import CellsegError
+    from cellseg.neural_network.training import TrainingRequest, train
+
+    if not arguments.name or "/" in arguments.name or arguments.name.startswith("."):
+        raise CellsegError(f"{arguments.name!r}: a model name must be a plain folder name")
+    request = TrainingRequest(
+        images=Path(arguments.images),
+        annotations=Path(arguments.annotations),
+        name=arguments.name,
+        target=arguments.target,
+        loss_file=Path(arguments.loss) if arguments.loss else None,
+        architecture_file=Path(arguments.architecture) if arguments.architecture else None,
+        hyperparameters_file=Path(arguments.hyperparameters) if arguments.hyperparameters else None,
+        seed=arguments.seed,
+        restart=arguments.restart,
+        distribute=arguments.distribute,
+        outline_style=outline_style(arguments),
+        models_root=Path(arguments.models_dir),
+    )
+    folder = train(request)
+    print(f"cellseg train: model saved in {folder.path}")
+    return 0

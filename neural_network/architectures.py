@@ -1,0 +1,79 @@
+"""The default network, a U-Net, and the wrapper that stores normalisation in any model."""
+
+import keras
+from keras import layers
+
+from cellseg.postprocessing.instances import OUTPUT_CHANNELS
+
+#: Final activation per target: class probabilities, cell probability, distance in 0-1.
+OUTPUT_ACTIVATION = {"3class": "softmax", "mask": "sigmoid", "distance": "sigmoid"}
+
+
+def unet(
+    input_shape: tuple = (None, None, 3),
+    *,
+    target: str = "3class",
+    base_filters: int = 16,
+    depth: int = 4,
+) -> keras.Model:
+    """A U-Net (Ronneberger et al. 2015) with batch normalisation.
+
+    Up-convolutions (transposed, stride 2) rather than interpolation keep the network
+    working on any image size, and exportable.
+
+    Parameters
+    ----------
+    input_shape : (rows, columns, channels)
+        Rows and columns may be None; images then need sides divisible by ``2**depth``.
+    target : {"3class", "mask", "distance"}
+        Sets the number of output channels and their activation.
+    base_filters : int
+        Filters of the first level; each level down doubles them.
+    depth : int
+        Number of poolings.
+    """
+    inputs = keras.Input(input_shape, name="image")
+    x = inputs
+    skips = []
+    for level in range(depth):
+        x = _double_convolution(x, base_filters * 2**level, f"down{level}")
+        skips.append(x)
+        x = layers.MaxPooling2D(name=f"down{level}_pool")(x)
+    x = _double_convolution(x, base_filters * 2**depth, "bottom")
+    for level in reversed(range(depth)):
+        x = layers.Conv2DTranspose(
+            base_filters * 2**level, 2, strides=2, name=f"up{level}_upsample"
+        )(x)
+        x = layers.Concatenate(name=f"up{level}_skip")([x, skips[level]])
+        x = _double_convolution(x, base_filters * 2**level, f"up{level}")
+    outputs = layers.Conv2D(
+        OUTPUT_CHANNELS[target],
+        1,
+        activation=OUTPUT_ACTIVATION[target],
+        name="output",
+        dtype="float32",
+    )(x)
+    return keras.Model(inputs, outputs, name="unet")
+
+
+def with_normalisation(model: keras.Model, mean, std, *, name: str = "cellseg") -> keras.Model:
+    """Wrap ``model`` so that it reads raw RGB (0-255) and standardises it itself.
+
+    The per-channel mean and standard deviation of the training images become a
+    `keras.layers.Normalization` layer, saved with the model, so that prediction (in
+    Python or in a browser) needs nothing but the model file.
+    """
+    rows, columns = model.input_shape[1:3]
+    inputs = keras.Input((rows, columns, 3), name="rgb")
+    normalise = layers.Normalization(
+        mean=list(map(float, mean)), variance=[float(s) ** 2 for s in std], name="normalise"
+    )
+    return keras.Model(inputs, model(normalise(inputs)), name=name)
+
+
+def _double_convolution(x, filters: int, name: str):
+    for index in (1, 2):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{index}")(x)
+        x = layers.BatchNormalization(name=f"{name}_norm{index}")(x)
+        x = layers.Activation("relu", name=f"{name}_relu{index}")(x)
+    return x

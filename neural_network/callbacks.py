@@ -1,0 +1,139 @@
+"""Keras callbacks of a training run: per-epoch records for resuming, progress, schedule."""
+
+import math
+import sys
+import time
+
+import keras
+
+from cellseg.neural_network.model_folder import ModelFolder, save_network, save_weights
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Write, at the end of each epoch, what a killed run needs to resume there.
+
+    In order, each write atomic: the weights and optimizer state
+    (``checkpoints/epoch-N.weights.h5``), the best network so far (``best.keras``, when the
+    validation loss improved), ``history.csv`` with the epoch's row, and lastly
+    ``checkpoints/state.json`` naming that epoch and its weights. A run killed before the
+    state is written resumes at the previous epoch and rewrites its row, so every epoch
+    appears in the history once. A NaN loss stops training and is reported, not saved.
+    """
+
+    def __init__(self, folder: ModelFolder, *, total_epochs: int):
+        super().__init__()
+        self.folder = folder
+        self.total_epochs = total_epochs
+        self.rows: list[dict] = []
+        self.best_value = math.inf
+        self.best_epoch: int | None = None
+        self.nan_at: tuple[int, int] | None = None
+        self._epoch = 0
+        self._started = time.monotonic()
+
+    def restore(self, model) -> int:
+        """Load the last finished epoch's state into ``model``; returns the epochs done."""
+        state = self.folder.read_state()
+        if state is None:
+            return 0
+        weights = self.folder.checkpoints / state["weights"]
+        if not weights.is_file():
+            return 0
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(weights)
+        done = int(state["finished_epochs"])
+        self.rows = [row for row in self.folder.read_history() if row["epoch"] <= done]
+        self.best_value = float(state.get("best_value", math.inf))
+        self.best_epoch = state.get("best_epoch")
+        return done
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._started = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.nan_at = (self._epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.nan_at is not None:
+            return
+        logs = {key: float(value) for key, value in (logs or {}).items()}
+        finished = epoch + 1
+        weights_name = f"epoch-{finished:04d}.weights.h5"
+        self.folder.checkpoints.mkdir(parents=True, exist_ok=True)
+        save_weights(self.model, self.folder.checkpoints / weights_name)
+        monitored = logs.get("val_loss", logs.get("loss", math.inf))
+        if monitored < self.best_value:
+            self.best_value, self.best_epoch = monitored, finished
+            save_network(self.model, self.folder.best_path)
+        row = {"epoch": finished, **logs, "seconds": round(time.monotonic() - self._started, 2)}
+        self.rows = [kept for kept in self.rows if kept["epoch"] < finished] + [row]
+        self.folder.write_history(self.rows)
+        self.folder.write_state(
+            {
+                "finished_epochs": finished,
+                "weights": weights_name,
+                "best_value": self.best_value,
+                "best_epoch": self.best_epoch,
+            }
+        )
+        for old in self.folder.checkpoints.glob("epoch-*.weights.h5"):
+            if old.name != weights_name:
+                old.unlink(missing_ok=True)
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A progress bar per epoch on a terminal, and one summary line per epoch always."""
+
+    def __init__(self, epochs: int, steps: int):
+        super().__init__()
+        self.epochs, self.steps = epochs, steps
+        self.bar = None
+        self._started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from tqdm import tqdm
+
+        self._started = time.monotonic()
+        self.bar = tqdm(
+            total=self.steps,
+            desc=f"epoch {epoch + 1}/{self.epochs}",
+            unit="step",
+            disable=None,
+            file=sys.stderr,
+            leave=False,
+        )
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            if logs and "loss" in logs:
+                self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+        shown = ", ".join(
+            f"{key} {float(value):.4g}"
+            for key, value in (logs or {}).items()
+            if key != "learning_rate"
+        )
+        seconds = time.monotonic() - self._started
+        print(f"epoch {epoch + 1}/{self.epochs}: {shown} ({seconds:.0f} s)", file=sys.stderr)
+
+
+def cosine_schedule(learning_rate: float, epochs: int) -> keras.callbacks.Callback:
+    """Learning rate decaying along a half cosine from ``learning_rate`` to 5% of it.
+
+    It depends on the epoch number alone, so a resumed run continues the same schedule.
+    """
+
+    def rate(epoch, current=None):
+        progress = epoch / max(epochs, 1)
+        return learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    return keras.callbacks.LearningRateScheduler(rate)

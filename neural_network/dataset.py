@@ -1,0 +1,253 @@
+"""Training data: images paired with annotations, converted once, streamed as random tiles.
+
+Annotations (red outlines or label images) are converted to labels once and cached as
+files; training then streams tiles from disk through ``tf.data``: each sample reads its
+image (a few recent ones are kept decoded), cuts a random, augmented tile and builds the
+target. Every sample draws its randomness from (seed, sample number), so a run resumed at
+epoch k sees exactly the tiles the uninterrupted run would have.
+"""
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cellseg.annotations import OutlineStyle, check_same_size, read_annotation_labels
+from cellseg.batch import image_files
+from cellseg.errors import CellsegError
+from cellseg.image_io import read_image, write_image
+from cellseg.preprocessing.augmentation import Augmentation, random_tile
+from cellseg.preprocessing.colour import as_rgb
+from cellseg.preprocessing.targets import distance_map, three_class
+from cellseg.preprocessing.tiling import tile_positions
+
+#: Decoded images kept per process: consecutive samples come from the same image.
+_IMAGES_KEPT = 6
+#: Consecutive samples cut from one image before moving to the next.
+_TILES_PER_VISIT = 4
+#: Validation tiles taken from each validation image at most.
+_VALIDATION_TILES_PER_IMAGE = 16
+
+
+@dataclass(frozen=True)
+class TrainingPair:
+    """An image and its annotation (red outlines or labels), matched by file stem."""
+
+    image: Path
+    annotation: Path
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image with its annotation converted: labels (and distance map) cached as files."""
+
+    image: Path
+    labels: Path
+    distance: Path | None
+
+
+def pair_by_stem(images, annotations) -> list[TrainingPair]:
+    """Match the image files of two folders by stem; unmatched files are one error."""
+    image_paths = {path.stem: path for path in image_files([images])}
+    annotation_paths = {path.stem: path for path in image_files([annotations])}
+    lonely_images = sorted(set(image_paths) - set(annotation_paths))
+    lonely_annotations = sorted(set(annotation_paths) - set(image_paths))
+    if lonely_images or lonely_annotations:
+        parts = []
+        if lonely_images:
+            parts.append(f"images without annotation: {_names(image_paths, lonely_images)}")
+        if lonely_annotations:
+            names = _names(annotation_paths, lonely_annotations)
+            parts.append(f"annotations without image: {names}")
+        raise CellsegError(
+            f"{images} and {annotations} do not match by file name; " + "; ".join(parts)
+        )
+    return [TrainingPair(image_paths[stem], annotation_paths[stem]) for stem in sorted(image_paths)]
+
+
+def split_validation(pairs: list, fraction: float, seed: int) -> tuple[list, list]:
+    """Hold out whole images for validation: ``round(fraction * n)``, at least one if n > 1."""
+    if fraction <= 0 or len(pairs) < 2:
+        return list(pairs), []
+    count = min(max(1, round(fraction * len(pairs))), len(pairs) - 1)
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    held = set(order[:count].tolist())
+    training = [pair for index, pair in enumerate(pairs) if index not in held]
+    validation = [pair for index, pair in enumerate(pairs) if index in held]
+    return training, validation
+
+
+def file_digest(path) -> str:
+    """SHA-256 of a file's content, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare(pairs, cache: Path, *, target: str, style: OutlineStyle | None = None):
+    """Convert every annotation to labels (cached in ``cache``), checking sizes.
+
+    Returns the prepared images and the training statistics: per-channel mean and
+    standard deviation of the images (0-255 RGB) and the frequency of each class of the
+    target (background, interior, boundary for ``3class``; background, cell otherwise).
+    """
+    cache.mkdir(parents=True, exist_ok=True)
+    prepared = []
+    channel_sum, channel_squares, pixels = np.zeros(3), np.zeros(3), 0
+    classes = np.zeros(3 if target == "3class" else 2)
+    for pair in pairs:
+        image = as_rgb(read_image(pair.image))
+        key = file_digest(pair.annotation)[:16]
+        labels_path = cache / f"{pair.image.stem}-{key}.tif"
+        if labels_path.exists():
+            labels = read_image(labels_path)
+        else:
+            labels = read_annotation_labels(pair.annotation, style).astype(np.uint32)
+            write_image(labels_path, labels, overwrite=True)
+        check_same_size(pair.annotation, labels.shape, pair.image, image.shape)
+        distance_path = None
+        if target == "distance":
+            distance_path = cache / f"{pair.image.stem}-{key}-distance.tif"
+            if not distance_path.exists():
+                write_image(distance_path, distance_map(labels), overwrite=True)
+        prepared.append(PreparedImage(pair.image, labels_path, distance_path))
+        flat = image.reshape(-1, 3).astype(np.float64)
+        channel_sum += flat.sum(axis=0)
+        channel_squares += (flat**2).sum(axis=0)
+        pixels += flat.shape[0]
+        if target == "3class":
+            classes += np.bincount(three_class(labels).ravel(), minlength=3)[:3]
+        else:
+            cells = int(np.count_nonzero(labels))
+            classes += (labels.size - cells, cells)
+    mean = channel_sum / max(pixels, 1)
+    std = np.sqrt(np.maximum(channel_squares / max(pixels, 1) - mean**2, 1.0))
+    statistics = {
+        "mean": mean.round(4).tolist(),
+        "std": std.round(4).tolist(),
+        "class_frequencies": (classes / max(classes.sum(), 1)).round(6).tolist(),
+    }
+    return prepared, statistics
+
+
+def training_dataset(
+    prepared: list[PreparedImage],
+    *,
+    target: str,
+    tile: int,
+    batch_size: int,
+    augmentation: Augmentation,
+    seed: int,
+    steps_per_epoch: int,
+    first_epoch: int,
+    epochs: int,
+):
+    """Batches of random augmented tiles for epochs ``first_epoch`` .. ``epochs - 1``."""
+    import tensorflow as tf
+
+    per_epoch = steps_per_epoch * batch_size
+    order = np.random.default_rng(seed).permutation(len(prepared))
+
+    def load(sample):
+        sample = int(sample)
+        visit = sample // _TILES_PER_VISIT
+        chosen = prepared[int(order[visit % len(prepared)])]
+        rng = np.random.default_rng([seed, sample])
+        image, source = _decoded(chosen, target)
+        image_tile, target_tile = random_tile(
+            image,
+            source,
+            rng,
+            tile=tile,
+            augmentation=augmentation,
+            continuous=target == "distance",
+        )
+        return image_tile, target_array(target_tile, target)
+
+    samples = tf.data.Dataset.range(first_epoch * per_epoch, epochs * per_epoch)
+    return _batched(samples, load, target=target, tile=tile, batch_size=batch_size)
+
+
+def validation_dataset(prepared: list[PreparedImage], *, target: str, tile: int, batch_size: int):
+    """Fixed, unaugmented tiles of the validation images (the same every epoch)."""
+    import tensorflow as tf
+
+    places = []
+    for index, item in enumerate(prepared):
+        rows, columns = read_image(item.labels).shape
+        positions = tile_positions((rows, columns), tile, 0)[:_VALIDATION_TILES_PER_IMAGE]
+        places.extend((index, position.row, position.column) for position in positions)
+
+    def load(place):
+        index, row, column = (int(value) for value in places[int(place)])
+        image, source = _decoded(prepared[index], target)
+        image_tile = _window(image, row, column, tile)
+        target_tile = _window(source, row, column, tile)
+        return image_tile, target_array(target_tile, target)
+
+    return _batched(
+        tf.data.Dataset.range(len(places)),
+        load,
+        target=target,
+        tile=tile,
+        batch_size=batch_size,
+        drop_remainder=False,
+    )
+
+
+def target_array(target_tile: np.ndarray, target: str) -> np.ndarray:
+    """The training target of a tile of labels (or distances), shaped like the output."""
+    if target == "3class":
+        return np.eye(3, dtype=np.float32)[three_class(target_tile)]
+    if target == "mask":
+        return (target_tile > 0).astype(np.float32)[:, :, None]
+    return target_tile.astype(np.float32)[:, :, None]
+
+
+def _batched(samples, load, *, target: str, tile: int, batch_size: int, drop_remainder=True):
+    import tensorflow as tf
+
+    channels = 3 if target == "3class" else 1
+
+    def load_tensors(sample):
+        image, answer = tf.numpy_function(load, [sample], (tf.float32, tf.float32))
+        image.set_shape((tile, tile, 3))
+        answer.set_shape((tile, tile, channels))
+        return image, answer
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return (
+        samples.map(load_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .batch(batch_size, drop_remainder=drop_remainder)
+        .prefetch(tf.data.AUTOTUNE)
+        .with_options(options)
+    )
+
+
+@functools.lru_cache(maxsize=_IMAGES_KEPT)
+def _decoded_cached(image: Path, labels: Path, distance: Path | None):
+    source = read_image(distance) if distance is not None else read_image(labels)
+    return as_rgb(read_image(image)), source
+
+
+def _decoded(item: PreparedImage, target: str):
+    return _decoded_cached(item.image, item.labels, item.distance if target == "distance" else None)
+
+
+def _window(array: np.ndarray, row: int, column: int, tile: int) -> np.ndarray:
+    """``tile`` x ``tile`` from (row, column), zero-padded where the image is smaller."""
+    window = array[row : row + tile, column : column + tile]
+    padding = [(0, tile - window.shape[0]), (0, tile - window.shape[1])]
+    padding += [(0, 0)] * (array.ndim - 2)
+    return np.pad(window, padding)
+
+
+def _names(paths: dict, stems: list[str], shown: int = 5) -> str:
+    names = [paths[stem].name for stem in stems[:shown]]
+    more = f" and {len(stems) - shown} more" if len(stems) > shown else ""
+    return ", ".join(names) + more

@@ -1,0 +1,100 @@
+"""Training hyperparameters: their defaults, and reading them from a user's Python file.
+
+A hyperparameters file is plain Python assigning upper-case names::
+
+    BATCH_SIZE = 8
+    EPOCHS = 40
+    LEARNING_RATE = 1e-3
+    VALIDATION_SPLIT = 0.2
+    TILE_SIZE = 256          # optional names below
+    STEPS_PER_EPOCH = 100
+    AUGMENTATION = 1.0
+    BASE_FILTERS = 16
+    DEPTH = 4
+
+The first four are required; every problem in the file is reported in one line.
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+#: File name -> (field, type, lowest value allowed, highest or None, required).
+_NAMES = {
+    "BATCH_SIZE": ("batch_size", int, 1, None, True),
+    "EPOCHS": ("epochs", int, 1, None, True),
+    "LEARNING_RATE": ("learning_rate", float, 1e-12, 10.0, True),
+    "VALIDATION_SPLIT": ("validation_split", float, 0.0, 0.9, True),
+    "TILE_SIZE": ("tile_size", int, 16, 4096, False),
+    "STEPS_PER_EPOCH": ("steps_per_epoch", int, 1, None, False),
+    "AUGMENTATION": ("augmentation", float, 0.0, 10.0, False),
+    "BASE_FILTERS": ("base_filters", int, 1, 512, False),
+    "DEPTH": ("depth", int, 1, 8, False),
+}
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Everything that shapes a training run besides the data, the loss and the network.
+
+    Attributes
+    ----------
+    batch_size : int
+        Tiles per step, over all devices.
+    epochs : int
+    learning_rate : float
+        Adam's initial step size; it then decays along a cosine to 5% over the epochs.
+    validation_split : float
+        Fraction of the images (whole images) held out for validation.
+    tile_size : int
+        Side of the square training tiles.
+    steps_per_epoch : int or None
+        Steps per epoch; None sees about every training pixel once per epoch.
+    augmentation : float
+        Strength of the random zoom, flips, rotations and stain jitter; 0 turns them off.
+    base_filters, depth : int
+        Width and depth of the default U-Net (ignored with a user's architecture).
+    """
+
+    batch_size: int = 8
+    epochs: int = 40
+    learning_rate: float = 1e-3
+    validation_split: float = 0.2
+    tile_size: int = 256
+    steps_per_epoch: int | None = None
+    augmentation: float = 1.0
+    base_filters: int = 16
+    depth: int = 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Hyperparameters":
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+def hyperparameters_from_names(names: dict) -> tuple[Hyperparameters, list[str]]:
+    """Build hyperparameters from a module's upper-case names.
+
+    Returns the hyperparameters and the list of problems (missing required names, wrong
+    types, values out of range); the hyperparameters are only meaningful when it is empty.
+    """
+    problems, values = [], {}
+    for name, (field, kind, lowest, highest, required) in _NAMES.items():
+        if name not in names:
+            if required:
+                problems.append(f"{name} is missing")
+            continue
+        value = names[name]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append(f"{name} must be a whole number, not {value!r}")
+            continue
+        if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+            problems.append(f"{name} must be a number, not {value!r}")
+            continue
+        if value < lowest or (highest is not None and value > highest):
+            bound = f"between {lowest} and {highest}" if highest is not None else f">= {lowest}"
+            problems.append(f"{name} must be {bound}, not {value!r}")
+            continue
+        values[field] = kind(value)
+    return Hyperparameters(**values), problems

@@ -1,0 +1,156 @@
+"""A trained model is a folder: everything needed to use it, or to resume training it.
+
+trained_models/<name>/
+    config.json        every setting, the data with file hashes, normalisation,
+                       post-processing thresholds, validation metrics, library versions
+    history.csv        one row per finished epoch
+    model.keras        the network after the last epoch
+    best.keras         the network at its best validation loss (used for prediction)
+    checkpoints/       while training: the last finished epoch, to resume after a kill
+    cache/             while training: annotations converted to labels
+"""
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from cellseg.atomic_write import write_text_atomically
+from cellseg.errors import CellsegError, file_error
+
+#: Where ``cellseg train --name NAME`` puts models, relative to the working folder.
+MODELS_ROOT = Path("trained_models")
+
+
+class ModelFolder:
+    """The files of one trained (or training) model."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    config_path = property(lambda self: self.path / "config.json")
+    history_path = property(lambda self: self.path / "history.csv")
+    state_path = property(lambda self: self.path / "checkpoints" / "state.json")
+    model_path = property(lambda self: self.path / "model.keras")
+    best_path = property(lambda self: self.path / "best.keras")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    cache = property(lambda self: self.path / "cache")
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def read_config(self) -> dict:
+        """The model's configuration; a missing or corrupt file is a one-line error."""
+        if not self.config_path.is_file():
+            raise file_error(self.config_path, "missing: this is not a cellseg model folder")
+        try:
+            config = json.loads(self.config_path.read_text())
+        except (ValueError, OSError) as error:
+            raise file_error(
+                self.config_path, f"unreadable model configuration ({error})"
+            ) from None
+        if not isinstance(config, dict) or "target" not in config:
+            raise file_error(self.config_path, "not a cellseg model configuration (no target)")
+        return config
+
+    def write_config(self, config: dict) -> None:
+        write_text_atomically(
+            self.config_path, json.dumps(config, indent=2, sort_keys=True) + "\n", overwrite=True
+        )
+
+    def read_history(self) -> list[dict]:
+        """The finished epochs, oldest first, values as floats (``epoch`` as int)."""
+        if not self.history_path.is_file():
+            return []
+        rows = list(csv.DictReader(io.StringIO(self.history_path.read_text())))
+        return [
+            {key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
+            for row in rows
+        ]
+
+    def write_history(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text_atomically(self.history_path, text.getvalue(), overwrite=True)
+
+    def read_state(self) -> dict | None:
+        """What the last finished epoch left to resume from, or None."""
+        if not self.state_path.is_file():
+            return None
+        try:
+            return json.loads(self.state_path.read_text())
+        except ValueError:
+            return None
+
+    def write_state(self, state: dict) -> None:
+        write_text_atomically(self.state_path, json.dumps(state, indent=1) + "\n", overwrite=True)
+
+    def prediction_path(self) -> Path:
+        """The network to predict with: the best validation checkpoint, else the last."""
+        return self.best_path if self.best_path.is_file() else self.model_path
+
+
+def save_network(model, path) -> None:
+    """Save a Keras model to ``path`` (``.keras``) atomically: temporary file, then rename."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}.saving.keras")
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def save_weights(model, path) -> None:
+    """Save a model's weights and optimizer state to ``path`` (``.weights.h5``) atomically."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name.removesuffix('.weights.h5')}.saving.weights.h5")
+    try:
+        model.save_weights(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def resolve_model(reference) -> ModelFolder:
+    """The model folder that ``reference`` names: a path, or a name under trained_models/."""
+    candidates = [Path(reference), MODELS_ROOT / str(reference)]
+    for candidate in candidates:
+        if candidate.is_dir():
+            folder = ModelFolder(candidate)
+            folder.read_config()
+            return folder
+    raise CellsegError(
+        f"{reference}: no model folder of that path, nor a model of that name in {MODELS_ROOT}/"
+    )
+
+
+def load_network(folder: ModelFolder):
+    """Load the network to predict with, in Keras safe mode (no arbitrary code, no pickles).
+
+    Raises `CellsegError` naming the file when it is missing, corrupt, or asks for code
+    (a Lambda layer, an unknown custom object) that safe mode refuses.
+    """
+    import keras
+
+    import cellseg.neural_network.losses  # noqa: F401  registers cellseg's custom objects
+
+    path = folder.prediction_path()
+    if not path.is_file():
+        raise file_error(path, "missing: the model folder holds no trained network")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises ValueError, TypeError, OSError, zipfile errors...
+        message = " ".join(str(error).split())
+        if len(message) > 300:
+            message = message[:300] + "..."
+        raise file_error(
+            path, f"cannot load the network ({type(error).__name__}: {message})"
+        ) from None

@@ -1,0 +1,87 @@
+"""Run a network over an image of any size and turn its output into cells.
+
+Images up to `WHOLE_IMAGE_PIXELS` go through the network in one piece (padded to a size
+the network accepts); larger ones, and networks built for a fixed input size, go tile by
+tile with overlap, the outputs blended toward each tile's centre. Cells are found on the
+stitched output, never per tile, so none is cut or counted twice at a seam.
+"""
+
+import numpy as np
+
+from cellseg.postprocessing.instances import Thresholds, cells_from_output
+from cellseg.preprocessing.colour import as_rgb
+from cellseg.preprocessing.tiling import stitch_tiles, tile_positions
+
+#: Largest image predicted in one piece (about 1600 x 1600 pixels); larger ones are tiled.
+WHOLE_IMAGE_PIXELS = 2_600_000
+#: Tile side for large images when the network accepts any size.
+LARGE_TILE = 1024
+
+
+def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: int = 2):
+    """The network's output for ``image``, of the image's rows and columns.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Takes RGB on the 0-255 scale (`cellseg.neural_network.architectures.with_normalisation`).
+    image : ndarray
+        Any layout `cellseg.preprocessing.colour.as_rgb` accepts.
+    divisor : int
+        Input sides must be multiples of this (2 ** depth of a U-Net).
+
+    Returns
+    -------
+    ndarray of float32, shape (rows, columns, channels)
+    """
+    rgb = as_rgb(image)
+    rows, columns = rgb.shape[:2]
+    fixed = model.input_shape[1:3]
+    if None not in fixed:
+        tile = int(fixed[0])
+    elif rows * columns <= WHOLE_IMAGE_PIXELS:
+        tile = None
+    else:
+        tile = LARGE_TILE
+    if tile is None:
+        padded = _pad(rgb, _round_up(rows, divisor), _round_up(columns, divisor))
+        output = np.asarray(model.predict_on_batch(padded[None]))[0]
+        return output[:rows, :columns].astype(np.float32)
+    padded = _pad(rgb, max(rows, tile), max(columns, tile))
+    overlap = tile // 4
+    positions = tile_positions(padded.shape, tile, overlap)
+    outputs = []
+    for start in range(0, len(positions), batch_size):
+        chunk = positions[start : start + batch_size]
+        batch = np.stack([padded[position.window] for position in chunk])
+        outputs.extend(np.asarray(model.predict_on_batch(batch)))
+    channels = outputs[0].shape[-1]
+    stitched = stitch_tiles(
+        zip(positions, outputs, strict=True),
+        padded.shape[:2] + (channels,),
+        method="blend",
+        dtype=np.float32,
+    )
+    return stitched[:rows, :columns]
+
+
+def segment(model, image: np.ndarray, config: dict) -> np.ndarray:
+    """Instance labels of ``image`` from a trained model and its configuration."""
+    output = network_output(model, image, divisor=config.get("divisor", 32))
+    thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
+    return cells_from_output(output, config["target"], thresholds)
+
+
+def _round_up(value: int, divisor: int) -> int:
+    return -(-value // divisor) * divisor
+
+
+def _pad(image: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """Pad at the bottom and right by reflection (edge repeat for tiny images)."""
+    extra_rows, extra_columns = rows - image.shape[0], columns - image.shape[1]
+    if extra_rows == 0 and extra_columns == 0:
+        return image
+    reflect = extra_rows < image.shape[0] and extra_columns < image.shape[1]
+    return np.pad(
+        image, ((0, extra_rows), (0, extra_columns), (0, 0)), mode="reflect" if reflect else "edge"
+    )

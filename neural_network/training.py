@@ -1,0 +1,345 @@
+"""Train a network on annotated images into a model folder, resuming after an interruption.
+
+`train` reads the users' files, pairs and converts the data, builds the network (the
+default U-Net or the user's ``get_model``) with the training images' normalisation inside,
+and fits it on random tiles. At the end of every epoch the weights, the history row and
+the state that names them are written atomically, in that order, so a run killed at any
+moment resumes at its last finished epoch with each epoch in ``history.csv`` once. After
+the last epoch the post-processing thresholds are tuned on the validation images and the
+validation metrics stored for the leaderboard.
+"""
+
+import math
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cellseg import __version__
+from cellseg.annotations import OutlineStyle
+from cellseg.errors import CellsegError
+from cellseg.neural_network.callbacks import EpochRecorder, ProgressBar, cosine_schedule
+from cellseg.neural_network.dataset import (
+    file_digest,
+    pair_by_stem,
+    prepare,
+    split_validation,
+    training_dataset,
+    validation_dataset,
+)
+from cellseg.neural_network.hyperparameters import Hyperparameters
+from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
+from cellseg.neural_network.user_files import (
+    build_user_model,
+    load_architecture_file,
+    load_hyperparameters_file,
+    load_loss_file,
+)
+from cellseg.preprocessing.augmentation import Augmentation
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """What ``cellseg train`` was asked to do."""
+
+    images: Path
+    annotations: Path
+    name: str
+    target: str = "3class"
+    loss_file: Path | None = None
+    architecture_file: Path | None = None
+    hyperparameters_file: Path | None = None
+    seed: int = 0
+    restart: bool = False
+    distribute: bool = False
+    outline_style: OutlineStyle = field(default_factory=OutlineStyle)
+    models_root: Path = MODELS_ROOT
+
+
+def train(request: TrainingRequest) -> ModelFolder:
+    """Train (or resume training) the model ``request.name``; returns its folder."""
+    user_loss = load_loss_file(request.loss_file) if request.loss_file else None
+    get_model = (
+        load_architecture_file(request.architecture_file) if request.architecture_file else None
+    )
+    hyperparameters = (
+        load_hyperparameters_file(request.hyperparameters_file)
+        if request.hyperparameters_file
+        else Hyperparameters()
+    )
+    if get_model is not None:  # check the user's network before anything is written
+        build_user_model(
+            get_model,
+            request.architecture_file,
+            (hyperparameters.tile_size, hyperparameters.tile_size, 3),
+            request.target,
+        )
+    pairs = pair_by_stem(request.images, request.annotations)
+    training_pairs, validation_pairs = split_validation(
+        pairs, hyperparameters.validation_split, request.seed
+    )
+    settings = _settings(request, hyperparameters, training_pairs, validation_pairs)
+    folder = ModelFolder(request.models_root / request.name)
+    config = _start_or_resume(folder, request, settings)
+
+    import keras
+
+    keras.utils.set_random_seed(request.seed)
+    strategy = _strategy(request.distribute)
+    prepared_training, statistics = prepare(
+        training_pairs, folder.cache, target=request.target, style=request.outline_style
+    )
+    prepared_validation, _ = prepare(
+        validation_pairs, folder.cache, target=request.target, style=request.outline_style
+    )
+    config.setdefault("normalisation", {key: statistics[key] for key in ("mean", "std")})
+    config.setdefault("class_frequencies", statistics["class_frequencies"])
+    tile = hyperparameters.tile_size
+    steps = hyperparameters.steps_per_epoch or _steps_covering(
+        prepared_training, tile, hyperparameters.batch_size
+    )
+    config["steps_per_epoch"] = steps
+    folder.write_config(config)
+
+    with strategy.scope():
+        model, loss = _build(request, hyperparameters, config, get_model, user_loss, tile)
+        metrics = [_cell_dice(request.target)]
+        if user_loss is not None and user_loss.metric is not None:
+            metrics.append(user_loss.metric)
+        model.compile(
+            optimizer=keras.optimizers.Adam(hyperparameters.learning_rate),
+            loss=loss,
+            metrics=metrics,
+        )
+    recorder = EpochRecorder(folder, total_epochs=hyperparameters.epochs)
+    first_epoch = recorder.restore(model)
+    if first_epoch >= hyperparameters.epochs:
+        print(f"cellseg train: {folder.path}: all {first_epoch} epochs were already finished")
+    else:
+        if first_epoch:
+            print(f"cellseg train: resuming {folder.path} after epoch {first_epoch}")
+        augmentation = Augmentation(strength=hyperparameters.augmentation)
+        training = training_dataset(
+            prepared_training,
+            target=request.target,
+            tile=tile,
+            batch_size=hyperparameters.batch_size,
+            augmentation=augmentation,
+            seed=request.seed,
+            steps_per_epoch=steps,
+            first_epoch=first_epoch,
+            epochs=hyperparameters.epochs,
+        )
+        validation = None
+        if prepared_validation:
+            validation = validation_dataset(
+                prepared_validation,
+                target=request.target,
+                tile=tile,
+                batch_size=hyperparameters.batch_size,
+            )
+        model.fit(
+            training,
+            validation_data=validation,
+            epochs=hyperparameters.epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=steps,
+            callbacks=[
+                cosine_schedule(hyperparameters.learning_rate, hyperparameters.epochs),
+                recorder,
+                ProgressBar(hyperparameters.epochs, steps),
+            ],
+            shuffle=False,  # the tiles are random already, and seeded for resuming
+            verbose=0,
+        )
+        if recorder.nan_at is not None:
+            epoch, step = recorder.nan_at
+            source = request.loss_file or "the default loss"
+            raise CellsegError(
+                f"{folder.path}: training stopped, the loss became NaN in epoch {epoch} "
+                f"(step {step}); lower LEARNING_RATE (now {hyperparameters.learning_rate}) or "
+                f"check {source}, then train again with --restart"
+            )
+    _finish(folder, config, model, recorder, prepared_validation)
+    return folder
+
+
+def _settings(request, hyperparameters, training_pairs, validation_pairs) -> dict:
+    """Every setting that makes two runs the same run (resuming needs all of them equal)."""
+
+    def user_file(path):
+        return None if path is None else {"path": str(path), "sha256": file_digest(path)}
+
+    files = [
+        {
+            "image": pair.image.name,
+            "image_sha256": file_digest(pair.image),
+            "annotation": pair.annotation.name,
+            "annotation_sha256": file_digest(pair.annotation),
+            "split": split,
+        }
+        for split, group in (("training", training_pairs), ("validation", validation_pairs))
+        for pair in group
+    ]
+    return {
+        "target": request.target,
+        "seed": request.seed,
+        "hyperparameters": hyperparameters.to_dict(),
+        "augmentation": Augmentation(strength=hyperparameters.augmentation).__dict__,
+        "loss_file": user_file(request.loss_file),
+        "architecture_file": user_file(request.architecture_file),
+        "outline_style": request.outline_style.__dict__,
+        "data": {
+            "images": str(request.images),
+            "annotations": str(request.annotations),
+            "files": files,
+        },
+    }
+
+
+def _start_or_resume(folder: ModelFolder, request: TrainingRequest, settings: dict) -> dict:
+    """The configuration to train with: a fresh one, or the unfinished run's to resume."""
+    if folder.path.exists() and request.restart:
+        if not folder.config_path.is_file():
+            raise CellsegError(
+                f"{folder.path}: exists but is no cellseg model folder; not deleting it"
+            )
+        shutil.rmtree(folder.path)
+    if folder.path.exists() and folder.read_state() is None:
+        config = folder.read_config()
+        if config.get("status") == "training":
+            # Stopped before finishing an epoch (bad data, an error): nothing to keep.
+            shutil.rmtree(folder.path)
+    if folder.path.exists():
+        config = folder.read_config()
+        if config.get("status") == "finished":
+            raise CellsegError(
+                f"{folder.path}: a trained model of this name exists; choose another --name, "
+                "or pass --restart to train it again from scratch"
+            )
+        changed = [key for key in settings if config.get("settings", {}).get(key) != settings[key]]
+        if changed:
+            raise CellsegError(
+                f"{folder.path}: an unfinished run with other settings ({', '.join(changed)}) "
+                "exists; pass --restart to start over, or choose another --name"
+            )
+        return config
+    try:
+        folder.path.mkdir(parents=True)
+    except OSError as error:
+        raise CellsegError(
+            f"{folder.path}: cannot create the model folder ({error.strerror})"
+        ) from None
+    return {
+        "name": request.name,
+        "status": "training",
+        "target": request.target,
+        "settings": settings,
+        "distribute": request.distribute,
+        "libraries": _library_versions(),
+    }
+
+
+def _build(request, hyperparameters, config, get_model, user_loss, tile):
+    """The network, normalisation inside, and its loss."""
+    from cellseg.neural_network.architectures import unet, with_normalisation
+    from cellseg.neural_network.losses import default_loss
+
+    if get_model is None:
+        core = unet(
+            (None, None, 3),
+            target=request.target,
+            base_filters=hyperparameters.base_filters,
+            depth=hyperparameters.depth,
+        )
+        config["divisor"] = 2**hyperparameters.depth
+    else:
+        core = build_user_model(
+            get_model, request.architecture_file, (tile, tile, 3), request.target
+        )
+        config["divisor"] = 32
+    normalisation = config["normalisation"]
+    model = with_normalisation(core, normalisation["mean"], normalisation["std"])
+    if user_loss is not None:
+        loss = user_loss.loss
+    else:
+        loss = default_loss(request.target, config["class_frequencies"])
+    return model, loss
+
+
+def _cell_dice(target: str):
+    from cellseg.neural_network.losses import CellDice
+
+    return CellDice(target=target)
+
+
+def _finish(folder: ModelFolder, config: dict, model, recorder, prepared_validation) -> None:
+    """Save the final network, tune post-processing, record validation metrics, clean up."""
+    import keras
+
+    from cellseg.neural_network.evaluation import evaluate_images
+
+    save_network(model, folder.model_path)
+    if not folder.best_path.is_file():
+        shutil.copyfile(folder.model_path, folder.best_path)
+    best = keras.saving.load_model(folder.best_path, compile=False, safe_mode=True)
+    config["best_epoch"] = recorder.best_epoch
+    if prepared_validation:
+        thresholds, scores = evaluate_images(
+            best, config, [(item.image, item.labels) for item in prepared_validation], tune=True
+        )
+        config["postprocessing"] = thresholds.to_dict()
+        config["validation"] = scores
+        print(
+            "cellseg train: validation "
+            + ", ".join(f"{key} {value:.3f}" for key, value in scores.items())
+        )
+    config["status"] = "finished"
+    folder.write_config(config)
+    shutil.rmtree(folder.checkpoints, ignore_errors=True)
+    shutil.rmtree(folder.cache, ignore_errors=True)
+
+
+def _steps_covering(prepared, tile: int, batch_size: int) -> int:
+    """Steps for one epoch to see about every training pixel once."""
+    from cellseg.image_io import read_image_shape
+
+    pixels = sum(np.prod(read_image_shape(item.image)) for item in prepared)
+    return max(1, math.ceil(pixels / (tile * tile * batch_size)))
+
+
+def _strategy(distribute: bool):
+    """MirroredStrategy across this machine's GPUs, or across machines when TF_CONFIG is set."""
+    import tensorflow as tf
+
+    if not distribute:
+        return tf.distribute.get_strategy()
+    if os.environ.get("TF_CONFIG"):
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        strategy = tf.distribute.MirroredStrategy()
+    print(
+        f"cellseg train: {type(strategy).__name__} over {strategy.num_replicas_in_sync} replica(s)",
+        file=sys.stderr,
+    )
+    return strategy
+
+
+def _library_versions() -> dict:
+    import keras
+    import scipy
+    import skimage
+    import tensorflow as tf
+
+    return {
+        "cellseg": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-image": skimage.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }

@@ -1,0 +1,15 @@
+"""Example hyperparameters file for `cellseg train --hyperparameters`.
+
+The first four names are required; the others are optional (defaults in parentheses).
+"""
+
+BATCH_SIZE = 8
+EPOCHS = 30
+LEARNING_RATE = 1e-3
+VALIDATION_SPLIT = 0.2  # fraction of the images held out, whole, for validation
+
+TILE_SIZE = 256  # side of the square training tiles (256)
+STEPS_PER_EPOCH = 50  # omit to see every training pixel about once per epoch
+AUGMENTATION = 1.0  # strength of random zoom, flips, rotations and stain jitter; 0 = none (1)
+BASE_FILTERS = 16  # width of the default U-Net (16)
+DEPTH = 4  # poolings of the default U-Net (4)

@@ -1,0 +1,40 @@
+"""Prediction over images of any size: whole or tiled, the same answer."""
+
+import keras
+import numpy as np
+import pytest
+
+import cellseg.neural_network.prediction as prediction
+from cellseg.neural_network.architectures import unet, with_normalisation
+
+
+@pytest.fixture(scope="module")
+def network():
+    keras.utils.set_random_seed(0)
+    return with_normalisation(unet(target="3class", base_filters=4, depth=2), (128,) * 3, (50,) * 3)
+
+
+@pytest.mark.parametrize("shape", [(37, 53, 3), (64, 64), (5, 300, 4)])
+def test_output_has_the_image_size_whatever_it_is(network, shape):
+    image = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    output = prediction.network_output(network, image, divisor=4)
+    assert output.shape == (*shape[:2], 3) and output.dtype == np.float32
+    np.testing.assert_allclose(output.sum(axis=2), 1, rtol=1e-4)
+
+
+def test_tiled_prediction_matches_the_whole_image_away_from_seams(network, monkeypatch):
+    image = np.random.default_rng(2).integers(0, 256, (180, 200, 3), dtype=np.uint8)
+    whole = prediction.network_output(network, image, divisor=4)
+    monkeypatch.setattr(prediction, "WHOLE_IMAGE_PIXELS", 100)
+    monkeypatch.setattr(prediction, "LARGE_TILE", 96)
+    tiled = prediction.network_output(network, image, divisor=4)
+    # A two-level U-Net sees 10 pixels around each output pixel; tiles overlap by 24, and
+    # blending favours each tile's centre, so the outputs agree closely everywhere.
+    assert np.abs(tiled - whole).mean() < 0.01
+
+
+def test_fixed_size_model_is_run_tile_by_tile():
+    inputs = keras.Input((32, 32, 3))
+    fixed = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs))
+    output = prediction.network_output(fixed, np.zeros((50, 70, 3), np.uint8))
+    assert output.shape == (50, 70, 1)

@@ -1,0 +1,114 @@
+"""``cellseg train`` end to end on tiny synthetic data: the model folder and its contract."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from cellseg.image_io import read_image
+from cellseg.neural_network.model_folder import ModelFolder, load_network
+from cellseg.neural_network.prediction import segment
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "scripts" / "examples"
+
+
+def test_default_training_writes_a_complete_model_folder(train_command, tmp_path, training_data):
+    result = train_command("--name", "default-3class", "--seed", "3")
+    assert result.code == 0, result.err
+    folder = ModelFolder(tmp_path / "models" / "default-3class")
+    assert sorted(path.name for path in folder.path.iterdir()) == [
+        "best.keras",
+        "config.json",
+        "history.csv",
+        "model.keras",
+    ]
+    history = folder.read_history()
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert {"loss", "cell_dice", "val_loss", "val_cell_dice"} <= set(history[0])
+    config = json.loads(folder.config_path.read_text())
+    assert config["status"] == "finished" and config["target"] == "3class"
+    settings = config["settings"]
+    assert settings["seed"] == 3 and settings["hyperparameters"]["batch_size"] == 2
+    files = settings["data"]["files"]
+    assert sorted(entry["split"] for entry in files) == ["training"] * 3 + ["validation"]
+    image = training_data / "images" / files[0]["image"]
+    assert files[0]["image_sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
+    assert len(config["normalisation"]["mean"]) == 3
+    assert set(config["postprocessing"]) == {"foreground", "seed", "min_area"}
+    assert {"aji", "f1", "dice", "count_error"} <= set(config["validation"])
+    assert {"tensorflow", "keras", "numpy", "cellseg"} <= set(config["libraries"])
+    labels = segment(load_network(folder), read_image(image), config)
+    assert labels.shape == (96, 96) and labels.dtype == np.int32
+
+
+def test_users_loss_metric_architecture_and_hyperparameters(train_command, tmp_path):
+    result = train_command(
+        "--name",
+        "user-files",
+        "--target",
+        "mask",
+        "--loss",
+        EXAMPLES / "dice_loss.py",
+        "--architecture",
+        EXAMPLES / "small_unet.py",
+    )
+    assert result.code == 0, result.err
+    folder = ModelFolder(tmp_path / "models" / "user-files")
+    history = folder.read_history()
+    assert {"custom_metric", "val_custom_metric"} <= set(history[-1])
+    config = folder.read_config()
+    assert config["settings"]["loss_file"]["path"].endswith("dice_loss.py")
+    assert config["target"] == "mask" and "seed" in config["postprocessing"]
+    model = load_network(folder)
+    assert model.output_shape[-1] == 1
+
+
+def test_distance_target_with_distribution_on_one_replica(train_command, tmp_path):
+    result = train_command("--name", "distance", "--target", "distance", "--distribute")
+    assert result.code == 0, result.err
+    assert "MirroredStrategy over 1 replica" in result.err
+    config = ModelFolder(tmp_path / "models" / "distance").read_config()
+    assert config["distribute"] is True and config["target"] == "distance"
+
+
+def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):
+    assert train_command("--name", "kept").code == 0
+    before = (tmp_path / "models" / "kept" / "best.keras").read_bytes()
+    again = train_command("--name", "kept")
+    assert again.code == 1 and "--restart" in again.err and "Traceback" not in again.err
+    assert (tmp_path / "models" / "kept" / "best.keras").read_bytes() == before
+    assert train_command("--name", "kept", "--restart").code == 0
+
+
+def test_nan_loss_stops_with_a_clear_message(train_command, tmp_path):
+    loss = tmp_path / "nan_loss.py"
+    loss.write_text(
+        "from keras import ops\n\ndef custom_loss(y_true, y_pred):\n"
+        "    return ops.mean(y_pred) * ops.log(ops.zeros(()) - 1.0)\n"
+    )
+    result = train_command("--name", "nan", "--loss", loss)
+    assert result.code == 1
+    assert "loss became NaN in epoch 1" in result.err and "Traceback" not in result.err
+
+
+def test_unmatched_files_are_listed_in_one_error(cellseg, training_data, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for path in (training_data / "images").iterdir():
+        (images / path.name).write_bytes(path.read_bytes())
+    (images / "extra.png").write_bytes(path.read_bytes())
+    result = cellseg(
+        "train",
+        "--images",
+        images,
+        "--annotations",
+        training_data / "outlines",
+        "--name",
+        "x",
+        "--models-dir",
+        tmp_path / "models",
+    )
+    assert result.code == 1
+    assert "images without annotation: extra.png" in result.err
+    assert len(result.error_lines) == 1

@@ -1,0 +1,118 @@
+"""Users' own files: every broken file is one line naming it, exit 1, nothing written."""
+
+import pytest
+
+ARCHITECTURE_HEAD = "import keras\nfrom keras import layers\n\n"
+ONE_CHANNEL = (
+    ARCHITECTURE_HEAD + "def get_model(input_shape):\n"
+    "    inputs = keras.Input(input_shape)\n"
+    "    return keras.Model(inputs, layers.Conv2D(1, 3, padding='same', "
+    "activation='sigmoid')(inputs))\n"
+)
+
+BROKEN_FILES = {
+    "architecture without get_model": (
+        "--architecture",
+        ARCHITECTURE_HEAD + "def build(shape):\n    pass\n",
+        "defines no get_model(input_shape)",
+    ),
+    "architecture with a syntax error": (
+        "--architecture",
+        "def get_model(input_shape)\n    return None\n",
+        "syntax error",
+    ),
+    "architecture raising at import": (
+        "--architecture",
+        "import no_such_module_anywhere\n",
+        "raised ModuleNotFoundError",
+    ),
+    "get_model returning no model": (
+        "--architecture",
+        "def get_model(input_shape):\n    return 'a model'\n",
+        "must return a keras.Model",
+    ),
+    "get_model raising": (
+        "--architecture",
+        "def get_model(input_shape):\n    raise ValueError('too small')\n",
+        "raised ValueError: too small",
+    ),
+    "one-channel model for three classes": ("--architecture", ONE_CHANNEL, "--target mask"),
+    "model changing the size": (
+        "--architecture",
+        ARCHITECTURE_HEAD + "def get_model(input_shape):\n    inputs = keras.Input(input_shape)\n"
+        "    x = layers.MaxPooling2D()(inputs)\n"
+        "    return keras.Model(inputs, layers.Conv2D(3, 1, activation='softmax')(x))\n",
+        "must keep them",
+    ),
+    "loss without custom_loss": (
+        "--loss",
+        "def my_loss(a, b):\n    return a\n",
+        "defines no custom_loss(y_true, y_pred)",
+    ),
+    "loss of one argument": (
+        "--loss",
+        "def custom_loss(y):\n    return y\n",
+        "custom_loss must take 2 arguments",
+    ),
+    "hyperparameters missing names": (
+        "--hyperparameters",
+        "BATCH_SIZE = 4\n",
+        "EPOCHS is missing; LEARNING_RATE is missing",
+    ),
+    "negative batch size": (
+        "--hyperparameters",
+        "BATCH_SIZE = -2\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n",
+        "BATCH_SIZE must be >= 1, not -2",
+    ),
+    "string batch size": (
+        "--hyperparameters",
+        "BATCH_SIZE = '8'\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n",
+        "BATCH_SIZE must be a whole number, not '8'",
+    ),
+    "hyperparameters raising at import": (
+        "--hyperparameters",
+        "EPOCHS = 1 / 0\n",
+        "raised ZeroDivisionError",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_FILES, ids=list(BROKEN_FILES))
+def test_broken_user_file(cellseg, training_data, tmp_path, case):
+    option, content, expected = BROKEN_FILES[case]
+    path = tmp_path / "user file.py"
+    path.write_text(content)
+    result = cellseg(
+        "train",
+        "--images",
+        training_data / "images",
+        "--annotations",
+        training_data / "outlines",
+        "--name",
+        "broken",
+        "--models-dir",
+        tmp_path / "models",
+        option,
+        path,
+    )
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert len(result.error_lines) == 1, result.err
+    assert str(path) in result.error_lines[0] and expected in result.error_lines[0]
+    assert not (tmp_path / "models" / "broken").exists()
+
+
+def test_missing_user_file(cellseg, training_data, tmp_path):
+    missing = tmp_path / "nowhere.py"
+    result = cellseg(
+        "train",
+        "--images",
+        training_data / "images",
+        "--annotations",
+        training_data / "outlines",
+        "--name",
+        "x",
+        "--loss",
+        missing,
+    )
+    assert result.code == 1 and f"{missing}: loss file not found" in result.err
