@@ -18,6 +18,10 @@ COMMANDS = {
     "reduce": ("cellseg.commands.reduce", "red-outline annotation layers to binary outline masks"),
     "labels": ("cellseg.commands.labels", "red-outline annotations to cell labels or targets"),
     "synth": ("cellseg.commands.synth", "make synthetic annotated images for tests and demos"),
+    "train": ("cellseg.commands.train", "train a network on annotated images"),
+    "predict": ("cellseg.commands.predict", "find and count the cells of images with a model"),
+    "evaluate": ("cellseg.commands.evaluate", "score a model on annotated images"),
+    "leaderboard": ("cellseg.commands.leaderboard", "rank trained models by validation scores"),
     "demo": ("cellseg.commands.demo", "run the main job on a bundled stained-tissue image"),
 }
 

@@ -330,3 +330,22 @@ def outline_layer(labels: np.ndarray, *, colour=(255, 0, 0)) -> np.ndarray:
     layer = np.zeros(labels.shape + (4,), dtype=np.uint8)
     layer[drawn] = (*colour, 255)
     return layer
+
+
+def draw_outlines(image: np.ndarray, labels: np.ndarray, *, colour=(255, 0, 0)) -> np.ndarray:
+    """The image as 8-bit RGB with each cell's outline drawn over it in ``colour``.
+
+    Examples
+    --------
+    >>> labels = np.zeros((4, 4), int); labels[1:3, 1:3] = 1
+    >>> draw_outlines(np.zeros((4, 4), np.uint8), labels)[1, 1]
+    array([255,   0,   0], dtype=uint8)
+    """
+    from skimage.segmentation import find_boundaries
+
+    from cellseg.preprocessing.colour import as_rgb
+
+    overlay = np.clip(np.rint(as_rgb(image)), 0, 255).astype(np.uint8)
+    labels = np.asarray(labels)
+    overlay[find_boundaries(labels, mode="inner") & (labels > 0)] = colour
+    return overlay

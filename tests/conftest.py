@@ -1,6 +1,7 @@
 """Shared fixtures: the command line, real data from ../shared, small synthetic images."""
 
 import hashlib
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -11,6 +12,10 @@ import tifffile
 from PIL import Image
 
 from cellseg.cli import main
+
+# Quiet TensorFlow's start-up chatter (CUDA probing on machines without a GPU), as the
+# commands do.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from cellseg.image_io import write_image
 
 #: Real annotated microscopy beside the repository; absent on a user's clone.

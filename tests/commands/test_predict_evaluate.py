@@ -1,0 +1,158 @@
+"""``cellseg predict``, ``evaluate`` and ``leaderboard`` with a small trained model."""
+
+import csv
+
+import numpy as np
+import pytest
+from skimage.segmentation import find_boundaries
+
+from cellseg.cli import main
+from cellseg.image_io import read_image
+from cellseg.preprocessing.outlines import outline_mask
+
+TINY = """\
+BATCH_SIZE = 2
+EPOCHS = 2
+LEARNING_RATE = 1e-3
+VALIDATION_SPLIT = 0.25
+TILE_SIZE = 64
+STEPS_PER_EPOCH = 2
+BASE_FILTERS = 4
+DEPTH = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, training_data):
+    """A folder of two trained models: 'first' and 'second'."""
+    root = tmp_path_factory.mktemp("models")
+    hyperparameters = root / "tiny.py"
+    hyperparameters.write_text(TINY)
+    for name, seed in (("first", "0"), ("second", "1")):
+        code = main(
+            [
+                "train",
+                "--images",
+                str(training_data / "images"),
+                "--annotations",
+                str(training_data / "outlines"),
+                "--name",
+                name,
+                "--seed",
+                seed,
+                "--hyperparameters",
+                str(hyperparameters),
+                "--models-dir",
+                str(root),
+            ]
+        )
+        assert code == 0
+    return root
+
+
+def read_csv(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_predict_writes_labels_outlines_overlay_and_tables(
+    cellseg, models, training_data, tmp_path
+):
+    images = training_data / "images"
+    result = cellseg(
+        "predict",
+        models / "first",
+        images,
+        "--output",
+        tmp_path / "out",
+        "--positive-threshold",
+        "0.2",
+    )
+    assert result.code == 0, result.err
+    names = sorted(path.name for path in images.iterdir())
+    for name in names:
+        stem = name.removesuffix(".png")
+        labels = read_image(tmp_path / "out" / f"{stem}_labels.png")
+        layer = read_image(tmp_path / "out" / f"{stem}_outlines.png")
+        overlay = read_image(tmp_path / "out" / f"{stem}_overlay.png")
+        assert labels.dtype == np.uint16 and labels.shape == (96, 96)
+        assert layer.shape == (96, 96, 4) and overlay.shape == (96, 96, 3)
+        # The outline layer is the users' annotation format: red on each cell's boundary.
+        boundaries = find_boundaries(labels, mode="inner") & (labels > 0)
+        assert np.array_equal(outline_mask(layer), boundaries)
+        assert (overlay[boundaries] == (255, 0, 0)).all()
+    counts = read_csv(tmp_path / "out" / "counts.csv")
+    assert [row["image"] for row in counts] == names
+    assert list(counts[0]) == ["image", "count", "positive", "positive_percent", "mean_area"]
+    cells = read_csv(tmp_path / "out" / "cells.csv")
+    assert sum(int(row["count"]) for row in counts) == len(cells)
+    if cells:
+        assert list(cells[0])[:3] == ["image", "id", "centroid_row"]
+        assert {"haematoxylin", "dab", "eccentricity", "positive"} <= set(cells[0])
+
+
+def test_predict_refuses_to_overwrite_its_tables(cellseg, models, training_data, tmp_path):
+    image = training_data / "images" / "synthetic_000.png"
+    assert cellseg("predict", models / "first", image, "--output", tmp_path / "out").code == 0
+    again = cellseg("predict", models / "first", image, "--output", tmp_path / "out")
+    assert again.code == 1 and "counts.csv: already exists" in again.err
+
+
+def test_predict_by_model_name_and_bad_model(cellseg, models, training_data, tmp_path, monkeypatch):
+    image = training_data / "images" / "synthetic_001.png"
+    monkeypatch.chdir(models.parent)
+    named = cellseg("predict", "nowhere", image, "--output", tmp_path / "a")
+    assert named.code == 1 and "nowhere: no model folder" in named.err
+    broken = models.parent / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"target": "3class"}')
+    (broken / "best.keras").write_bytes(b"not a zip")
+    result = cellseg("predict", broken, image, "--output", tmp_path / "b")
+    assert result.code == 1 and "best.keras: cannot load the network" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_evaluate_prints_and_writes_every_score(cellseg, models, training_data, tmp_path):
+    output = tmp_path / "scores.csv"
+    result = cellseg(
+        "evaluate",
+        models / "first",
+        "--images",
+        training_data / "images",
+        "--annotations",
+        training_data / "outlines",
+        "--output",
+        output,
+    )
+    assert result.code == 0, result.err
+    header = result.out.splitlines()[0].split()
+    assert header[:3] == ["image", "aji", "f1"] and "panoptic_quality" in header
+    rows = read_csv(output)
+    assert [row["image"] for row in rows][-1] == "mean" and len(rows) == 5
+    for row in rows:
+        assert 0 <= float(row["aji"]) <= 1 and 0 <= float(row["dice"]) <= 1
+
+
+def test_evaluate_against_label_images(cellseg, models, training_data, tmp_path):
+    result = cellseg(
+        "evaluate",
+        models / "first",
+        "--images",
+        training_data / "images",
+        "--annotations",
+        training_data / "labels",
+        "--output",
+        tmp_path / "s.csv",
+    )
+    assert result.code == 0, result.err
+
+
+def test_leaderboard_ranks_finished_models(cellseg, models):
+    result = cellseg("leaderboard", "--models-dir", models)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split()[:3] == ["rank", "name", "status"]
+    ranked = [line.split()[1] for line in lines[1:]]
+    assert sorted(ranked) == ["first", "second"]
+    scores = [float(line.split()[5]) for line in lines[1:]]
+    assert scores == sorted(scores, reverse=True)
