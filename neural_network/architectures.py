@@ -74,6 +74,8 @@ def with_normalisation(model: keras.Model, mean, std, *, name: str = "cellseg") 
 def _double_convolution(x, filters: int, name: str):
     for index in (1, 2):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{index}")(x)
-        x = layers.BatchNormalization(name=f"{name}_norm{index}")(x)
+        # Momentum 0.9 (Keras' default is 0.99): with a few hundred steps per run the running
+        # statistics used at validation and prediction must follow the weights quickly.
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_norm{index}")(x)
         x = layers.Activation("relu", name=f"{name}_relu{index}")(x)
     return x

@@ -14,11 +14,15 @@ from cellseg.preprocessing.tiling import stitch_tiles, tile_positions
 
 #: Largest image predicted in one piece (about 1600 x 1600 pixels); larger ones are tiled.
 WHOLE_IMAGE_PIXELS = 2_600_000
-#: Tile side for large images when the network accepts any size.
-LARGE_TILE = 1024
+#: Largest tile side for large images when the network accepts any size: about as much
+#: memory as the largest whole image, and few tiles, so little is computed twice.
+LARGE_TILE = 1280
+#: Pixels shared by neighbouring tiles: each tile's outputs near its border, where the
+#: network sees less context, are blended away toward the neighbour's centre.
+TILE_OVERLAP = 64
 
 
-def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: int = 2):
+def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: int = 1):
     """The network's output for ``image``, of the image's rows and columns.
 
     Parameters
@@ -38,17 +42,15 @@ def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: i
     rows, columns = rgb.shape[:2]
     fixed = model.input_shape[1:3]
     if None not in fixed:
-        tile = int(fixed[0])
+        tile, overlap = int(fixed[0]), int(fixed[0]) // 4
     elif rows * columns <= WHOLE_IMAGE_PIXELS:
-        tile = None
-    else:
-        tile = LARGE_TILE
-    if tile is None:
         padded = _pad(rgb, _round_up(rows, divisor), _round_up(columns, divisor))
         output = np.asarray(model.predict_on_batch(padded[None]))[0]
         return output[:rows, :columns].astype(np.float32)
+    else:
+        tile = max(_balanced_tile(length, divisor) for length in (rows, columns))
+        overlap = TILE_OVERLAP
     padded = _pad(rgb, max(rows, tile), max(columns, tile))
-    overlap = tile // 4
     positions = tile_positions(padded.shape, tile, overlap)
     outputs = []
     for start in range(0, len(positions), batch_size):
@@ -70,6 +72,14 @@ def segment(model, image: np.ndarray, config: dict) -> np.ndarray:
     output = network_output(model, image, divisor=config.get("divisor", 32))
     thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
     return cells_from_output(output, config["target"], thresholds)
+
+
+def _balanced_tile(length: int, divisor: int) -> int:
+    """The smallest tile side (a multiple of ``divisor``, at most `LARGE_TILE`) that covers
+    ``length`` with as few tiles as `LARGE_TILE` would need, so little is computed twice."""
+    count = max(1, -(-(length - TILE_OVERLAP) // (LARGE_TILE - TILE_OVERLAP)))
+    side = -(-(length + (count - 1) * TILE_OVERLAP) // count)
+    return min(_round_up(side, divisor), LARGE_TILE)
 
 
 def _round_up(value: int, divisor: int) -> int:

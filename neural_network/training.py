@@ -293,10 +293,8 @@ def _finish(folder: ModelFolder, config: dict, model, recorder, prepared_validat
         )
         config["postprocessing"] = thresholds.to_dict()
         config["validation"] = scores
-        print(
-            "cellseg train: validation "
-            + ", ".join(f"{key} {value:.3f}" for key, value in scores.items())
-        )
+        shown = ("aji", "f1", "panoptic_quality", "dice", "count_error")
+        print("cellseg train: validation " + ", ".join(f"{key} {scores[key]:.3f}" for key in shown))
     config["status"] = "finished"
     folder.write_config(config)
     shutil.rmtree(folder.checkpoints, ignore_errors=True)

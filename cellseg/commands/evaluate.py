@@ -1,7 +1,6 @@
 """``cellseg evaluate``: score a trained model on annotated images."""
 
 import argparse
-import os
 
 from cellseg.annotations import add_outline_arguments
 from cellseg.batch import add_overwrite_argument
@@ -33,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TensorFlow's start-up chatter
+    from cellseg.tensorflow_import import import_tensorflow
+
+    import_tensorflow()
 
     from pathlib import Path
 

@@ -1,7 +1,6 @@
 """``cellseg predict``: find, outline, measure and count the cells of images with a model."""
 
 import argparse
-import os
 
 from cellseg.batch import add_overwrite_argument, non_negative_float
 
@@ -34,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TensorFlow's start-up chatter
+    from cellseg.tensorflow_import import import_tensorflow
+
+    import_tensorflow()
 
     from dataclasses import asdict
 

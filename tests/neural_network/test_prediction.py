@@ -28,7 +28,7 @@ def test_tiled_prediction_matches_the_whole_image_away_from_seams(network, monke
     monkeypatch.setattr(prediction, "WHOLE_IMAGE_PIXELS", 100)
     monkeypatch.setattr(prediction, "LARGE_TILE", 96)
     tiled = prediction.network_output(network, image, divisor=4)
-    # A two-level U-Net sees 10 pixels around each output pixel; tiles overlap by 24, and
+    # A two-level U-Net sees 10 pixels around each output pixel; tiles overlap by 64, and
     # blending favours each tile's centre, so the outputs agree closely everywhere.
     assert np.abs(tiled - whole).mean() < 0.01
 
