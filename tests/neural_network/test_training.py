@@ -42,7 +42,7 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
     assert labels.shape == (96, 96) and labels.dtype == np.int32
 
 
-def test_users_loss_metric_architecture_and_hyperparameters(train_command, tmp_path):
+def test_users_loss_metric_architecture_and_hyperparameters(train_command, tmp_path, training_data):
     result = train_command(
         "--name",
         "user-files",
@@ -62,6 +62,9 @@ def test_users_loss_metric_architecture_and_hyperparameters(train_command, tmp_p
     assert config["target"] == "mask" and "seed" in config["postprocessing"]
     model = load_network(folder)
     assert model.output_shape[-1] == 1
+    image = read_image(next((training_data / "images").glob("*.png")))
+    labels = segment(model, image, config)  # connected components of the mask
+    assert labels.shape == image.shape[:2]
 
 
 def test_distance_target_with_distribution_on_one_replica(train_command, tmp_path):
