@@ -13,6 +13,15 @@ from pathlib import Path
 from cellseg.errors import file_error
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = False) -> None:
     """Create ``path`` by calling ``write(temporary_path)``, then moving the result into place.
 
@@ -46,6 +55,8 @@ def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = F
     temporary = Path(temporary)
     try:
         write(temporary)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(temporary, 0o666 & ~_UMASK)
         _move_into_place(temporary, path, overwrite=overwrite)
     except OSError as error:
         raise file_error(path, f"cannot write: {error.strerror or error}") from None

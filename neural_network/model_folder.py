@@ -98,11 +98,20 @@ class ModelFolder:
 
 
 def save_network(model, path) -> None:
-    """Save a Keras model to ``path`` (``.keras``) atomically: temporary file, then rename."""
+    """Save a Keras model's network to ``path`` (``.keras``) atomically, without the
+    optimizer's state (twice the weights' size; resuming uses the epoch checkpoints)."""
+    import keras
+
+    import cellseg.neural_network.losses  # noqa: F401  registers cellseg's custom objects
+
     path = Path(path)
     temporary = path.with_name(f".{path.stem}.saving.keras")
+    # Rebuilt from its configuration: an uncompiled twin (keras.models.clone_model keeps
+    # the optimizer, and with it the optimizer's state in the file).
+    network = keras.Model.from_config(model.get_config())
+    network.set_weights(model.get_weights())
     try:
-        model.save(temporary)
+        network.save(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -120,8 +129,9 @@ def save_weights(model, path) -> None:
 
 
 def resolve_model(reference) -> ModelFolder:
-    """The model folder that ``reference`` names: a path, or a name under trained_models/."""
-    candidates = [Path(reference), MODELS_ROOT / str(reference)]
+    """The model folder that ``reference`` names: a path, a name under trained_models/ in the
+    working folder, or the name of a model shipped with cellseg (``default``)."""
+    candidates = [Path(reference), MODELS_ROOT / str(reference), bundled_models() / str(reference)]
     for candidate in candidates:
         if candidate.is_dir():
             folder = ModelFolder(candidate)
@@ -130,6 +140,13 @@ def resolve_model(reference) -> ModelFolder:
     raise CellsegError(
         f"{reference}: no model folder of that path, nor a model of that name in {MODELS_ROOT}/"
     )
+
+
+def bundled_models() -> Path:
+    """The folder of the models installed with cellseg."""
+    from importlib.resources import files
+
+    return Path(str(files("cellseg.trained_models")))
 
 
 def load_network(folder: ModelFolder):

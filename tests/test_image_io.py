@@ -124,3 +124,12 @@ def test_png_cannot_hold_float(tmp_path):
     with pytest.raises(CellsegError, match="PNG cannot hold"):
         write_image(tmp_path / "a.png", np.zeros((2, 2), np.float32))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    write_image(tmp_path / "a.png", np.zeros((2, 2), np.uint8))
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o666 & ~mask

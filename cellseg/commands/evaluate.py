@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+
     from cellseg.tensorflow_import import import_tensorflow
 
     import_tensorflow()

@@ -4,8 +4,6 @@ import argparse
 
 from cellseg.batch import add_overwrite_argument, non_negative_float
 
-COUNTS_FILE, CELLS_FILE = "counts.csv", "cells.csv"
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -33,83 +31,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+
     from cellseg.tensorflow_import import import_tensorflow
 
     import_tensorflow()
 
-    from dataclasses import asdict
-
-    import numpy as np
-
-    from cellseg.atomic_write import write_text_atomically
     from cellseg.batch import image_files, prepare_output_folder, run_each
-    from cellseg.errors import file_error
-    from cellseg.image_io import read_image, write_image
+    from cellseg.image_io import read_image
     from cellseg.neural_network.model_folder import load_network, resolve_model
     from cellseg.neural_network.prediction import segment
-    from cellseg.postprocessing.measurements import (
-        CELL_COLUMNS,
-        count_summary,
-        measure_cells,
-        positive,
-    )
-    from cellseg.preprocessing.outlines import draw_outlines, outline_layer
-    from cellseg.tables import csv_text, text_table
+    from cellseg.prediction_files import PredictionFiles
+    from cellseg.tables import text_table
 
     folder = resolve_model(arguments.model)
     files = image_files(arguments.inputs)
     output = prepare_output_folder(arguments.output, arguments.inputs)
-    for name in (COUNTS_FILE, CELLS_FILE):
-        if (output / name).exists() and not arguments.overwrite:
-            raise file_error(output / name, "already exists (use --overwrite to replace it)")
+    results = PredictionFiles(
+        output, positive_threshold=arguments.positive_threshold, overwrite=arguments.overwrite
+    )
     config = folder.read_config()
     model = load_network(folder)
-    threshold = arguments.positive_threshold
-    counts, cells = [], []
 
     def predict_one(path):
         image = read_image(path)
-        labels = segment(model, image, config)
-        wide = labels.max() > np.iinfo(np.uint16).max
-        stored = labels.astype(np.uint32 if wide else np.uint16)
-        write = {
-            f"{path.stem}_labels{'.tif' if wide else '.png'}": stored,
-            f"{path.stem}_outlines.png": outline_layer(labels),
-            f"{path.stem}_overlay.png": draw_outlines(image, labels),
-        }
-        for name, content in write.items():
-            write_image(output / name, content, overwrite=arguments.overwrite)
-        measured = measure_cells(image, labels)
-        marks = positive(measured, threshold) if threshold is not None else None
-        for index, cell in enumerate(measured):
-            row = {"image": path.name, **asdict(cell)}
-            if marks is not None:
-                row["positive"] = int(marks[index])
-            cells.append(row)
-        counts.append(
-            {
-                "image": path.name,
-                **count_summary(measured, positive_threshold=threshold),
-                "mean_area": float(np.mean([cell.area for cell in measured])) if measured else 0.0,
-            }
-        )
+        results.add(path.name, image, segment(model, image, config))
 
     code = run_each(files, predict_one, command="predict")
-    count_columns = ["image", "count"]
-    if threshold is not None:
-        count_columns += ["positive", "positive_percent"]
-    count_columns.append("mean_area")
-    cell_columns = ["image", *CELL_COLUMNS] + (["positive"] if threshold is not None else [])
-    if counts:
-        write_text_atomically(
-            output / COUNTS_FILE, csv_text(counts, count_columns), overwrite=arguments.overwrite
-        )
-        write_text_atomically(
-            output / CELLS_FILE, csv_text(cells, cell_columns), overwrite=arguments.overwrite
-        )
-        print(text_table(counts, count_columns))
+    results.finish()
+    if results.counts:
+        print(text_table(results.counts, results.count_columns))
+        total = sum(row["count"] for row in results.counts)
         print(
-            f"cellseg predict: {sum(row['count'] for row in counts)} cells in "
-            f"{len(counts)} images; results in {output}"
+            f"cellseg predict: {total} cells in {len(results.counts)} images; results in {output}"
         )
     return code

@@ -1,5 +1,6 @@
 """The default U-Net, normalisation inside the model, and loading in Keras safe mode."""
 
+import io
 import json
 import zipfile
 
@@ -62,3 +63,20 @@ def test_corrupt_or_missing_network_file(tmp_path):
         archive.writestr("config.json", "{not json")
     with pytest.raises(CellsegError, match=r"best\.keras: cannot load the network"):
         load_network(ModelFolder(tmp_path))
+
+
+def test_saved_network_leaves_the_optimizer_state_out(tmp_path):
+    import h5py
+
+    from cellseg.neural_network.model_folder import save_network
+
+    model = with_normalisation(unet(base_filters=4, depth=2), (1, 2, 3), (4, 5, 6))
+    model.compile(optimizer="adam", loss="mse")
+    image = np.random.default_rng(3).random((1, 16, 16, 3), np.float32)
+    model.fit(image, np.zeros((1, 16, 16, 3), np.float32), epochs=1, verbose=0)
+    save_network(model, tmp_path / "best.keras")
+    with zipfile.ZipFile(tmp_path / "best.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")))
+        assert "optimizer" not in weights
+    again = keras.saving.load_model(tmp_path / "best.keras", compile=False, safe_mode=True)
+    np.testing.assert_allclose(again.predict_on_batch(image), model.predict_on_batch(image))
