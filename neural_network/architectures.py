@@ -60,13 +60,17 @@ def with_normalisation(model: keras.Model, mean, std, *, name: str = "cellseg") 
     """Wrap ``model`` so that it reads raw RGB (0-255) and standardises it itself.
 
     The per-channel mean and standard deviation of the training images become a
-    `keras.layers.Normalization` layer, saved with the model, so that prediction (in
-    Python or in a browser) needs nothing but the model file.
+    `keras.layers.Rescaling` layer, ``(x - mean) / std``, saved with the model, so that
+    prediction (in Python or in a browser) needs nothing but the model file. Unlike
+    `keras.layers.Normalization`, whose statistics are variables, its constants export to
+    ONNX as part of the graph.
     """
     rows, columns = model.input_shape[1:3]
     inputs = keras.Input((rows, columns, 3), name="rgb")
-    normalise = layers.Normalization(
-        mean=list(map(float, mean)), variance=[float(s) ** 2 for s in std], name="normalise"
+    normalise = layers.Rescaling(
+        scale=[1.0 / float(s) for s in std],
+        offset=[-float(m) / float(s) for m, s in zip(mean, std, strict=True)],
+        name="normalise",
     )
     return keras.Model(inputs, model(normalise(inputs)), name=name)
 
