@@ -27,13 +27,10 @@ def readme_commands() -> list[str]:
 
 
 def test_ci_runs_the_readme_test_command():
-    ci = [
-        line
-        for line in (ROOT / ".ci" / "run").read_text().splitlines()
-        if line and not line.startswith("#") and not line.startswith(("set ", "cd "))
-    ]
-    assert ci == ['pip install -e ".[test]" && pytest']
-    assert ci[0] in readme_commands()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    test_command = 'pip install -e ".[test]" && pytest'
+    assert ci[-1] == test_command  # the last thing CI does, verbatim
+    assert test_command in readme_commands()
     assert "pip install . && cellseg demo" in readme_commands()
 
 

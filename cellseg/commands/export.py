@@ -1,0 +1,75 @@
+"""``cellseg export``: a self-contained web page that runs a model in the browser."""
+
+import argparse
+
+from cellseg.batch import non_negative_float
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellseg export",
+        description="Write a static web site that finds and counts cells in the browser, with "
+        "no server-side computation and no request to any other site: index.html, its "
+        "scripts, the model converted to ONNX and ONNX Runtime Web (WebAssembly). Open it "
+        "with 'cellseg serve DIR' (fastest) or any static file server.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
+    parser.add_argument("--output", required=True, metavar="DIR", help="folder to create")
+    parser.add_argument(
+        "--positive-threshold",
+        type=non_negative_float,
+        default=0.15,
+        metavar="OD",
+        help="the page's initial DAB-positive threshold, mean optical density (0.15)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+
+    from cellseg.tensorflow_import import import_tensorflow
+
+    import_tensorflow()
+
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from cellseg.errors import CellsegError
+    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.neural_network.onnx_export import export_onnx, largest_difference
+    from cellseg.web_site import build_site, model_settings
+
+    output = Path(arguments.output)
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        if not arguments.overwrite:
+            raise CellsegError(f"{output}: already exists (use --overwrite to replace it)")
+    folder = resolve_model(arguments.model)
+    model = load_network(folder)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Build beside the destination, then move it into place: never half a site.
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        export_onnx(model, staging / "model.onnx")
+        difference = largest_difference(model, staging / "model.onnx")
+        if difference > 1e-3:
+            raise CellsegError(
+                f"{folder.path}: the ONNX model differs from the Keras one by {difference:.2g}"
+            )
+        settings = model_settings(
+            folder.read_config(), folder.name, model.input_shape, arguments.positive_threshold
+        )
+        site = staging / "site"
+        build_site(site, staging / "model.onnx", settings)
+        if output.exists():
+            shutil.rmtree(output)
+        site.rename(output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    checked = "" if difference != difference else f"; ONNX matches Keras within {difference:.1g}"
+    print(
+        f"cellseg export: site written to {output}{checked}. View it with: cellseg serve {output}"
+    )
+    return 0

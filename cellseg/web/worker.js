@@ -1,0 +1,163 @@
+// The page's Web Worker: decode the image, run the network with ONNX Runtime Web
+// (WebAssembly), find and measure the cells. The page never freezes: everything heavy is here.
+//
+// The network runs as in cellseg.neural_network.prediction.network_output: whole images up to
+// WHOLE_IMAGE_PIXELS (padded by reflection to a multiple of the model's divisor), larger ones
+// in balanced tiles overlapping by TILE_OVERLAP, blended toward each tile's centre.
+
+import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
+import { cellsFromOutput, measureCells } from "./cells.js";
+
+const WHOLE_IMAGE_PIXELS = 2600000;
+const LARGE_TILE = 1280;
+const TILE_OVERLAP = 64;
+
+ort.env.wasm.wasmPaths = {
+  mjs: new URL("./vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs", import.meta.url).href,
+  wasm: new URL("./vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm", import.meta.url).href,
+};
+// Threads need cross-origin isolation (`cellseg serve` sends the headers); else one thread.
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
+
+const progress = (stage, fraction) => postMessage({ type: "progress", stage, fraction });
+
+const ready = (async () => {
+  const response = await fetch(new URL("./model.json", import.meta.url));
+  if (!response.ok) throw new Error("model.json is missing from the site");
+  const settings = await response.json();
+  const session = await ort.InferenceSession.create(new URL("./model.onnx", import.meta.url).href, {
+    executionProviders: ["wasm"],
+    graphOptimizationLevel: "all",
+  });
+  return { settings, session };
+})();
+
+onmessage = async ({ data }) => {
+  try {
+    progress("loading the model", 0.02);
+    const { settings, session } = await ready;
+    progress("reading the image", 0.05);
+    const { rgba, rows, columns } = await decode(data.file);
+    const output = await networkOutput(session, settings, rgba, rows, columns);
+    progress("separating the cells", 0.9);
+    const labels = cellsFromOutput(output.data, rows, columns, output.channels,
+      settings.target, settings.postprocessing);
+    progress("measuring the cells", 0.95);
+    const cells = measureCells(labels, rgba, rows, columns);
+    postMessage({ type: "done", labels, rgba, rows, columns, cells }, [labels.buffer, rgba.buffer]);
+  } catch (error) {
+    postMessage({ type: "error", message: String(error && error.message ? error.message : error) });
+  }
+};
+
+async function decode(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+  } catch {
+    throw new Error(`${file.name}: this browser cannot read it as an image (truncated, not an image, or a format it does not decode)`);
+  }
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(bitmap, 0, 0);
+  const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  return { rgba: new Uint8ClampedArray(rgba.buffer), rows: bitmap.height, columns: bitmap.width };
+}
+
+const roundUp = (value, divisor) => Math.ceil(value / divisor) * divisor;
+
+/** numpy's "reflect" padding index (edge repeated where reflecting is impossible). */
+function reflect(index, length, reflectable) {
+  if (index < length) return index;
+  return reflectable ? 2 * length - 2 - index : length - 1;
+}
+
+/** RGB float32 (0-255) of the window [top, top+height) x [left, left+width), padded. */
+function windowTensor(rgba, rows, columns, top, left, height, width, reflectable) {
+  const data = new Float32Array(height * width * 3);
+  for (let r = 0; r < height; r++) {
+    const row = reflect(top + r, rows, reflectable);
+    for (let c = 0; c < width; c++) {
+      const column = reflect(left + c, columns, reflectable);
+      const from = (row * columns + column) * 4;
+      const to = (r * width + c) * 3;
+      data[to] = rgba[from];
+      data[to + 1] = rgba[from + 1];
+      data[to + 2] = rgba[from + 2];
+    }
+  }
+  return new ort.Tensor("float32", data, [1, height, width, 3]);
+}
+
+async function run(session, tensor) {
+  const results = await session.run({ [session.inputNames[0]]: tensor });
+  const output = results[session.outputNames[0]];
+  return { data: output.data, channels: output.dims[3] };
+}
+
+function tileStarts(length, tile, overlap) {
+  if (length <= tile) return [0];
+  const starts = [];
+  for (let start = 0; start <= length - tile; start += tile - overlap) starts.push(start);
+  if (starts[starts.length - 1] + tile < length) starts.push(length - tile);
+  return starts;
+}
+
+function balancedTile(length, divisor) {
+  const count = Math.max(1, Math.ceil((length - TILE_OVERLAP) / (LARGE_TILE - TILE_OVERLAP)));
+  const side = Math.ceil((length + (count - 1) * TILE_OVERLAP) / count);
+  return Math.min(roundUp(side, divisor), LARGE_TILE);
+}
+
+async function networkOutput(session, settings, rgba, rows, columns) {
+  const divisor = settings.divisor || 32;
+  const fixed = settings.input_size;
+  if (!fixed && rows * columns <= WHOLE_IMAGE_PIXELS) {
+    progress("running the network", 0.1);
+    const height = roundUp(rows, divisor);
+    const width = roundUp(columns, divisor);
+    const reflectable = height - rows < rows && width - columns < columns;
+    const result = await run(session, windowTensor(rgba, rows, columns, 0, 0, height, width, reflectable));
+    return { data: crop(result.data, height, width, result.channels, rows, columns), channels: result.channels };
+  }
+  const tile = fixed ? fixed[0] : Math.max(balancedTile(rows, divisor), balancedTile(columns, divisor));
+  const overlap = fixed ? Math.floor(tile / 4) : TILE_OVERLAP;
+  const paddedRows = Math.max(rows, tile);
+  const paddedColumns = Math.max(columns, tile);
+  const reflectable = paddedRows - rows < rows && paddedColumns - columns < columns;
+  const starts = [];
+  for (const top of tileStarts(paddedRows, tile, overlap)) {
+    for (const left of tileStarts(paddedColumns, tile, overlap)) starts.push([top, left]);
+  }
+  const ramp = Float32Array.from({ length: tile }, (_, i) => Math.min(i + 1, tile - i));
+  let sum = null;
+  let channels = 0;
+  const weights = new Float32Array(rows * columns);
+  for (const [index, [top, left]] of starts.entries()) {
+    progress(`running the network, tile ${index + 1} of ${starts.length}`, 0.1 + 0.8 * index / starts.length);
+    const result = await run(session, windowTensor(rgba, rows, columns, top, left, tile, tile, reflectable));
+    channels = result.channels;
+    sum = sum || new Float32Array(rows * columns * channels);
+    for (let r = 0; r < tile && top + r < rows; r++) {
+      for (let c = 0; c < tile && left + c < columns; c++) {
+        const weight = ramp[r] * ramp[c];
+        const to = (top + r) * columns + left + c;
+        weights[to] += weight;
+        for (let k = 0; k < channels; k++) sum[to * channels + k] += weight * result.data[(r * tile + c) * channels + k];
+      }
+    }
+  }
+  for (let index = 0; index < rows * columns; index++) {
+    for (let k = 0; k < channels; k++) sum[index * channels + k] /= weights[index];
+  }
+  return { data: sum, channels };
+}
+
+function crop(data, height, width, channels, rows, columns) {
+  if (height === rows && width === columns) return data;
+  const out = new Float32Array(rows * columns * channels);
+  for (let r = 0; r < rows; r++) {
+    out.set(data.subarray(r * width * channels, (r * width + columns) * channels), r * columns * channels);
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+"""The page's JavaScript finds and measures the same cells as Python (run in Node)."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cellseg.image_io import read_image
+from cellseg.postprocessing.instances import Thresholds, cells_from_output
+from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells
+from cellseg.preprocessing.synthetic import synthetic_tissue
+from cellseg.preprocessing.targets import distance_map, three_class
+
+WEB = Path(__file__).resolve().parents[2] / "cellseg" / "web"
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+
+RUNNER = """
+import { readFileSync, writeFileSync } from "node:fs";
+import { cellsFromOutput, measureCells } from "%(web)s/cells.js";
+const [base] = process.argv.slice(2);
+const meta = JSON.parse(readFileSync(base + ".json"));
+const raw = readFileSync(base + ".f32");
+const output = new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
+const labels = cellsFromOutput(output, meta.rows, meta.columns, meta.channels, meta.target,
+                               meta.thresholds);
+writeFileSync(base + ".labels", Buffer.from(labels.buffer));
+const rgba = new Uint8ClampedArray(readFileSync(base + ".rgba"));
+writeFileSync(base + ".cells.json", JSON.stringify(measureCells(labels, rgba, meta.rows,
+                                                                 meta.columns)));
+"""
+
+
+def run_javascript(tmp_path, output, image, target, thresholds):
+    rows, columns = output.shape[:2]
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER % {"web": WEB.as_posix()})
+    base = tmp_path / "case"
+    output.astype(np.float32).tofile(f"{base}.f32")
+    np.dstack([image, np.full((rows, columns), 255, np.uint8)]).tofile(f"{base}.rgba")
+    meta = {
+        "rows": rows,
+        "columns": columns,
+        "channels": output.shape[2],
+        "target": target,
+        "thresholds": thresholds.to_dict(),
+    }
+    Path(f"{base}.json").write_text(json.dumps(meta))
+    subprocess.run([NODE, str(runner), str(base)], check=True, capture_output=True)
+    labels = np.fromfile(f"{base}.labels", dtype=np.int32).reshape(rows, columns)
+    return labels, json.loads(Path(f"{base}.cells.json").read_text())
+
+
+def noisy(perfect, seed):
+    rng = np.random.default_rng(seed)
+    output = perfect * 0.6 + rng.random(perfect.shape).astype(np.float32) * 0.4
+    return output / output.sum(axis=2, keepdims=True) if perfect.shape[2] == 3 else output
+
+
+@pytest.mark.parametrize("target", ["3class", "distance", "mask"])
+def test_same_cells_and_measurements_as_python(tmp_path, target):
+    image, labels = synthetic_tissue((160, 190), seed=4, positive_fraction=0.4)
+    if target == "3class":
+        perfect = np.eye(3, dtype=np.float32)[three_class(labels)]
+    elif target == "distance":
+        perfect = distance_map(labels)[:, :, None]
+    else:
+        perfect = (labels > 0).astype(np.float32)[:, :, None]
+    output = noisy(perfect, seed=1)
+    thresholds = Thresholds(0.5, 0.6, 12)
+    expected = cells_from_output(output, target, thresholds)
+    found, cells = run_javascript(tmp_path, output, image, target, thresholds)
+    assert expected.max() > 10  # a scene with something to get wrong
+    assert np.array_equal(found, expected)
+    measured = measure_cells(image, expected)
+    assert [cell["id"] for cell in cells] == [cell.id for cell in measured]
+    for column in CELL_COLUMNS:
+        python = np.array([getattr(cell, column) for cell in measured], float)
+        javascript = np.array([cell[column] for cell in cells], float)
+        np.testing.assert_allclose(javascript, python, rtol=1e-5, atol=1e-5, err_msg=column)
+
+
+def test_sixteen_bit_png_encoder(tmp_path):
+    script = tmp_path / "png.mjs"
+    script.write_text(
+        f'import {{ encodeGray16 }} from "{WEB.as_posix()}/png.js";\n'
+        'import { writeFileSync } from "node:fs";\n'
+        "const values = [0, 1, 2, 65535, 300, 0, 7, 8, 9, 10, 11, 40000];\n"
+        "const blob = await encodeGray16(values, 3, 4);\n"
+        f'writeFileSync("{(tmp_path / "labels.png").as_posix()}", '
+        "Buffer.from(await blob.arrayBuffer()));\n"
+    )
+    subprocess.run([NODE, str(script)], check=True, capture_output=True)
+    decoded = read_image(tmp_path / "labels.png")
+    assert decoded.dtype == np.uint16
+    assert decoded.tolist() == [[0, 1, 2, 65535], [300, 0, 7, 8], [9, 10, 11, 40000]]
