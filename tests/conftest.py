@@ -52,7 +52,10 @@ def cellseg(capsys):
     """Run ``cellseg ARGS...`` in-process: ``cellseg("split", "a.png", "out")``."""
 
     def run(*arguments) -> CommandResult:
-        code = main([str(argument) for argument in arguments])
+        try:
+            code = main([str(argument) for argument in arguments])
+        except SystemExit as stop:  # argparse's usage errors, as the console script exits
+            code = stop.code
         captured = capsys.readouterr()
         return CommandResult(code, captured.out, captured.err)
 

@@ -56,15 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     output = Path(arguments.output)
     output.mkdir(parents=True, exist_ok=True)
-    results = PredictionFiles(
-        output, positive_threshold=arguments.positive_threshold, overwrite=arguments.overwrite
-    )
     tissue = data.immunohistochemistry()
     write_image(output / "tissue.png", tissue, overwrite=arguments.overwrite)
+    results = PredictionFiles(
+        output, positive_threshold=arguments.positive_threshold, overwrite=True
+    )
     folder = resolve_model(arguments.model)
     model = load_network(folder)
-    counts = results.add("tissue.png", tissue, segment(model, tissue, folder.read_config()))
-    results.finish()
+    results.add("tissue.png", tissue, segment(model, tissue, folder.read_config()))
+    (counts,) = results.finish(["tissue.png"])
     seconds = time.perf_counter() - started
     print(
         f"Image: scikit-image's immunohistochemistry sample (haematoxylin and DAB), "

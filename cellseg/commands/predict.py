@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import add_overwrite_argument, non_negative_float
+from cellseg.batch import non_negative_float
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -10,14 +10,31 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cellseg predict",
         description="Find the cells of images with a trained model. For each image <stem>: "
         "<stem>_labels.png (16-bit, one id per cell), <stem>_outlines.png (red outlines on a "
-        "transparent layer, the annotation format: correct it and train again) and "
-        "<stem>_overlay.png (outlines over the image); for all images counts.csv (one row "
-        "per image) and cells.csv (one row per cell: position, area, perimeter, "
-        "eccentricity, mean haematoxylin and DAB optical density).",
+        "transparent layer, the annotation format: correct it and train again), "
+        "<stem>_overlay.png (outlines over the image) and <stem>_cells.csv; for all images "
+        "counts.csv (one row per image) and cells.csv (one row per cell: position, area, "
+        "perimeter, eccentricity, mean haematoxylin and DAB optical density). Running the "
+        "same command again skips the images already done.",
     )
     parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for the results")
+    parser.add_argument(
+        "--format",
+        nargs="+",
+        choices=("png", "tiff", "geojson"),
+        default=["png"],
+        help="png: labels, red outlines and overlay as PNG (default); tiff: a 32-bit label "
+        "TIFF that napari and Fiji open as labels; geojson: cell polygons with their "
+        "measurements, for QuPath (File > Import objects)",
+    )
+    parser.add_argument(
+        "--shard",
+        type=shard,
+        metavar="K/N",
+        help="process only the K-th of N equal shares of the images (for cluster job "
+        "arrays: scripts/predict_slurm.sh)",
+    )
     parser.add_argument(
         "--positive-threshold",
         type=non_negative_float,
@@ -25,8 +42,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="mean DAB optical density from which a cell counts as DAB-positive (QuPath's "
         "scale; 0.2 is a common start): adds positive counts and percentages",
     )
-    add_overwrite_argument(parser)
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="predict images again even when their results are there (by default a re-run "
+        "skips them, so an interrupted run resumes)",
+    )
     return parser
+
+
+def shard(text: str) -> tuple[int, int]:
+    """argparse type: 'K/N' with 1 <= K <= N."""
+    try:
+        part, total = (int(value) for value in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 3/10, got {text!r}") from None
+    if not 1 <= part <= total:
+        raise argparse.ArgumentTypeError(f"K must be between 1 and N, got {text!r}")
+    return part, total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,23 +78,33 @@ def main(argv: list[str] | None = None) -> int:
 
     folder = resolve_model(arguments.model)
     files = image_files(arguments.inputs)
+    mine = files if arguments.shard is None else files[arguments.shard[0] - 1 :: arguments.shard[1]]
     output = prepare_output_folder(arguments.output, arguments.inputs)
     results = PredictionFiles(
-        output, positive_threshold=arguments.positive_threshold, overwrite=arguments.overwrite
+        output,
+        positive_threshold=arguments.positive_threshold,
+        overwrite=arguments.overwrite,
+        formats=arguments.format,
     )
+    todo = [path for path in mine if not results.finished(path.name)]
+    if len(todo) < len(mine):
+        print(
+            f"cellseg predict: {len(mine) - len(todo)} images already predicted in {output}, "
+            "skipped (--overwrite predicts them again)"
+        )
     config = folder.read_config()
-    model = load_network(folder)
+    model = load_network(folder) if todo else None
 
     def predict_one(path):
         image = read_image(path)
         results.add(path.name, image, segment(model, image, config))
 
-    code = run_each(files, predict_one, command="predict")
-    results.finish()
-    if results.counts:
-        print(text_table(results.counts, results.count_columns))
-        total = sum(row["count"] for row in results.counts)
-        print(
-            f"cellseg predict: {total} cells in {len(results.counts)} images; results in {output}"
-        )
+    code = run_each(todo, predict_one, command="predict") if todo else 0
+    counts = results.finish([path.name for path in files])
+    mine_names = {path.name for path in mine}
+    shown = [row for row in counts if row["image"] in mine_names]
+    if shown:
+        print(text_table(shown, results.count_columns))
+        total = sum(row["count"] for row in shown)
+        print(f"cellseg predict: {total} cells in {len(shown)} images; results in {output}")
     return code

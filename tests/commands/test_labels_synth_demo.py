@@ -1,5 +1,6 @@
 """``cellseg labels``, ``cellseg synth`` and ``cellseg demo`` end to end."""
 
+import re
 import subprocess
 import sys
 
@@ -65,12 +66,23 @@ def test_training_targets(tmp_path, cellseg, synthetic_set, target, suffix, dtyp
         assert 0 <= written.min() and written.max() == pytest.approx(1.0)
 
 
-def test_demo_runs_offline_and_keeps_its_results(tmp_path, cellseg):
+def test_demo_counts_the_cells_of_the_bundled_image(tmp_path, cellseg):
     result = cellseg("demo", "--output", tmp_path / "demo")
     assert result.code == 0, result.err
-    assert "identical to the original" in result.out
+    found = re.search(r"Cells found: (\d+), of which (\d+) DAB-positive", result.out)
+    assert found, result.out
+    count, positive = int(found[1]), int(found[2])
+    assert 100 < count < 1500 and 0 < positive < count  # the sample shows a few hundred nuclei
     names = {path.name for path in (tmp_path / "demo").iterdir()}
-    assert {"tissue.png", "tissue_blurred.png", "annotated_labels.png"} <= names
+    assert {
+        "tissue.png",
+        "tissue_overlay.png",
+        "tissue_labels.png",
+        "tissue_outlines.png",
+        "counts.csv",
+        "cells.csv",
+    } <= names
+    assert read_image(tmp_path / "demo" / "tissue_labels.png").max() == count
     again = cellseg("demo", "--output", tmp_path / "demo")
     assert again.code == 1 and "already exists" in again.err
 

@@ -83,6 +83,9 @@ def test_predict_writes_labels_outlines_overlay_and_tables(
         assert (overlay[boundaries] == (255, 0, 0)).all()
     counts = read_csv(tmp_path / "out" / "counts.csv")
     assert [row["image"] for row in counts] == names
+    assert all(
+        (tmp_path / "out" / f"{name.removesuffix('.png')}_cells.csv").is_file() for name in names
+    )
     assert list(counts[0]) == ["image", "count", "positive", "positive_percent", "mean_area"]
     cells = read_csv(tmp_path / "out" / "cells.csv")
     assert sum(int(row["count"]) for row in counts) == len(cells)
@@ -91,11 +94,75 @@ def test_predict_writes_labels_outlines_overlay_and_tables(
         assert {"haematoxylin", "dab", "eccentricity", "positive"} <= set(cells[0])
 
 
-def test_predict_refuses_to_overwrite_its_tables(cellseg, models, training_data, tmp_path):
-    image = training_data / "images" / "synthetic_000.png"
-    assert cellseg("predict", models / "first", image, "--output", tmp_path / "out").code == 0
-    again = cellseg("predict", models / "first", image, "--output", tmp_path / "out")
-    assert again.code == 1 and "counts.csv: already exists" in again.err
+def test_a_second_run_resumes_and_overwrite_predicts_again(
+    cellseg, models, training_data, tmp_path
+):
+    images = training_data / "images"
+    first = cellseg("predict", models / "first", images, "--output", tmp_path / "out")
+    assert first.code == 0
+    table = tmp_path / "out" / "synthetic_000_cells.csv"
+    (tmp_path / "out" / "synthetic_001_cells.csv").unlink()  # as if killed on that image
+    stamp = table.stat().st_mtime_ns
+    again = cellseg("predict", models / "first", images, "--output", tmp_path / "out")
+    assert again.code == 0 and "3 images already predicted" in again.out
+    assert table.stat().st_mtime_ns == stamp
+    assert (tmp_path / "out" / "synthetic_001_cells.csv").is_file()
+    assert len(read_csv(tmp_path / "out" / "counts.csv")) == 4
+    redo = cellseg("predict", models / "first", images, "--output", tmp_path / "out", "--overwrite")
+    assert redo.code == 0 and table.stat().st_mtime_ns != stamp
+
+
+def test_shards_share_a_folder_between_them(cellseg, models, training_data, tmp_path):
+    images = training_data / "images"
+    for part in ("1/3", "2/3", "3/3"):
+        result = cellseg(
+            "predict", models / "first", images, "--output", tmp_path / "out", "--shard", part
+        )
+        assert result.code == 0, result.err
+    counts = read_csv(tmp_path / "out" / "counts.csv")
+    assert sorted(row["image"] for row in counts) == sorted(p.name for p in images.iterdir())
+    bad = cellseg("predict", models / "first", images, "--output", tmp_path / "x", "--shard", "4/3")
+    assert bad.code == 2
+
+
+def test_geojson_polygons_and_label_tiff_match_the_labels(cellseg, models, training_data, tmp_path):
+    import json
+
+    from skimage.draw import polygon
+
+    image = training_data / "images" / "synthetic_002.png"
+    result = cellseg(
+        "predict",
+        models / "second",
+        image,
+        "--output",
+        tmp_path / "out",
+        "--format",
+        "tiff",
+        "geojson",
+        "--positive-threshold",
+        "0.2",
+    )
+    assert result.code == 0, result.err
+    labels = read_image(tmp_path / "out" / "synthetic_002_labels.tif")
+    assert labels.dtype == np.uint32
+    assert not (tmp_path / "out" / "synthetic_002_labels.png").exists()
+    collection = json.loads((tmp_path / "out" / "synthetic_002.geojson").read_text())
+    assert collection["type"] == "FeatureCollection"
+    assert len(collection["features"]) == labels.max()
+    for feature in collection["features"]:
+        properties = feature["properties"]
+        assert properties["objectType"] == "detection"
+        assert properties["classification"]["name"] in ("Positive", "Negative")
+        cell = properties["measurements"]["Label"]
+        ring = np.array(feature["geometry"]["coordinates"][0])
+        # Back to pixels (centres are corners + 0.5): the polygon covers the cell.
+        rows, columns = polygon(ring[:, 1] - 0.5, ring[:, 0] - 0.5, labels.shape)
+        drawn = np.zeros(labels.shape, bool)
+        drawn[rows, columns] = True
+        truth = labels == cell
+        overlap = (drawn & truth).sum() / (drawn | truth).sum()
+        assert overlap > 0.7 or truth.sum() < 30, (cell, overlap)
 
 
 def test_predict_by_model_name_and_bad_model(cellseg, models, training_data, tmp_path, monkeypatch):
