@@ -56,13 +56,18 @@ def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = F
     try:
         write(temporary)
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(temporary, 0o666 & ~_UMASK)
+        os.chmod(temporary, ordinary_mode())
         _move_into_place(temporary, path, overwrite=overwrite)
     except OSError as error:
         raise file_error(path, f"cannot write: {error.strerror or error}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+
+
+def ordinary_mode() -> int:
+    """The permissions a plain open() gives a new file: 0o666 less the umask."""
+    return 0o666 & ~_UMASK
 
 
 def write_bytes_atomically(path, data: bytes, *, overwrite: bool = False) -> None:

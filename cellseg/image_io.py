@@ -86,7 +86,12 @@ def read_image_shape(path) -> tuple[int, int]:
                 return image.height, image.width
         except Exception as error:  # Pillow raises many types for a bad file
             raise file_error(path, f"not a readable JPEG ({error})") from None
-    return read_image(path).shape[:2]
+    return _tiff_shape(path)
+
+
+def is_tiff(path) -> bool:
+    """Whether ``path`` names a TIFF file (by its suffix)."""
+    return Path(path).suffix.lower() in TIFF_SUFFIXES
 
 
 def write_image(path, image: np.ndarray, *, overwrite: bool = False) -> None:
@@ -244,6 +249,18 @@ def _read_tiff(path: Path) -> np.ndarray:
     except (ValueError, OSError, IndexError, KeyError) as error:
         raise file_error(path, f"unreadable TIFF ({error})") from None
     return _to_rows_columns_channels(path, image, axes)
+
+
+def _tiff_shape(path: Path) -> tuple[int, int]:
+    """(rows, columns) of a TIFF's first image, from its header."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tiff:
+            series = tiff.series[0]
+            return series.shape[series.axes.index("Y")], series.shape[series.axes.index("X")]
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError) as error:
+        raise file_error(path, f"unreadable TIFF ({error})") from None
 
 
 def _to_rows_columns_channels(path: Path, image: np.ndarray, axes: str) -> np.ndarray:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cellseg.atomic_write import write_text_atomically
+from cellseg.atomic_write import ordinary_mode, write_text_atomically
 from cellseg.image_io import write_image
 from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells, positive
 from cellseg.preprocessing.outlines import draw_outlines, outline_layer
@@ -73,12 +73,8 @@ class PredictionFiles:
         """Whether the image's results are all there (and are to be kept)."""
         return not self.overwrite and self.cells_path(name).is_file()
 
-    def add(self, name: str, image: np.ndarray, labels: np.ndarray, measured=None) -> None:
-        """Write one image's files, its cell table last.
-
-        ``measured`` may hold the cells' measurements already (whole-slide prediction
-        measures region by region); otherwise they are measured here.
-        """
+    def add(self, name: str, image: np.ndarray, labels: np.ndarray) -> None:
+        """Write one image's files, its cell table last."""
         stem = Path(name).stem
         files = {}
         if "png" in self.formats:
@@ -94,13 +90,8 @@ class PredictionFiles:
         for file_name, content in files.items():
             # Files of an image without its cell table are an interrupted run's: replaced.
             write_image(self.output / file_name, content, overwrite=True)
-        if measured is None:
-            measured = measure_cells(image, labels)
-        marks = (
-            positive(measured, self.positive_threshold)
-            if self.positive_threshold is not None
-            else None
-        )
+        measured = measure_cells(image, labels)
+        marks = self._marks(measured)
         if "geojson" in self.formats:
             from cellseg.postprocessing.geojson import feature_collection
 
@@ -108,6 +99,59 @@ class PredictionFiles:
             write_text_atomically(
                 self.output / f"{stem}.geojson", json.dumps(collection), overwrite=True
             )
+        self._write_cells(name, measured)
+
+    def add_slide(self, name: str, shape: tuple[int, int], regions) -> None:
+        """Write the results of an image predicted region by region (`whole_slide`).
+
+        Labels go to ``<stem>_labels.tif`` (tiled, 32-bit) as regions finish, GeoJSON
+        features to ``<stem>.geojson``; nothing of the size of the slide is kept.
+        """
+        from cellseg.atomic_write import write_atomically
+        from cellseg.neural_network.whole_slide import LabelStrips, write_label_tiff
+        from cellseg.postprocessing.geojson import cell_features
+
+        stem = Path(name).stem
+        strips = LabelStrips(*shape)
+        measured = []
+        streamed = None
+        if "geojson" in self.formats:
+            streamed = _StreamedFeatures(self.output / f"{stem}.geojson")
+
+        def tiles():
+            row_index = None
+            for region in regions:
+                if region.row_index != row_index:
+                    row_index = region.row_index
+                    yield from strips.tiles(before=row_index - 1)  # no region reaches them now
+                strips.paint(region.labels, region.top, region.left)
+                measured.extend(region.cells)
+                if streamed is not None:
+                    marks = self._marks(region.cells)
+                    offset = (region.top, region.left)
+                    streamed.add(cell_features(region.labels, region.cells, marks, offset=offset))
+            yield from strips.tiles()
+
+        try:
+            write_atomically(
+                self.output / f"{stem}_labels.tif",
+                lambda temporary: write_label_tiff(temporary, shape, tiles()),
+                overwrite=True,
+            )
+            if streamed is not None:
+                streamed.commit()
+        finally:
+            if streamed is not None:
+                streamed.discard()
+        self._write_cells(name, measured)
+
+    def _marks(self, measured):
+        if self.positive_threshold is None:
+            return None
+        return positive(measured, self.positive_threshold)
+
+    def _write_cells(self, name: str, measured) -> None:
+        marks = self._marks(measured)
         rows = []
         for index, cell in enumerate(measured):
             row = {"image": name, **asdict(cell)}
@@ -153,3 +197,36 @@ class PredictionFiles:
             row["positive_percent"] = round(100.0 * positives / len(rows), 2) if rows else 0.0
         row["mean_area"] = round(float(np.mean(areas)), 2) if areas else 0.0
         return row
+
+
+class _StreamedFeatures:
+    """A GeoJSON FeatureCollection written feature by feature to a temporary file, moved into
+    place by `commit` (so a crash leaves no half-written collection)."""
+
+    def __init__(self, path: Path):
+        import tempfile
+
+        self.path = path
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self.temporary = Path(name)
+        self.file = open(handle, "w")
+        self.file.write('{"type": "FeatureCollection", "features": [')
+        self.first = True
+
+    def add(self, features: list[dict]) -> None:
+        for feature in features:
+            self.file.write(("" if self.first else ",\n") + json.dumps(feature))
+            self.first = False
+
+    def commit(self) -> None:
+        import os
+
+        self.file.write("]}\n")
+        self.file.close()
+        os.chmod(self.temporary, ordinary_mode())
+        os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+        self.temporary.unlink(missing_ok=True)

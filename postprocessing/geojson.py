@@ -59,11 +59,27 @@ def feature_collection(labels: np.ndarray, measurements, positive=None) -> dict:
     positive : sequence of bool, optional
         One per measurement: classifies the cells Positive or Negative.
     """
-    polygons = cell_polygons(labels)
+    return {"type": "FeatureCollection", "features": cell_features(labels, measurements, positive)}
+
+
+def cell_features(labels, measurements, positive=None, *, offset=(0, 0)) -> list[dict]:
+    """One GeoJSON polygon feature per measured cell.
+
+    ``labels`` may be a window of a larger image whose top-left pixel is at ``offset`` (row,
+    column); the measurements' centroids are then in the whole image's coordinates already.
+    """
+    ids = np.unique(labels)
+    ids = ids[ids > 0]
+    compact = np.zeros(labels.shape, dtype=np.int32)  # ids 1..n: find_objects stays small
+    inside = labels > 0
+    compact[inside] = np.searchsorted(ids, labels[inside]) + 1
+    polygons = {int(ids[local - 1]): ring for local, ring in cell_polygons(compact).items()}
+    top, left = offset
     features = []
     for index, cell in enumerate(measurements):
         if cell.id not in polygons:
             continue
+        ring = [[x + left, y + top] for x, y in polygons[cell.id]]
         properties = {
             "objectType": "detection",
             "name": f"cell {cell.id}",
@@ -85,11 +101,11 @@ def feature_collection(labels: np.ndarray, measurements, positive=None) -> dict:
         features.append(
             {
                 "type": "Feature",
-                "geometry": {"type": "Polygon", "coordinates": [polygons[cell.id]]},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
                 "properties": properties,
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    return features
 
 
 def _rounded(ring):

@@ -69,10 +69,21 @@ def main(argv: list[str] | None = None) -> int:
 
     import_tensorflow()
 
+    from math import prod
+
+    from tqdm import tqdm
+
     from cellseg.batch import image_files, prepare_output_folder, run_each
-    from cellseg.image_io import read_image
+    from cellseg.image_io import is_tiff, read_image, read_image_shape
     from cellseg.neural_network.model_folder import load_network, resolve_model
     from cellseg.neural_network.prediction import segment
+    from cellseg.neural_network.whole_slide import (
+        REGION_MODE_PIXELS,
+        ArrayRegions,
+        TiffRegions,
+        region_cells,
+        region_count,
+    )
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
 
@@ -96,8 +107,26 @@ def main(argv: list[str] | None = None) -> int:
     model = load_network(folder) if todo else None
 
     def predict_one(path):
-        image = read_image(path)
-        results.add(path.name, image, segment(model, image, config))
+        if is_tiff(path) and prod(read_image_shape(path)) > REGION_MODE_PIXELS:
+            source = TiffRegions(path)  # read lazily: the slide is never held whole
+        else:
+            image = read_image(path)
+            if image.shape[0] * image.shape[1] <= REGION_MODE_PIXELS:
+                results.add(path.name, image, segment(model, image, config))
+                return
+            source = ArrayRegions(image)
+        try:
+            with tqdm(
+                total=region_count(source.shape),
+                desc=path.name,
+                unit="region",
+                disable=None,
+                leave=False,
+            ) as bar:
+                regions = region_cells(model, config, source, progress=bar.update)
+                results.add_slide(path.name, source.shape, regions)
+        finally:
+            source.close()
 
     code = run_each(todo, predict_one, command="predict") if todo else 0
     counts = results.finish([path.name for path in files])
