@@ -22,6 +22,7 @@ COMMANDS = {
     "predict": ("cellseg.commands.predict", "find and count the cells of images with a model"),
     "evaluate": ("cellseg.commands.evaluate", "score a model on annotated images"),
     "leaderboard": ("cellseg.commands.leaderboard", "rank trained models by validation scores"),
+    "report": ("cellseg.commands.report", "an offline HTML report of a model"),
     "export": ("cellseg.commands.export", "a web page that runs a model in the browser"),
     "serve": ("cellseg.commands.serve", "serve an exported page on this computer"),
     "demo": ("cellseg.commands.demo", "run the main job on a bundled stained-tissue image"),

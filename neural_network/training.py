@@ -193,8 +193,8 @@ def _settings(request, hyperparameters, training_pairs, validation_pairs) -> dic
         "architecture_file": user_file(request.architecture_file),
         "outline_style": request.outline_style.__dict__,
         "data": {
-            "images": str(request.images),
-            "annotations": str(request.annotations),
+            "images": str(Path(request.images).resolve()),
+            "annotations": str(Path(request.annotations).resolve()),
             "files": files,
         },
     }

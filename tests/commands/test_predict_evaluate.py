@@ -1,6 +1,7 @@
 """``cellseg predict``, ``evaluate`` and ``leaderboard`` with a small trained model."""
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -223,3 +224,38 @@ def test_leaderboard_ranks_finished_models(cellseg, models):
     assert sorted(ranked) == ["first", "second"]
     scores = [float(line.split()[5]) for line in lines[1:]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_report_is_one_offline_file_with_curves_scores_and_overlays(
+    cellseg, models, training_data, tmp_path
+):
+    report = tmp_path / "report.html"
+    result = cellseg(
+        "report",
+        models / "first",
+        "--output",
+        report,
+        "--images",
+        training_data / "images",
+        "--annotations",
+        training_data / "outlines",
+    )
+    assert result.code == 0, result.err
+    text = report.read_text()
+    for heading in (
+        "Training",
+        "Validation scores",
+        "Validation images",
+        "Evaluation",
+        "Worst evaluation images",
+        "Configuration",
+    ):
+        assert f"<h2>{heading}</h2>" in text
+    assert text.count("<svg") == 2  # loss and score curves
+    assert text.count('src="data:image/png;base64,') >= 4
+    assert "synthetic_003.png" in text and ">mean<" in text
+    # Nothing to fetch: no script, no link or image from elsewhere.
+    assert "<script" not in text
+    assert not re.search(r'(src|href)="(https?:)?//', text)
+    again = cellseg("report", models / "first", "--output", report)
+    assert again.code == 1 and "already exists" in again.err

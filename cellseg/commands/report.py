@@ -1,0 +1,139 @@
+"""``cellseg report``: one offline HTML file about a model: training, scores, overlays."""
+
+import argparse
+
+from cellseg.annotations import add_outline_arguments
+
+#: Validation images shown, and worst evaluation images shown.
+SHOWN_IMAGES = 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellseg report",
+        description="Write a self-contained HTML report of a model (images embedded, no "
+        "network needed to open it): training curves, validation scores, overlays of the "
+        "validation images (found outlines in red, true ones in green) and the "
+        "configuration. With --images and --annotations, also every image's scores on that "
+        "evaluation folder and its worst images.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
+    parser.add_argument("--output", required=True, metavar="HTML", help="report file to write")
+    parser.add_argument("--images", metavar="DIR", help="evaluation images")
+    parser.add_argument("--annotations", metavar="DIR", help="their annotations")
+    add_outline_arguments(parser)
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if bool(arguments.images) != bool(arguments.annotations):
+        parser.error("--images and --annotations go together")
+
+    from cellseg.tensorflow_import import import_tensorflow
+
+    import_tensorflow()
+
+    from pathlib import Path
+
+    from cellseg import report
+    from cellseg.annotations import outline_style, read_annotation_labels
+    from cellseg.atomic_write import write_text_atomically
+    from cellseg.errors import CellsegError, file_error
+    from cellseg.image_io import read_image
+    from cellseg.metrics import SCORE_NAMES, image_scores
+    from cellseg.neural_network.dataset import pair_by_stem
+    from cellseg.neural_network.evaluation import mean_scores
+    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.neural_network.prediction import segment
+
+    output = Path(arguments.output)
+    if output.exists() and not arguments.overwrite:
+        raise file_error(output, "already exists (use --overwrite to replace it)")
+    folder = resolve_model(arguments.model)
+    config, history = folder.read_config(), folder.read_history()
+    model = load_network(folder)
+    style = outline_style(arguments)
+
+    def figure(image_path, annotation_path, caption):
+        image = read_image(image_path)
+        truth = read_annotation_labels(annotation_path, style)
+        found = segment(model, image, config)
+        scores = image_scores(truth, found)
+        text = (
+            f"{caption}: AJI {scores['aji']:.3f}, {int(scores['predicted_count'])} cells "
+            f"found of {int(scores['true_count'])}"
+        )
+        picture = report.picture(report.overlay(image, found, truth), alt=text)
+        return scores, f"<figure>{picture}<figcaption>{text}</figcaption></figure>"
+
+    sections = [("Training", report.curves(history) + _epochs(history, config))]
+    validation = config.get("validation")
+    if validation:
+        thresholds = config.get("postprocessing", {})
+        sections.append(
+            (
+                "Validation scores",
+                report.table([validation], list(validation))
+                + "<p>Post-processing thresholds tuned on these images: "
+                + ", ".join(f"{k} {v}" for k, v in thresholds.items())
+                + ".</p>",
+            )
+        )
+    data = config.get("settings", {}).get("data", {})
+    held = [entry for entry in data.get("files", []) if entry.get("split") == "validation"]
+    figures = []
+    for entry in held[:SHOWN_IMAGES]:
+        image = Path(data["images"]) / entry["image"]
+        annotation = Path(data["annotations"]) / entry["annotation"]
+        if image.is_file() and annotation.is_file():
+            figures.append(figure(image, annotation, entry["image"])[1])
+    if held:
+        sections.append(
+            (
+                "Validation images",
+                "".join(figures)
+                or f"<p>The validation images are no longer in {data.get('images')}.</p>",
+            )
+        )
+    if arguments.images:
+        pairs = pair_by_stem(arguments.images, arguments.annotations)
+        rows, shown = [], []
+        for pair in pairs:
+            scores, html_figure = figure(pair.image, pair.annotation, pair.image.name)
+            rows.append({"image": pair.image.name, **scores})
+            shown.append((scores["aji"], html_figure))
+        if not rows:
+            raise CellsegError(f"{arguments.images}: no images to evaluate")
+        rows.sort(key=lambda row: row["aji"])
+        worst = [html_figure for _, html_figure in sorted(shown, key=lambda item: item[0])]
+        sections.append(
+            (
+                "Evaluation",
+                f"<p>{len(rows)} images of {arguments.images}, worst "
+                "AJI first.</p>"
+                + report.table(
+                    rows + [{"image": "mean", **mean_scores(rows)}], ("image", *SCORE_NAMES)
+                ),
+            )
+        )
+        sections.append(("Worst evaluation images", "".join(worst[:SHOWN_IMAGES])))
+    sections.append(("Configuration", report.settings_block(config)))
+    title = f"cellseg model {folder.name} ({config.get('target')}, {config.get('status')})"
+    write_text_atomically(output, report.page(title, sections), overwrite=arguments.overwrite)
+    print(f"cellseg report: {output}")
+    return 0
+
+
+def _epochs(history: list[dict], config: dict) -> str:
+    if not history:
+        return ""
+    minutes = sum(row.get("seconds", 0) for row in history) / 60
+    best = config.get("best_epoch")
+    return (
+        f"<p>{len(history)} epochs in {minutes:.0f} minutes"
+        + (f"; best validation loss at epoch {best}" if best else "")
+        + ".</p>"
+    )
