@@ -14,6 +14,10 @@ from cellseg.errors import file_error
 from cellseg.image_io import read_image
 
 
+#: Largest fraction of a layer that outlines may cover (real ones: a few percent).
+MOST_OUTLINE = 0.5
+
+
 @dataclass(frozen=True)
 class OutlineStyle:
     """How the outlines were drawn: their colour and the thresholds that pick them out."""
@@ -81,6 +85,12 @@ def read_outline_mask(path, style: OutlineStyle | None = None) -> np.ndarray:
             path,
             f"holds no {style.channel} outline pixels (threshold {style.threshold}, "
             f"opacity {style.alpha_threshold}); is it an annotation layer?",
+        )
+    if mask.mean() > MOST_OUTLINE:
+        raise file_error(
+            path,
+            f"is {mask.mean():.0%} {style.channel}: outlines are thin lines on a transparent "
+            "layer (a filled or flattened layer?)",
         )
     return mask
 
