@@ -63,6 +63,7 @@ def main() -> None:
             page.goto(f"http://{host}:{port}/")
             for run in range(arguments.runs + 1):  # the first run loads and compiles the model
                 page.reload()
+                page.wait_for_selector('body[data-model="ready"]', timeout=120_000)
                 started = time.monotonic()
                 page.set_input_files("#image-input", str(folder / "image.png"))
                 page.wait_for_selector(

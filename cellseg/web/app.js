@@ -3,6 +3,7 @@
 //   #image-input       the file input
 //   #cell-count        its text starts with the number of cells found
 //   body[data-state]   idle, running, done or error (the message is in #status)
+//   body[data-model]   "ready" once the model is loaded (an image chosen earlier waits for it)
 
 import { innerBoundaries } from "./cells.js";
 import { encodeGray16 } from "./png.js";
@@ -31,7 +32,9 @@ function start(file) {
 }
 
 worker.onmessage = async ({ data }) => {
-  if (data.type === "progress") {
+  if (data.type === "ready") {
+    document.body.dataset.model = "ready";
+  } else if (data.type === "progress") {
     $("#progress").value = data.fraction;
     $("#status").textContent = `${data.stage}...`;
   } else if (data.type === "error") {

@@ -29,8 +29,10 @@ const ready = (async () => {
     executionProviders: ["wasm"],
     graphOptimizationLevel: "all",
   });
+  postMessage({ type: "ready" });
   return { settings, session };
 })();
+ready.catch((error) => postMessage({ type: "error", message: `cannot load the model: ${error.message || error}` }));
 
 onmessage = async ({ data }) => {
   try {
