@@ -193,10 +193,10 @@ def training_data(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def tiny_hyperparameters(tmp_path) -> Path:
+@pytest.fixture(scope="session")
+def tiny_hyperparameters(tmp_path_factory) -> Path:
     """A hyperparameters file for two quick epochs of a small U-Net on 64 px tiles."""
-    path = tmp_path / "tiny.py"
+    path = tmp_path_factory.mktemp("hyperparameters") / "tiny.py"
     path.write_text(TINY_HYPERPARAMETERS)
     return path
 

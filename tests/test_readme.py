@@ -63,13 +63,10 @@ def test_prepare_training_data_script(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_overnight_script_goes_on_past_a_failing_run(tmp_path, training_data):
+def test_overnight_script_goes_on_past_a_failing_run(tmp_path, training_data, tiny_hyperparameters):
     environment = dict(os.environ)
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
-    (tmp_path / "tiny.py").write_text(
-        "BATCH_SIZE = 2\nEPOCHS = 1\nLEARNING_RATE = 1e-3\nVALIDATION_SPLIT = 0.25\n"
-        "TILE_SIZE = 64\nSTEPS_PER_EPOCH = 1\nBASE_FILTERS = 4\nDEPTH = 2\n"
-    )
+    shutil.copyfile(tiny_hyperparameters, tmp_path / "tiny.py")
     (tmp_path / "runs.txt").write_text(
         "# two good runs around a broken one\n"
         "first | --hyperparameters tiny.py\n"
@@ -77,20 +74,14 @@ def test_overnight_script_goes_on_past_a_failing_run(tmp_path, training_data):
         f"mask | --target mask --hyperparameters tiny.py --loss "
         f"{ROOT / 'scripts' / 'examples' / 'dice_loss.py'}\n"
     )
-    script = ROOT / "scripts" / "train_overnight.sh"
-    result = subprocess.run(
-        [
-            "bash",
-            str(script),
-            str(training_data / "images"),
-            str(training_data / "outlines"),
-            str(tmp_path / "runs.txt"),
-        ],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-    )
+    command = [
+        "bash",
+        str(ROOT / "scripts" / "train_overnight.sh"),
+        str(training_data / "images"),
+        str(training_data / "outlines"),
+        str(tmp_path / "runs.txt"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path)
     assert result.returncode == 1, result.stderr  # one run failed
     assert "== broken: FAILED" in result.stderr
     assert "missing.py: architecture file not found" in result.stderr
@@ -99,19 +90,7 @@ def test_overnight_script_goes_on_past_a_failing_run(tmp_path, training_data):
         assert '"status": "finished"' in config.read_text()
     board = result.stdout.splitlines()
     assert board[-3].split()[:2] == ["rank", "name"]
-    again = subprocess.run(
-        [
-            "bash",
-            str(script),
-            str(training_data / "images"),
-            str(training_data / "outlines"),
-            str(tmp_path / "runs.txt"),
-        ],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-    )
+    again = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path)
     assert "== first: already trained, skipped" in again.stdout
 
 
@@ -138,13 +117,9 @@ def test_dockerfile_passes_hadolint():
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_slurm_script_takes_its_share(tmp_path, training_data):
+def test_slurm_script_takes_its_share(tmp_path, training_data, tiny_hyperparameters):
     from cellseg.cli import main
 
-    (tmp_path / "tiny.py").write_text(
-        "BATCH_SIZE = 2\nEPOCHS = 1\nLEARNING_RATE = 1e-3\nVALIDATION_SPLIT = 0.25\n"
-        "TILE_SIZE = 64\nSTEPS_PER_EPOCH = 1\nBASE_FILTERS = 4\nDEPTH = 2\n"
-    )
     assert (
         main(
             [
@@ -156,7 +131,7 @@ def test_slurm_script_takes_its_share(tmp_path, training_data):
                 "--name",
                 "m",
                 "--hyperparameters",
-                str(tmp_path / "tiny.py"),
+                str(tiny_hyperparameters),
                 "--models-dir",
                 str(tmp_path / "models"),
             ]

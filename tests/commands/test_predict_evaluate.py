@@ -11,24 +11,11 @@ from cellseg.cli import main
 from cellseg.image_io import read_image
 from cellseg.preprocessing.outlines import outline_mask
 
-TINY = """\
-BATCH_SIZE = 2
-EPOCHS = 2
-LEARNING_RATE = 1e-3
-VALIDATION_SPLIT = 0.25
-TILE_SIZE = 64
-STEPS_PER_EPOCH = 2
-BASE_FILTERS = 4
-DEPTH = 2
-"""
-
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory, training_data):
+def models(tmp_path_factory, training_data, tiny_hyperparameters):
     """A folder of two trained models: 'first' and 'second'."""
     root = tmp_path_factory.mktemp("models")
-    hyperparameters = root / "tiny.py"
-    hyperparameters.write_text(TINY)
     for name, seed in (("first", "0"), ("second", "1")):
         code = main(
             [
@@ -42,7 +29,7 @@ def models(tmp_path_factory, training_data):
                 "--seed",
                 seed,
                 "--hyperparameters",
-                str(hyperparameters),
+                str(tiny_hyperparameters),
                 "--models-dir",
                 str(root),
             ]

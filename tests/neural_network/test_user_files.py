@@ -78,23 +78,11 @@ BROKEN_FILES = {
 
 
 @pytest.mark.parametrize("case", BROKEN_FILES, ids=list(BROKEN_FILES))
-def test_broken_user_file(cellseg, training_data, tmp_path, case):
+def test_broken_user_file(train_command, tmp_path, case):
     option, content, expected = BROKEN_FILES[case]
     path = tmp_path / "user file.py"
     path.write_text(content)
-    result = cellseg(
-        "train",
-        "--images",
-        training_data / "images",
-        "--annotations",
-        training_data / "outlines",
-        "--name",
-        "broken",
-        "--models-dir",
-        tmp_path / "models",
-        option,
-        path,
-    )
+    result = train_command("--name", "broken", option, path)  # the last option given wins
     assert result.code == 1
     assert "Traceback" not in result.err
     assert len(result.error_lines) == 1, result.err
