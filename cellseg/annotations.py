@@ -13,7 +13,6 @@ import numpy as np
 from cellseg.errors import file_error
 from cellseg.image_io import read_image
 
-
 #: Largest fraction of a layer that outlines may cover (real ones: a few percent).
 MOST_OUTLINE = 0.5
 

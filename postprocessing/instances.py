@@ -36,11 +36,15 @@ class Thresholds:
         A cell's core: interior probability (or distance) above this; each core is one cell.
     min_area : int
         Cells smaller than this many pixels are dropped.
+    smoothing : float
+        Standard deviation (pixels) of a Gaussian applied to the output first, which keeps
+        a faint cell from breaking into specks; 0 for none.
     """
 
     foreground: float = 0.5
     seed: float = 0.6
     min_area: int = 20
+    smoothing: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +90,8 @@ def cells_from_output(
         raise ValueError(
             f"a {target} output has {OUTPUT_CHANNELS[target]} channels, got {output.shape[2]}"
         )
+    if thresholds.smoothing > 0:
+        output = ndi.gaussian_filter(output, (thresholds.smoothing, thresholds.smoothing, 0))
     if target == "3class":
         foreground = output[:, :, 1] + output[:, :, 2]
         core = output[:, :, 1]
@@ -129,9 +135,10 @@ def tune_thresholds(
         )
 
     grids = {
-        "foreground": (0.3, 0.4, 0.5, 0.6, 0.7),
-        "seed": (0.4, 0.5, 0.6, 0.7, 0.8),
-        "min_area": (5, 10, 20, 40),
+        "smoothing": (0.0, 1.0, 2.0),
+        "foreground": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+        "seed": (0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+        "min_area": (5, 10, 20, 40, 60),
     }
     if target == "mask":
         del grids["seed"]

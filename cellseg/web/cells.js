@@ -122,9 +122,54 @@ export function watershed(elevation, markers, mask, rows, columns) {
   return labels;
 }
 
+/** scipy's "reflect" (half-sample symmetric) index: d c b a | a b c d | d c b a. */
+function reflectIndex(index, length) {
+  const period = 2 * length;
+  let wrapped = ((index % period) + period) % period;
+  return wrapped < length ? wrapped : period - 1 - wrapped;
+}
+
+/**
+ * Gaussian smoothing of each channel as scipy.ndimage.gaussian_filter(output, (s, s, 0)):
+ * kernel radius int(4 s + 0.5), weights normalised, reflected edges, rows then columns.
+ */
+export function gaussianSmooth(output, rows, columns, channels, sigma) {
+  const radius = Math.floor(4 * sigma + 0.5);
+  const weights = [];
+  let total = 0;
+  for (let offset = -radius; offset <= radius; offset++) {
+    const weight = Math.exp(-0.5 * (offset * offset) / (sigma * sigma));
+    weights.push(weight);
+    total += weight;
+  }
+  for (let i = 0; i < weights.length; i++) weights[i] /= total;
+  const pass = (source, alongRows) => {
+    const result = new Float32Array(source.length);
+    const length = alongRows ? rows : columns;
+    for (let row = 0; row < rows; row++) {
+      for (let column = 0; column < columns; column++) {
+        for (let k = 0; k < channels; k++) {
+          let sum = 0;
+          for (let offset = -radius; offset <= radius; offset++) {
+            const position = reflectIndex((alongRows ? row : column) + offset, length);
+            const index = alongRows ? position * columns + column : row * columns + position;
+            sum += weights[offset + radius] * source[index * channels + k];
+          }
+          result[(row * columns + column) * channels + k] = sum;
+        }
+      }
+    }
+    return result;
+  };
+  return pass(pass(output, true), false);
+}
+
 /** Cells from a network output: Float32Array (rows x columns x channels, channels last). */
 export function cellsFromOutput(output, rows, columns, channels, target, thresholds) {
   const pixels = rows * columns;
+  if (thresholds.smoothing > 0) {
+    output = gaussianSmooth(output, rows, columns, channels, thresholds.smoothing);
+  }
   const foreground = new Float32Array(pixels);
   const core = new Float32Array(pixels);
   for (let index = 0; index < pixels; index++) {

@@ -60,8 +60,10 @@ def noisy(perfect, seed):
     return output / output.sum(axis=2, keepdims=True) if perfect.shape[2] == 3 else output
 
 
-@pytest.mark.parametrize("target", ["3class", "distance", "mask"])
-def test_same_cells_and_measurements_as_python(tmp_path, target):
+@pytest.mark.parametrize(
+    ("target", "smoothing"), [("3class", 0), ("3class", 1.5), ("distance", 0), ("mask", 1)]
+)
+def test_same_cells_and_measurements_as_python(tmp_path, target, smoothing):
     image, labels = synthetic_tissue((160, 190), seed=4, positive_fraction=0.4)
     if target == "3class":
         perfect = np.eye(3, dtype=np.float32)[three_class(labels)]
@@ -70,7 +72,7 @@ def test_same_cells_and_measurements_as_python(tmp_path, target):
     else:
         perfect = (labels > 0).astype(np.float32)[:, :, None]
     output = noisy(perfect, seed=1)
-    thresholds = Thresholds(0.5, 0.6, 12)
+    thresholds = Thresholds(0.5, 0.6, 12, smoothing)
     expected = cells_from_output(output, target, thresholds)
     found, cells = run_javascript(tmp_path, output, image, target, thresholds)
     assert expected.max() > 10  # a scene with something to get wrong
