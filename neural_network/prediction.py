@@ -22,7 +22,9 @@ LARGE_TILE = 1280
 TILE_OVERLAP = 64
 
 
-def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: int = 1):
+def network_output(
+    model, image: np.ndarray, *, divisor: int = 32, flips: int = 1, batch_size: int = 1
+):
     """The network's output for ``image``, of the image's rows and columns.
 
     Parameters
@@ -33,6 +35,9 @@ def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: i
         Any layout `cellseg.preprocessing.colour.as_rgb` accepts.
     divisor : int
         Input sides must be multiples of this (2 ** depth of a U-Net).
+    flips : {1, 2, 4}
+        Test-time augmentation: average the outputs for the image as it is and flipped
+        (2: also turned half round; 4: also flipped left-right and upside down).
 
     Returns
     -------
@@ -45,7 +50,7 @@ def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: i
         tile, overlap = int(fixed[0]), int(fixed[0]) // 4
     elif rows * columns <= WHOLE_IMAGE_PIXELS:
         padded = _pad(rgb, _round_up(rows, divisor), _round_up(columns, divisor))
-        output = np.asarray(model.predict_on_batch(padded[None]))[0]
+        output = _averaged_over_flips(model, padded[None], flips)[0]
         return output[:rows, :columns].astype(np.float32)
     else:
         tile = max(_balanced_tile(length, divisor) for length in (rows, columns))
@@ -56,7 +61,7 @@ def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: i
     for start in range(0, len(positions), batch_size):
         chunk = positions[start : start + batch_size]
         batch = np.stack([padded[position.window] for position in chunk])
-        outputs.extend(np.asarray(model.predict_on_batch(batch)))
+        outputs.extend(_averaged_over_flips(model, batch, flips))
     channels = outputs[0].shape[-1]
     stitched = stitch_tiles(
         zip(positions, outputs, strict=True),
@@ -69,9 +74,31 @@ def network_output(model, image: np.ndarray, *, divisor: int = 32, batch_size: i
 
 def segment(model, image: np.ndarray, config: dict) -> np.ndarray:
     """Instance labels of ``image`` from a trained model and its configuration."""
-    output = network_output(model, image, divisor=config.get("divisor", 32))
+    output = network_output(
+        model, image, divisor=config.get("divisor", 32), flips=config.get("test_time_flips", 1)
+    )
     thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
     return cells_from_output(output, config["target"], thresholds)
+
+
+#: Flipped views of a batch (rows, columns axes 1 and 2) for test-time augmentation.
+_FLIPS = {1: [()], 2: [(), (1, 2)], 4: [(), (2,), (1,), (1, 2)]}
+
+
+def _averaged_over_flips(model, batch: np.ndarray, flips: int) -> np.ndarray:
+    """The network's output, averaged over flipped views (each flipped back), in float32.
+
+    The views are summed in the order of `_FLIPS` (the page's worker does the same).
+    """
+    if flips not in _FLIPS:
+        raise ValueError(f"flips must be 1, 2 or 4, got {flips}")
+    total = None
+    for axes in _FLIPS[flips]:
+        view = np.flip(batch, axes) if axes else batch
+        output = np.asarray(model.predict_on_batch(np.ascontiguousarray(view)), np.float32)
+        output = np.flip(output, axes) if axes else output
+        total = output if total is None else total + output
+    return total / np.float32(flips) if flips > 1 else total
 
 
 def _balanced_tile(length: int, divisor: int) -> int:

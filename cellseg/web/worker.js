@@ -91,10 +91,41 @@ function windowTensor(rgba, rows, columns, top, left, height, width, reflectable
   return new ort.Tensor("float32", data, [1, height, width, 3]);
 }
 
-async function run(session, tensor) {
-  const results = await session.run({ [session.inputNames[0]]: tensor });
-  const output = results[session.outputNames[0]];
-  return { data: output.data, channels: output.dims[3] };
+// Test-time augmentation, as cellseg.neural_network.prediction._averaged_over_flips: the
+// outputs for flipped views (flipped back) summed in this order, then averaged, in float32.
+const FLIPS = { 1: [[false, false]], 2: [[false, false], [true, true]],
+  4: [[false, false], [false, true], [true, false], [true, true]] };
+
+function flipped(data, height, width, depth, upDown, leftRight) {
+  if (!upDown && !leftRight) return data;
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < height; r++) {
+    const from = upDown ? height - 1 - r : r;
+    for (let c = 0; c < width; c++) {
+      const source = (from * width + (leftRight ? width - 1 - c : c)) * depth;
+      out.set(data.subarray(source, source + depth), (r * width + c) * depth);
+    }
+  }
+  return out;
+}
+
+async function run(session, tensor, flips = 1) {
+  const [, height, width] = tensor.dims;
+  let total = null;
+  let channels = 0;
+  for (const [upDown, leftRight] of FLIPS[flips] || FLIPS[1]) {
+    const input = flipped(tensor.data, height, width, 3, upDown, leftRight);
+    const results = await session.run({
+      [session.inputNames[0]]: new ort.Tensor("float32", input, tensor.dims),
+    });
+    const output = results[session.outputNames[0]];
+    channels = output.dims[3];
+    const back = flipped(output.data, height, width, channels, upDown, leftRight);
+    if (total === null) total = Float32Array.from(back);
+    else for (let i = 0; i < total.length; i++) total[i] += back[i];
+  }
+  if (flips > 1) for (let i = 0; i < total.length; i++) total[i] /= flips;
+  return { data: total, channels };
 }
 
 function tileStarts(length, tile, overlap) {
@@ -119,7 +150,8 @@ async function networkOutput(session, settings, rgba, rows, columns) {
     const height = roundUp(rows, divisor);
     const width = roundUp(columns, divisor);
     const reflectable = height - rows < rows && width - columns < columns;
-    const result = await run(session, windowTensor(rgba, rows, columns, 0, 0, height, width, reflectable));
+    const result = await run(session, windowTensor(rgba, rows, columns, 0, 0, height, width, reflectable),
+      settings.test_time_flips);
     return { data: crop(result.data, height, width, result.channels, rows, columns), channels: result.channels };
   }
   const tile = fixed ? fixed[0] : Math.max(balancedTile(rows, divisor), balancedTile(columns, divisor));
@@ -137,7 +169,8 @@ async function networkOutput(session, settings, rgba, rows, columns) {
   const weights = new Float32Array(rows * columns);
   for (const [index, [top, left]] of starts.entries()) {
     progress(`running the network, tile ${index + 1} of ${starts.length}`, 0.1 + 0.8 * index / starts.length);
-    const result = await run(session, windowTensor(rgba, rows, columns, top, left, tile, tile, reflectable));
+    const result = await run(session, windowTensor(rgba, rows, columns, top, left, tile, tile, reflectable),
+      settings.test_time_flips);
     channels = result.channels;
     sum = sum || new Float32Array(rows * columns * channels);
     for (let r = 0; r < tile && top + r < rows; r++) {

@@ -38,3 +38,16 @@ def test_fixed_size_model_is_run_tile_by_tile():
     fixed = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs))
     output = prediction.network_output(fixed, np.zeros((50, 70, 3), np.uint8))
     assert output.shape == (50, 70, 1)
+
+
+def test_flip_averaging_sees_each_flip_once(network):
+    image = np.random.default_rng(3).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    plain = prediction.network_output(network, image, divisor=4)
+    rotated = prediction.network_output(network, image[::-1, ::-1], divisor=4)[::-1, ::-1]
+    two = prediction.network_output(network, image, divisor=4, flips=2)
+    # The average of the image and its half turn, each turned back.
+    np.testing.assert_allclose(two, (plain + rotated) / 2, atol=1e-5)
+    four = prediction.network_output(network, image, divisor=4, flips=4)
+    assert four.shape == plain.shape and not np.allclose(four, two)
+    with pytest.raises(ValueError, match="flips must be"):
+        prediction.network_output(network, image, flips=3)
