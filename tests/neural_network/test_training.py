@@ -35,7 +35,7 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
     image = training_data / "images" / files[0]["image"]
     assert files[0]["image_sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
     assert len(config["normalisation"]["mean"]) == 3
-    assert set(config["postprocessing"]) == {"foreground", "seed", "min_area"}
+    assert set(config["postprocessing"]) == {"foreground", "seed", "min_area", "smoothing"}
     assert {"aji", "f1", "dice", "count_error"} <= set(config["validation"])
     assert {"tensorflow", "keras", "numpy", "cellseg"} <= set(config["libraries"])
     labels = segment(load_network(folder), read_image(image), config)
