@@ -13,8 +13,8 @@ def evaluate_images(model, config: dict, pairs, *, tune: bool = False):
 
     Parameters
     ----------
-    pairs : list of (image path, labels)
-        The truth as a label image path or an array.
+    pairs : list of (image, labels)
+        Each an image path or an array.
     tune : bool
         Choose the post-processing thresholds that maximise the mean AJI first.
 
@@ -23,10 +23,20 @@ def evaluate_images(model, config: dict, pairs, *, tune: bool = False):
     (Thresholds, dict)
         The thresholds used and the mean of every score (`cellseg.metrics.image_scores`).
     """
+    def array(item):
+        return item if isinstance(item, np.ndarray) else read_image(item)
+
     outputs, truths = [], []
     for image, truth in pairs:
-        outputs.append(network_output(model, read_image(image), divisor=config.get("divisor", 32)))
-        truths.append(read_image(truth) if not isinstance(truth, np.ndarray) else truth)
+        outputs.append(
+            network_output(
+                model,
+                array(image),
+                divisor=config.get("divisor", 32),
+                flips=config.get("test_time_flips", 1),
+            )
+        )
+        truths.append(array(truth))
     if tune:
         thresholds, _ = tune_thresholds(outputs, truths, config["target"])
     else:

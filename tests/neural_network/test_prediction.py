@@ -51,3 +51,20 @@ def test_flip_averaging_sees_each_flip_once(network):
     assert four.shape == plain.shape and not np.allclose(four, two)
     with pytest.raises(ValueError, match="flips must be"):
         prediction.network_output(network, image, flips=3)
+
+
+def test_evaluation_sees_what_prediction_sees(network):
+    from cellseg.neural_network.evaluation import evaluate_images
+
+    image = np.random.default_rng(4).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    # Thresholds at which this untrained network finds hundreds of specks, different ones
+    # with and without flips.
+    thresholds = {"foreground": 0.65, "seed": 0.36, "min_area": 1, "smoothing": 0}
+    for flips in (1, 2):
+        config = {"target": "3class", "divisor": 4, "test_time_flips": flips}
+        config["postprocessing"] = thresholds
+        found = prediction.segment(network, image, config)
+        _, scores = evaluate_images(network, config, [(image, found)])
+        # Scored against its own prediction, evaluation (same flips) finds the same cells.
+        assert scores["predicted_count"] == scores["true_count"] == found.max()
+        assert found.max() > 100 and scores["aji"] == 1
