@@ -23,6 +23,7 @@ def evaluate_images(model, config: dict, pairs, *, tune: bool = False):
     (Thresholds, dict)
         The thresholds used and the mean of every score (`cellseg.metrics.image_scores`).
     """
+
     def array(item):
         return item if isinstance(item, np.ndarray) else read_image(item)
 

@@ -11,6 +11,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     AUGMENTATION = 1.0
     BASE_FILTERS = 16
     DEPTH = 4
+    TEST_TIME_FLIPS = 1      # 1, 2 or 4 flipped views averaged at prediction
 
 The first four are required; every problem in the file is reported in one line.
 """
@@ -28,7 +29,11 @@ _NAMES = {
     "AUGMENTATION": ("augmentation", float, 0.0, 10.0, False),
     "BASE_FILTERS": ("base_filters", int, 1, 512, False),
     "DEPTH": ("depth", int, 1, 8, False),
+    "TEST_TIME_FLIPS": ("test_time_flips", int, 1, 4, False),
 }
+
+#: Names whose values must be one of a few.
+_CHOICES = {"TEST_TIME_FLIPS": (1, 2, 4)}
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,10 @@ class Hyperparameters:
         Strength of the random zoom, flips, rotations and stain jitter; 0 turns them off.
     base_filters, depth : int
         Width and depth of the default U-Net (ignored with a user's architecture).
+    test_time_flips : {1, 2, 4}
+        Flipped views of an image whose outputs are averaged when the model predicts (and
+        when its post-processing thresholds are tuned on the validation images): more
+        views, smoother output, proportionally slower prediction.
     """
 
     batch_size: int = 8
@@ -63,6 +72,7 @@ class Hyperparameters:
     augmentation: float = 1.0
     base_filters: int = 16
     depth: int = 4
+    test_time_flips: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,6 +105,10 @@ def hyperparameters_from_names(names: dict) -> tuple[Hyperparameters, list[str]]
         if value < lowest or (highest is not None and value > highest):
             bound = f"between {lowest} and {highest}" if highest is not None else f">= {lowest}"
             problems.append(f"{name} must be {bound}, not {value!r}")
+            continue
+        if name in _CHOICES and value not in _CHOICES[name]:
+            choices = ", ".join(map(str, _CHOICES[name]))
+            problems.append(f"{name} must be one of {choices}, not {value!r}")
             continue
         values[field] = kind(value)
     return Hyperparameters(**values), problems

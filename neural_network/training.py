@@ -102,6 +102,7 @@ def train(request: TrainingRequest) -> ModelFolder:
         prepared_training, tile, hyperparameters.batch_size
     )
     config["steps_per_epoch"] = steps
+    config["test_time_flips"] = hyperparameters.test_time_flips
     folder.write_config(config)
 
     with strategy.scope():

@@ -13,3 +13,4 @@ STEPS_PER_EPOCH = 50  # omit to see every training pixel about once per epoch
 AUGMENTATION = 1.0  # strength of random zoom, flips, rotations and stain jitter; 0 = none (1)
 BASE_FILTERS = 16  # width of the default U-Net (16)
 DEPTH = 4  # poolings of the default U-Net (4)
+TEST_TIME_FLIPS = 1  # flipped views averaged when predicting: 1, 2 or 4, each slower (1)

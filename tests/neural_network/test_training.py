@@ -30,6 +30,7 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
     assert config["status"] == "finished" and config["target"] == "3class"
     settings = config["settings"]
     assert settings["seed"] == 3 and settings["hyperparameters"]["batch_size"] == 2
+    assert config["test_time_flips"] == 1
     files = settings["data"]["files"]
     assert sorted(entry["split"] for entry in files) == ["training"] * 3 + ["validation"]
     image = training_data / "images" / files[0]["image"]
@@ -67,12 +68,21 @@ def test_users_loss_metric_architecture_and_hyperparameters(train_command, tmp_p
     assert labels.shape == image.shape[:2]
 
 
-def test_distance_target_with_distribution_on_one_replica(train_command, tmp_path):
-    result = train_command("--name", "distance", "--target", "distance", "--distribute")
+def test_distance_target_with_distribution_on_one_replica(
+    train_command, tmp_path, tiny_hyperparameters
+):
+    hyperparameters = tmp_path / "flips.py"
+    hyperparameters.write_text(tiny_hyperparameters.read_text() + "TEST_TIME_FLIPS = 2\n")
+    result = train_command(
+        "--name", "distance", "--target", "distance", "--distribute",
+        "--hyperparameters", hyperparameters,
+    )  # fmt: skip
     assert result.code == 0, result.err
     assert "MirroredStrategy over 1 replica" in result.err
     config = ModelFolder(tmp_path / "models" / "distance").read_config()
     assert config["distribute"] is True and config["target"] == "distance"
+    # The model predicts, and had its thresholds tuned, averaging two views.
+    assert config["test_time_flips"] == 2
 
 
 def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):

@@ -69,6 +69,12 @@ BROKEN_FILES = {
         "BATCH_SIZE = '8'\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n",
         "BATCH_SIZE must be a whole number, not '8'",
     ),
+    "three test-time flips": (
+        "--hyperparameters",
+        "BATCH_SIZE = 8\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n"
+        "TEST_TIME_FLIPS = 3\n",
+        "TEST_TIME_FLIPS must be one of 1, 2, 4, not 3",
+    ),
     "hyperparameters raising at import": (
         "--hyperparameters",
         "EPOCHS = 1 / 0\n",
