@@ -24,12 +24,21 @@ class Augmentation:
         Each stain's optical density is multiplied by 1 +- stain and shifted by +- stain / 4.
     light : float
         Brightness shifted by +- light * 255 and contrast multiplied by 1 +- light.
+    pale : float
+        In half the tiles haematoxylin is further thinned by up to this fraction: the pale
+        nuclei of many immunohistochemistry sections carry less than half the haematoxylin
+        of H&E.
+    dab : float
+        Chance that a tile's eosin is re-coloured, mostly or wholly, as a denser DAB brown:
+        an H&E tile then looks like a haematoxylin + DAB section.
     """
 
     strength: float = 1.0
     scale: float = 0.25
     stain: float = 0.15
     light: float = 0.1
+    pale: float = 0.7
+    dab: float = 0.5
 
 
 def random_tile(
@@ -106,8 +115,19 @@ def jitter_colours(
     stains = rgb2hed(np.clip(image / 255.0, 0, 1))
     spread = augmentation.stain * strength
     factors = rng.uniform(1 - spread, 1 + spread, size=3)
+    if rng.random() < 0.5:
+        factors[0] *= 1 - rng.uniform(0, min(augmentation.pale * strength, 0.9))
     shifts = rng.uniform(-spread / 4, spread / 4, size=3) * stains.max(axis=(0, 1)).clip(0.05)
-    jittered = hed2rgb(stains * factors + shifts) * 255.0
+    stains = stains * factors
+    if rng.random() < min(augmentation.dab * strength, 1.0):
+        # Eosin becomes DAB (several times denser, as membrane and cytoplasm stains are),
+        # and the DAB channel's share of the nuclei's colour goes with it.
+        share = rng.uniform(0.5, 1.0)
+        eosin = stains[..., 1].copy()
+        stains[..., 1] = eosin * (1 - share)
+        stains[..., 2] = stains[..., 2] * (1 - share) + eosin * share * rng.uniform(2.0, 6.0)
+    stains += shifts
+    jittered = hed2rgb(stains) * 255.0
     light = augmentation.light * strength
     contrast = rng.uniform(1 - light, 1 + light)
     brightness = rng.uniform(-light, light) * 255.0
