@@ -7,7 +7,7 @@
 # ../shared/datasets/monuseg/train beside the repository). The images listed in
 # held_out_images.txt are kept out of training; the others are trained on, with a fifth of
 # them (whole images) for validation. Then the model is scored on the held-out images, and
-# compared with the classical pipeline. Takes about 85 minutes on 2 CPU cores.
+# compared with the classical pipeline. Takes about 50 minutes on 2 CPU cores.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
