@@ -40,6 +40,14 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def image_files(paths: Iterable[str | Path]) -> list[Path]:
     """Expand files and folders into the image files to process, in a stable order.
 

@@ -72,13 +72,35 @@ def network_output(
     return stitched[:rows, :columns]
 
 
-def segment(model, image: np.ndarray, config: dict) -> np.ndarray:
-    """Instance labels of ``image`` from a trained model and its configuration."""
+def segment(model, image: np.ndarray, config: dict, *, scale: float = 1.0) -> np.ndarray:
+    """Instance labels of ``image`` from a trained model and its configuration.
+
+    ``scale`` resizes the image before the network so that its cells take the size the
+    model was trained on (2 for a 20x image and a model trained at 40x, as StarDist's
+    ``scale`` or Cellpose's diameter). Cells are found at that scale and their labels
+    resized back to the image's size, numbered 1..N again.
+    """
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    if scale != 1:
+        return _segment_rescaled(model, as_rgb(image), config, scale)
     output = network_output(
         model, image, divisor=config.get("divisor", 32), flips=config.get("test_time_flips", 1)
     )
     thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
     return cells_from_output(output, config["target"], thresholds)
+
+
+def _segment_rescaled(model, rgb: np.ndarray, config: dict, scale: float) -> np.ndarray:
+    from skimage.segmentation import relabel_sequential
+    from skimage.transform import resize
+
+    rows, columns = rgb.shape[:2]
+    scaled_shape = (max(1, round(rows * scale)), max(1, round(columns * scale)))
+    scaled = resize(rgb, scaled_shape, order=1, preserve_range=True, anti_aliasing=scale < 1)
+    labels = segment(model, np.clip(np.rint(scaled), 0, 255).astype(np.uint8), config)
+    back = resize(labels, (rows, columns), order=0, preserve_range=True, anti_aliasing=False)
+    return relabel_sequential(back.astype(labels.dtype))[0]
 
 
 #: Flipped views of a batch (rows, columns axes 1 and 2) for test-time augmentation.

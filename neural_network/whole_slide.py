@@ -86,10 +86,12 @@ class RegionCells:
     cells: list
 
 
-def region_cells(model, config: dict, source, *, progress=None) -> Iterator[RegionCells]:
+def region_cells(
+    model, config: dict, source, *, progress=None, scale: float = 1.0
+) -> Iterator[RegionCells]:
     """Find the cells of a large image region by region; ids are numbered across the slide.
 
-    ``progress``, if given, is called once per region.
+    ``progress``, if given, is called once per region; ``scale`` is `segment`'s.
     """
     from cellseg.neural_network.prediction import segment
     from cellseg.postprocessing.measurements import measure_cells
@@ -102,7 +104,7 @@ def region_cells(model, config: dict, source, *, progress=None) -> Iterator[Regi
             window_top, window_left = max(top - HALO, 0), max(left - HALO, 0)
             window_bottom, window_right = min(bottom + HALO, rows), min(right + HALO, columns)
             image = source.read(window_top, window_left, window_bottom, window_right)
-            labels = segment(model, image, config)
+            labels = segment(model, image, config, scale=scale)
             measured = measure_cells(image, labels)
             lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint32)
             owned = []

@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import non_negative_float
+from cellseg.batch import non_negative_float, positive_float
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K/N",
         help="process only the K-th of N equal shares of the images (for cluster job "
         "arrays: scripts/predict_slurm.sh)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=positive_float,
+        default=1.0,
+        metavar="FACTOR",
+        help="enlarge (or shrink) the images by FACTOR before the network, so that their "
+        "cells take the size the model was trained on: 2 for 20x images with a model "
+        "trained at 40x such as the default; results keep the images' own size (default 1)",
     )
     parser.add_argument(
         "--positive-threshold",
@@ -105,14 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     config = folder.read_config()
     model = load_network(folder) if todo else None
+    scale = arguments.scale
 
     def predict_one(path):
-        if is_tiff(path) and prod(read_image_shape(path)) > REGION_MODE_PIXELS:
+        if is_tiff(path) and prod(read_image_shape(path)) * scale**2 > REGION_MODE_PIXELS:
             source = TiffRegions(path)  # read lazily: the slide is never held whole
         else:
             image = read_image(path)
-            if image.shape[0] * image.shape[1] <= REGION_MODE_PIXELS:
-                results.add(path.name, image, segment(model, image, config))
+            if image.shape[0] * image.shape[1] * scale**2 <= REGION_MODE_PIXELS:
+                results.add(path.name, image, segment(model, image, config, scale=scale))
                 return
             source = ArrayRegions(image)
         try:
@@ -123,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 disable=None,
                 leave=False,
             ) as bar:
-                regions = region_cells(model, config, source, progress=bar.update)
+                regions = region_cells(model, config, source, progress=bar.update, scale=scale)
                 results.add_slide(path.name, source.shape, regions)
         finally:
             source.close()

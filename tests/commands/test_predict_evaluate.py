@@ -113,6 +113,20 @@ def test_shards_share_a_folder_between_them(cellseg, models, training_data, tmp_
     assert bad.code == 2
 
 
+def test_scale_keeps_the_images_size(cellseg, models, training_data, tmp_path):
+    images = training_data / "images"
+    result = cellseg(
+        "predict", models / "first", images, "--output", tmp_path / "out", "--scale", "1.5"
+    )
+    assert result.code == 0, result.err
+    for image in images.iterdir():
+        labels = read_image(tmp_path / "out" / f"{image.stem}_labels.png")
+        assert labels.shape == read_image(image).shape[:2]
+        assert set(np.unique(labels)) - {0} == set(range(1, int(labels.max()) + 1))
+    bad = cellseg("predict", models / "first", images, "--output", tmp_path / "x", "--scale", "0")
+    assert bad.code == 2 and "must be above 0" in bad.err
+
+
 def test_geojson_polygons_and_label_tiff_match_the_labels(cellseg, models, training_data, tmp_path):
     import json
 

@@ -68,3 +68,40 @@ def test_evaluation_sees_what_prediction_sees(network):
         # Scored against its own prediction, evaluation (same flips) finds the same cells.
         assert scores["predicted_count"] == scores["true_count"] == found.max()
         assert found.max() > 100 and scores["aji"] == 1
+
+
+def dark_is_cell_network():
+    """A fixed 3-class network: dark pixels are cell interior, bright ones background."""
+    inputs = keras.Input((None, None, 3))
+    layer = keras.layers.Conv2D(3, 1, activation="softmax")
+    outputs = layer(inputs)
+    weights = np.zeros((1, 1, 3, 3), np.float32)
+    weights[0, 0, :, 0], weights[0, 0, :, 1] = 1 / 30, -1 / 30
+    layer.set_weights([weights, np.array([-12.8, 12.8, -10.0], np.float32)])
+    return keras.Model(inputs, outputs)
+
+
+def test_scale_finds_cells_at_the_size_the_model_expects():
+    from skimage.draw import disk
+
+    image = np.full((120, 130, 3), 255, np.uint8)
+    centres = [(20 + 40 * row, 20 + 45 * column) for row in range(3) for column in range(3)]
+    for centre in centres:
+        image[disk(centre, 3.5)] = 40  # about 40 pixels: under min_area at this size
+    config = {
+        "target": "3class",
+        "divisor": 1,
+        "postprocessing": {"foreground": 0.5, "seed": 0.5, "min_area": 60, "smoothing": 0},
+    }
+    network = dark_is_cell_network()
+    assert prediction.segment(network, image, config).max() == 0
+    labels = prediction.segment(network, image, config, scale=2)
+    # Found at twice the size (about 160 pixels each), labelled at the image's own size.
+    assert labels.shape == image.shape[:2] and labels.max() == len(centres)
+    assert set(np.unique(labels)) == set(range(len(centres) + 1))
+    for centre in centres:
+        assert labels[centre] > 0
+    found, dark = labels > 0, image[..., 0] < 128
+    assert (found & dark).sum() / (found | dark).sum() > 0.8
+    with pytest.raises(ValueError, match="scale must be positive"):
+        prediction.segment(network, image, config, scale=0)
