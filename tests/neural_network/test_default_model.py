@@ -1,0 +1,62 @@
+"""The model shipped with cellseg: loads safely, is small, and finds real cells.
+
+The real-data test scores it on the MoNuSeg images held out from its training
+(scripts/default_model/held_out_images.txt); it is skipped without ../shared.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from cellseg.image_io import read_image
+from cellseg.metrics import image_scores
+from cellseg.neural_network.evaluation import mean_scores
+from cellseg.neural_network.model_folder import bundled_models, load_network, resolve_model
+from cellseg.neural_network.prediction import segment
+from cellseg.postprocessing.classical import classical_segmentation
+
+HELD_OUT = Path(__file__).resolve().parents[2] / "scripts" / "default_model" / "held_out_images.txt"
+#: The shipped model reaches an AJI of 0.557 on these images (model card); a retrained or
+#: replaced default must not fall much below that. Issue 4 aims at 0.62, not reached yet.
+AJI_FLOOR = 0.54
+
+
+@pytest.fixture(scope="module")
+def default():
+    folder = resolve_model("default")
+    return folder, load_network(folder), folder.read_config()
+
+
+def test_default_model_is_bundled_small_and_loads_in_safe_mode(default):
+    folder, model, config = default
+    assert (bundled_models() / "default").is_dir()
+    size = sum(path.stat().st_size for path in folder.path.rglob("*") if path.is_file())
+    assert size <= 25 * 1024 * 1024
+    assert config["status"] == "finished" and config["target"] == "3class"
+    assert model.output_shape[-1] == 3 and (folder.path / "README.md").is_file()
+    for key in ("postprocessing", "validation", "normalisation", "settings", "libraries"):
+        assert key in config, key
+
+
+@pytest.mark.real_data
+def test_default_model_on_held_out_tissue(default, datasets):
+    """Above the AJI floor, and better than the classical pipeline on the same images."""
+    _, model, config = default
+    names = [
+        line.strip()
+        for line in HELD_OUT.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    folder = datasets / "monuseg" / "train"
+    model_rows, classical_rows = [], []
+    for name in names:
+        truth = read_image(folder / "labels" / f"{name}.png")
+        image = read_image(folder / "images" / f"{name}.png")
+        model_rows.append(image_scores(truth, segment(model, image, config)))
+        classical_rows.append(image_scores(truth, classical_segmentation(image)))
+    model_mean, classical_mean = mean_scores(model_rows), mean_scores(classical_rows)
+    print({key: round(value, 3) for key, value in model_mean.items()})
+    assert model_mean["aji"] >= AJI_FLOOR
+    for key in ("aji", "f1", "panoptic_quality", "dice"):
+        assert model_mean[key] > classical_mean[key], key
+    assert model_mean["count_error"] < classical_mean["count_error"]
