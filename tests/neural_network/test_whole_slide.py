@@ -22,7 +22,7 @@ def oracle(monkeypatch):
     monkeypatch.setattr(whole_slide, "REGION", 512)
     monkeypatch.setattr(whole_slide, "HALO", 64)
 
-    def segment(model, image, config):
+    def segment(model, image, config, *, scale=1.0):
         return label(image, background=0, connectivity=1).astype(np.int32)
 
     monkeypatch.setattr(prediction, "segment", segment)

@@ -68,14 +68,14 @@ def run_page(page, path, timeout=120_000):
     return page.get_attribute("body", "data-state"), time.monotonic() - started
 
 
-@pytest.fixture(scope="module")
-def test_image(tmp_path_factory, datasets_if_present):
+@pytest.fixture
+def test_image(tmp_path, datasets_if_present):
     """A real H&E image held out from training, or the bundled IHC sample without ../shared."""
     if datasets_if_present is not None:
         return datasets_if_present / "monuseg" / "train" / "images" / "TCGA-21-5786-01Z-00-DX1.png"
     from skimage import data
 
-    path = tmp_path_factory.mktemp("image") / "ihc.png"
+    path = tmp_path / "ihc.png"
     write_image(path, data.immunohistochemistry())
     return path
 
