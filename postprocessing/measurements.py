@@ -171,16 +171,15 @@ def measure_cells(image: np.ndarray, labels: np.ndarray) -> list[CellMeasurement
         raise ValueError(f"expected 2-D integer labels, got shape {labels.shape} of {labels.dtype}")
     if labels.size and labels.min() < 0:
         raise ValueError("labels must not be negative")
-    densities = stain_densities(image)
-    if densities.shape[:2] != labels.shape:
+    image = np.asarray(image)
+    if image.shape[:2] != labels.shape:
         raise ValueError(
-            f"image {densities.shape[:2]} and labels {labels.shape} differ in rows and columns"
+            f"image {image.shape[:2]} and labels {labels.shape} differ in rows and columns"
         )
     table = regionprops_table(
-        labels,
-        intensity_image=densities,
-        properties=("label", "centroid", "area", "perimeter", "eccentricity", "intensity_mean"),
+        labels, properties=("label", "centroid", "area", "perimeter", "eccentricity")
     )
+    haematoxylin, dab = _mean_densities(image, labels, table["label"])
     columns = zip(
         table["label"],
         table["centroid-0"],
@@ -188,8 +187,8 @@ def measure_cells(image: np.ndarray, labels: np.ndarray) -> list[CellMeasurement
         table["area"],
         table["perimeter"],
         table["eccentricity"],
-        table["intensity_mean-0"],
-        table["intensity_mean-1"],
+        haematoxylin,
+        dab,
         strict=True,
     )
     # regionprops returns cells in increasing label order already.
@@ -205,6 +204,19 @@ def measure_cells(image: np.ndarray, labels: np.ndarray) -> list[CellMeasurement
             dab=float(dab),
         )
         for cell, row, column, area, perimeter, eccentricity, haematoxylin, dab in columns
+    ]
+
+
+def _mean_densities(image: np.ndarray, labels: np.ndarray, ids: np.ndarray):
+    """Mean haematoxylin and DAB densities of the cells ``ids`` (sorted), deconvolving only
+    the cells' pixels: colour deconvolution is the slowest part of measuring a photo."""
+    inside = labels > 0
+    densities = stain_densities(image[inside][:, None])[:, 0].astype(np.float64)
+    _, cell_of_pixel = np.unique(labels[inside], return_inverse=True)
+    pixels = np.bincount(cell_of_pixel, minlength=len(ids))
+    return [
+        np.bincount(cell_of_pixel, weights=densities[:, stain], minlength=len(ids)) / pixels
+        for stain in (0, 1)
     ]
 
 
