@@ -35,10 +35,21 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class SiteServer(http.server.ThreadingHTTPServer):
+    """A threading server that lets a browser drop a connection without a traceback (a
+    page closed or reloaded while a file was being sent)."""
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def make_server(folder, port: int = 8000) -> http.server.ThreadingHTTPServer:
     """An HTTP server for ``folder`` bound to 127.0.0.1 (port 0: any free port)."""
     handler = functools.partial(SiteHandler, directory=str(folder))
-    return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    return SiteServer(("127.0.0.1", port), handler)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,10 @@
 
 import json
 import re
+import socket
+import struct
 import threading
+import time
 import urllib.request
 
 import keras
@@ -103,3 +106,25 @@ def test_serve_isolates_the_site_and_stays_local(site):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_serve_takes_a_dropped_connection_quietly(site, capfd):
+    """A page closed while a large file is sent: no traceback, and the server goes on."""
+    server = make_server(site, port=0)
+    host, port = server.server_address[:2]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for _ in range(3):
+            client = socket.create_connection((host, port))
+            path = "/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm"
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert client.recv(64).startswith(b"HTTP/1.0 200")
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # reset: the server's next writes fail
+        time.sleep(1)
+        with urllib.request.urlopen(f"http://{host}:{port}/") as response:
+            assert response.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in capfd.readouterr().err
