@@ -12,10 +12,11 @@ from cellseg.postprocessing.instances import Thresholds, cells_from_output
 from cellseg.preprocessing.colour import as_rgb
 from cellseg.preprocessing.tiling import stitch_tiles, tile_positions
 
-#: Largest image predicted in one piece (about 1600 x 1600 pixels); larger ones are tiled.
-WHOLE_IMAGE_PIXELS = 2_600_000
-#: Largest tile side for large images when the network accepts any size: about as much
-#: memory as the largest whole image, and few tiles, so little is computed twice.
+#: Largest image predicted in one piece (2048 x 2048 pixels, about 1.6 GB at its peak with
+#: the default model); larger ones are tiled.
+WHOLE_IMAGE_PIXELS = 2048 * 2048
+#: Largest tile side for large images when the network accepts any size: few tiles, so
+#: little is computed twice, in less memory than the largest whole image.
 LARGE_TILE = 1280
 #: Pixels shared by neighbouring tiles: each tile's outputs near its border, where the
 #: network sees less context, are blended away toward the neighbour's centre.

@@ -8,6 +8,8 @@
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
 import { cellsFromOutput, measureCells } from "./cells.js";
 
+// Smaller than Python's 2048 x 2048: a tab's WebAssembly memory is tighter, and tiled outputs
+// agree closely with whole ones.
 const WHOLE_IMAGE_PIXELS = 2600000;
 const LARGE_TILE = 1280;
 const TILE_OVERLAP = 64;
