@@ -12,6 +12,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     BASE_FILTERS = 16
     DEPTH = 4
     TEST_TIME_FLIPS = 1      # 1, 2 or 4 flipped views averaged at prediction
+    SEPARATION_WEIGHT = 10.0 # extra loss weight of the pixels between touching cells
 
 The first four are required; every problem in the file is reported in one line.
 """
@@ -30,6 +31,7 @@ _NAMES = {
     "BASE_FILTERS": ("base_filters", int, 1, 512, False),
     "DEPTH": ("depth", int, 1, 8, False),
     "TEST_TIME_FLIPS": ("test_time_flips", int, 1, 4, False),
+    "SEPARATION_WEIGHT": ("separation_weight", float, 0.0, 1000.0, False),
 }
 
 #: Names whose values must be one of a few.
@@ -61,6 +63,10 @@ class Hyperparameters:
         Flipped views of an image whose outputs are averaged when the model predicts (and
         when its post-processing thresholds are tuned on the validation images): more
         views, smoother output, proportionally slower prediction.
+    separation_weight : float
+        Added to the default ``3class`` loss's weight of the pixels between neighbouring
+        cells (`cellseg.neural_network.losses.separation`), so that the network learns to
+        keep touching cells apart; 0 for none. Ignored with a user's loss.
     """
 
     batch_size: int = 8
@@ -73,6 +79,7 @@ class Hyperparameters:
     base_filters: int = 16
     depth: int = 4
     test_time_flips: int = 1
+    separation_weight: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

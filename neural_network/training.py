@@ -267,7 +267,11 @@ def _build(request, hyperparameters, config, get_model, user_loss, tile):
     if user_loss is not None:
         loss = user_loss.loss
     else:
-        loss = default_loss(request.target, config["class_frequencies"])
+        loss = default_loss(
+            request.target,
+            config["class_frequencies"],
+            separation_weight=hyperparameters.separation_weight,
+        )
     return model, loss
 
 

@@ -10,7 +10,9 @@ from cellseg.neural_network.losses import (
     WeightedBinaryCrossEntropyDice,
     WeightedCrossEntropyDice,
     default_loss,
+    separation,
 )
+from cellseg.preprocessing.targets import three_class
 
 # One image of two pixels: background predicted 0.7, boundary predicted 0.6.
 CLASSES_TRUE = np.array([[[[1, 0, 0], [0, 0, 1]]]], np.float32)
@@ -58,7 +60,7 @@ def test_binary_and_distance_losses_by_hand():
 @pytest.mark.parametrize(
     "loss",
     [
-        WeightedCrossEntropyDice(class_weights=(1, 3, 9), dice_weight=0.5),
+        WeightedCrossEntropyDice(class_weights=(1, 3, 9), dice_weight=0.5, separation_weight=5),
         WeightedBinaryCrossEntropyDice(positive_weight=4),
         DistanceLoss(positive_weight=2),
     ],
@@ -84,3 +86,39 @@ def test_default_loss_weights_follow_the_class_frequencies():
     loss = default_loss("3class", [0.8, 0.15, 0.05])
     assert loss.class_weights == pytest.approx([1.0, 0.8 / 0.15, 16.0])
     assert default_loss("mask", [0.99, 0.01]).positive_weight == pytest.approx(50.0)  # capped
+
+
+def _one_hot(labels: np.ndarray) -> np.ndarray:
+    return np.eye(3, dtype=np.float32)[three_class(labels)][None]
+
+
+def test_separation_marks_narrow_gaps_and_touching_boundaries_only():
+    labels = np.zeros((14, 30), int)
+    labels[3:10, 1:6] = 1  # cell 1, then a gap of 2 pixels (columns 6 and 7)
+    labels[3:10, 8:12] = 2  # cell 2, touching cell 3 at columns 11 | 12
+    labels[3:10, 12:16] = 3  # cell 3, then a gap of 8 pixels
+    labels[3:10, 24:29] = 4  # cell 4, 1 pixel from the tile's right edge
+    marked = np.asarray(separation(_one_hot(labels)))[0] > 0.5
+    assert marked[4:9, 6:8].all()  # the narrow gap
+    assert marked[4:9, 11:13].all()  # both sides of the touching boundary
+    assert not marked[:, 17:23].any()  # the wide gap
+    assert not marked[:, 29].any()  # between a cell and the tile's edge: no second cell
+    assert not marked[:2].any() and not marked[11:].any()  # open background
+    assert not marked[labels == 1].any()  # a cell's own outer boundary and interior
+
+
+def test_separation_weight_makes_merging_cells_cost_more():
+    labels = np.zeros((12, 16), int)
+    labels[2:10, 1:7] = 1
+    labels[2:10, 9:15] = 2  # two cells, 2 pixels apart
+    truth = _one_hot(labels)
+    right = np.clip(truth, 0.01, 0.98)
+    merged = right.copy()
+    merged[0, 2:10, 7:9] = (0.1, 0.8, 0.1)  # the gap painted as cell interior
+    plain = WeightedCrossEntropyDice(separation_weight=0, dice_weight=0)
+    weighted = WeightedCrossEntropyDice(separation_weight=10, dice_weight=0)
+    # Where nothing is wrong the weight hardly matters; merging costs several times more.
+    extra_plain = float(plain(truth, merged)) - float(plain(truth, right))
+    extra_weighted = float(weighted(truth, merged)) - float(weighted(truth, right))
+    assert extra_weighted > 5 * extra_plain > 0
+    assert default_loss("3class", [0.8, 0.15, 0.05], separation_weight=7).separation_weight == 7

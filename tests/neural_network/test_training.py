@@ -85,6 +85,28 @@ def test_distance_target_with_distribution_on_one_replica(
     assert config["test_time_flips"] == 2
 
 
+def test_separation_weight_reaches_the_default_loss(
+    train_command, tmp_path, tiny_hyperparameters, monkeypatch
+):
+    import cellseg.neural_network.losses as losses
+
+    built = []
+    original = losses.default_loss
+
+    def recording_default_loss(*arguments, **keywords):
+        built.append(original(*arguments, **keywords))
+        return built[-1]
+
+    monkeypatch.setattr(losses, "default_loss", recording_default_loss)
+    hyperparameters = tmp_path / "separation.py"
+    hyperparameters.write_text(tiny_hyperparameters.read_text() + "SEPARATION_WEIGHT = 4.5\n")
+    result = train_command("--name", "separated", "--hyperparameters", hyperparameters)
+    assert result.code == 0, result.err
+    assert [loss.separation_weight for loss in built] == [4.5]
+    config = ModelFolder(tmp_path / "models" / "separated").read_config()
+    assert config["settings"]["hyperparameters"]["separation_weight"] == 4.5
+
+
 def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):
     assert train_command("--name", "kept").code == 0
     before = (tmp_path / "models" / "kept" / "best.keras").read_bytes()

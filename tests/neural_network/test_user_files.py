@@ -75,6 +75,12 @@ BROKEN_FILES = {
         "TEST_TIME_FLIPS = 3\n",
         "TEST_TIME_FLIPS must be one of 1, 2, 4, not 3",
     ),
+    "negative separation weight": (
+        "--hyperparameters",
+        "BATCH_SIZE = 8\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n"
+        "SEPARATION_WEIGHT = -1\n",
+        "SEPARATION_WEIGHT must be between 0.0 and 1000.0, not -1",
+    ),
     "hyperparameters raising at import": (
         "--hyperparameters",
         "EPOCHS = 1 / 0\n",
