@@ -1,6 +1,7 @@
 // The page: hand the chosen image to the worker, show its cells, offer the results.
 // DOM contract (kept stable for tests and for labs who script the page):
 //   #image-input       the file input
+//   #scale             enlargement before the network (1 to 4; 2 for 20x images)
 //   #cell-count        its text starts with the number of cells found
 //   body[data-state]   idle, running, done or error (the message is in #status)
 //   body[data-model]   "ready" once the model is loaded (an image chosen earlier waits for it)
@@ -12,6 +13,7 @@ const $ = (selector) => document.querySelector(selector);
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 let result = null;
 let urls = [];
+let chosen = null;
 
 fetch("model.json").then((response) => response.json()).then((settings) => {
   $("#model-name").textContent = `Model: ${settings.name} (${settings.target})`;
@@ -25,10 +27,11 @@ function setState(state, message) {
 
 function start(file) {
   if (!file) return;
+  chosen = file;
   result = null;
   $("#progress").value = 0;
   setState("running", `Working on ${file.name}...`);
-  worker.postMessage({ file });
+  worker.postMessage({ file, scale: Number($("#scale").value) });
 }
 
 worker.onmessage = async ({ data }) => {
@@ -58,6 +61,7 @@ zone.addEventListener("drop", (event) => {
   start(event.dataTransfer.files[0]);
 });
 $("#positive-threshold").addEventListener("input", () => result && showCounts());
+$("#scale").addEventListener("change", () => document.body.dataset.state !== "running" && start(chosen));
 
 function showCounts() {
   const threshold = Number($("#positive-threshold").value);

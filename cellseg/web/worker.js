@@ -1,18 +1,23 @@
 // The page's Web Worker: decode the image, run the network with ONNX Runtime Web
 // (WebAssembly), find and measure the cells. The page never freezes: everything heavy is here.
 //
-// The network runs as in cellseg.neural_network.prediction.network_output: whole images up to
+// The network runs as in cellseg.neural_network.prediction.segment: the image enlarged by the
+// page's scale first (2 for a 20x image and a model trained at 40x), cells found at that scale
+// and brought back to the image's size; whole images up to
 // WHOLE_IMAGE_PIXELS (padded by reflection to a multiple of the model's divisor), larger ones
 // in balanced tiles overlapping by TILE_OVERLAP, blended toward each tile's centre.
 
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
-import { cellsFromOutput, measureCells } from "./cells.js";
+import { cellsFromOutput, measureCells, resizeBilinear, resizeLabels } from "./cells.js";
 
 // Smaller than Python's 2048 x 2048: a tab's WebAssembly memory is tighter, and tiled outputs
 // agree closely with whole ones.
 const WHOLE_IMAGE_PIXELS = 2600000;
 const LARGE_TILE = 1280;
 const TILE_OVERLAP = 64;
+// Enlarging only: shrinking would need anti-aliasing to match Python's resize.
+const MIN_SCALE = 1;
+const MAX_SCALE = 4;
 
 ort.env.wasm.wasmPaths = {
   mjs: new URL("./vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs", import.meta.url).href,
@@ -42,10 +47,18 @@ onmessage = async ({ data }) => {
     const { settings, session } = await ready;
     progress("reading the image", 0.05);
     const { rgba, rows, columns } = await decode(data.file);
-    const output = await networkOutput(session, settings, rgba, rows, columns);
-    progress("separating the cells", 0.9);
-    const labels = cellsFromOutput(output.data, rows, columns, output.channels,
-      settings.target, settings.postprocessing);
+    const scale = Number(data.scale) || 1;
+    if (!(scale >= MIN_SCALE && scale <= MAX_SCALE)) throw new Error(`scale must be between ${MIN_SCALE} and ${MAX_SCALE}, got ${data.scale}`);
+    let labels;
+    if (scale === 1) {
+      labels = await findCells(session, settings, rgba, rows, columns);
+    } else {
+      const scaledRows = Math.max(1, Math.round(rows * scale));
+      const scaledColumns = Math.max(1, Math.round(columns * scale));
+      const scaled = resizeBilinear(rgba, rows, columns, scaledRows, scaledColumns);
+      const found = await findCells(session, settings, scaled, scaledRows, scaledColumns);
+      labels = resizeLabels(found, scaledRows, scaledColumns, rows, columns);
+    }
     progress("measuring the cells", 0.95);
     const cells = measureCells(labels, rgba, rows, columns);
     postMessage({ type: "done", labels, rgba, rows, columns, cells }, [labels.buffer, rgba.buffer]);
@@ -53,6 +66,12 @@ onmessage = async ({ data }) => {
     postMessage({ type: "error", message: String(error && error.message ? error.message : error) });
   }
 };
+
+async function findCells(session, settings, rgba, rows, columns) {
+  const output = await networkOutput(session, settings, rgba, rows, columns);
+  progress("separating the cells", 0.9);
+  return cellsFromOutput(output.data, rows, columns, output.channels, settings.target, settings.postprocessing);
+}
 
 async function decode(file) {
   let bitmap;

@@ -106,3 +106,33 @@ def test_broken_image_gives_the_error_state(page, tmp_path):
     state, _ = run_page(page, truncated)
     assert state == "error"
     assert "truncated.png" in page.text_content("#status")
+
+
+def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_path, test_image):
+    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.neural_network.prediction import segment
+
+    path = tmp_path / "crop.png"
+    write_image(path, read_image(test_image)[:400, :400])
+    folder = resolve_model("default")
+    model, config = load_network(folder), folder.read_config()
+    page.evaluate("document.querySelector('#scale').value = '2'")  # no event: no run yet
+    try:
+        state, _ = run_page(page, path)
+        assert state == "done", page.text_content("#status")
+        enlarged = int(page.text_content("#cell-count").split()[0])
+        expected = int(segment(model, read_image(path), config, scale=2).max())
+        assert expected > 20
+        assert abs(enlarged - expected) <= max(2, 0.02 * expected), (enlarged, expected)
+        # Changing the scale runs the chosen image again.
+        page.evaluate(
+            "const s = document.querySelector('#scale'); s.value = '1';"
+            "s.dispatchEvent(new Event('change'))"
+        )
+        assert page.get_attribute("body", "data-state") == "running"
+        page.wait_for_selector('body[data-state="done"], body[data-state="error"]')
+        count = int(page.text_content("#cell-count").split()[0])
+        expected = int(segment(model, read_image(path), config).max())
+        assert abs(count - expected) <= max(2, 0.02 * expected), (count, expected)
+    finally:
+        page.evaluate("document.querySelector('#scale').value = '1'")

@@ -99,3 +99,49 @@ def test_sixteen_bit_png_encoder(tmp_path):
     decoded = read_image(tmp_path / "labels.png")
     assert decoded.dtype == np.uint16
     assert decoded.tolist() == [[0, 1, 2, 65535], [300, 0, 7, 8], [9, 10, 11, 40000]]
+
+
+RESIZE_RUNNER = """
+import { readFileSync, writeFileSync } from "node:fs";
+import { resizeBilinear, resizeLabels } from "%(web)s/cells.js";
+const [base, ...sizes] = process.argv.slice(2);
+const [rows, columns, newRows, newColumns] = sizes.map(Number);
+const rgba = new Uint8ClampedArray(readFileSync(base + ".rgba"));
+writeFileSync(base + ".up", resizeBilinear(rgba, rows, columns, newRows, newColumns));
+const raw = readFileSync(base + ".labels");
+const labels = new Int32Array(raw.buffer, raw.byteOffset, raw.length / 4);
+const back = resizeLabels(labels, newRows, newColumns, rows, columns);
+writeFileSync(base + ".back", Buffer.from(back.buffer));
+"""
+
+
+@pytest.mark.parametrize("scale", [2.0, 1.5, 1.3])
+def test_resizing_matches_python(tmp_path, scale):
+    """The page's --scale: the image enlarged as skimage's resize (order 1), the cells found
+    at that size brought back by nearest neighbour (order 0) and numbered 1..N again."""
+    from skimage.segmentation import relabel_sequential
+    from skimage.transform import resize
+
+    image, _ = synthetic_tissue((61, 83), seed=2)
+    rows, columns = image.shape[:2]
+    new_rows, new_columns = round(rows * scale), round(columns * scale)
+    # Labels at the enlarged size, some cells a pixel or two wide (they may vanish).
+    _, big_labels = synthetic_tissue((new_rows, new_columns), seed=3)
+    specks = big_labels[::7, ::5]
+    specks[...] = big_labels.max() + 1 + np.arange(specks.size).reshape(specks.shape)
+    base = tmp_path / "case"
+    np.dstack([image, np.full((rows, columns), 255, np.uint8)]).tofile(f"{base}.rgba")
+    big_labels.astype(np.int32).tofile(f"{base}.labels")
+    runner = tmp_path / "resize.mjs"
+    runner.write_text(RESIZE_RUNNER % {"web": WEB.as_posix()})
+    sizes = [str(value) for value in (rows, columns, new_rows, new_columns)]
+    subprocess.run([NODE, str(runner), str(base), *sizes], check=True, capture_output=True)
+
+    enlarged = np.fromfile(f"{base}.up", np.uint8).reshape(new_rows, new_columns, 4)[..., :3]
+    expected = np.rint(resize(image, (new_rows, new_columns), order=1, preserve_range=True))
+    assert np.abs(enlarged.astype(int) - expected).max() <= 1  # rounding of halves only
+    back = np.fromfile(f"{base}.back", np.int32).reshape(rows, columns)
+    python = resize(big_labels, (rows, columns), order=0, preserve_range=True, anti_aliasing=False)
+    python = relabel_sequential(python.astype(np.int32))[0]
+    assert back.max() == python.max() > 10
+    assert np.array_equal(back, python)
