@@ -57,7 +57,7 @@ def main() -> None:
     folder = resolve_model(arguments.model)
     model, config = load_network(folder), folder.read_config()
     methods = {
-        "model": lambda image: segment(model, image, config),
+        "model": lambda image: segment(model, image, config, scale="auto"),  # as predict
         "classical": classical_segmentation,
     }
     pairs = held_out_pairs(arguments.images, arguments.labels)

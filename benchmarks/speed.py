@@ -72,7 +72,7 @@ def predict_one_size(size: int, model_reference: str | None, repeats: int) -> di
         row_model = "untrained U-Net"
 
     def deep():
-        labels = segment(model, image, config)
+        labels = segment(model, image, config, scale="auto")  # as cellseg predict
         measure_cells(image, labels)
         return labels
 

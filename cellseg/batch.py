@@ -48,6 +48,11 @@ def positive_float(text: str) -> float:
     return value
 
 
+def scale_or_auto(text: str) -> float | str:
+    """argparse type: ``auto``, or a number above 0 (`positive_float`)."""
+    return "auto" if text.strip().lower() == "auto" else positive_float(text)
+
+
 def image_files(paths: Iterable[str | Path]) -> list[Path]:
     """Expand files and folders into the image files to process, in a stable order.
 

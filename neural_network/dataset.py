@@ -92,13 +92,16 @@ def prepare(pairs, cache: Path, *, target: str, style: OutlineStyle | None = Non
     """Convert every annotation to labels (cached in ``cache``), checking sizes.
 
     Returns the prepared images and the training statistics: per-channel mean and
-    standard deviation of the images (0-255 RGB) and the frequency of each class of the
-    target (background, interior, boundary for ``3class``; background, cell otherwise).
+    standard deviation of the images (0-255 RGB), the frequency of each class of the
+    target (background, interior, boundary for ``3class``; background, cell otherwise) and
+    the median area of the cells in pixels (None without cells), by which prediction's
+    ``--scale auto`` recognises images of smaller cells.
     """
     cache.mkdir(parents=True, exist_ok=True)
     prepared = []
     channel_sum, channel_squares, pixels = np.zeros(3), np.zeros(3), 0
     classes = np.zeros(3 if target == "3class" else 2)
+    areas = []
     for pair in pairs:
         image = as_rgb(read_image(pair.image))
         key = file_digest(pair.annotation)[:16]
@@ -119,6 +122,8 @@ def prepare(pairs, cache: Path, *, target: str, style: OutlineStyle | None = Non
         channel_sum += flat.sum(axis=0)
         channel_squares += (flat**2).sum(axis=0)
         pixels += flat.shape[0]
+        cell_areas = np.bincount(labels.ravel())[1:]
+        areas.append(cell_areas[cell_areas > 0])
         if target == "3class":
             classes += np.bincount(three_class(labels).ravel(), minlength=3)[:3]
         else:
@@ -130,8 +135,14 @@ def prepare(pairs, cache: Path, *, target: str, style: OutlineStyle | None = Non
         "mean": mean.round(4).tolist(),
         "std": std.round(4).tolist(),
         "class_frequencies": (classes / max(classes.sum(), 1)).round(6).tolist(),
+        "cell_area": _median_area(areas),
     }
     return prepared, statistics
+
+
+def _median_area(areas: list[np.ndarray]) -> float | None:
+    joined = np.concatenate(areas) if areas else np.zeros(0)
+    return float(np.median(joined)) if joined.size else None
 
 
 def training_dataset(

@@ -49,11 +49,12 @@ def evaluate_images(model, config: dict, pairs, *, tune: bool = False):
     return thresholds, mean_scores(rows)
 
 
-def score_pairs(model, config: dict, pairs, style=None) -> list[dict]:
+def score_pairs(model, config: dict, pairs, style=None, *, scale="auto") -> list[dict]:
     """Score the cells predicted for each (image, annotation) pair; one row per image.
 
     Annotations are red-outline layers or label images (`cellseg.annotations`); one whose
-    size differs from its image is a `CellsegError` naming it.
+    size differs from its image is a `CellsegError` naming it. ``scale`` is `segment`'s:
+    by default chosen per image as ``cellseg predict`` does.
     """
     from tqdm import tqdm
 
@@ -66,7 +67,10 @@ def score_pairs(model, config: dict, pairs, style=None) -> list[dict]:
         image = read_image(pair.image)
         check_same_size(pair.annotation, truth.shape, pair.image, image.shape)
         rows.append(
-            {"image": pair.image.name, **image_scores(truth, segment(model, image, config))}
+            {
+                "image": pair.image.name,
+                **image_scores(truth, segment(model, image, config, scale=scale)),
+            }
         )
     return rows
 

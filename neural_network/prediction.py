@@ -73,14 +73,66 @@ def network_output(
     return stitched[:rows, :columns]
 
 
-def segment(model, image: np.ndarray, config: dict, *, scale: float = 1.0) -> np.ndarray:
+#: `segment`'s scale that measures the cells first (see `auto_scale`).
+AUTO = "auto"
+#: Largest enlargement `auto_scale` chooses (a 10x image is beyond what it can rescue).
+MAX_AUTO_SCALE = 2.0
+#: Cells this much smaller (linearly) than the training cells, or more, are enlarged.
+AUTO_SCALE_FROM = 1.15
+#: Fewer cells than this tell too little about their size: the image is left as it is.
+AUTO_SCALE_MIN_CELLS = 10
+
+
+def auto_scale(labels: np.ndarray, cell_area: float | None) -> float:
+    """The enlargement that brings the median area of the cells of ``labels`` to
+    ``cell_area`` (the median area of the training cells, a model's ``cell_area``).
+
+    As Cellpose estimates a diameter before it segments: cells found much smaller than
+    those trained on (a 20x image for a 40x model, a crowd of small lymphocytes that the
+    network merges) are found again at a size it knows. Only enlarging: on MoNuSeg,
+    shrinking images of large nuclei lost more detail than it gained. 1 when the cells are
+    within `AUTO_SCALE_FROM` of the training size or larger, when fewer than
+    `AUTO_SCALE_MIN_CELLS` were found, or when the model does not know ``cell_area``;
+    at most `MAX_AUTO_SCALE`.
+
+    Examples
+    --------
+    >>> labels = np.kron(np.arange(1, 17).reshape(4, 4), np.ones((5, 5), int))  # 16 of 25 px
+    >>> auto_scale(labels, cell_area=64.0), auto_scale(labels, cell_area=30.0)
+    (1.6, 1.0)
+    >>> auto_scale(labels, cell_area=400.0)  # 4x: beyond MAX_AUTO_SCALE
+    2.0
+    """
+    areas = np.bincount(np.asarray(labels).ravel())[1:]
+    areas = areas[areas > 0]
+    if not cell_area or areas.size < AUTO_SCALE_MIN_CELLS:
+        return 1.0
+    factor = float(np.sqrt(cell_area / np.median(areas)))
+    return round(min(factor, MAX_AUTO_SCALE), 2) if factor >= AUTO_SCALE_FROM else 1.0
+
+
+def segment_at_scale(model, image: np.ndarray, config: dict, scale=AUTO):
+    """`segment`, and the scale it used: ``scale`` itself, or `auto_scale`'s choice."""
+    if scale == AUTO:
+        labels = segment(model, image, config)
+        chosen = auto_scale(labels, config.get("cell_area"))
+        if chosen == 1:
+            return labels, 1.0
+        return segment(model, image, config, scale=chosen), chosen
+    return segment(model, image, config, scale=scale), float(scale)
+
+
+def segment(model, image: np.ndarray, config: dict, *, scale: float | str = 1.0) -> np.ndarray:
     """Instance labels of ``image`` from a trained model and its configuration.
 
     ``scale`` resizes the image before the network so that its cells take the size the
     model was trained on (2 for a 20x image and a model trained at 40x, as StarDist's
     ``scale`` or Cellpose's diameter). Cells are found at that scale and their labels
-    resized back to the image's size, numbered 1..N again.
+    resized back to the image's size, numbered 1..N again. ``"auto"`` chooses it from the
+    cells found at the image's own size (`auto_scale`).
     """
+    if scale == AUTO:
+        return segment_at_scale(model, image, config, AUTO)[0]
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
     if scale != 1:

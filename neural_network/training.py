@@ -97,6 +97,7 @@ def train(request: TrainingRequest) -> ModelFolder:
     )
     config.setdefault("normalisation", {key: statistics[key] for key in ("mean", "std")})
     config.setdefault("class_frequencies", statistics["class_frequencies"])
+    config.setdefault("cell_area", statistics["cell_area"])
     tile = hyperparameters.tile_size
     steps = hyperparameters.steps_per_epoch or _steps_covering(
         prepared_training, tile, hyperparameters.batch_size

@@ -87,16 +87,22 @@ class RegionCells:
 
 
 def region_cells(
-    model, config: dict, source, *, progress=None, scale: float = 1.0
+    model, config: dict, source, *, progress=None, scale: float | str = 1.0
 ) -> Iterator[RegionCells]:
     """Find the cells of a large image region by region; ids are numbered across the slide.
 
-    ``progress``, if given, is called once per region; ``scale`` is `segment`'s.
+    ``progress``, if given, is called once per region; ``scale`` is `segment`'s, ``"auto"``
+    chosen once for the whole slide from its central region, so that every region is
+    found at the same scale.
     """
-    from cellseg.neural_network.prediction import segment
+    from cellseg.neural_network.prediction import AUTO, segment, segment_at_scale
     from cellseg.postprocessing.measurements import measure_cells
 
     rows, columns = source.shape
+    if scale == AUTO:
+        top, left = max((rows - REGION) // 2, 0), max((columns - REGION) // 2, 0)
+        centre = source.read(top, left, min(top + REGION, rows), min(left + REGION, columns))
+        scale = segment_at_scale(model, centre, config, AUTO)[1]
     next_id = 1
     for row_index, top in enumerate(range(0, rows, REGION)):
         for left in range(0, columns, REGION):

@@ -3,7 +3,7 @@
 import argparse
 
 from cellseg.annotations import add_outline_arguments
-from cellseg.batch import add_overwrite_argument
+from cellseg.batch import add_overwrite_argument, scale_or_auto
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--output", metavar="CSV", help="CSV file to write (evaluation_<model>.csv)"
+    )
+    parser.add_argument(
+        "--scale",
+        type=scale_or_auto,
+        default="auto",
+        metavar="FACTOR",
+        help="enlargement before the network, as in cellseg predict (default auto)",
     )
     add_outline_arguments(parser)
     add_overwrite_argument(parser)
@@ -54,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         raise file_error(output, "already exists (use --overwrite to replace it)")
     pairs = pair_by_stem(arguments.images, arguments.annotations)
     model = load_network(folder)
-    rows = score_pairs(model, folder.read_config(), pairs, outline_style(arguments))
+    rows = score_pairs(
+        model, folder.read_config(), pairs, outline_style(arguments), scale=arguments.scale
+    )
     rows.append({"image": "mean", **mean_scores(rows)})
     columns = ("image", *SCORE_NAMES)
     print(text_table(rows, columns))

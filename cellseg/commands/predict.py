@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import non_negative_float, positive_float
+from cellseg.batch import non_negative_float, scale_or_auto
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,12 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scale",
-        type=positive_float,
-        default=1.0,
+        type=scale_or_auto,
+        default="auto",
         metavar="FACTOR",
         help="enlarge (or shrink) the images by FACTOR before the network, so that their "
         "cells take the size the model was trained on: 2 for 20x images with a model "
-        "trained at 40x such as the default; results keep the images' own size (default 1)",
+        "trained at 40x such as the default; results keep the images' own size. 'auto' "
+        "(the default) measures the cells found first and enlarges images whose cells are "
+        "much smaller than the training cells, up to 2x; 1 turns it off",
     )
     parser.add_argument(
         "--positive-threshold",
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.batch import image_files, prepare_output_folder, run_each
     from cellseg.image_io import is_tiff, read_image, read_image_shape
     from cellseg.neural_network.model_folder import load_network, resolve_model
-    from cellseg.neural_network.prediction import segment
+    from cellseg.neural_network.prediction import AUTO, segment_at_scale
     from cellseg.neural_network.whole_slide import (
         REGION_MODE_PIXELS,
         ArrayRegions,
@@ -115,14 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     config = folder.read_config()
     model = load_network(folder) if todo else None
     scale = arguments.scale
+    size_scale = 1.0 if scale == AUTO else scale  # what decides between whole and regions
+    enlarged = {}
 
     def predict_one(path):
-        if is_tiff(path) and prod(read_image_shape(path)) * scale**2 > REGION_MODE_PIXELS:
+        if is_tiff(path) and prod(read_image_shape(path)) * size_scale**2 > REGION_MODE_PIXELS:
             source = TiffRegions(path)  # read lazily: the slide is never held whole
         else:
             image = read_image(path)
-            if image.shape[0] * image.shape[1] * scale**2 <= REGION_MODE_PIXELS:
-                results.add(path.name, image, segment(model, image, config, scale=scale))
+            if image.shape[0] * image.shape[1] * size_scale**2 <= REGION_MODE_PIXELS:
+                labels, used = segment_at_scale(model, image, config, scale)
+                if scale == AUTO and used != 1:
+                    enlarged[path.name] = used
+                results.add(path.name, image, labels)
                 return
             source = ArrayRegions(image)
         try:
@@ -146,4 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         print(text_table(shown, results.count_columns))
         total = sum(row["count"] for row in shown)
         print(f"cellseg predict: {total} cells in {len(shown)} images; results in {output}")
+    if enlarged:
+        listed = ", ".join(f"{name} {factor:g}x" for name, factor in enlarged.items())
+        print(
+            f"cellseg predict: cells smaller than the model's, images enlarged before the "
+            f"network (--scale auto): {listed}; pass --scale 1 to turn this off"
+        )
     return code

@@ -105,3 +105,38 @@ def test_scale_finds_cells_at_the_size_the_model_expects():
     assert (found & dark).sum() / (found | dark).sum() > 0.8
     with pytest.raises(ValueError, match="scale must be positive"):
         prediction.segment(network, image, config, scale=0)
+
+
+def test_auto_scale_enlarges_only_images_of_small_cells():
+    cells = np.kron(np.arange(1, 17).reshape(4, 4), np.ones((5, 5), int))  # 16 cells of 25 px
+    assert prediction.auto_scale(cells, 64.0) == 1.6
+    assert prediction.auto_scale(cells, 30.0) == 1.0  # about the training size
+    assert prediction.auto_scale(cells, 10.0) == 1.0  # larger cells: never shrunk
+    assert prediction.auto_scale(cells, 400.0) == prediction.MAX_AUTO_SCALE
+    assert prediction.auto_scale(cells, None) == 1.0  # a model that does not know its cells
+    assert prediction.auto_scale(cells[:5, :15], 64.0) == 1.0  # 3 cells tell too little
+
+
+def test_auto_scale_finds_small_cells_again_at_the_training_size():
+    from skimage.draw import disk
+
+    image = np.full((120, 130, 3), 255, np.uint8)
+    centres = [(15 + 30 * row, 15 + 33 * column) for row in range(4) for column in range(4)]
+    for centre in centres:
+        image[disk(centre, 3.5)] = 40  # about 40 pixels each
+    config = {
+        "target": "3class",
+        "divisor": 1,
+        "postprocessing": {"foreground": 0.5, "seed": 0.5, "min_area": 5, "smoothing": 0},
+        "cell_area": 160.0,  # trained on cells twice as wide
+    }
+    network = dark_is_cell_network()
+    labels, used = prediction.segment_at_scale(network, image, config, "auto")
+    assert 1.8 <= used <= 2.0
+    assert np.array_equal(labels, prediction.segment(network, image, config, scale=used))
+    assert np.array_equal(labels, prediction.segment(network, image, config, scale="auto"))
+    assert labels.max() == len(centres)
+    # Cells of the training size are left as they are.
+    config["cell_area"] = 40.0
+    labels, used = prediction.segment_at_scale(network, image, config, "auto")
+    assert used == 1 and np.array_equal(labels, prediction.segment(network, image, config))

@@ -36,6 +36,18 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
     image = training_data / "images" / files[0]["image"]
     assert files[0]["image_sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
     assert len(config["normalisation"]["mean"]) == 3
+    # The median area of the training cells (from their outlines), for --scale auto.
+    from cellseg.annotations import read_annotation_labels
+
+    outlines = [training_data / "outlines" / entry["annotation"] for entry in files]
+    areas = np.concatenate(
+        [
+            np.bincount(read_annotation_labels(path).ravel())[1:]
+            for path, entry in zip(outlines, files, strict=True)
+            if entry["split"] == "training"
+        ]
+    )
+    assert config["cell_area"] == float(np.median(areas[areas > 0]))
     assert set(config["postprocessing"]) == {"foreground", "seed", "min_area", "smoothing"}
     assert {"aji", "f1", "dice", "count_error"} <= set(config["validation"])
     assert {"tensorflow", "keras", "numpy", "cellseg"} <= set(config["libraries"])
