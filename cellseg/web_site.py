@@ -48,6 +48,7 @@ def model_settings(config: dict, name: str, input_shape, positive_threshold: flo
         ),
         "divisor": config.get("divisor", 32),
         "test_time_flips": config.get("test_time_flips", 1),
+        "cell_area": config.get("cell_area"),
         "input_size": None if rows is None else [int(rows), int(columns)],
         "positive_threshold": positive_threshold,
         "onnxruntime_web": ONNX_RUNTIME_WEB_VERSION,

@@ -1,7 +1,7 @@
 // The page: hand the chosen image to the worker, show its cells, offer the results.
 // DOM contract (kept stable for tests and for labs who script the page):
 //   #image-input       the file input
-//   #scale             enlargement before the network (1 to 4; 2 for 20x images)
+//   #scale             enlargement before the network: auto, or 1 to 4 (2 for 20x images)
 //   #cell-count        its text starts with the number of cells found
 //   body[data-state]   idle, running, done or error (the message is in #status)
 //   body[data-model]   "ready" once the model is loaded (an image chosen earlier waits for it)
@@ -31,7 +31,8 @@ function start(file) {
   result = null;
   $("#progress").value = 0;
   setState("running", `Working on ${file.name}...`);
-  worker.postMessage({ file, scale: Number($("#scale").value) });
+  const scale = $("#scale").value;
+  worker.postMessage({ file, scale: scale === "auto" ? scale : Number(scale) });
 }
 
 worker.onmessage = async ({ data }) => {
@@ -46,7 +47,8 @@ worker.onmessage = async ({ data }) => {
     result = data;
     await show();
     $("#progress").value = 1;
-    setState("done", `Done: ${data.columns} x ${data.rows} pixels.`);
+    const enlarged = data.scale !== 1 ? `, enlarged ${data.scale}x to find the cells` : "";
+    setState("done", `Done: ${data.columns} x ${data.rows} pixels${enlarged}.`);
   }
 };
 worker.onerror = (event) => setState("error", `Error: ${event.message || "the worker failed to start"}`);

@@ -214,6 +214,25 @@ export function dropSmall(labels, minArea) {
   return labels.map((label) => lookup[label]);
 }
 
+// As cellseg.neural_network.prediction.auto_scale.
+const MAX_AUTO_SCALE = 2.0;
+const AUTO_SCALE_FROM = 1.15;
+const AUTO_SCALE_MIN_CELLS = 10;
+
+/** The enlargement that brings the median cell area of `labels` to `cellArea`, or 1. */
+export function autoScale(labels, cellArea) {
+  let largest = 0;
+  for (const label of labels) if (label > largest) largest = label;
+  const areas = new Int32Array(largest + 1);
+  for (const label of labels) areas[label] += 1;
+  const found = Array.from(areas.subarray(1)).filter((area) => area > 0).sort((a, b) => a - b);
+  if (!cellArea || found.length < AUTO_SCALE_MIN_CELLS) return 1;
+  const middle = found.length >> 1;
+  const median = found.length % 2 ? found[middle] : (found[middle - 1] + found[middle]) / 2;
+  const factor = Math.sqrt(cellArea / median);
+  return factor >= AUTO_SCALE_FROM ? Math.round(Math.min(factor, MAX_AUTO_SCALE) * 100) / 100 : 1;
+}
+
 /**
  * RGBA resized to newRows x newColumns by bilinear interpolation, as
  * skimage.transform.resize(order=1) without anti-aliasing: pixel centres map to pixel

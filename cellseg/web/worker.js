@@ -2,13 +2,14 @@
 // (WebAssembly), find and measure the cells. The page never freezes: everything heavy is here.
 //
 // The network runs as in cellseg.neural_network.prediction.segment: the image enlarged by the
-// page's scale first (2 for a 20x image and a model trained at 40x), cells found at that scale
-// and brought back to the image's size; whole images up to
+// page's scale first (2 for a 20x image and a model trained at 40x; "auto" measures the cells
+// found at the image's size first, as auto_scale), cells found at that scale and brought back
+// to the image's size; whole images up to
 // WHOLE_IMAGE_PIXELS (padded by reflection to a multiple of the model's divisor), larger ones
 // in balanced tiles overlapping by TILE_OVERLAP, blended toward each tile's centre.
 
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
-import { cellsFromOutput, measureCells, resizeBilinear, resizeLabels } from "./cells.js";
+import { autoScale, cellsFromOutput, measureCells, resizeBilinear, resizeLabels } from "./cells.js";
 
 // Smaller than Python's 2048 x 2048: a tab's WebAssembly memory is tighter, and tiled outputs
 // agree closely with whole ones.
@@ -47,25 +48,33 @@ onmessage = async ({ data }) => {
     const { settings, session } = await ready;
     progress("reading the image", 0.05);
     const { rgba, rows, columns } = await decode(data.file);
-    const scale = Number(data.scale) || 1;
+    const auto = data.scale === "auto";
+    let scale = auto ? 1 : Number(data.scale) || 1;
     if (!(scale >= MIN_SCALE && scale <= MAX_SCALE)) throw new Error(`scale must be between ${MIN_SCALE} and ${MAX_SCALE}, got ${data.scale}`);
-    let labels;
-    if (scale === 1) {
-      labels = await findCells(session, settings, rgba, rows, columns);
-    } else {
-      const scaledRows = Math.max(1, Math.round(rows * scale));
-      const scaledColumns = Math.max(1, Math.round(columns * scale));
-      const scaled = resizeBilinear(rgba, rows, columns, scaledRows, scaledColumns);
-      const found = await findCells(session, settings, scaled, scaledRows, scaledColumns);
-      labels = resizeLabels(found, scaledRows, scaledColumns, rows, columns);
+    let labels = await findCellsAtScale(session, settings, rgba, rows, columns, scale);
+    if (auto) {
+      scale = autoScale(labels, settings.cell_area);
+      if (scale !== 1) {
+        progress(`small cells: enlarging ${scale}x`, 0.1);
+        labels = await findCellsAtScale(session, settings, rgba, rows, columns, scale);
+      }
     }
     progress("measuring the cells", 0.95);
     const cells = measureCells(labels, rgba, rows, columns);
-    postMessage({ type: "done", labels, rgba, rows, columns, cells }, [labels.buffer, rgba.buffer]);
+    postMessage({ type: "done", labels, rgba, rows, columns, cells, scale }, [labels.buffer, rgba.buffer]);
   } catch (error) {
     postMessage({ type: "error", message: String(error && error.message ? error.message : error) });
   }
 };
+
+async function findCellsAtScale(session, settings, rgba, rows, columns, scale) {
+  if (scale === 1) return findCells(session, settings, rgba, rows, columns);
+  const scaledRows = Math.max(1, Math.round(rows * scale));
+  const scaledColumns = Math.max(1, Math.round(columns * scale));
+  const scaled = resizeBilinear(rgba, rows, columns, scaledRows, scaledColumns);
+  const found = await findCells(session, settings, scaled, scaledRows, scaledColumns);
+  return resizeLabels(found, scaledRows, scaledColumns, rows, columns);
+}
 
 async function findCells(session, settings, rgba, rows, columns) {
   const output = await networkOutput(session, settings, rgba, rows, columns);

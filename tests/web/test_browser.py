@@ -88,8 +88,9 @@ def test_page_counts_what_python_counts_and_stays_on_its_origin(page, served_sit
     assert state == "done", page.text_content("#status")
     count = int(page.text_content("#cell-count").split()[0])
     folder = resolve_model("default")
+    config = folder.read_config()
     expected = int(
-        segment(load_network(folder), read_image(test_image), folder.read_config()).max()
+        segment(load_network(folder), read_image(test_image), config, scale="auto").max()
     )
     assert expected > 20
     assert abs(count - expected) <= 0.02 * expected, (count, expected)
@@ -116,6 +117,7 @@ def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_pat
     write_image(path, read_image(test_image)[:400, :400])
     folder = resolve_model("default")
     model, config = load_network(folder), folder.read_config()
+    assert page.evaluate("document.querySelector('#scale').value") == "auto"  # the default
     page.evaluate("document.querySelector('#scale').value = '2'")  # no event: no run yet
     try:
         state, _ = run_page(page, path)
@@ -135,4 +137,4 @@ def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_pat
         expected = int(segment(model, read_image(path), config).max())
         assert abs(count - expected) <= max(2, 0.02 * expected), (count, expected)
     finally:
-        page.evaluate("document.querySelector('#scale').value = '1'")
+        page.evaluate("document.querySelector('#scale').value = 'auto'")

@@ -145,3 +145,29 @@ def test_resizing_matches_python(tmp_path, scale):
     python = relabel_sequential(python.astype(np.int32))[0]
     assert back.max() == python.max() > 10
     assert np.array_equal(back, python)
+
+
+def test_auto_scale_matches_python(tmp_path):
+    from cellseg.neural_network.prediction import auto_scale
+
+    script = tmp_path / "auto.mjs"
+    script.write_text(
+        f'import {{ autoScale }} from "{WEB.as_posix()}/cells.js";\n'
+        'import { readFileSync } from "node:fs";\n'
+        "const cases = JSON.parse(readFileSync(process.argv[2]));\n"
+        "console.log(JSON.stringify(cases.map(([labels, area]) => autoScale(labels, area))));\n"
+    )
+    rng = np.random.default_rng(5)
+    cases = []
+    for count in (3, 12, 40, 41):  # too few cells; odd and even counts (the median)
+        labels = rng.integers(1, count + 1, rng.integers(count * 5, count * 60))
+        labels[rng.random(labels.size) < 0.3] = 0
+        for area in (None, 5.0, 30.0, 90.0, 5000.0):
+            cases.append((labels.tolist(), area))
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    result = subprocess.run(
+        [NODE, str(script), str(tmp_path / "cases.json")], check=True, capture_output=True
+    )
+    expected = [auto_scale(np.array(labels), area) for labels, area in cases]
+    assert json.loads(result.stdout) == pytest.approx(expected)
+    assert len(set(expected)) > 2  # enlarged, capped and left alone all occur
