@@ -85,3 +85,25 @@ def test_strips_release_their_tiles_in_order():
     rest = list(strips.tiles())
     assert rest[1][1, 44] == 7  # rows 2048-2049 open strip 1
     assert len(first) + len(rest) == 20 * 3  # 5000 rows: 20 tile rows
+
+
+def test_auto_scale_is_chosen_once_from_the_central_region(monkeypatch, truth):
+    monkeypatch.setattr(whole_slide, "REGION", 512)
+    monkeypatch.setattr(whole_slide, "HALO", 64)
+    measured, scales = [], []
+
+    def segment_at_scale(model, image, config, scale):
+        measured.append((image.shape, scale))
+        return label(image, background=0, connectivity=1).astype(np.int32), 1.5
+
+    def segment(model, image, config, *, scale=1.0):
+        scales.append(scale)
+        return label(image, background=0, connectivity=1).astype(np.int32)
+
+    monkeypatch.setattr(prediction, "segment_at_scale", segment_at_scale)
+    monkeypatch.setattr(prediction, "segment", segment)
+    source = whole_slide.ArrayRegions(truth)
+    regions = list(whole_slide.region_cells(None, {}, source, scale="auto"))
+    # One measurement, on a region-sized window of the slide; every region at its scale.
+    assert measured == [((512, 512), "auto")]
+    assert scales == [1.5] * len(regions) and len(regions) == whole_slide.region_count(truth.shape)
