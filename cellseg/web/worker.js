@@ -9,7 +9,8 @@
 // in balanced tiles overlapping by TILE_OVERLAP, blended toward each tile's centre.
 
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
-import { autoScale, cellsFromOutput, measureCells, resizeBilinear, resizeLabels } from "./cells.js";
+import { cellsFromOutput, measureCells } from "./cells.js";
+import { autoScale, resizeBilinear, resizeLabels } from "./scale.js";
 
 // Smaller than Python's 2048 x 2048: a tab's WebAssembly memory is tighter, and tiled outputs
 // agree closely with whole ones.

@@ -103,7 +103,7 @@ def test_sixteen_bit_png_encoder(tmp_path):
 
 RESIZE_RUNNER = """
 import { readFileSync, writeFileSync } from "node:fs";
-import { resizeBilinear, resizeLabels } from "%(web)s/cells.js";
+import { resizeBilinear, resizeLabels } from "%(web)s/scale.js";
 const [base, ...sizes] = process.argv.slice(2);
 const [rows, columns, newRows, newColumns] = sizes.map(Number);
 const rgba = new Uint8ClampedArray(readFileSync(base + ".rgba"));
@@ -152,7 +152,7 @@ def test_auto_scale_matches_python(tmp_path):
 
     script = tmp_path / "auto.mjs"
     script.write_text(
-        f'import {{ autoScale }} from "{WEB.as_posix()}/cells.js";\n'
+        f'import {{ autoScale }} from "{WEB.as_posix()}/scale.js";\n'
         'import { readFileSync } from "node:fs";\n'
         "const cases = JSON.parse(readFileSync(process.argv[2]));\n"
         "console.log(JSON.stringify(cases.map(([labels, area]) => autoScale(labels, area))));\n"

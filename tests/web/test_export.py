@@ -16,7 +16,7 @@ import pytest
 from cellseg.commands.serve import make_server
 from cellseg.neural_network.model_folder import ModelFolder, load_network
 
-OWN_FILES = ("index.html", "app.js", "worker.js", "cells.js", "png.js", "style.css")
+OWN_FILES = ("index.html", "app.js", "worker.js", "cells.js", "scale.js", "png.js", "style.css")
 RUNTIME = (
     "ort.wasm.min.mjs",
     "ort-wasm-simd-threaded.mjs",
