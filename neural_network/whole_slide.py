@@ -92,17 +92,15 @@ def region_cells(
     """Find the cells of a large image region by region; ids are numbered across the slide.
 
     ``progress``, if given, is called once per region; ``scale`` is `segment`'s, ``"auto"``
-    chosen once for the whole slide from its central region, so that every region is
-    found at the same scale.
+    chosen once for the whole slide (`slide_scale`), so that every region is found at the
+    same scale.
     """
-    from cellseg.neural_network.prediction import AUTO, segment, segment_at_scale
+    from cellseg.neural_network.prediction import AUTO, segment
     from cellseg.postprocessing.measurements import measure_cells
 
     rows, columns = source.shape
     if scale == AUTO:
-        top, left = max((rows - REGION) // 2, 0), max((columns - REGION) // 2, 0)
-        centre = source.read(top, left, min(top + REGION, rows), min(left + REGION, columns))
-        scale = segment_at_scale(model, centre, config, AUTO)[1]
+        scale = slide_scale(model, config, source)
     next_id = 1
     for row_index, top in enumerate(range(0, rows, REGION)):
         for left in range(0, columns, REGION):
@@ -126,6 +124,16 @@ def region_cells(
             yield RegionCells(row_index, window_top, window_left, lookup[labels], image, owned)
             if progress is not None:
                 progress()
+
+
+def slide_scale(model, config: dict, source) -> float:
+    """`segment`'s automatic scale for a whole slide, chosen on its central region."""
+    from cellseg.neural_network.prediction import AUTO, segment_at_scale
+
+    rows, columns = source.shape
+    top, left = max((rows - REGION) // 2, 0), max((columns - REGION) // 2, 0)
+    centre = source.read(top, left, min(top + REGION, rows), min(left + REGION, columns))
+    return segment_at_scale(model, centre, config, AUTO)[1]
 
 
 def region_count(shape) -> int:

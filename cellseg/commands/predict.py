@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         TiffRegions,
         region_cells,
         region_count,
+        slide_scale,
     )
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
@@ -133,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
                 return
             source = ArrayRegions(image)
         try:
+            slide = scale
+            if scale == AUTO:
+                slide = slide_scale(model, config, source)
+                if slide != 1:
+                    enlarged[path.name] = slide
             with tqdm(
                 total=region_count(source.shape),
                 desc=path.name,
@@ -140,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 disable=None,
                 leave=False,
             ) as bar:
-                regions = region_cells(model, config, source, progress=bar.update, scale=scale)
+                regions = region_cells(model, config, source, progress=bar.update, scale=slide)
                 results.add_slide(path.name, source.shape, regions)
         finally:
             source.close()

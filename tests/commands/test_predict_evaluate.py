@@ -166,6 +166,48 @@ def test_auto_scale_enlarges_a_20x_image_for_the_40x_default(cellseg, datasets, 
     }
     assert abs(found["auto"] - true_count) < abs(found["one"] - true_count)
     assert abs(found["auto"] - true_count) <= 0.2 * true_count
+    print(auto.out.splitlines()[-1])
+    for kind, count in found.items():
+        option = "auto" if kind == "auto" else "1"
+        print(f"--scale {option}: {count} nuclei of {true_count} ({count / true_count - 1:+.0%})")
+
+
+def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_path, monkeypatch):
+    """A TIFF predicted region by region: one scale for the slide, which predict reports."""
+    import tifffile
+    from skimage.measure import label
+
+    import cellseg.neural_network.prediction as prediction
+    import cellseg.neural_network.whole_slide as whole_slide
+    from cellseg.preprocessing.synthetic import synthetic_tissue
+
+    monkeypatch.setattr(whole_slide, "REGION_MODE_PIXELS", 100_000)
+    monkeypatch.setattr(whole_slide, "REGION", 256)
+    monkeypatch.setattr(whole_slide, "HALO", 32)
+    chosen, used = [], []
+
+    def dark_cells(image):
+        return label(image[..., 0] < 160, connectivity=1).astype(np.int32)
+
+    def segment_at_scale(model, image, config, scale):
+        chosen.append(scale)
+        return dark_cells(image), 1.5
+
+    def segment(model, image, config, *, scale=1.0):
+        used.append(scale)
+        return dark_cells(image)
+
+    monkeypatch.setattr(prediction, "segment_at_scale", segment_at_scale)
+    monkeypatch.setattr(prediction, "segment", segment)
+    image, _ = synthetic_tissue((600, 700), seed=3)
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    tifffile.imwrite(slides / "slide.tif", image, tile=(256, 256))
+    result = cellseg("predict", models / "first", slides, "--output", tmp_path / "out")
+    assert result.code == 0, result.err
+    assert chosen == ["auto"] and set(used) == {1.5} and len(used) == 9  # 3 x 3 regions
+    assert "slide.tif 1.5x" in result.out
+    assert (tmp_path / "out" / "slide_labels.tif").is_file()
 
 
 def test_geojson_polygons_and_label_tiff_match_the_labels(cellseg, models, training_data, tmp_path):
