@@ -12,7 +12,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     BASE_FILTERS = 16
     DEPTH = 4
     TEST_TIME_FLIPS = 1      # 1, 2 or 4 flipped views averaged at prediction
-    SEPARATION_WEIGHT = 10.0 # extra loss weight of the pixels between touching cells
+    SEPARATION_WEIGHT = 0.0  # extra loss weight of the pixels between touching cells
 
 The first four are required; every problem in the file is reported in one line.
 """

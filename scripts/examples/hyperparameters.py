@@ -14,4 +14,4 @@ AUGMENTATION = 1.0  # strength of random zoom, flips, rotations and stain jitter
 BASE_FILTERS = 16  # width of the default U-Net (16)
 DEPTH = 4  # poolings of the default U-Net (4)
 TEST_TIME_FLIPS = 1  # flipped views averaged when predicting: 1, 2 or 4, each slower (1)
-SEPARATION_WEIGHT = 10.0  # extra loss weight of the pixels between touching cells (0)
+SEPARATION_WEIGHT = 0.0  # extra loss weight between touching cells; the U-Net paper used 10 (0)
