@@ -50,7 +50,12 @@ def positive_float(text: str) -> float:
 
 def scale_or_auto(text: str) -> float | str:
     """argparse type: ``auto``, or a number above 0 (`positive_float`)."""
-    return "auto" if text.strip().lower() == "auto" else positive_float(text)
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return positive_float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be auto or a number, got {text}") from None
 
 
 def image_files(paths: Iterable[str | Path]) -> list[Path]:

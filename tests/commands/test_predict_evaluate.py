@@ -125,6 +125,10 @@ def test_scale_keeps_the_images_size(cellseg, models, training_data, tmp_path):
         assert set(np.unique(labels)) - {0} == set(range(1, int(labels.max()) + 1))
     bad = cellseg("predict", models / "first", images, "--output", tmp_path / "x", "--scale", "0")
     assert bad.code == 2 and "must be above 0" in bad.err
+    word = cellseg(
+        "predict", models / "first", images, "--output", tmp_path / "y", "--scale", "big"
+    )
+    assert word.code == 2 and "must be auto or a number, got big" in word.err
     auto = cellseg(
         "evaluate",
         models / "first",
