@@ -88,14 +88,22 @@ def file_digest(path) -> str:
     return digest.hexdigest()
 
 
-def prepare(pairs, cache: Path, *, target: str, style: OutlineStyle | None = None):
+def prepare(
+    pairs,
+    cache: Path,
+    *,
+    target: str,
+    style: OutlineStyle | None = None,
+    boundary_width: int = 1,
+):
     """Convert every annotation to labels (cached in ``cache``), checking sizes.
 
     Returns the prepared images and the training statistics: per-channel mean and
     standard deviation of the images (0-255 RGB), the frequency of each class of the
     target (background, interior, boundary for ``3class``; background, cell otherwise) and
     the median area of the cells in pixels (None without cells), by which prediction's
-    ``--scale auto`` recognises images of smaller cells.
+    ``--scale auto`` recognises images of smaller cells. ``boundary_width`` is that of the
+    ``3class`` target's boundary class.
     """
     cache.mkdir(parents=True, exist_ok=True)
     prepared = []
@@ -125,7 +133,7 @@ def prepare(pairs, cache: Path, *, target: str, style: OutlineStyle | None = Non
         cell_areas = np.bincount(labels.ravel())[1:]
         areas.append(cell_areas[cell_areas > 0])
         if target == "3class":
-            classes += np.bincount(three_class(labels).ravel(), minlength=3)[:3]
+            classes += np.bincount(three_class(labels, boundary_width).ravel(), minlength=3)[:3]
         else:
             cells = int(np.count_nonzero(labels))
             classes += (labels.size - cells, cells)
@@ -156,6 +164,7 @@ def training_dataset(
     steps_per_epoch: int,
     first_epoch: int,
     epochs: int,
+    boundary_width: int = 1,
 ):
     """Batches of random augmented tiles for epochs ``first_epoch`` .. ``epochs - 1``."""
     import tensorflow as tf
@@ -177,13 +186,20 @@ def training_dataset(
             augmentation=augmentation,
             continuous=target == "distance",
         )
-        return image_tile, target_array(target_tile, target)
+        return image_tile, target_array(target_tile, target, boundary_width)
 
     samples = tf.data.Dataset.range(first_epoch * per_epoch, epochs * per_epoch)
     return _batched(samples, load, target=target, tile=tile, batch_size=batch_size)
 
 
-def validation_dataset(prepared: list[PreparedImage], *, target: str, tile: int, batch_size: int):
+def validation_dataset(
+    prepared: list[PreparedImage],
+    *,
+    target: str,
+    tile: int,
+    batch_size: int,
+    boundary_width: int = 1,
+):
     """Fixed, unaugmented tiles of the validation images (the same every epoch)."""
     import tensorflow as tf
 
@@ -198,7 +214,7 @@ def validation_dataset(prepared: list[PreparedImage], *, target: str, tile: int,
         image, source = _decoded(prepared[index], target)
         image_tile = _window(image, row, column, tile)
         target_tile = _window(source, row, column, tile)
-        return image_tile, target_array(target_tile, target)
+        return image_tile, target_array(target_tile, target, boundary_width)
 
     return _batched(
         tf.data.Dataset.range(len(places)),
@@ -210,10 +226,10 @@ def validation_dataset(prepared: list[PreparedImage], *, target: str, tile: int,
     )
 
 
-def target_array(target_tile: np.ndarray, target: str) -> np.ndarray:
+def target_array(target_tile: np.ndarray, target: str, boundary_width: int = 1) -> np.ndarray:
     """The training target of a tile of labels (or distances), shaped like the output."""
     if target == "3class":
-        return np.eye(3, dtype=np.float32)[three_class(target_tile)]
+        return np.eye(3, dtype=np.float32)[three_class(target_tile, boundary_width)]
     if target == "mask":
         return (target_tile > 0).astype(np.float32)[:, :, None]
     return target_tile.astype(np.float32)[:, :, None]

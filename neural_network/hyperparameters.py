@@ -13,6 +13,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     DEPTH = 4
     TEST_TIME_FLIPS = 1      # 1, 2 or 4 flipped views averaged at prediction
     SEPARATION_WEIGHT = 0.0  # extra loss weight of the pixels between touching cells
+    BOUNDARY_WIDTH = 1       # pixels of the 3class target's cell boundary
 
 The first four are required; every problem in the file is reported in one line.
 """
@@ -32,6 +33,7 @@ _NAMES = {
     "DEPTH": ("depth", int, 1, 8, False),
     "TEST_TIME_FLIPS": ("test_time_flips", int, 1, 4, False),
     "SEPARATION_WEIGHT": ("separation_weight", float, 0.0, 1000.0, False),
+    "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
 }
 
 #: Names whose values must be one of a few.
@@ -67,6 +69,10 @@ class Hyperparameters:
         Added to the default ``3class`` loss's weight of the pixels between neighbouring
         cells (`cellseg.neural_network.losses.separation`), so that the network learns to
         keep touching cells apart; 0 for none. Ignored with a user's loss.
+    boundary_width : int
+        Width in pixels of the boundary class of the ``3class`` target
+        (`cellseg.preprocessing.targets.three_class`): wider leaves the interiors of
+        crowded cells further apart, which prediction's watershed then grows back.
     """
 
     batch_size: int = 8
@@ -80,6 +86,7 @@ class Hyperparameters:
     depth: int = 4
     test_time_flips: int = 1
     separation_weight: float = 0.0
+    boundary_width: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)

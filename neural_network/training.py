@@ -89,11 +89,20 @@ def train(request: TrainingRequest) -> ModelFolder:
 
     keras.utils.set_random_seed(request.seed)
     strategy = _strategy(request.distribute)
+    width = hyperparameters.boundary_width
     prepared_training, statistics = prepare(
-        training_pairs, folder.cache, target=request.target, style=request.outline_style
+        training_pairs,
+        folder.cache,
+        target=request.target,
+        style=request.outline_style,
+        boundary_width=width,
     )
     prepared_validation, _ = prepare(
-        validation_pairs, folder.cache, target=request.target, style=request.outline_style
+        validation_pairs,
+        folder.cache,
+        target=request.target,
+        style=request.outline_style,
+        boundary_width=width,
     )
     config.setdefault("normalisation", {key: statistics[key] for key in ("mean", "std")})
     config.setdefault("class_frequencies", statistics["class_frequencies"])
@@ -134,6 +143,7 @@ def train(request: TrainingRequest) -> ModelFolder:
             steps_per_epoch=steps,
             first_epoch=first_epoch,
             epochs=hyperparameters.epochs,
+            boundary_width=width,
         )
         validation = None
         if prepared_validation:
@@ -142,6 +152,7 @@ def train(request: TrainingRequest) -> ModelFolder:
                 target=request.target,
                 tile=tile,
                 batch_size=hyperparameters.batch_size,
+                boundary_width=width,
             )
         model.fit(
             training,

@@ -119,6 +119,29 @@ def test_separation_weight_reaches_the_default_loss(
     assert config["settings"]["hyperparameters"]["separation_weight"] == 4.5
 
 
+def test_boundary_width_shapes_every_3class_target(
+    train_command, tmp_path, tiny_hyperparameters, monkeypatch
+):
+    import cellseg.neural_network.dataset as dataset
+
+    widths = []
+    original = dataset.three_class
+
+    def recording_three_class(labels, width=1):
+        widths.append(width)
+        return original(labels, width)
+
+    monkeypatch.setattr(dataset, "three_class", recording_three_class)
+    hyperparameters = tmp_path / "wide.py"
+    hyperparameters.write_text(tiny_hyperparameters.read_text() + "BOUNDARY_WIDTH = 3\n")
+    result = train_command("--name", "wide", "--hyperparameters", hyperparameters)
+    assert result.code == 0, result.err
+    # Class frequencies, training tiles and validation tiles alike.
+    assert len(widths) > 3 and set(widths) == {3}
+    config = ModelFolder(tmp_path / "models" / "wide").read_config()
+    assert config["settings"]["hyperparameters"]["boundary_width"] == 3
+
+
 def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):
     assert train_command("--name", "kept").code == 0
     before = (tmp_path / "models" / "kept" / "best.keras").read_bytes()

@@ -2,6 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from skimage.segmentation import find_boundaries
 
 from cellseg.preprocessing.targets import (
     BOUNDARY,
@@ -67,3 +71,35 @@ def test_cells_cut_by_the_image_edge_end_there():
 def test_unknown_target_is_refused():
     with pytest.raises(ValueError, match="target must be one of"):
         make_target(TWO_TOUCHING_CELLS, "outlines")
+
+
+def test_a_wider_boundary_keeps_crowded_cores_apart():
+    b, i = BOUNDARY, INTERIOR
+    cells = np.repeat(np.repeat(TWO_TOUCHING_CELLS, 2, axis=0), 2, axis=1)  # 6 x 6 cells
+    middle_row = three_class(cells, width=2)[5]
+    assert middle_row.tolist() == [0, 0, b, b, i, i, b, b, b, b, i, i, b, b, 0, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    labels=arrays(
+        np.int32, st.tuples(st.integers(1, 9), st.integers(1, 9)), elements=st.integers(0, 3)
+    ),
+    width=st.integers(1, 3),
+)
+def test_boundary_is_every_cell_pixel_within_width_steps_of_another_label(labels, width):
+    rows, columns = np.indices(labels.shape)
+    expected = np.zeros(labels.shape, bool)
+    for row, column in zip(*np.nonzero(labels), strict=True):
+        steps = np.abs(rows - row) + np.abs(columns - column)
+        expected[row, column] = np.any((steps <= width) & (labels != labels[row, column]))
+    target = three_class(labels, width)
+    assert np.array_equal(target == BOUNDARY, expected)
+    assert np.array_equal(target == INTERIOR, (labels > 0) & ~expected)
+    if width == 1:  # the usual definition, a 4-neighbour outside
+        assert np.array_equal(expected, find_boundaries(labels, mode="inner") & (labels > 0))
+
+
+def test_a_boundary_narrower_than_a_pixel_is_refused():
+    with pytest.raises(ValueError, match="at least 1 pixel"):
+        three_class(TWO_TOUCHING_CELLS, width=0)
