@@ -7,6 +7,7 @@ Per image ``<stem>``, depending on the formats asked for:
     <stem>_overlay.png    png: the outlines drawn over the image
     <stem>_labels.tif     tiff: 32-bit tiled label TIFF, which napari and Fiji open as labels
     <stem>.geojson        geojson: one polygon per cell with its measurements, for QuPath
+    <stem>_scale.json     always: the scale the image was enlarged by before the network
     <stem>_cells.csv      always, written last: one row per cell
 
 An image is finished when its ``_cells.csv`` exists: re-running a prediction skips it, so
@@ -59,7 +60,7 @@ class PredictionFiles:
         columns = ["image", "count"]
         if self.positive_threshold is not None:
             columns += ["positive", "positive_percent"]
-        return [*columns, "mean_area"]
+        return [*columns, "mean_area", "scale"]
 
     @property
     def cell_columns(self) -> list[str]:
@@ -73,8 +74,11 @@ class PredictionFiles:
         """Whether the image's results are all there (and are to be kept)."""
         return not self.overwrite and self.cells_path(name).is_file()
 
-    def add(self, name: str, image: np.ndarray, labels: np.ndarray) -> None:
-        """Write one image's files, its cell table last."""
+    def scale_path(self, name: str) -> Path:
+        return self.output / f"{Path(name).stem}_scale.json"
+
+    def add(self, name: str, image: np.ndarray, labels: np.ndarray, *, scale=1.0) -> None:
+        """Write one image's files, its cell table last; ``scale``: the enlargement used."""
         stem = Path(name).stem
         files = {}
         if "png" in self.formats:
@@ -99,9 +103,9 @@ class PredictionFiles:
             write_text_atomically(
                 self.output / f"{stem}.geojson", json.dumps(collection), overwrite=True
             )
-        self._write_cells(name, measured)
+        self._write_cells(name, measured, scale)
 
-    def add_slide(self, name: str, shape: tuple[int, int], regions) -> None:
+    def add_slide(self, name: str, shape: tuple[int, int], regions, *, scale=1.0) -> None:
         """Write the results of an image predicted region by region (`whole_slide`).
 
         Labels go to ``<stem>_labels.tif`` (tiled, 32-bit) as regions finish, GeoJSON
@@ -143,14 +147,16 @@ class PredictionFiles:
         finally:
             if streamed is not None:
                 streamed.discard()
-        self._write_cells(name, measured)
+        self._write_cells(name, measured, scale)
 
     def _marks(self, measured):
         if self.positive_threshold is None:
             return None
         return positive(measured, self.positive_threshold)
 
-    def _write_cells(self, name: str, measured) -> None:
+    def _write_cells(self, name: str, measured, scale) -> None:
+        record = {"image": name, "scale": round(float(scale), 4)}
+        write_text_atomically(self.scale_path(name), json.dumps(record), overwrite=True)
         marks = self._marks(measured)
         rows = []
         for index, cell in enumerate(measured):
@@ -178,7 +184,7 @@ class PredictionFiles:
                 for row in rows:
                     row["positive"] = int(float(row["dab"]) >= self.positive_threshold)
             cells.extend(rows)
-            counts.append(self._count_row(name, rows))
+            counts.append(self._count_row(name, rows, self._scale(name)))
         if counts:
             write_text_atomically(
                 self.output / COUNTS_FILE, csv_text(counts, self.count_columns), overwrite=True
@@ -188,7 +194,14 @@ class PredictionFiles:
             )
         return counts
 
-    def _count_row(self, name: str, rows: list[dict]) -> dict:
+    def _scale(self, name: str) -> float | str:
+        """The scale recorded for an image; blank for results of before it was recorded."""
+        try:
+            return json.loads(self.scale_path(name).read_text())["scale"]
+        except (OSError, ValueError, KeyError):
+            return ""
+
+    def _count_row(self, name: str, rows: list[dict], scale) -> dict:
         areas = [float(row["area"]) for row in rows]
         row = {"image": name, "count": len(rows)}
         if self.positive_threshold is not None:
@@ -196,6 +209,7 @@ class PredictionFiles:
             row["positive"] = positives
             row["positive_percent"] = round(100.0 * positives / len(rows), 2) if rows else 0.0
         row["mean_area"] = round(float(np.mean(areas)), 2) if areas else 0.0
+        row["scale"] = scale
         return row
 
 

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = resolve_model(arguments.model)
     model = load_network(folder)
     found = segment(model, tissue, folder.read_config(), scale=arguments.scale)
-    results.add("tissue.png", tissue, found)
+    results.add("tissue.png", tissue, found, scale=arguments.scale)
     (counts,) = results.finish(["tissue.png"])
     seconds = time.perf_counter() - started
     print(

@@ -12,9 +12,9 @@ def build_parser() -> argparse.ArgumentParser:
         "<stem>_labels.png (16-bit, one id per cell), <stem>_outlines.png (red outlines on a "
         "transparent layer, the annotation format: correct it and train again), "
         "<stem>_overlay.png (outlines over the image) and <stem>_cells.csv; for all images "
-        "counts.csv (one row per image) and cells.csv (one row per cell: position, area, "
-        "perimeter, eccentricity, mean haematoxylin and DAB optical density). Running the "
-        "same command again skips the images already done.",
+        "counts.csv (one row per image: count, mean area, the scale used) and cells.csv (one "
+        "row per cell: position, area, perimeter, eccentricity, mean haematoxylin and DAB "
+        "optical density). Running the same command again skips the images already done.",
     )
     parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 labels, used = segment_at_scale(model, image, config, scale)
                 if scale == AUTO and used != 1:
                     enlarged[path.name] = used
-                results.add(path.name, image, labels)
+                results.add(path.name, image, labels, scale=used)
                 return
             source = ArrayRegions(image)
         try:
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 leave=False,
             ) as bar:
                 regions = region_cells(model, config, source, progress=bar.update, scale=slide)
-                results.add_slide(path.name, source.shape, regions)
+                results.add_slide(path.name, source.shape, regions, scale=slide)
         finally:
             source.close()
 

@@ -74,7 +74,9 @@ def test_predict_writes_labels_outlines_overlay_and_tables(
     assert all(
         (tmp_path / "out" / f"{name.removesuffix('.png')}_cells.csv").is_file() for name in names
     )
-    assert list(counts[0]) == ["image", "count", "positive", "positive_percent", "mean_area"]
+    assert list(counts[0]) == [
+        "image", "count", "positive", "positive_percent", "mean_area", "scale"
+    ]  # fmt: skip
     cells = read_csv(tmp_path / "out" / "cells.csv")
     assert sum(int(row["count"]) for row in counts) == len(cells)
     if cells:
@@ -123,6 +125,7 @@ def test_scale_keeps_the_images_size(cellseg, models, training_data, tmp_path):
         labels = read_image(tmp_path / "out" / f"{image.stem}_labels.png")
         assert labels.shape == read_image(image).shape[:2]
         assert set(np.unique(labels)) - {0} == set(range(1, int(labels.max()) + 1))
+    assert {row["scale"] for row in read_csv(tmp_path / "out" / "counts.csv")} == {"1.5"}
     bad = cellseg("predict", models / "first", images, "--output", tmp_path / "x", "--scale", "0")
     assert bad.code == 2 and "must be above 0" in bad.err
     word = cellseg(
@@ -165,9 +168,11 @@ def test_auto_scale_enlarges_a_20x_image_for_the_40x_default(cellseg, datasets, 
     assert f"{name}.png" in auto.out and "enlarged" in auto.out and "--scale 1" in auto.out
     fixed = cellseg("predict", "default", folder, "--output", tmp_path / "one", "--scale", "1")
     assert fixed.code == 0 and "enlarged" not in fixed.out
-    found = {
-        kind: int(read_csv(tmp_path / kind / "counts.csv")[0]["count"]) for kind in ("auto", "one")
-    }
+    rows = {kind: read_csv(tmp_path / kind / "counts.csv")[0] for kind in ("auto", "one")}
+    found = {kind: int(row["count"]) for kind, row in rows.items()}
+    # counts.csv says how much each image was enlarged, as predict printed it.
+    assert f"{name}.png {float(rows['auto']['scale']):g}x" in auto.out
+    assert float(rows["auto"]["scale"]) > 1 and float(rows["one"]["scale"]) == 1
     assert abs(found["auto"] - true_count) < abs(found["one"] - true_count)
     assert abs(found["auto"] - true_count) <= 0.2 * true_count
     print(auto.out.splitlines()[-1])
@@ -212,6 +217,7 @@ def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_
     assert chosen == ["auto"] and set(used) == {1.5} and len(used) == 9  # 3 x 3 regions
     assert "slide.tif 1.5x" in result.out
     assert (tmp_path / "out" / "slide_labels.tif").is_file()
+    assert read_csv(tmp_path / "out" / "counts.csv")[0]["scale"] == "1.5"
 
 
 def test_geojson_polygons_and_label_tiff_match_the_labels(cellseg, models, training_data, tmp_path):
