@@ -14,6 +14,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     TEST_TIME_FLIPS = 1      # 1, 2 or 4 flipped views averaged at prediction
     SEPARATION_WEIGHT = 0.0  # extra loss weight of the pixels between touching cells
     BOUNDARY_WIDTH = 1       # pixels of the 3class target's cell boundary
+    ZOOM = 0.25              # tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM
 
 The first four are required; every problem in the file is reported in one line.
 """
@@ -34,6 +35,7 @@ _NAMES = {
     "TEST_TIME_FLIPS": ("test_time_flips", int, 1, 4, False),
     "SEPARATION_WEIGHT": ("separation_weight", float, 0.0, 1000.0, False),
     "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
+    "ZOOM": ("zoom", float, 0.0, 3.0, False),
 }
 
 #: Names whose values must be one of a few.
@@ -73,6 +75,10 @@ class Hyperparameters:
         Width in pixels of the boundary class of the ``3class`` target
         (`cellseg.preprocessing.targets.three_class`): wider leaves the interiors of
         crowded cells further apart, which prediction's watershed then grows back.
+    zoom : float
+        Training tiles are zoomed by a random factor from 1/(1 + zoom) to 1 + zoom (the
+        range widened further by ``augmentation``), so that the network meets cells of
+        more sizes than the training images hold.
     """
 
     batch_size: int = 8
@@ -87,6 +93,7 @@ class Hyperparameters:
     test_time_flips: int = 1
     separation_weight: float = 0.0
     boundary_width: int = 1
+    zoom: float = 0.25
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -132,7 +132,7 @@ def train(request: TrainingRequest) -> ModelFolder:
     else:
         if first_epoch:
             print(f"cellseg train: resuming {folder.path} after epoch {first_epoch}")
-        augmentation = Augmentation(strength=hyperparameters.augmentation)
+        augmentation = _augmentation(hyperparameters)
         training = training_dataset(
             prepared_training,
             target=request.target,
@@ -201,7 +201,7 @@ def _settings(request, hyperparameters, training_pairs, validation_pairs) -> dic
         "target": request.target,
         "seed": request.seed,
         "hyperparameters": hyperparameters.to_dict(),
-        "augmentation": Augmentation(strength=hyperparameters.augmentation).__dict__,
+        "augmentation": _augmentation(hyperparameters).__dict__,
         "loss_file": user_file(request.loss_file),
         "architecture_file": user_file(request.architecture_file),
         "outline_style": request.outline_style.__dict__,
@@ -285,6 +285,10 @@ def _build(request, hyperparameters, config, get_model, user_loss, tile):
             separation_weight=hyperparameters.separation_weight,
         )
     return model, loss
+
+
+def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
+    return Augmentation(strength=hyperparameters.augmentation, scale=hyperparameters.zoom)
 
 
 def _cell_dice(target: str):

@@ -119,27 +119,36 @@ def test_separation_weight_reaches_the_default_loss(
     assert config["settings"]["hyperparameters"]["separation_weight"] == 4.5
 
 
-def test_boundary_width_shapes_every_3class_target(
+def test_boundary_width_and_zoom_shape_every_3class_target_and_tile(
     train_command, tmp_path, tiny_hyperparameters, monkeypatch
 ):
     import cellseg.neural_network.dataset as dataset
 
-    widths = []
-    original = dataset.three_class
+    widths, zooms = [], []
+    three_class, random_tile = dataset.three_class, dataset.random_tile
 
     def recording_three_class(labels, width=1):
         widths.append(width)
-        return original(labels, width)
+        return three_class(labels, width)
+
+    def recording_random_tile(*arguments, augmentation, **keywords):
+        zooms.append(augmentation.scale)
+        return random_tile(*arguments, augmentation=augmentation, **keywords)
 
     monkeypatch.setattr(dataset, "three_class", recording_three_class)
+    monkeypatch.setattr(dataset, "random_tile", recording_random_tile)
     hyperparameters = tmp_path / "wide.py"
-    hyperparameters.write_text(tiny_hyperparameters.read_text() + "BOUNDARY_WIDTH = 3\n")
+    hyperparameters.write_text(
+        tiny_hyperparameters.read_text() + "BOUNDARY_WIDTH = 3\nZOOM = 0.6\n"
+    )
     result = train_command("--name", "wide", "--hyperparameters", hyperparameters)
     assert result.code == 0, result.err
     # Class frequencies, training tiles and validation tiles alike.
     assert len(widths) > 3 and set(widths) == {3}
+    assert zooms and set(zooms) == {0.6}
     config = ModelFolder(tmp_path / "models" / "wide").read_config()
     assert config["settings"]["hyperparameters"]["boundary_width"] == 3
+    assert config["settings"]["augmentation"]["scale"] == 0.6
 
 
 def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):

@@ -122,3 +122,22 @@ def test_missing_user_file(cellseg, training_data, tmp_path):
         missing,
     )
     assert result.code == 1 and f"{missing}: loss file not found" in result.err
+
+
+def test_example_hyperparameters_file_names_every_optional_default():
+    """scripts/examples/hyperparameters.py is valid, and its optional names are the defaults
+    its comments say."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from cellseg.neural_network.hyperparameters import _NAMES, Hyperparameters
+    from cellseg.neural_network.user_files import load_hyperparameters_file
+
+    example = Path(__file__).resolve().parents[2] / "scripts" / "examples" / "hyperparameters.py"
+    assigned = {line.split("=")[0].strip() for line in example.read_text().splitlines()}
+    assert set(_NAMES) <= assigned
+    loaded = load_hyperparameters_file(example)
+    required = {"batch_size", "epochs", "learning_rate", "validation_split", "steps_per_epoch"}
+    for field in fields(Hyperparameters):
+        if field.name not in required:
+            assert getattr(loaded, field.name) == field.default, field.name
