@@ -1,0 +1,78 @@
+"""How a model holds up when H&E images are re-coloured as haematoxylin + DAB sections.
+
+There is no annotated immunohistochemistry (IHC) data here, so the held-out H&E images
+stand in: each is split into stain optical densities (colour deconvolution, Ruifrok &
+Johnston), its eosin re-coloured as DAB brown 4 times denser, and its haematoxylin thinned
+(x1, x0.5, x0.3: IHC counterstains are often paler than H&E), then scored against the same
+exact labels. This is a proxy, close to the training augmentation, not real IHC; check a
+real section by eye too (`cellseg demo`).
+
+    python benchmarks/stain_robustness.py [--model default ...] [--images DIR --labels DIR]
+
+Without folders it uses the MoNuSeg images held out from the default model's training.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from cellseg.tensorflow_import import import_tensorflow
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from default_vs_classical import held_out_pairs
+
+#: Haematoxylin kept, per version of each image; None: the H&E image as it is.
+HAEMATOXYLIN = (None, 1.0, 0.5, 0.3)
+DAB_PER_EOSIN = 4.0
+
+
+def as_haematoxylin_dab(image: np.ndarray, haematoxylin: float) -> np.ndarray:
+    """An H&E RGB image (0-255) re-coloured as a haematoxylin + DAB section (uint8)."""
+    from skimage.color import hed2rgb, rgb2hed
+
+    stains = rgb2hed(np.clip(image[..., :3] / 255.0, 0, 1))
+    stains[..., 0] *= haematoxylin
+    stains[..., 2] = stains[..., 1] * DAB_PER_EOSIN
+    stains[..., 1] = 0
+    return np.clip(np.rint(hed2rgb(stains) * 255), 0, 255).astype(np.uint8)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", action="append", help="model(s) to compare (default)")
+    parser.add_argument("--images", type=Path)
+    parser.add_argument("--labels", type=Path)
+    arguments = parser.parse_args()
+    import_tensorflow()
+
+    from cellseg.image_io import read_image
+    from cellseg.metrics import image_scores
+    from cellseg.neural_network.evaluation import mean_scores
+    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.neural_network.prediction import segment
+
+    pairs = held_out_pairs(arguments.images, arguments.labels)
+    images = [(read_image(image)[..., :3], read_image(labels)) for image, labels in pairs]
+    print(f"{len(images)} images; eosin re-coloured as DAB x{DAB_PER_EOSIN:g}\n")
+    print(f"{'model':<24} {'haematoxylin':>12} {'AJI':>7} {'F1':>7} {'count error':>12}")
+    for name in arguments.model or ["default"]:
+        folder = resolve_model(name)
+        model, config = load_network(folder), folder.read_config()
+        for kept in HAEMATOXYLIN:
+            rows = []
+            for image, truth in images:
+                shown = image if kept is None else as_haematoxylin_dab(image, kept)
+                rows.append(image_scores(truth, segment(model, shown, config, scale="auto")))
+            mean = mean_scores(rows)
+            label = "H&E" if kept is None else f"x{kept:g}"
+            print(
+                f"{folder.name[:24]:<24} {label:>12} {mean['aji']:7.3f} {mean['f1']:7.3f} "
+                f"{mean['count_error']:12.1%}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
