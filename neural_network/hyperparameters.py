@@ -15,6 +15,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     SEPARATION_WEIGHT = 0.0  # extra loss weight of the pixels between touching cells
     BOUNDARY_WIDTH = 1       # pixels of the 3class target's cell boundary
     ZOOM = 0.25              # tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM
+    PALE = 0.7               # half the tiles lose up to this fraction of haematoxylin
 
 The first four are required; every problem in the file is reported in one line.
 """
@@ -36,6 +37,7 @@ _NAMES = {
     "SEPARATION_WEIGHT": ("separation_weight", float, 0.0, 1000.0, False),
     "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
     "ZOOM": ("zoom", float, 0.0, 3.0, False),
+    "PALE": ("pale", float, 0.0, 0.9, False),
 }
 
 #: Names whose values must be one of a few.
@@ -79,6 +81,10 @@ class Hyperparameters:
         Training tiles are zoomed by a random factor from 1/(1 + zoom) to 1 + zoom (the
         range widened further by ``augmentation``), so that the network meets cells of
         more sizes than the training images hold.
+    pale : float
+        Half the training tiles lose a random fraction, up to ``pale``, of their
+        haematoxylin (`cellseg.preprocessing.augmentation.Augmentation`): the nuclei of
+        immunohistochemistry sections are often much paler than those of H&E.
     """
 
     batch_size: int = 8
@@ -94,6 +100,7 @@ class Hyperparameters:
     separation_weight: float = 0.0
     boundary_width: int = 1
     zoom: float = 0.25
+    pale: float = 0.7
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -288,7 +288,11 @@ def _build(request, hyperparameters, config, get_model, user_loss, tile):
 
 
 def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
-    return Augmentation(strength=hyperparameters.augmentation, scale=hyperparameters.zoom)
+    return Augmentation(
+        strength=hyperparameters.augmentation,
+        scale=hyperparameters.zoom,
+        pale=hyperparameters.pale,
+    )
 
 
 def _cell_dice(target: str):

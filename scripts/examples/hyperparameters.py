@@ -17,3 +17,4 @@ TEST_TIME_FLIPS = 1  # flipped views averaged when predicting: 1, 2 or 4, each s
 SEPARATION_WEIGHT = 0.0  # extra loss weight between touching cells; the U-Net paper used 10 (0)
 BOUNDARY_WIDTH = 1  # pixels of the 3class target's cell boundary; wider parts crowded cells (1)
 ZOOM = 0.25  # training tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM, for cells of more sizes (0.25)
+PALE = 0.7  # half the training tiles lose up to this fraction of haematoxylin, as in IHC (0.7)
