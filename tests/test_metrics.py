@@ -2,11 +2,17 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from cellseg.metrics import (
+    Errors,
     aggregated_jaccard_index,
     count_objects,
     dice,
+    errors,
+    image_scores,
     match,
     overlaps,
     pixel_iou,
@@ -103,3 +109,43 @@ def test_count_and_shape_check():
     assert count_objects(PREDICTION) == 2
     with pytest.raises(ValueError, match="differ in shape"):
         dice(TRUTH, PREDICTION[:, :4])
+
+
+def test_errors_sort_the_unmatched_cells_by_what_went_wrong():
+    truth = np.zeros((12, 40), int)
+    found = np.zeros((12, 40), int)
+    truth[1:6, 1:6], truth[1:6, 6:11] = 1, 2  # two touching cells...
+    found[1:6, 1:11] = 10  # ...found as one
+    truth[1:10, 14:23] = 3  # one large cell...
+    found[1:10, 14:17], found[1:10, 17:20], found[1:10, 20:23] = 11, 12, 13  # ...in three
+    truth[1:6, 26:31] = 4  # not found
+    found[7:11, 26:30] = 14  # found where there is no cell
+    truth[1:6, 33:38], found[1:6, 33:37] = 5, 15  # found, matched (IoU 0.8)
+    assert errors(truth, found) == Errors(merged=2, split=3, missed=1, spurious=1)
+    scores = image_scores(truth, found)
+    assert (scores["merged"], scores["split"], scores["missed"], scores["spurious"]) == (
+        2,
+        3,
+        1,
+        1,
+    )
+
+
+@st.composite
+def label_pairs(draw):
+    shape = (draw(st.integers(1, 12)), draw(st.integers(1, 12)))
+    labels = arrays(np.int32, shape, elements=st.integers(0, 5))
+    return draw(labels), draw(labels)
+
+
+@settings(max_examples=200, deadline=None)
+@given(label_pairs())
+def test_errors_are_unmatched_cells_and_swap_with_the_images(pair):
+    truth, found = pair
+    kinds, matching = errors(truth, found), match(truth, found)
+    assert kinds.merged + kinds.missed <= matching.false_negatives
+    assert kinds.split + kinds.spurious <= matching.false_positives
+    swapped = errors(found, truth)
+    assert (swapped.merged, swapped.split) == (kinds.split, kinds.merged)
+    assert (swapped.missed, swapped.spurious) == (kinds.spurious, kinds.missed)
+    assert errors(truth, truth) == Errors(0, 0, 0, 0)

@@ -11,7 +11,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cellseg evaluate",
         description="Predict the cells of annotated images with a trained model and score "
         "them against the annotations: Dice, IoU, aggregated Jaccard index (AJI), F1 and "
-        "panoptic quality at IoU 0.5, and the count error, per image and on average. "
+        "panoptic quality at IoU 0.5, the count error, and the unmatched cells by kind "
+        "(merged, split, missed, spurious), per image and on average. "
         "Prints a table and writes it as CSV.",
     )
     parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
