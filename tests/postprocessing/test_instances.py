@@ -69,3 +69,13 @@ def test_tuning_finds_thresholds_at_least_as_good_as_the_start():
     best, score = tune_thresholds(outputs, truths, "3class", start=start)
     assert score >= start_score and score > 0.5
     assert best != start
+
+
+def test_tuning_a_distance_output_keeps_the_cells_outer_pixels():
+    """A cell's rim is at a small fraction of its centre's distance: the tuned foreground
+    threshold must reach below it, or every cell comes out shrunk."""
+    truths = [synthetic_tissue((96, 96), seed=seed)[1] for seed in range(2)]
+    outputs = [distance_map(labels) for labels in truths]
+    best, score = tune_thresholds(outputs, truths, "distance")
+    assert best.foreground < 0.2
+    assert score > 0.9
