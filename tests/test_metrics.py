@@ -123,12 +123,7 @@ def test_errors_sort_the_unmatched_cells_by_what_went_wrong():
     truth[1:6, 33:38], found[1:6, 33:37] = 5, 15  # found, matched (IoU 0.8)
     assert errors(truth, found) == Errors(merged=2, split=3, missed=1, spurious=1)
     scores = image_scores(truth, found)
-    assert (scores["merged"], scores["split"], scores["missed"], scores["spurious"]) == (
-        2,
-        3,
-        1,
-        1,
-    )
+    assert [scores[kind] for kind in ("merged", "split", "missed", "spurious")] == [2, 3, 1, 1]
 
 
 @st.composite
