@@ -4,7 +4,8 @@ TensorFlow 2.21 writes C++ log lines while it loads (oneDNN notes, CUDA probing 
 without a GPU) before it reads TF_CPP_MIN_LOG_LEVEL, so no setting hides them. The commands
 that need TensorFlow import it here, with the process's standard error pointed at
 /dev/null for the import only; errors still surface as Python exceptions. Set
-TF_CPP_MIN_LOG_LEVEL to 0 or 1 to see every line.
+TF_CPP_MIN_LOG_LEVEL to 0 or 1 to see every line. Under another Keras backend
+(KERAS_BACKEND=jax or torch, on a GPU machine without TensorFlow) nothing is imported.
 """
 
 import os
@@ -12,7 +13,12 @@ import sys
 
 
 def import_tensorflow():
-    """Import and return ``tensorflow``, quietly unless TF_CPP_MIN_LOG_LEVEL asks for logs."""
+    """Import and return ``tensorflow``, quietly unless TF_CPP_MIN_LOG_LEVEL asks for logs.
+
+    Returns None, importing nothing, when KERAS_BACKEND names another backend.
+    """
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]

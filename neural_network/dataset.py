@@ -1,14 +1,18 @@
 """Training data: images paired with annotations, converted once, streamed as random tiles.
 
 Annotations (red outlines or label images) are converted to labels once and cached as
-files; training then streams tiles from disk through ``tf.data``: each sample reads its
-image (a few recent ones are kept decoded), cuts a random, augmented tile and builds the
-target. Every sample draws its randomness from (seed, sample number), so a run resumed at
-epoch k sees exactly the tiles the uninterrupted run would have.
+files; training then streams tiles from disk: each sample reads its image (a few recent
+ones are kept decoded), cuts a random, augmented tile and builds the target. Every sample
+draws its randomness from (seed, sample number), so a run resumed at epoch k sees exactly
+the tiles the uninterrupted run would have. With Keras' TensorFlow backend the samples flow
+through ``tf.data``; with its JAX or PyTorch backend (a GPU machine without TensorFlow),
+through a ``keras.utils.PyDataset`` whose worker processes build the same batches.
 """
 
 import functools
 import hashlib
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,8 +171,6 @@ def training_dataset(
     boundary_width: int = 1,
 ):
     """Batches of random augmented tiles for epochs ``first_epoch`` .. ``epochs - 1``."""
-    import tensorflow as tf
-
     per_epoch = steps_per_epoch * batch_size
     order = np.random.default_rng(seed).permutation(len(prepared))
 
@@ -188,7 +190,7 @@ def training_dataset(
         )
         return image_tile, target_array(target_tile, target, boundary_width)
 
-    samples = tf.data.Dataset.range(first_epoch * per_epoch, epochs * per_epoch)
+    samples = range(first_epoch * per_epoch, epochs * per_epoch)
     return _batched(samples, load, target=target, tile=tile, batch_size=batch_size)
 
 
@@ -201,8 +203,6 @@ def validation_dataset(
     boundary_width: int = 1,
 ):
     """Fixed, unaugmented tiles of the validation images (the same every epoch)."""
-    import tensorflow as tf
-
     places = []
     for index, item in enumerate(prepared):
         rows, columns = read_image(item.labels).shape
@@ -217,7 +217,7 @@ def validation_dataset(
         return image_tile, target_array(target_tile, target, boundary_width)
 
     return _batched(
-        tf.data.Dataset.range(len(places)),
+        range(len(places)),
         load,
         target=target,
         tile=tile,
@@ -235,7 +235,12 @@ def target_array(target_tile: np.ndarray, target: str, boundary_width: int = 1) 
     return target_tile.astype(np.float32)[:, :, None]
 
 
-def _batched(samples, load, *, target: str, tile: int, batch_size: int, drop_remainder=True):
+def _batched(samples: range, load, *, target: str, tile: int, batch_size: int, drop_remainder=True):
+    """Batches of ``load(sample)`` for each sample number, in order."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return sample_batches(samples, load, batch_size, drop_remainder=drop_remainder)
     import tensorflow as tf
 
     channels = 3 if target == "3class" else 1
@@ -249,10 +254,42 @@ def _batched(samples, load, *, target: str, tile: int, batch_size: int, drop_rem
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return (
-        samples.map(load_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        tf.data.Dataset.range(samples.start, samples.stop)
+        .map(load_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .batch(batch_size, drop_remainder=drop_remainder)
         .prefetch(tf.data.AUTOTUNE)
         .with_options(options)
+    )
+
+
+def sample_batches(
+    samples: range, load, batch_size: int, *, drop_remainder=True, workers: int | None = None
+):
+    """A ``keras.utils.PyDataset`` of the batches ``load`` builds, for any Keras backend.
+
+    Worker processes (one per CPU core this process may use, at most 16: a Slurm job or
+    ``taskset`` gets its share) build the batches ahead of the accelerator, in order, so the
+    batches are those of the ``tf.data`` path.
+    """
+    import keras
+
+    workers = workers if workers is not None else min(len(os.sched_getaffinity(0)), 16)
+    # JAX warns at every fork that its threads may deadlock the child; the workers only
+    # cut tiles with numpy and scikit-image and never call JAX (PyTorch's loaders do alike).
+    warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+
+    class SampleBatches(keras.utils.PyDataset):
+        def __len__(self):
+            whole, rest = divmod(len(samples), batch_size)
+            return whole + (1 if rest and not drop_remainder else 0)
+
+        def __getitem__(self, index):
+            chosen = samples[index * batch_size : (index + 1) * batch_size]
+            images, answers = zip(*(load(sample) for sample in chosen), strict=True)
+            return np.stack(images), np.stack(answers)
+
+    return SampleBatches(
+        workers=workers, use_multiprocessing=workers > 1, max_queue_size=4 * workers
     )
 
 

@@ -9,6 +9,8 @@ the last epoch the post-processing thresholds are tuned on the validation images
 validation metrics stored for the leaderboard.
 """
 
+import contextlib
+import importlib
 import math
 import os
 import shutil
@@ -82,13 +84,13 @@ def train(request: TrainingRequest) -> ModelFolder:
         pairs, hyperparameters.validation_split, request.seed
     )
     settings = _settings(request, hyperparameters, training_pairs, validation_pairs)
+    strategy = _strategy(request.distribute)  # refuses --distribute before anything is written
     folder = ModelFolder(request.models_root / request.name)
     config = _start_or_resume(folder, request, settings)
 
     import keras
 
     keras.utils.set_random_seed(request.seed)
-    strategy = _strategy(request.distribute)
     width = hyperparameters.boundary_width
     prepared_training, statistics = prepare(
         training_pairs,
@@ -335,7 +337,19 @@ def _steps_covering(prepared, tile: int, batch_size: int) -> int:
 
 
 def _strategy(distribute: bool):
-    """MirroredStrategy across this machine's GPUs, or across machines when TF_CONFIG is set."""
+    """MirroredStrategy across this machine's GPUs, or across machines when TF_CONFIG is set.
+
+    Keras' JAX and PyTorch backends train on one device, without tf.distribute.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        if distribute:
+            raise CellsegError(
+                f"--distribute needs Keras' TensorFlow backend (KERAS_BACKEND is "
+                f"{keras.backend.backend()!r})"
+            )
+        return _OneDevice()
     import tensorflow as tf
 
     if not distribute:
@@ -351,18 +365,26 @@ def _strategy(distribute: bool):
     return strategy
 
 
+class _OneDevice:
+    """The strategy of the backends without tf.distribute: build the model where it is."""
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
 def _library_versions() -> dict:
     import keras
     import scipy
     import skimage
-    import tensorflow as tf
 
+    backend = keras.backend.backend()
+    backend_module = importlib.import_module(backend)
     return {
         "cellseg": __version__,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "scikit-image": skimage.__version__,
-        "tensorflow": tf.__version__,
+        backend: backend_module.__version__,
         "keras": keras.__version__,
     }

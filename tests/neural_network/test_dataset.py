@@ -1,0 +1,74 @@
+"""Training batches: the tf.data path and the PyDataset path of the other Keras backends."""
+
+import keras
+import numpy as np
+import pytest
+from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+from cellseg.errors import CellsegError
+from cellseg.neural_network.dataset import _batched, sample_batches
+from cellseg.neural_network.training import _strategy
+from cellseg.tensorflow_import import import_tensorflow
+
+TILE = 4
+
+
+def load(sample):
+    """A tile and a 3-class target that depend on the sample number alone."""
+    rng = np.random.default_rng(int(sample))
+    image = rng.random((TILE, TILE, 3), dtype=np.float32) + np.float32(sample)
+    target = np.eye(3, dtype=np.float32)[rng.integers(0, 3, (TILE, TILE))]
+    return image, target
+
+
+@pytest.mark.parametrize("drop_remainder", [True, False])
+def test_worker_processes_build_the_batches_of_the_tf_data_path(drop_remainder):
+    samples = range(5, 23)  # 18 samples: 4 batches of 4 and 2 left over
+    expected = list(
+        _batched(
+            samples, load, target="3class", tile=TILE, batch_size=4, drop_remainder=drop_remainder
+        ).as_numpy_iterator()
+    )
+    batches = sample_batches(samples, load, 4, drop_remainder=drop_remainder, workers=2)
+    adapter = PyDatasetAdapter(batches)
+    got = list(adapter.get_numpy_iterator())
+    adapter.on_epoch_end()
+
+    assert len(got) == len(expected) == (4 if drop_remainder else 5)
+    for (image, target), (expected_image, expected_target) in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(image, expected_image)
+        np.testing.assert_array_equal(target, expected_target)
+
+
+def test_fit_takes_each_sample_once_across_epochs():
+    """Keras keeps one iterator over the epochs, as tf.data does: no epoch starts over.
+
+    (Keras first reads a batch or two more to learn their shapes; training then takes
+    every sample in order.)
+    """
+    seen = []
+
+    def recording_load(sample):
+        seen.append(sample)
+        return load(sample)
+
+    inputs = keras.Input((TILE, TILE, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(3, 1, activation="softmax")(inputs))
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    batches = sample_batches(range(24), recording_load, 4, workers=1)
+    model.fit(batches, epochs=3, steps_per_epoch=2, shuffle=False, verbose=0)
+
+    assert seen[-24:] == list(range(24))
+
+
+def test_backends_without_tf_distribute_train_on_one_device(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with _strategy(False).scope():
+        pass
+    with pytest.raises(CellsegError, match="--distribute needs Keras' TensorFlow backend"):
+        _strategy(True)
+
+
+def test_no_tensorflow_import_under_another_backend(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    assert import_tensorflow() is None
