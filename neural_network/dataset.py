@@ -9,9 +9,10 @@ through ``tf.data``; with its JAX or PyTorch backend (a GPU machine without Tens
 through a ``keras.utils.PyDataset`` whose worker processes build the same batches.
 """
 
-import functools
+import collections
 import hashlib
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,10 @@ from cellseg.preprocessing.colour import as_rgb
 from cellseg.preprocessing.targets import distance_map, three_class
 from cellseg.preprocessing.tiling import tile_positions
 
-#: Decoded images kept per process: consecutive samples come from the same image.
-_IMAGES_KEPT = 6
+#: Bytes of decoded images (with their labels) kept by one process: a training set of
+#: a few dozen 1000 x 1000 images is decoded once, not at every visit (on 2 cores, 100
+#: tiles per second instead of 70). Worker processes share it, 256 MiB each at least.
+_DECODED_BYTES = 1 << 30
 #: Consecutive samples cut from one image before moving to the next.
 _TILES_PER_VISIT = 4
 #: Validation tiles taken from each validation image at most.
@@ -274,6 +277,7 @@ def sample_batches(
     import keras
 
     workers = workers if workers is not None else min(len(os.sched_getaffinity(0)), 16)
+    _decoded_images.budget = max(_DECODED_BYTES // workers, 256 << 20)  # each worker's share
     # JAX warns at every fork that its threads may deadlock the child; the workers only
     # cut tiles with numpy and scikit-image and never call JAX (PyTorch's loaders do alike).
     warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
@@ -293,14 +297,42 @@ def sample_batches(
     )
 
 
-@functools.lru_cache(maxsize=_IMAGES_KEPT)
-def _decoded_cached(image: Path, labels: Path, distance: Path | None):
-    source = read_image(distance) if distance is not None else read_image(labels)
-    return as_rgb(read_image(image)), source
+class _DecodedImages:
+    """Decoded (image, labels or distances) pairs, the least recently used dropped first."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._pairs = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()  # tf.data loads tiles on several threads
+
+    def get(self, image: Path, source: Path):
+        key = (image, source)
+        with self._lock:
+            if key in self._pairs:
+                self._pairs.move_to_end(key)
+                return self._pairs[key]
+        pair = as_rgb(read_image(image)), read_image(source)
+        with self._lock:
+            if key not in self._pairs:
+                self._pairs[key] = pair
+                self._bytes += _nbytes(pair)
+                while self._bytes > self.budget and len(self._pairs) > 1:
+                    _, dropped = self._pairs.popitem(last=False)
+                    self._bytes -= _nbytes(dropped)
+        return pair
+
+
+def _nbytes(pair) -> int:
+    return sum(array.nbytes for array in pair)
+
+
+_decoded_images = _DecodedImages(_DECODED_BYTES)
 
 
 def _decoded(item: PreparedImage, target: str):
-    return _decoded_cached(item.image, item.labels, item.distance if target == "distance" else None)
+    source = item.distance if target == "distance" else item.labels
+    return _decoded_images.get(item.image, source)
 
 
 def _window(array: np.ndarray, row: int, column: int, tile: int) -> np.ndarray:

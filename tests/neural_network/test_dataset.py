@@ -72,3 +72,32 @@ def test_backends_without_tf_distribute_train_on_one_device(monkeypatch):
 def test_no_tensorflow_import_under_another_backend(monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "torch")
     assert import_tensorflow() is None
+
+
+def test_decoded_images_are_read_once_and_the_least_recently_used_dropped(tmp_path, monkeypatch):
+    from cellseg.image_io import write_image
+    from cellseg.neural_network import dataset
+
+    rng = np.random.default_rng(0)
+    files = {}
+    for name in "abc":
+        image, labels = tmp_path / f"{name}.tif", tmp_path / f"{name}-labels.tif"
+        write_image(image, rng.integers(0, 256, (10, 10, 3), dtype=np.uint8))
+        write_image(labels, rng.integers(0, 5, (10, 10), dtype=np.uint32))
+        files[name] = (image, labels)
+    reads = []
+    read_image = dataset.read_image
+    monkeypatch.setattr(dataset, "read_image", lambda path: reads.append(path) or read_image(path))
+    pair_bytes = sum(array.nbytes for array in dataset._DecodedImages(0).get(*files["a"]))
+    cache = dataset._DecodedImages(budget=2 * pair_bytes)  # room for two
+    reads.clear()
+
+    first = cache.get(*files["a"])
+    for name in "bac":  # a is used again before c arrives, so b goes
+        cache.get(*files[name])
+
+    assert reads == [*files["a"], *files["b"], *files["c"]]  # a was decoded once
+    assert cache.get(*files["a"]) is first and len(reads) == 6
+    cache.get(*files["b"])
+    assert reads[6:] == list(files["b"])
+    np.testing.assert_array_equal(first[1], read_image(files["a"][1]))
