@@ -1,9 +1,11 @@
 """Segmentation quality: pixel overlap, instance matching, AJI, F1, panoptic quality, counts.
 
 Every function takes two label images of the same shape, ``truth`` and ``prediction``
-(0 is background, every other value one object), and returns a float. They follow the
-definitions used by the MoNuSeg challenge (AJI, Kumar et al. 2017) and by Kirillov et al.
-2019 (panoptic quality).
+(0 is background, every other value one object). They follow the definitions used by the
+MoNuSeg challenge (AJI, Kumar et al. 2017) and by Kirillov et al. 2019 (panoptic quality).
+Counting the pixels every pair of objects shares is most of their time on a large image:
+`overlaps` counts them once, and its `Overlaps` gives the AJI, the matching and the errors
+from that one count.
 """
 
 from dataclasses import dataclass
@@ -39,6 +41,55 @@ class Overlaps:
         union = self.union
         return np.divide(
             self.intersection, union, out=np.zeros(union.shape, dtype=float), where=union > 0
+        )
+
+    def aji(self) -> float:
+        """The aggregated Jaccard index (`aggregated_jaccard_index`) of these overlaps."""
+        if self.truth_areas.size == 0:
+            return 1.0 if self.predicted_areas.size == 0 else 0.0
+        if self.predicted_areas.size == 0:
+            return 0.0
+        iou = self.iou
+        best = iou.argmax(axis=1)
+        paired = iou[np.arange(iou.shape[0]), best] > 0
+        rows = np.flatnonzero(paired)
+        intersection = self.intersection[rows, best[rows]].sum()
+        union = self.union[rows, best[rows]].sum() + self.truth_areas[~paired].sum()
+        unused = np.ones(self.predicted_areas.size, dtype=bool)
+        unused[best[rows]] = False
+        union += self.predicted_areas[unused].sum()
+        return float(intersection / union)
+
+    def match(self, iou_threshold: float = 0.5) -> "Matching":
+        """The one-to-one pairing (`match`) of these overlaps."""
+        iou = self.iou
+        if iou.size:
+            candidate = np.where(iou > iou_threshold, iou, 0.0)
+            rows, columns = linear_sum_assignment(candidate, maximize=True)
+            kept = candidate[rows, columns] > 0
+            matched = candidate[rows[kept], columns[kept]]
+        else:
+            matched = np.zeros(0)
+        true_positives = int(matched.size)
+        return Matching(
+            true_positives=true_positives,
+            false_positives=int(self.predicted_areas.size - true_positives),
+            false_negatives=int(self.truth_areas.size - true_positives),
+            matched_iou_sum=float(matched.sum()),
+        )
+
+    def errors(self) -> "Errors":
+        """The unmatched objects sorted by what went wrong (`errors`)."""
+        iou = self.iou
+        if iou.size == 0:
+            return Errors(0, 0, int(self.truth_areas.size), int(self.predicted_areas.size))
+        truth_lost = _merged(self.intersection, self.truth_areas, iou)
+        pieces = _merged(self.intersection.T, self.predicted_areas, iou.T)
+        return Errors(
+            merged=int(truth_lost.sum()),
+            split=int(pieces.sum()),
+            missed=int(((iou.max(axis=1) < NOTHING_IOU) & ~truth_lost).sum()),
+            spurious=int(((iou.max(axis=0) < NOTHING_IOU) & ~pieces).sum()),
         )
 
 
@@ -100,21 +151,7 @@ def aggregated_jaccard_index(truth: np.ndarray, prediction: np.ndarray) -> float
     >>> aggregated_jaccard_index(truth, np.array([[1, 0, 0, 2]]))  # 1 / (2 + 1)
     0.3333333333333333
     """
-    table = overlaps(truth, prediction)
-    if table.truth_areas.size == 0:
-        return 1.0 if table.predicted_areas.size == 0 else 0.0
-    if table.predicted_areas.size == 0:
-        return 0.0
-    iou = table.iou
-    best = iou.argmax(axis=1)
-    paired = iou[np.arange(iou.shape[0]), best] > 0
-    rows = np.flatnonzero(paired)
-    intersection = table.intersection[rows, best[rows]].sum()
-    union = table.union[rows, best[rows]].sum() + table.truth_areas[~paired].sum()
-    unused = np.ones(table.predicted_areas.size, dtype=bool)
-    unused[best[rows]] = False
-    union += table.predicted_areas[unused].sum()
-    return float(intersection / union)
+    return overlaps(truth, prediction).aji()
 
 
 @dataclass(frozen=True)
@@ -160,22 +197,7 @@ def match(truth: np.ndarray, prediction: np.ndarray, *, iou_threshold: float = 0
     >>> m.true_positives, m.false_positives, m.false_negatives
     (1, 0, 1)
     """
-    table = overlaps(truth, prediction)
-    iou = table.iou
-    if iou.size:
-        candidate = np.where(iou > iou_threshold, iou, 0.0)
-        rows, columns = linear_sum_assignment(candidate, maximize=True)
-        kept = candidate[rows, columns] > 0
-        matched = candidate[rows[kept], columns[kept]]
-    else:
-        matched = np.zeros(0)
-    true_positives = int(matched.size)
-    return Matching(
-        true_positives=true_positives,
-        false_positives=int(table.predicted_areas.size - true_positives),
-        false_negatives=int(table.truth_areas.size - true_positives),
-        matched_iou_sum=float(matched.sum()),
-    )
+    return overlaps(truth, prediction).match(iou_threshold)
 
 
 @dataclass(frozen=True)
@@ -217,18 +239,7 @@ def errors(truth: np.ndarray, prediction: np.ndarray) -> Errors:
     >>> errors(truth, found)
     Errors(merged=2, split=2, missed=1, spurious=0)
     """
-    table = overlaps(truth, prediction)
-    iou = table.iou
-    if iou.size == 0:
-        return Errors(0, 0, int(table.truth_areas.size), int(table.predicted_areas.size))
-    truth_lost = _merged(table.intersection, table.truth_areas, iou)
-    pieces = _merged(table.intersection.T, table.predicted_areas, iou.T)
-    return Errors(
-        merged=int(truth_lost.sum()),
-        split=int(pieces.sum()),
-        missed=int(((iou.max(axis=1) < NOTHING_IOU) & ~truth_lost).sum()),
-        spurious=int(((iou.max(axis=0) < NOTHING_IOU) & ~pieces).sum()),
-    )
+    return overlaps(truth, prediction).errors()
 
 
 def _merged(intersection: np.ndarray, areas: np.ndarray, iou: np.ndarray) -> np.ndarray:
@@ -276,11 +287,11 @@ def image_scores(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
     """Every score of one image: AJI, F1 / precision / recall / PQ at IoU 0.5, pixel Dice and
     IoU, the counts, the count error relative to the true count, and the unmatched objects
     sorted by what went wrong (`errors`)."""
-    matching = match(truth, prediction)
-    kinds = errors(truth, prediction)
-    true_count, predicted_count = count_objects(truth), count_objects(prediction)
+    table = overlaps(truth, prediction)  # once: it is most of the time on a large image
+    matching, kinds = table.match(), table.errors()
+    true_count, predicted_count = table.truth_areas.size, table.predicted_areas.size
     return {
-        "aji": aggregated_jaccard_index(truth, prediction),
+        "aji": table.aji(),
         "f1": matching.f1,
         "panoptic_quality": matching.panoptic_quality,
         "dice": dice(truth, prediction),

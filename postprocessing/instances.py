@@ -125,13 +125,13 @@ def tune_thresholds(
     (Thresholds, float)
         The best thresholds and their score, (AJI + F1) / 2.
     """
-    from cellseg.metrics import aggregated_jaccard_index, match
+    from cellseg.metrics import overlaps
 
     def score(candidate: Thresholds) -> float:
         scores = []
         for output, truth in zip(outputs, truths, strict=True):
-            found = cells_from_output(output, target, candidate)
-            scores.append((aggregated_jaccard_index(truth, found) + match(truth, found).f1) / 2)
+            table = overlaps(truth, cells_from_output(output, target, candidate))
+            scores.append((table.aji() + table.match().f1) / 2)
         return float(np.mean(scores))
 
     grids = {

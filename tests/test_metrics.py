@@ -144,3 +144,25 @@ def test_errors_are_unmatched_cells_and_swap_with_the_images(pair):
     assert (swapped.merged, swapped.split) == (kinds.split, kinds.merged)
     assert (swapped.missed, swapped.spurious) == (kinds.spurious, kinds.missed)
     assert errors(truth, truth) == Errors(0, 0, 0, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(label_pairs())
+def test_every_score_of_an_image_is_that_of_its_own_function(pair):
+    """`image_scores` counts the shared pixels once for all its scores."""
+    truth, prediction = pair
+    scores = image_scores(truth, prediction)
+    matching = match(truth, prediction)
+    kinds = errors(truth, prediction)
+
+    assert scores["aji"] == aggregated_jaccard_index(truth, prediction)
+    assert (scores["f1"], scores["panoptic_quality"]) == (matching.f1, matching.panoptic_quality)
+    assert scores["dice"] == dice(truth, prediction)
+    assert scores["true_count"] == count_objects(truth)
+    assert scores["predicted_count"] == count_objects(prediction)
+    assert (scores["merged"], scores["split"], scores["missed"], scores["spurious"]) == (
+        kinds.merged,
+        kinds.split,
+        kinds.missed,
+        kinds.spurious,
+    )
