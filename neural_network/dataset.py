@@ -1,8 +1,8 @@
 """Training data: images paired with annotations, converted once, streamed as random tiles.
 
 Annotations (red outlines or label images) are converted to labels once and cached as
-files; training then streams tiles from disk: each sample reads its image (a few recent
-ones are kept decoded), cuts a random, augmented tile and builds the target. Every sample
+files; training then streams tiles from disk: each sample reads its image (up to 1 GiB of
+them are kept decoded), cuts a random, augmented tile and builds the target. Every sample
 draws its randomness from (seed, sample number), so a run resumed at epoch k sees exactly
 the tiles the uninterrupted run would have. With Keras' TensorFlow backend the samples flow
 through ``tf.data``; with its JAX or PyTorch backend (a GPU machine without TensorFlow),
