@@ -16,9 +16,10 @@ from cellseg.neural_network.prediction import segment
 from cellseg.postprocessing.classical import classical_segmentation
 
 HELD_OUT = Path(__file__).resolve().parents[2] / "scripts" / "default_model" / "held_out_images.txt"
-#: The shipped model reaches an AJI of 0.557 on these images (model card); a retrained or
-#: replaced default must not fall much below that. Issue 4 aims at 0.62, not reached yet.
-AJI_FLOOR = 0.54
+#: The shipped model reaches an AJI of 0.568 on these images at scale 1 (model card); a
+#: retrained or replaced default must not fall much below that (runs of its recipe differ by
+#: about 0.01). Issue 4 aims at 0.62, not reached yet.
+AJI_FLOOR = 0.55
 
 
 @pytest.fixture(scope="module")
