@@ -29,9 +29,8 @@ from cellseg.preprocessing.targets import distance_map, three_class
 from cellseg.preprocessing.tiling import tile_positions
 
 #: Bytes of decoded images (with their labels) kept by one process: a training set of
-#: a few dozen 1000 x 1000 images is decoded once, not at every visit (the default recipe's
-#: epochs: about 65 s instead of 70 on 2 cores, in the `history.csv` of
-#: scripts/default_model/train.sh). Worker processes share it, 256 MiB each at least.
+#: a few dozen 1000 x 1000 images is decoded once, not at every visit. Worker processes
+#: share it, 256 MiB each at least.
 _DECODED_BYTES = 1 << 30
 #: Consecutive samples cut from one image before moving to the next.
 _TILES_PER_VISIT = 4
