@@ -72,8 +72,11 @@ def main() -> None:
                 "--depth",
                 str(arguments.depth),
             ]
-            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            times[policy].append(float(output.split()[-1]))
+            child = subprocess.run(command, capture_output=True, text=True)
+            if child.returncode != 0:
+                reason = (child.stderr.strip().splitlines() or ["no message"])[-1]
+                sys.exit(f"train_step_precision.py: policy {policy!r}: {reason}")
+            times[policy].append(float(child.stdout.split()[-1]))
             print(f"run {run + 1}: {policy} {times[policy][-1]:.3f} s per step", flush=True)
     reference = statistics.median(times[arguments.policies[0]])
     print(f"\n{'policy':<16} {'s/step':>7} {'spread':>13} {'speed-up':>8}")
