@@ -16,6 +16,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     BOUNDARY_WIDTH = 1       # pixels of the 3class target's cell boundary
     ZOOM = 0.25              # tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM
     PALE = 0.7               # half the tiles lose up to this fraction of haematoxylin
+    PRECISION = "float32"    # or "mixed_bfloat16", "mixed_float16": faster where supported
 
 The first four are required; every problem in the file is reported in one line.
 """
@@ -38,10 +39,14 @@ _NAMES = {
     "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
     "ZOOM": ("zoom", float, 0.0, 3.0, False),
     "PALE": ("pale", float, 0.0, 0.9, False),
+    "PRECISION": ("precision", str, None, None, False),
 }
 
 #: Names whose values must be one of a few.
-_CHOICES = {"TEST_TIME_FLIPS": (1, 2, 4)}
+_CHOICES = {
+    "TEST_TIME_FLIPS": (1, 2, 4),
+    "PRECISION": ("float32", "mixed_bfloat16", "mixed_float16"),
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,11 @@ class Hyperparameters:
         Half the training tiles lose a random fraction, up to ``pale``, of their
         haematoxylin (`cellseg.preprocessing.augmentation.Augmentation`): the nuclei of
         immunohistochemistry sections are often much paler than those of H&E.
+    precision : {"float32", "mixed_bfloat16", "mixed_float16"}
+        Keras' dtype policy while training: the mixed ones compute in 16 bits and keep the
+        weights in float32, faster on GPUs and on CPUs with bfloat16 instructions (see
+        benchmarks/train_step_precision.py), much slower where they are emulated. The saved
+        networks compute in float32 whatever the policy, so they predict alike everywhere.
     """
 
     batch_size: int = 8
@@ -101,6 +111,7 @@ class Hyperparameters:
     boundary_width: int = 1
     zoom: float = 0.25
     pale: float = 0.7
+    precision: str = "float32"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,7 +141,10 @@ def hyperparameters_from_names(names: dict) -> tuple[Hyperparameters, list[str]]
         if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
             problems.append(f"{name} must be a number, not {value!r}")
             continue
-        if value < lowest or (highest is not None and value > highest):
+        if kind is str and not isinstance(value, str):
+            problems.append(f"{name} must be a string, not {value!r}")
+            continue
+        if (lowest is not None and value < lowest) or (highest is not None and value > highest):
             bound = f"between {lowest} and {highest}" if highest is not None else f">= {lowest}"
             problems.append(f"{name} must be {bound}, not {value!r}")
             continue

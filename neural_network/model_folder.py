@@ -107,14 +107,46 @@ def save_network(model, path) -> None:
     path = Path(path)
     temporary = path.with_name(f".{path.stem}.saving.keras")
     # Rebuilt from its configuration: an uncompiled twin (keras.models.clone_model keeps
-    # the optimizer, and with it the optimizer's state in the file).
-    network = keras.Model.from_config(model.get_config())
+    # the optimizer, and with it the optimizer's state in the file), computing in float32.
+    network = keras.Model.from_config(float32_config(model.get_config()))
     network.set_weights(model.get_weights())
     try:
         network.save(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def float32_config(config):
+    """A Keras configuration with every layer set to compute in float32.
+
+    A network trained under a mixed-precision policy (``PRECISION``) keeps its weights in
+    float32 but computes in 16 bits; saved as it is, it would compute so wherever it is
+    loaded, emulated and slow on most CPUs. Its float32 twin has the same weights.
+
+    Examples
+    --------
+    >>> policy = {"class_name": "DTypePolicy", "config": {"name": "mixed_bfloat16"}}
+    >>> float32_config({"layers": [{"dtype": policy}, {"dtype": "bfloat16"}, {"dtype": "int32"}]})
+    {'layers': [{'dtype': 'float32'}, {'dtype': 'float32'}, {'dtype': 'int32'}]}
+    """
+    if isinstance(config, list):
+        return [float32_config(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    converted = {}
+    for key, value in config.items():
+        if key == "dtype" and _is_16_bit(value):
+            converted[key] = "float32"
+        else:
+            converted[key] = float32_config(value)
+    return converted
+
+
+def _is_16_bit(dtype) -> bool:
+    if isinstance(dtype, dict):  # a serialised DTypePolicy
+        dtype = dtype.get("config", {}).get("name")
+    return dtype in ("mixed_bfloat16", "mixed_float16", "bfloat16", "float16")
 
 
 def save_weights(model, path) -> None:

@@ -193,3 +193,42 @@ def test_unmatched_files_are_listed_in_one_error(cellseg, training_data, tmp_pat
     assert result.code == 1
     assert "images without annotation: extra.png" in result.err
     assert len(result.error_lines) == 1
+
+
+def test_mixed_precision_trains_in_bfloat16_and_saves_float32_networks(
+    train_command, tmp_path, tiny_hyperparameters, training_data, monkeypatch
+):
+    import keras
+
+    import cellseg.neural_network.training as training
+
+    computed_in = []
+    build = training._build
+
+    def recording_build(*arguments, **keywords):
+        model, loss = build(*arguments, **keywords)
+        computed_in.append(model.get_layer("unet").get_layer("down0_conv1").compute_dtype)
+        return model, loss
+
+    monkeypatch.setattr(training, "_build", recording_build)
+    hyperparameters = tmp_path / "bfloat16.py"
+    hyperparameters.write_text(tiny_hyperparameters.read_text() + "PRECISION = 'mixed_bfloat16'\n")
+    result = train_command("--name", "bfloat16", "--hyperparameters", hyperparameters)
+    assert result.code == 0, result.err
+    assert computed_in == ["bfloat16"]
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # the process's is restored
+    folder = ModelFolder(tmp_path / "models" / "bfloat16")
+    assert folder.read_config()["settings"]["hyperparameters"]["precision"] == "mixed_bfloat16"
+
+    def every_layer(model):
+        for layer in model.layers:
+            yield layer
+            if isinstance(layer, keras.Model):
+                yield from every_layer(layer)
+
+    for path in (folder.model_path, folder.best_path):
+        network = keras.saving.load_model(path, compile=False, safe_mode=True)
+        assert {layer.compute_dtype for layer in every_layer(network)} == {"float32"}, path
+    image = read_image(next((training_data / "images").glob("*.png")))
+    labels = segment(load_network(folder), image, folder.read_config())
+    assert labels.shape == image.shape[:2]

@@ -87,6 +87,12 @@ BROKEN_FILES = {
         "BOUNDARY_WIDTH = 1.5\n",
         "BOUNDARY_WIDTH must be a whole number, not 1.5",
     ),
+    "unknown precision": (
+        "--hyperparameters",
+        "BATCH_SIZE = 8\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n"
+        "PRECISION = 'float16'\n",
+        "PRECISION must be one of float32, mixed_bfloat16, mixed_float16, not 'float16'",
+    ),
     "hyperparameters raising at import": (
         "--hyperparameters",
         "EPOCHS = 1 / 0\n",
