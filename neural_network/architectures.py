@@ -25,8 +25,8 @@ def unet(
     ----------
     input_shape : (rows, columns, channels)
         Rows and columns may be None; images then need sides divisible by ``2**depth``.
-    target : {"3class", "mask", "distance"}
-        Sets the number of output channels and their activation.
+    target : {"3class", "mask", "distance", "hover"}
+        Sets the number of output channels and their activation (`output_layers`).
     base_filters : int
         Filters of the first level; each level down doubles them.
     depth : int
@@ -46,14 +46,26 @@ def unet(
         )(x)
         x = layers.Concatenate(name=f"up{level}_skip")([x, skips[level]])
         x = _double_convolution(x, base_filters * 2**level, f"up{level}")
-    outputs = layers.Conv2D(
-        OUTPUT_CHANNELS[target],
-        1,
-        activation=OUTPUT_ACTIVATION[target],
-        name="output",
-        dtype="float32",
-    )(x)
-    return keras.Model(inputs, outputs, name="unet")
+    return keras.Model(inputs, output_layers(x, target), name="unet")
+
+
+def output_layers(x, target: str):
+    """The last layers of a network for ``target``, in float32 whatever the dtype policy.
+
+    One 1 x 1 convolution with the target's activation; for ``hover``, the three class
+    probabilities (softmax) followed by the two centre offsets (tanh, -1 to 1).
+    """
+    if target != "hover":
+        return layers.Conv2D(
+            OUTPUT_CHANNELS[target],
+            1,
+            activation=OUTPUT_ACTIVATION[target],
+            name="output",
+            dtype="float32",
+        )(x)
+    classes = layers.Conv2D(3, 1, activation="softmax", name="classes", dtype="float32")(x)
+    offsets = layers.Conv2D(2, 1, activation="tanh", name="offsets", dtype="float32")(x)
+    return layers.Concatenate(name="output", dtype="float32")([classes, offsets])
 
 
 def with_normalisation(model: keras.Model, mean, std, *, name: str = "cellseg") -> keras.Model:

@@ -23,9 +23,10 @@ from cellseg.annotations import OutlineStyle, check_same_size, read_annotation_l
 from cellseg.batch import image_files
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
+from cellseg.postprocessing.instances import OUTPUT_CHANNELS
 from cellseg.preprocessing.augmentation import Augmentation, random_tile
 from cellseg.preprocessing.colour import as_rgb
-from cellseg.preprocessing.targets import distance_map, three_class
+from cellseg.preprocessing.targets import centre_offsets, distance_map, three_class
 from cellseg.preprocessing.tiling import tile_positions
 
 #: Bytes of decoded images (with their labels) kept by one process: a training set of
@@ -115,7 +116,8 @@ def prepare(
     cache.mkdir(parents=True, exist_ok=True)
     prepared = []
     channel_sum, channel_squares, pixels = np.zeros(3), np.zeros(3), 0
-    classes = np.zeros(3 if target == "3class" else 2)
+    with_classes = target in ("3class", "hover")
+    classes = np.zeros(3 if with_classes else 2)
     areas = []
     for pair in pairs:
         image = as_rgb(read_image(pair.image))
@@ -139,7 +141,7 @@ def prepare(
         pixels += flat.shape[0]
         cell_areas = np.bincount(labels.ravel())[1:]
         areas.append(cell_areas[cell_areas > 0])
-        if target == "3class":
+        if with_classes:
             classes += np.bincount(three_class(labels, boundary_width).ravel(), minlength=3)[:3]
         else:
             cells = int(np.count_nonzero(labels))
@@ -231,8 +233,11 @@ def validation_dataset(
 
 def target_array(target_tile: np.ndarray, target: str, boundary_width: int = 1) -> np.ndarray:
     """The training target of a tile of labels (or distances), shaped like the output."""
-    if target == "3class":
-        return np.eye(3, dtype=np.float32)[three_class(target_tile, boundary_width)]
+    if target in ("3class", "hover"):
+        classes = np.eye(3, dtype=np.float32)[three_class(target_tile, boundary_width)]
+        if target == "hover":
+            return np.concatenate([classes, centre_offsets(target_tile)], axis=-1)
+        return classes
     if target == "mask":
         return (target_tile > 0).astype(np.float32)[:, :, None]
     return target_tile.astype(np.float32)[:, :, None]
@@ -246,7 +251,7 @@ def _batched(samples: range, load, *, target: str, tile: int, batch_size: int, d
         return sample_batches(samples, load, batch_size, drop_remainder=drop_remainder)
     import tensorflow as tf
 
-    channels = 3 if target == "3class" else 1
+    channels = OUTPUT_CHANNELS[target]
 
     def load_tensors(sample):
         image, answer = tf.numpy_function(load, [sample], (tf.float32, tf.float32))

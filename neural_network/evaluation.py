@@ -35,6 +35,7 @@ def evaluate_images(model, config: dict, pairs, *, tune: bool = False):
                 array(image),
                 divisor=config.get("divisor", 32),
                 flips=config.get("test_time_flips", 1),
+                target=config["target"],
             )
         )
         truths.append(array(truth))

@@ -7,7 +7,8 @@ weights set from the training data's class frequencies, with a soft Dice term th
 every class, however rare, equally.
 
 ``y_true`` always has the shape of ``y_pred``: one-hot classes for ``3class``, 0/1 for
-``mask``, the normalised distance for ``distance``. Users' own loss files receive the same.
+``mask``, the normalised distance for ``distance``, the classes then the two centre
+offsets for ``hover``. Users' own loss files receive the same.
 """
 
 import keras
@@ -119,6 +120,72 @@ class DistanceLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="cellseg")
+class HoverLoss(keras.losses.Loss):
+    """The ``hover`` target's loss: `WeightedCrossEntropyDice` of the three classes, plus
+    the mean squared error of the centre offsets and ``gradient_weight`` times that of
+    their gradients inside the cells, as HoVer-Net's (Graham et al. 2019).
+
+    The gradient term is what teaches the sharp jump of the offsets where two cells touch,
+    which prediction cuts along; the squared error alone would let it blur.
+    """
+
+    def __init__(
+        self,
+        class_weights=(1.0, 1.0, 1.0),
+        offset_weight=1.0,
+        gradient_weight=2.0,
+        separation_weight=0.0,
+        name="hover_loss",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        self.class_weights = [float(weight) for weight in class_weights]
+        self.offset_weight = float(offset_weight)
+        self.gradient_weight = float(gradient_weight)
+        self.separation_weight = float(separation_weight)
+        self._classes = WeightedCrossEntropyDice(
+            class_weights=self.class_weights, separation_weight=self.separation_weight
+        )
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        classes = self._classes.call(y_true[..., :3], y_pred[..., :3])
+        true_offsets, offsets = y_true[..., 3:], y_pred[..., 3:]
+        squared = ops.mean(ops.square(true_offsets - offsets), axis=(1, 2, 3))
+        cells = 1 - y_true[..., 0]
+        gradients = _offset_gradient_error(true_offsets, offsets, cells)
+        return classes + self.offset_weight * squared + self.gradient_weight * gradients
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "class_weights": self.class_weights,
+            "offset_weight": self.offset_weight,
+            "gradient_weight": self.gradient_weight,
+            "separation_weight": self.separation_weight,
+        }
+
+
+def _offset_gradient_error(true_offsets, offsets, cells):
+    """Mean squared error of the horizontal offsets' differences along the rows and of the
+    vertical offsets' along the columns, over pairs of neighbouring cell pixels, per image."""
+    errors = []
+    for channel, axis in ((0, 2), (1, 1)):
+        first = [slice(None)] * 3
+        second = [slice(None)] * 3
+        first[axis], second[axis] = slice(1, None), slice(None, -1)
+        first, second = tuple(first), tuple(second)
+
+        def difference(maps, first=first, second=second, channel=channel):
+            return maps[..., channel][first] - maps[..., channel][second]
+
+        inside = cells[first] * cells[second]
+        squared = ops.square(difference(true_offsets) - difference(offsets)) * inside
+        errors.append(ops.sum(squared, axis=(1, 2)) / (ops.sum(inside, axis=(1, 2)) + 1.0))
+    return errors[0] + errors[1]
+
+
+@keras.saving.register_keras_serializable(package="cellseg")
 class CellDice(keras.metrics.Metric):
     """Dice coefficient of the cell pixels over all batches: a metric that a network
     painting everything background scores 0 on, unlike accuracy.
@@ -136,7 +203,7 @@ class CellDice(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, "float32")
         y_pred = ops.cast(y_pred, "float32")
-        if self.target == "3class":
+        if self.target in ("3class", "hover"):
             truth = 1 - y_true[..., 0]
             predicted = 1 - y_pred[..., 0]
         else:
@@ -190,7 +257,7 @@ def default_loss(
     """The class-balanced loss for ``target``, weighted from the training data.
 
     ``class_frequencies`` are the fractions of background, interior and boundary pixels
-    (``3class``) or of background and cell pixels (``mask``, ``distance``). Each class is
+    (``3class``, ``hover``) or of background and cell pixels (``mask``, ``distance``). Each class is
     weighted by the inverse of its frequency, normalised so background weighs 1 and capped
     at 50 so that a near-absent class cannot dominate. ``separation_weight`` (``3class``
     only) is added to the pixels between neighbouring cells (`separation`).
@@ -199,6 +266,8 @@ def default_loss(
     weights = [min(frequencies[0] / value, 50.0) for value in frequencies]
     if target == "3class":
         return WeightedCrossEntropyDice(class_weights=weights, separation_weight=separation_weight)
+    if target == "hover":
+        return HoverLoss(class_weights=weights, separation_weight=separation_weight)
     if target == "mask":
         return WeightedBinaryCrossEntropyDice(positive_weight=weights[1])
     if target == "distance":

@@ -8,7 +8,7 @@ stitched output, never per tile, so none is cut or counted twice at a seam.
 
 import numpy as np
 
-from cellseg.postprocessing.instances import Thresholds, cells_from_output
+from cellseg.postprocessing.instances import MIRRORED_CHANNELS, Thresholds, cells_from_output
 from cellseg.preprocessing.colour import as_rgb
 from cellseg.preprocessing.tiling import stitch_tiles, tile_positions
 
@@ -24,7 +24,13 @@ TILE_OVERLAP = 64
 
 
 def network_output(
-    model, image: np.ndarray, *, divisor: int = 32, flips: int = 1, batch_size: int = 1
+    model,
+    image: np.ndarray,
+    *,
+    divisor: int = 32,
+    flips: int = 1,
+    batch_size: int = 1,
+    target: str = "3class",
 ):
     """The network's output for ``image``, of the image's rows and columns.
 
@@ -39,6 +45,9 @@ def network_output(
     flips : {1, 2, 4}
         Test-time augmentation: average the outputs for the image as it is and flipped
         (2: also turned half round; 4: also flipped left-right and upside down).
+    target : str
+        The model's target; mirrored views of a ``hover`` output have their offsets'
+        signs put back (`cellseg.postprocessing.instances.MIRRORED_CHANNELS`).
 
     Returns
     -------
@@ -51,7 +60,7 @@ def network_output(
         tile, overlap = int(fixed[0]), int(fixed[0]) // 4
     elif rows * columns <= WHOLE_IMAGE_PIXELS:
         padded = _pad(rgb, _round_up(rows, divisor), _round_up(columns, divisor))
-        output = _averaged_over_flips(model, padded[None], flips)[0]
+        output = _averaged_over_flips(model, padded[None], flips, target)[0]
         return output[:rows, :columns].astype(np.float32)
     else:
         tile = max(_balanced_tile(length, divisor) for length in (rows, columns))
@@ -62,7 +71,7 @@ def network_output(
     for start in range(0, len(positions), batch_size):
         chunk = positions[start : start + batch_size]
         batch = np.stack([padded[position.window] for position in chunk])
-        outputs.extend(_averaged_over_flips(model, batch, flips))
+        outputs.extend(_averaged_over_flips(model, batch, flips, target))
     channels = outputs[0].shape[-1]
     stitched = stitch_tiles(
         zip(positions, outputs, strict=True),
@@ -138,7 +147,11 @@ def segment(model, image: np.ndarray, config: dict, *, scale: float | str = 1.0)
     if scale != 1:
         return _segment_rescaled(model, as_rgb(image), config, scale)
     output = network_output(
-        model, image, divisor=config.get("divisor", 32), flips=config.get("test_time_flips", 1)
+        model,
+        image,
+        divisor=config.get("divisor", 32),
+        flips=config.get("test_time_flips", 1),
+        target=config["target"],
     )
     thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
     return cells_from_output(output, config["target"], thresholds)
@@ -160,7 +173,9 @@ def _segment_rescaled(model, rgb: np.ndarray, config: dict, scale: float) -> np.
 _FLIPS = {1: [()], 2: [(), (1, 2)], 4: [(), (2,), (1,), (1, 2)]}
 
 
-def _averaged_over_flips(model, batch: np.ndarray, flips: int) -> np.ndarray:
+def _averaged_over_flips(
+    model, batch: np.ndarray, flips: int, target: str = "3class"
+) -> np.ndarray:
     """The network's output, averaged over flipped views (each flipped back), in float32.
 
     The views are summed in the order of `_FLIPS` (the page's worker does the same).
@@ -172,6 +187,13 @@ def _averaged_over_flips(model, batch: np.ndarray, flips: int) -> np.ndarray:
         view = np.flip(batch, axes) if axes else batch
         output = np.asarray(model.predict_on_batch(np.ascontiguousarray(view)), np.float32)
         output = np.flip(output, axes) if axes else output
+        mirrored = [MIRRORED_CHANNELS.get(target, {}).get(axis - 1) for axis in axes]
+        if any(channel is not None for channel in mirrored):
+            signs = np.ones(output.shape[-1], np.float32)
+            for channel in mirrored:
+                if channel is not None:
+                    signs[channel] = -signs[channel]
+            output = output * signs
         total = output if total is None else total + output
     return total / np.float32(flips) if flips > 1 else total
 

@@ -4,7 +4,7 @@
   written with ``keras.ops``; ``y_true`` has the shape of ``y_pred`` (see `losses`).
 - architecture file: ``get_model(input_shape)`` returning a ``keras.Model`` whose output has
   the input's rows and columns and the channels the target needs (3 for ``3class``,
-  1 for ``mask`` and ``distance``).
+  1 for ``mask`` and ``distance``, 5 for ``hover``).
 - hyperparameters file: upper-case names (see `hyperparameters`).
 
 Every problem is a `CellsegError` whose one line names the file and what is wrong.

@@ -4,11 +4,16 @@ A network trained on one of the targets of `cellseg.preprocessing.targets` outpu
 
 - ``3class``: probabilities of background, cell interior and cell boundary;
 - ``mask``: the probability of being inside a cell;
-- ``distance``: the distance to the cell's edge, 1 at each cell's centre.
+- ``distance``: the distance to the cell's edge, 1 at each cell's centre;
+- ``hover``: the three class probabilities, then the offsets of the pixel from its cell's
+  centre, horizontal and vertical, each -1 to 1 across a cell
+  (`cellseg.preprocessing.targets.centre_offsets`).
 
 Cells are found by marker-controlled watershed: confident cores (interior probability, or
 distance, above ``seed``) are the markers, and they grow over the foreground (cell
-probability above ``foreground``) until they meet, so touching cells stay apart. A ``mask``
+probability above ``foreground``) until they meet, so touching cells stay apart. For
+``hover`` the cores are also cut where the offsets fall steeply (`offset_edges`): between
+touching cells they jump from +1 to -1 even where the boundary class is faint. A ``mask``
 output has no cores: its connected components are the cells. The thresholds are tuned on
 validation images after training (`tune_thresholds`) and stored with the model.
 """
@@ -20,7 +25,11 @@ import numpy as np
 from scipy import ndimage as ndi
 
 #: Targets a network can be trained on, and the output channels each needs.
-OUTPUT_CHANNELS = {"mask": 1, "3class": 3, "distance": 1}
+OUTPUT_CHANNELS = {"mask": 1, "3class": 3, "distance": 1, "hover": 5}
+
+#: Output channels that change sign when the image is mirrored, per mirrored axis (rows
+#: 0, columns 1): the ``hover`` target's vertical and horizontal centre offsets.
+MIRRORED_CHANNELS = {"hover": {0: 4, 1: 3}}
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,9 @@ class Thresholds:
     min_area : int
         Cells smaller than this many pixels are dropped.
     smoothing : float
-        Standard deviation (pixels) of a Gaussian applied to the output first, which keeps
-        a faint cell from breaking into specks; 0 for none.
+        Standard deviation (pixels) of a Gaussian applied to the output's probabilities
+        (or distances) first, which keeps a faint cell from breaking into specks; 0 for
+        none.
     """
 
     foreground: float = 0.5
@@ -63,7 +73,7 @@ def cells_from_output(
     ----------
     output : ndarray, shape (rows, columns, channels) or (rows, columns)
         The network's output: see the module's description for each target.
-    target : {"3class", "mask", "distance"}
+    target : {"3class", "mask", "distance", "hover"}
     thresholds : Thresholds, optional
         Defaults to ``Thresholds()``.
 
@@ -90,11 +100,14 @@ def cells_from_output(
         raise ValueError(
             f"a {target} output has {OUTPUT_CHANNELS[target]} channels, got {output.shape[2]}"
         )
+    edges = None
+    if target == "hover":  # from the offsets as they are: smoothing would soften the jumps
+        edges, output = offset_edges(output[:, :, 3:]), output[:, :, :3]
     if thresholds.smoothing > 0:
         output = ndi.gaussian_filter(output, (thresholds.smoothing, thresholds.smoothing, 0))
-    if target == "3class":
+    if target in ("3class", "hover"):
         foreground = output[:, :, 1] + output[:, :, 2]
-        core = output[:, :, 1]
+        core = output[:, :, 1] if edges is None else output[:, :, 1] * (1 - edges)
     else:
         foreground = core = output[:, :, 0]
     mask = foreground > thresholds.foreground
@@ -103,6 +116,32 @@ def cells_from_output(
     else:
         labels = _grow_cores(core, mask, thresholds.seed)
     return _drop_small(labels, thresholds.min_area)
+
+
+def offset_edges(offsets: np.ndarray) -> np.ndarray:
+    """Where centre offsets fall steeply, 0 to 1: the edges between touching cells.
+
+    Across a cell the horizontal offset rises from -1 to 1 left to right (the vertical one
+    top to bottom); where two cells touch it falls back from about +1 to -1 between two
+    neighbouring pixels. Each pixel gets the largest fall, halved, between it and its
+    neighbour on either side, of the horizontal offsets along rows and the vertical ones
+    along columns, clipped to 0..1: a full jump of 2 reads 1 on both sides of the cut.
+
+    Examples
+    --------
+    >>> offsets = np.zeros((1, 6, 2), np.float32)
+    >>> offsets[0, :, 0] = [-1, 0, 1, -1, 0, 1]          # two cells side by side
+    >>> offset_edges(offsets)[0]
+    array([0., 0., 1., 1., 0., 0.], dtype=float32)
+    """
+    steepest = np.zeros(offsets.shape[:2], dtype=np.float32)
+    for channel, axis in ((0, 1), (1, 0)):
+        fall = -np.diff(offsets[:, :, channel], axis=axis) / 2
+        before = (slice(None),) * axis + (slice(None, -1),)
+        after = (slice(None),) * axis + (slice(1, None),)
+        steepest[before] = np.maximum(steepest[before], fall)
+        steepest[after] = np.maximum(steepest[after], fall)
+    return np.clip(steepest, 0, 1)
 
 
 def tune_thresholds(

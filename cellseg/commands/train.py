@@ -34,10 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--target",
-        choices=("3class", "mask", "distance"),
+        choices=("3class", "mask", "distance", "hover"),
         default="3class",
         help="what the network learns: background / interior / boundary (default), a cell "
-        "mask, or each cell's distance map",
+        "mask, each cell's distance map, or the three classes and each pixel's offset from "
+        "its cell's centre (HoVer-Net's maps, to cut touching cells apart)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument(

@@ -164,18 +164,54 @@ export function gaussianSmooth(output, rows, columns, channels, sigma) {
   return pass(pass(output, true), false);
 }
 
+/** Output channels whose sign turns when the image is mirrored, by axis (as
+ *  cellseg.postprocessing.instances.MIRRORED_CHANNELS): the hover target's offsets. */
+export const MIRRORED_CHANNELS = { hover: { upDown: 4, leftRight: 3 } };
+
+/** Where a hover output's centre offsets fall steeply, 0..1, in float32 as
+ *  cellseg.postprocessing.instances.offset_edges: the edges between touching cells. */
+export function offsetEdges(output, rows, columns, channels) {
+  const edges = new Float32Array(rows * columns);
+  const mark = (first, second, channel) => {
+    const fall = Math.fround(Math.fround(output[first * channels + channel] -
+      output[second * channels + channel]) / 2);
+    if (fall > edges[first]) edges[first] = fall;
+    if (fall > edges[second]) edges[second] = fall;
+  };
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) {
+      const index = row * columns + column;
+      if (column + 1 < columns) mark(index, index + 1, 3);
+      if (row + 1 < rows) mark(index, index + columns, 4);
+    }
+  }
+  for (let index = 0; index < edges.length; index++) edges[index] = Math.min(edges[index], 1);
+  return edges;
+}
+
 /** Cells from a network output: Float32Array (rows x columns x channels, channels last). */
 export function cellsFromOutput(output, rows, columns, channels, target, thresholds) {
   const pixels = rows * columns;
+  let edges = null;
+  if (target === "hover") { // from the offsets as they are: smoothing would soften the jumps
+    edges = offsetEdges(output, rows, columns, channels);
+    const classes = new Float32Array(pixels * 3);
+    for (let index = 0; index < pixels; index++) {
+      for (let k = 0; k < 3; k++) classes[index * 3 + k] = output[index * channels + k];
+    }
+    output = classes;
+    channels = 3;
+  }
   if (thresholds.smoothing > 0) {
     output = gaussianSmooth(output, rows, columns, channels, thresholds.smoothing);
   }
   const foreground = new Float32Array(pixels);
   const core = new Float32Array(pixels);
   for (let index = 0; index < pixels; index++) {
-    if (target === "3class") {
+    if (target === "3class" || target === "hover") {
       foreground[index] = output[index * 3 + 1] + output[index * 3 + 2];
-      core[index] = output[index * 3 + 1];
+      core[index] = edges ? Math.fround(output[index * 3 + 1] * Math.fround(1 - edges[index]))
+        : output[index * 3 + 1];
     } else {
       foreground[index] = core[index] = output[index * channels];
     }

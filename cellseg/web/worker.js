@@ -9,7 +9,7 @@
 // in balanced tiles overlapping by TILE_OVERLAP, blended toward each tile's centre.
 
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
-import { cellsFromOutput, measureCells } from "./cells.js";
+import { MIRRORED_CHANNELS, cellsFromOutput, measureCells } from "./cells.js";
 import { autoScale, resizeBilinear, resizeLabels } from "./scale.js";
 
 // Smaller than Python's 2048 x 2048: a tab's WebAssembly memory is tighter, and tiled outputs
@@ -140,7 +140,8 @@ function flipped(data, height, width, depth, upDown, leftRight) {
   return out;
 }
 
-async function run(session, tensor, flips = 1) {
+async function run(session, tensor, flips = 1, target = "3class") {
+  const mirrored = MIRRORED_CHANNELS[target] || {};
   const [, height, width] = tensor.dims;
   let total = null;
   let channels = 0;
@@ -152,6 +153,12 @@ async function run(session, tensor, flips = 1) {
     const output = results[session.outputNames[0]];
     channels = output.dims[3];
     const back = flipped(output.data, height, width, channels, upDown, leftRight);
+    // A mirrored view's offsets point the other way: turn their signs back (in `back`, a
+    // new array whenever the view was flipped).
+    for (const [channel, turned] of [[mirrored.upDown, upDown], [mirrored.leftRight, leftRight]]) {
+      if (channel === undefined || !turned) continue;
+      for (let i = channel; i < back.length; i += channels) back[i] = -back[i];
+    }
     if (total === null) total = Float32Array.from(back);
     else for (let i = 0; i < total.length; i++) total[i] += back[i];
   }
@@ -182,7 +189,7 @@ async function networkOutput(session, settings, rgba, rows, columns) {
     const width = roundUp(columns, divisor);
     const reflectable = height - rows < rows && width - columns < columns;
     const result = await run(session, windowTensor(rgba, rows, columns, 0, 0, height, width, reflectable),
-      settings.test_time_flips);
+      settings.test_time_flips, settings.target);
     return { data: crop(result.data, height, width, result.channels, rows, columns), channels: result.channels };
   }
   const tile = fixed ? fixed[0] : Math.max(balancedTile(rows, divisor), balancedTile(columns, divisor));
@@ -201,7 +208,7 @@ async function networkOutput(session, settings, rgba, rows, columns) {
   for (const [index, [top, left]] of starts.entries()) {
     progress(`running the network, tile ${index + 1} of ${starts.length}`, 0.1 + 0.8 * index / starts.length);
     const result = await run(session, windowTensor(rgba, rows, columns, top, left, tile, tile, reflectable),
-      settings.test_time_flips);
+      settings.test_time_flips, settings.target);
     channels = result.channels;
     sum = sum || new Float32Array(rows * columns * channels);
     for (let r = 0; r < tile && top + r < rows; r++) {

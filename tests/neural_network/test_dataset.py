@@ -101,3 +101,16 @@ def test_decoded_images_are_read_once_and_the_least_recently_used_dropped(tmp_pa
     cache.get(*files["b"])
     assert reads[6:] == list(files["b"])
     np.testing.assert_array_equal(first[1], read_image(files["a"][1]))
+
+
+def test_hover_targets_are_the_classes_then_the_centre_offsets_of_the_tile():
+    from cellseg.neural_network.dataset import target_array
+    from cellseg.preprocessing.targets import centre_offsets, three_class
+
+    labels = np.zeros((8, 10), np.uint32)
+    labels[1:7, 1:5], labels[1:7, 5:9] = 7, 3  # touching, numbered as in a whole image
+    target = target_array(labels, "hover", boundary_width=2)
+    assert target.shape == (8, 10, 5) and target.dtype == np.float32
+    np.testing.assert_array_equal(target[..., :3].argmax(axis=-1), three_class(labels, 2))
+    np.testing.assert_array_equal(target[..., 3:], centre_offsets(labels))
+    assert target[3, 4, 3] == 1 and target[3, 5, 3] == -1  # the jump where they touch

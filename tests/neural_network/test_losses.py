@@ -7,12 +7,13 @@ import pytest
 from cellseg.neural_network.losses import (
     CellDice,
     DistanceLoss,
+    HoverLoss,
     WeightedBinaryCrossEntropyDice,
     WeightedCrossEntropyDice,
     default_loss,
     separation,
 )
-from cellseg.preprocessing.targets import three_class
+from cellseg.preprocessing.targets import centre_offsets, three_class
 
 # One image of two pixels: background predicted 0.7, boundary predicted 0.6.
 CLASSES_TRUE = np.array([[[[1, 0, 0], [0, 0, 1]]]], np.float32)
@@ -63,6 +64,7 @@ def test_binary_and_distance_losses_by_hand():
         WeightedCrossEntropyDice(class_weights=(1, 3, 9), dice_weight=0.5, separation_weight=5),
         WeightedBinaryCrossEntropyDice(positive_weight=4),
         DistanceLoss(positive_weight=2),
+        HoverLoss(class_weights=(1, 3, 9), offset_weight=0.5, gradient_weight=3),
     ],
     ids=lambda loss: type(loss).__name__,
 )
@@ -122,3 +124,25 @@ def test_separation_weight_makes_merging_cells_cost_more():
     extra_weighted = float(weighted(truth, merged)) - float(weighted(truth, right))
     assert extra_weighted > 5 * extra_plain > 0
     assert default_loss("3class", [0.8, 0.15, 0.05], separation_weight=7).separation_weight == 7
+
+
+def test_hover_loss_adds_offset_and_offset_gradient_errors_to_the_classes_loss():
+    labels = np.zeros((1, 12, 16), int)
+    labels[0, 2:10, 1:8], labels[0, 2:10, 8:15] = 1, 2  # two touching cells
+    classes = _one_hot(labels[0])
+    truth = np.concatenate([classes, centre_offsets(labels[0])[None]], axis=-1)
+    loss = HoverLoss(class_weights=(1, 2, 4), offset_weight=1, gradient_weight=2)
+    classes_alone = float(WeightedCrossEntropyDice(class_weights=(1, 2, 4))(classes, classes))
+    assert float(loss(truth, truth)) == pytest.approx(classes_alone, rel=1e-5)
+    # Offsets off by a constant: their gradients are right, only the squared error counts.
+    shifted = truth.copy()
+    shifted[..., 3:] += 0.1
+    assert float(loss(truth, shifted)) == pytest.approx(classes_alone + 0.01, rel=1e-4)
+    # Offsets blurred across the cut between the cells: the gradient term counts too.
+    blurred = truth.copy()
+    blurred[0, :, 7:9, 3] = 0.0
+    squared = float(np.mean(np.square(blurred - truth)[..., 3:]))
+    assert float(loss(truth, blurred)) > classes_alone + squared + 0.01
+    assert float(HoverLoss(gradient_weight=0)(truth, blurred)) == pytest.approx(
+        float(WeightedCrossEntropyDice()(classes, classes)) + squared, rel=1e-4
+    )

@@ -53,6 +53,31 @@ def test_flip_averaging_sees_each_flip_once(network):
         prediction.network_output(network, image, flips=3)
 
 
+class _SlopeModel:
+    """Stands for a hover network: classes from the red channel, offsets its slopes across
+    and down (central differences, whose sign turns exactly when the image is mirrored)."""
+
+    input_shape = (None, None, None, 3)
+
+    def predict_on_batch(self, batch):
+        red = batch[..., 0].astype(np.float32) / 255
+        classes = np.stack([1 - red, red / 2, red / 2], axis=-1)
+        offsets = np.stack([np.gradient(red, axis=2), np.gradient(red, axis=1)], axis=-1)
+        return np.concatenate([classes, offsets], axis=-1)
+
+
+@pytest.mark.parametrize("flips", [2, 4])
+def test_flip_averaging_turns_mirrored_hover_offsets_back(flips):
+    image = np.random.default_rng(5).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    model = _SlopeModel()
+    plain = prediction.network_output(model, image, divisor=4, target="hover")
+    averaged = prediction.network_output(model, image, divisor=4, flips=flips, target="hover")
+    np.testing.assert_allclose(averaged, plain, atol=1e-6)
+    # Without turning the signs back, mirrored views would cancel the offsets out.
+    unsigned = prediction.network_output(model, image, divisor=4, flips=2, target="3class")
+    assert np.abs(unsigned[..., 3:]).max() < 1e-6 < np.abs(plain[..., 3:]).max()
+
+
 def test_evaluation_sees_what_prediction_sees(network):
     from cellseg.neural_network.evaluation import evaluate_images
 

@@ -97,6 +97,24 @@ def test_distance_target_with_distribution_on_one_replica(
     assert config["test_time_flips"] == 2
 
 
+def test_hover_target_trains_predicts_and_exports_to_the_web_page(
+    train_command, cellseg, tmp_path, training_data
+):
+    result = train_command("--name", "hover", "--target", "hover")
+    assert result.code == 0, result.err
+    folder = ModelFolder(tmp_path / "models" / "hover")
+    config = folder.read_config()
+    assert config["target"] == "hover" and len(config["class_frequencies"]) == 3
+    model = load_network(folder)  # safe mode
+    assert model.output_shape[-1] == 5
+    image = read_image(next((training_data / "images").glob("*.png")))
+    assert segment(model, image, config).shape == image.shape[:2]
+    # The ONNX network agrees with Keras (export checks), and the page knows the target.
+    exported = cellseg("export", folder.path, "--output", tmp_path / "site")
+    assert exported.code == 0, exported.err
+    assert json.loads((tmp_path / "site" / "model.json").read_text())["target"] == "hover"
+
+
 def test_separation_weight_reaches_the_default_loss(
     train_command, tmp_path, tiny_hyperparameters, monkeypatch
 ):

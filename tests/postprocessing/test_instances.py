@@ -6,7 +6,7 @@ import pytest
 from cellseg.metrics import aggregated_jaccard_index
 from cellseg.postprocessing.instances import Thresholds, cells_from_output, tune_thresholds
 from cellseg.preprocessing.synthetic import synthetic_tissue
-from cellseg.preprocessing.targets import distance_map, three_class
+from cellseg.preprocessing.targets import centre_offsets, distance_map, three_class
 
 
 def perfect_three_class(labels):
@@ -27,6 +27,24 @@ def test_distance_output_splits_touching_cells():
     found = cells_from_output(distance_map(labels), "distance", Thresholds(0.05, 0.5, 5))
     assert found.max() == 2
     assert aggregated_jaccard_index(labels, found) > 0.9
+
+
+def test_hover_offsets_cut_touching_cells_that_the_classes_alone_merge():
+    labels = np.zeros((20, 30), int)
+    labels[5:15, 3:15] = 1
+    labels[5:15, 15:27] = 2  # touching
+    classes = perfect_three_class(labels > 0)  # no boundary where they touch
+    thresholds = Thresholds(0.5, 0.6, 5)
+    assert cells_from_output(classes, "3class", thresholds).max() == 1
+    output = np.concatenate([classes, centre_offsets(labels)], axis=-1)
+    found = cells_from_output(output, "hover", thresholds)
+    assert found.max() == 2 and aggregated_jaccard_index(labels, found) > 0.9
+    # Smoothing blurs the jump, still a cut; a perfect output of crowded cells comes back.
+    assert cells_from_output(output, "hover", Thresholds(0.5, 0.6, 5, 1.0)).max() == 2
+    _, crowded = synthetic_tissue((128, 128), seed=2)
+    perfect = np.concatenate([perfect_three_class(crowded), centre_offsets(crowded)], axis=-1)
+    found = cells_from_output(perfect, "hover", Thresholds(min_area=5))
+    assert aggregated_jaccard_index(crowded, found) > 0.9
 
 
 def test_mask_output_gives_connected_components():

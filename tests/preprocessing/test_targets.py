@@ -1,4 +1,4 @@
-"""Training targets from labels: mask, three classes, distance map."""
+"""Training targets from labels: mask, three classes, distance map, centre offsets."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from skimage.segmentation import find_boundaries
 from cellseg.preprocessing.targets import (
     BOUNDARY,
     INTERIOR,
+    centre_offsets,
     distance_map,
     foreground_mask,
     make_target,
@@ -103,3 +104,37 @@ def test_boundary_is_every_cell_pixel_within_width_steps_of_another_label(labels
 def test_a_boundary_narrower_than_a_pixel_is_refused():
     with pytest.raises(ValueError, match="at least 1 pixel"):
         three_class(TWO_TOUCHING_CELLS, width=0)
+
+
+def test_centre_offsets_jump_where_touching_cells_meet():
+    offsets = centre_offsets(TWO_TOUCHING_CELLS)
+    assert offsets.shape == TWO_TOUCHING_CELLS.shape + (2,) and offsets.dtype == np.float32
+    assert offsets[2, :, 0].tolist() == [0, -1, 0, 1, -1, 0, 1, 0]  # horizontal, row 2
+    assert offsets[:, 2, 1].tolist() == [0, -1, 0, 1, 0]  # vertical, column 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    labels=arrays(
+        np.int32, st.tuples(st.integers(1, 12), st.integers(1, 12)), elements=st.integers(0, 3)
+    )
+)
+def test_centre_offsets_are_centred_span_minus_one_to_one_and_mirror(labels):
+    offsets = centre_offsets(labels)
+    assert np.all(offsets[labels == 0] == 0)
+    assert np.all(np.abs(offsets) <= 1)
+    positions = np.indices(labels.shape)[::-1]  # columns (horizontal), then rows
+    for cell in np.unique(labels[labels > 0]):
+        inside = labels == cell
+        for channel in (0, 1):
+            values = offsets[..., channel][inside]
+            assert abs(values.mean()) < 1e-5
+            spread = np.ptp(positions[channel][inside]) > 0
+            assert np.isclose(np.abs(values).max(), 1.0 if spread else 0.0)
+            # Offsets grow with the position: the same order, ties included.
+            order = np.argsort(positions[channel][inside], kind="stable")
+            assert np.all(np.diff(values[order]) >= -1e-6)
+    # Mirrored cells have mirrored offsets, the mirrored axis's with their sign turned.
+    mirrored = centre_offsets(labels[:, ::-1])
+    assert np.allclose(mirrored[..., 0], -offsets[:, ::-1, 0], atol=1e-6)
+    assert np.allclose(mirrored[..., 1], offsets[:, ::-1, 1], atol=1e-6)

@@ -12,7 +12,7 @@ from cellseg.image_io import read_image
 from cellseg.postprocessing.instances import Thresholds, cells_from_output
 from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells
 from cellseg.preprocessing.synthetic import synthetic_tissue
-from cellseg.preprocessing.targets import distance_map, three_class
+from cellseg.preprocessing.targets import centre_offsets, distance_map, three_class
 
 WEB = Path(__file__).resolve().parents[2] / "cellseg" / "web"
 NODE = shutil.which("node")
@@ -61,17 +61,23 @@ def noisy(perfect, seed):
 
 
 @pytest.mark.parametrize(
-    ("target", "smoothing"), [("3class", 0), ("3class", 1.5), ("distance", 0), ("mask", 1)]
+    ("target", "smoothing"),
+    [("3class", 0), ("3class", 1.5), ("distance", 0), ("mask", 1), ("hover", 0), ("hover", 1)],
 )
 def test_same_cells_and_measurements_as_python(tmp_path, target, smoothing):
     image, labels = synthetic_tissue((160, 190), seed=4, positive_fraction=0.4)
-    if target == "3class":
+    if target in ("3class", "hover"):
         perfect = np.eye(3, dtype=np.float32)[three_class(labels)]
     elif target == "distance":
         perfect = distance_map(labels)[:, :, None]
     else:
         perfect = (labels > 0).astype(np.float32)[:, :, None]
     output = noisy(perfect, seed=1)
+    if target == "hover":  # classes, then centre offsets blurred and noisy
+        offsets = centre_offsets(labels) * 0.8 + np.random.default_rng(2).normal(
+            0, 0.1, (160, 190, 2)
+        )
+        output = np.concatenate([output, offsets.astype(np.float32)], axis=-1)
     thresholds = Thresholds(0.5, 0.6, 12, smoothing)
     expected = cells_from_output(output, target, thresholds)
     found, cells = run_javascript(tmp_path, output, image, target, thresholds)
