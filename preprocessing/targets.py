@@ -32,19 +32,30 @@ def three_class(labels: np.ndarray, width: int = 1) -> np.ndarray:
     >>> three_class(np.array([[0, 1, 1, 1, 1, 1, 0]] * 5), width=2)[2]
     array([0, 2, 2, 1, 2, 2, 0], dtype=uint8)
     """
-    from skimage.morphology import diamond
-
     if width < 1:
         raise ValueError(f"the boundary width must be at least 1 pixel, got {width}")
     labels = np.asarray(labels)
-    reach = diamond(width).astype(bool)
+    # The largest and smallest label within `width` steps: `width` rounds of the four
+    # neighbours' (a diamond, by slicing: several times faster than a footprint filter).
     # Beyond the image's edge counts as the same cell (a cell cut by the edge has no
     # boundary there), as with skimage.segmentation.find_boundaries.
-    highest = ndi.maximum_filter(labels, footprint=reach, mode="nearest")
-    lowest = ndi.minimum_filter(labels, footprint=reach, mode="nearest")
+    highest, lowest = labels, labels
+    for _ in range(width):
+        highest, lowest = _cross_extreme(highest, np.maximum), _cross_extreme(lowest, np.minimum)
     target = (labels > 0).astype(np.uint8) * INTERIOR
     target[(highest != lowest) & (labels > 0)] = BOUNDARY
     return target
+
+
+def _cross_extreme(values: np.ndarray, extreme) -> np.ndarray:
+    """``extreme`` (np.maximum or np.minimum) of each pixel and its four neighbours, the
+    image's edge pixels repeated beyond it."""
+    result = values.copy()
+    extreme(result[1:], values[:-1], out=result[1:])
+    extreme(result[:-1], values[1:], out=result[:-1])
+    extreme(result[:, 1:], values[:, :-1], out=result[:, 1:])
+    extreme(result[:, :-1], values[:, 1:], out=result[:, :-1])
+    return result
 
 
 def distance_map(labels: np.ndarray, *, normalise: bool = True) -> np.ndarray:
