@@ -1,5 +1,7 @@
 """The default network, a U-Net, and the wrapper that stores normalisation in any model."""
 
+import contextlib
+
 import keras
 from keras import layers
 
@@ -66,6 +68,18 @@ def output_layers(x, target: str):
     classes = layers.Conv2D(3, 1, activation="softmax", name="classes", dtype="float32")(x)
     offsets = layers.Conv2D(2, 1, activation="tanh", name="offsets", dtype="float32")(x)
     return layers.Concatenate(name="output", dtype="float32")([classes, offsets])
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Build layers under Keras' dtype policy ``name`` (``"mixed_bfloat16"``...), then
+    restore the process's own: layers keep the policy they were built with."""
+    before = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy(before)
 
 
 def with_normalisation(model: keras.Model, mean, std, *, name: str = "cellseg") -> keras.Model:

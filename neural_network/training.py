@@ -90,6 +90,8 @@ def train(request: TrainingRequest) -> ModelFolder:
 
     import keras
 
+    from cellseg.neural_network.architectures import dtype_policy
+
     keras.utils.set_random_seed(request.seed)
     width = hyperparameters.boundary_width
     prepared_training, statistics = prepare(
@@ -117,7 +119,7 @@ def train(request: TrainingRequest) -> ModelFolder:
     config["test_time_flips"] = hyperparameters.test_time_flips
     folder.write_config(config)
 
-    with strategy.scope(), _dtype_policy(hyperparameters.precision):
+    with strategy.scope(), dtype_policy(hyperparameters.precision):
         model, loss = _build(request, hyperparameters, config, get_model, user_loss, tile)
         metrics = [_cell_dice(request.target)]
         if user_loss is not None and user_loss.metric is not None:
@@ -287,19 +289,6 @@ def _build(request, hyperparameters, config, get_model, user_loss, tile):
             separation_weight=hyperparameters.separation_weight,
         )
     return model, loss
-
-
-@contextlib.contextmanager
-def _dtype_policy(name: str):
-    """Build layers under Keras' dtype policy ``name``, then restore the process's own."""
-    import keras
-
-    before = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_dtype_policy(before)
 
 
 def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
