@@ -23,7 +23,7 @@ from cellseg.annotations import OutlineStyle, check_same_size, read_annotation_l
 from cellseg.batch import image_files
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
-from cellseg.postprocessing.instances import OUTPUT_CHANNELS
+from cellseg.postprocessing.instances import CLASS_TARGETS, OUTPUT_CHANNELS
 from cellseg.preprocessing.augmentation import Augmentation, random_tile
 from cellseg.preprocessing.colour import as_rgb
 from cellseg.preprocessing.targets import centre_offsets, distance_map, three_class
@@ -116,8 +116,7 @@ def prepare(
     cache.mkdir(parents=True, exist_ok=True)
     prepared = []
     channel_sum, channel_squares, pixels = np.zeros(3), np.zeros(3), 0
-    with_classes = target in ("3class", "hover")
-    classes = np.zeros(3 if with_classes else 2)
+    classes = np.zeros(3 if target in CLASS_TARGETS else 2)
     areas = []
     for pair in pairs:
         image = as_rgb(read_image(pair.image))
@@ -141,7 +140,7 @@ def prepare(
         pixels += flat.shape[0]
         cell_areas = np.bincount(labels.ravel())[1:]
         areas.append(cell_areas[cell_areas > 0])
-        if with_classes:
+        if target in CLASS_TARGETS:
             classes += np.bincount(three_class(labels, boundary_width).ravel(), minlength=3)[:3]
         else:
             cells = int(np.count_nonzero(labels))
@@ -233,7 +232,7 @@ def validation_dataset(
 
 def target_array(target_tile: np.ndarray, target: str, boundary_width: int = 1) -> np.ndarray:
     """The training target of a tile of labels (or distances), shaped like the output."""
-    if target in ("3class", "hover"):
+    if target in CLASS_TARGETS:
         classes = np.eye(3, dtype=np.float32)[three_class(target_tile, boundary_width)]
         if target == "hover":
             return np.concatenate([classes, centre_offsets(target_tile)], axis=-1)

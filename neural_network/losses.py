@@ -14,6 +14,8 @@ offsets for ``hover``. Users' own loss files receive the same.
 import keras
 from keras import ops
 
+from cellseg.postprocessing.instances import CLASS_TARGETS
+
 _EPSILON = 1e-6
 
 
@@ -169,20 +171,18 @@ class HoverLoss(keras.losses.Loss):
 def _offset_gradient_error(true_offsets, offsets, cells):
     """Mean squared error of the horizontal offsets' differences along the rows and of the
     vertical offsets' along the columns, over pairs of neighbouring cell pixels, per image."""
-    errors = []
-    for channel, axis in ((0, 2), (1, 1)):
-        first = [slice(None)] * 3
-        second = [slice(None)] * 3
-        first[axis], second[axis] = slice(1, None), slice(None, -1)
-        first, second = tuple(first), tuple(second)
+    error = true_offsets - offsets  # the differences of the error are those of the errors
+    across = error[:, :, 1:, 0] - error[:, :, :-1, 0]
+    down = error[:, 1:, :, 1] - error[:, :-1, :, 1]
+    pairs_across = cells[:, :, 1:] * cells[:, :, :-1]
+    pairs_down = cells[:, 1:] * cells[:, :-1]
 
-        def difference(maps, first=first, second=second, channel=channel):
-            return maps[..., channel][first] - maps[..., channel][second]
+    def mean_square(differences, pairs):
+        return ops.sum(ops.square(differences) * pairs, axis=(1, 2)) / (
+            ops.sum(pairs, axis=(1, 2)) + 1.0
+        )
 
-        inside = cells[first] * cells[second]
-        squared = ops.square(difference(true_offsets) - difference(offsets)) * inside
-        errors.append(ops.sum(squared, axis=(1, 2)) / (ops.sum(inside, axis=(1, 2)) + 1.0))
-    return errors[0] + errors[1]
+    return mean_square(across, pairs_across) + mean_square(down, pairs_down)
 
 
 @keras.saving.register_keras_serializable(package="cellseg")
@@ -203,7 +203,7 @@ class CellDice(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, "float32")
         y_pred = ops.cast(y_pred, "float32")
-        if self.target in ("3class", "hover"):
+        if self.target in CLASS_TARGETS:
             truth = 1 - y_true[..., 0]
             predicted = 1 - y_pred[..., 0]
         else:
@@ -257,10 +257,11 @@ def default_loss(
     """The class-balanced loss for ``target``, weighted from the training data.
 
     ``class_frequencies`` are the fractions of background, interior and boundary pixels
-    (``3class``, ``hover``) or of background and cell pixels (``mask``, ``distance``). Each class is
-    weighted by the inverse of its frequency, normalised so background weighs 1 and capped
-    at 50 so that a near-absent class cannot dominate. ``separation_weight`` (``3class``
-    only) is added to the pixels between neighbouring cells (`separation`).
+    (``3class``, ``hover``) or of background and cell pixels (``mask``, ``distance``).
+    Each class is weighted by the inverse of its frequency, normalised so background weighs
+    1 and capped at 50 so that a near-absent class cannot dominate. ``separation_weight``
+    (``3class`` and ``hover`` only) is added to the pixels between neighbouring cells
+    (`separation`).
     """
     frequencies = [max(float(value), 1e-4) for value in class_frequencies]
     weights = [min(frequencies[0] / value, 50.0) for value in frequencies]

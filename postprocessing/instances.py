@@ -27,6 +27,9 @@ from scipy import ndimage as ndi
 #: Targets a network can be trained on, and the output channels each needs.
 OUTPUT_CHANNELS = {"mask": 1, "3class": 3, "distance": 1, "hover": 5}
 
+#: Targets whose first three channels are the background, interior and boundary classes.
+CLASS_TARGETS = ("3class", "hover")
+
 #: Output channels that change sign when the image is mirrored, per mirrored axis (rows
 #: 0, columns 1): the ``hover`` target's vertical and horizontal centre offsets.
 MIRRORED_CHANNELS = {"hover": {0: 4, 1: 3}}
@@ -105,7 +108,7 @@ def cells_from_output(
         edges, output = offset_edges(output[:, :, 3:]), output[:, :, :3]
     if thresholds.smoothing > 0:
         output = ndi.gaussian_filter(output, (thresholds.smoothing, thresholds.smoothing, 0))
-    if target in ("3class", "hover"):
+    if target in CLASS_TARGETS:
         foreground = output[:, :, 1] + output[:, :, 2]
         core = output[:, :, 1] if edges is None else output[:, :, 1] * (1 - edges)
     else:

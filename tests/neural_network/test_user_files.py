@@ -93,6 +93,12 @@ BROKEN_FILES = {
         "PRECISION = 'float16'\n",
         "PRECISION must be one of float32, mixed_bfloat16, mixed_float16, not 'float16'",
     ),
+    "precision not a string": (
+        "--hyperparameters",
+        "BATCH_SIZE = 8\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n"
+        "PRECISION = 16\n",
+        "PRECISION must be a string, not 16",
+    ),
     "hyperparameters raising at import": (
         "--hyperparameters",
         "EPOCHS = 1 / 0\n",
