@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "monuseg" / "train"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "monuseg" / "train"
 
 
 def load_pairs(images: Path, labels: Path, count: int = 6):
