@@ -122,36 +122,24 @@ class DistanceLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="cellseg")
-class HoverLoss(keras.losses.Loss):
-    """The ``hover`` target's loss: `WeightedCrossEntropyDice` of the three classes, plus
-    the mean squared error of the centre offsets and ``gradient_weight`` times that of
-    their gradients inside the cells, as HoVer-Net's (Graham et al. 2019).
+class HoverLoss(WeightedCrossEntropyDice):
+    """The ``hover`` target's loss: `WeightedCrossEntropyDice` of the three classes (with
+    its parameters), plus the mean squared error of the centre offsets times
+    ``offset_weight`` and ``gradient_weight`` times that of their gradients inside the
+    cells, as HoVer-Net's (Graham et al. 2019).
 
     The gradient term is what teaches the sharp jump of the offsets where two cells touch,
     which prediction cuts along; the squared error alone would let it blur.
     """
 
-    def __init__(
-        self,
-        class_weights=(1.0, 1.0, 1.0),
-        offset_weight=1.0,
-        gradient_weight=2.0,
-        separation_weight=0.0,
-        name="hover_loss",
-        **kwargs,
-    ):
+    def __init__(self, offset_weight=1.0, gradient_weight=2.0, name="hover_loss", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.class_weights = [float(weight) for weight in class_weights]
         self.offset_weight = float(offset_weight)
         self.gradient_weight = float(gradient_weight)
-        self.separation_weight = float(separation_weight)
-        self._classes = WeightedCrossEntropyDice(
-            class_weights=self.class_weights, separation_weight=self.separation_weight
-        )
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, y_pred.dtype)
-        classes = self._classes.call(y_true[..., :3], y_pred[..., :3])
+        classes = super().call(y_true[..., :3], y_pred[..., :3])
         true_offsets, offsets = y_true[..., 3:], y_pred[..., 3:]
         squared = ops.mean(ops.square(true_offsets - offsets), axis=(1, 2, 3))
         cells = 1 - y_true[..., 0]
@@ -161,10 +149,8 @@ class HoverLoss(keras.losses.Loss):
     def get_config(self):
         return {
             **super().get_config(),
-            "class_weights": self.class_weights,
             "offset_weight": self.offset_weight,
             "gradient_weight": self.gradient_weight,
-            "separation_weight": self.separation_weight,
         }
 
 

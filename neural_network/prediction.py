@@ -187,13 +187,10 @@ def _averaged_over_flips(
         view = np.flip(batch, axes) if axes else batch
         output = np.asarray(model.predict_on_batch(np.ascontiguousarray(view)), np.float32)
         output = np.flip(output, axes) if axes else output
-        mirrored = [MIRRORED_CHANNELS.get(target, {}).get(axis - 1) for axis in axes]
-        if any(channel is not None for channel in mirrored):
-            signs = np.ones(output.shape[-1], np.float32)
-            for channel in mirrored:
-                if channel is not None:
-                    signs[channel] = -signs[channel]
-            output = output * signs
+        for axis in axes:  # a mirrored view's offsets point the other way
+            channel = MIRRORED_CHANNELS.get(target, {}).get(axis - 1)
+            if channel is not None:
+                output[..., channel] *= -1
         total = output if total is None else total + output
     return total / np.float32(flips) if flips > 1 else total
 
