@@ -120,6 +120,21 @@ def test_broken_user_file(train_command, tmp_path, case):
     assert not (tmp_path / "models" / "broken").exists()
 
 
+def test_three_class_architecture_for_hover(train_command, tmp_path):
+    """--target hover needs the three classes and two centre offsets: 5 channels."""
+    path = tmp_path / "three classes.py"
+    path.write_text(
+        ARCHITECTURE_HEAD + "def get_model(input_shape):\n    inputs = keras.Input(input_shape)\n"
+        "    return keras.Model(inputs, layers.Conv2D(3, 1, activation='softmax')(inputs))\n"
+    )
+    result = train_command("--name", "hover", "--target", "hover", "--architecture", path)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert len(result.error_lines) == 1, result.err
+    line = result.error_lines[0]
+    assert str(path) in line and "--target hover needs (batch, rows, columns, 5)" in line
+    assert not (tmp_path / "models" / "hover").exists()
+
+
 def test_missing_user_file(cellseg, training_data, tmp_path):
     missing = tmp_path / "nowhere.py"
     result = cellseg(
