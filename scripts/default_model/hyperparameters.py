@@ -1,8 +1,8 @@
 """Hyperparameters of the bundled default model (trained_models/default).
 
 A narrow U-Net (8 filters at the first of 4 levels, about half a million parameters) so that
-it runs in a browser tab in seconds; 70 epochs of 120 steps of 8 tiles take about 80 minutes
-on 2 CPU cores. The learning rate follows a cosine decay over the epochs.
+it runs in a browser tab in seconds; 70 epochs of 120 steps of 8 tiles take 40 to 80 minutes
+on 2 CPU cores, depending on the day. The learning rate follows a cosine decay over the epochs.
 """
 
 BATCH_SIZE = 8
