@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--overwrite", action="store_true")
     arguments = parser.parse_args()
 
+    from cellseg.errors import file_error
     from cellseg.image_io import read_image, write_image
 
     pieces = []
@@ -94,6 +95,8 @@ def main() -> None:
         if image.ndim == 3 and not is_grey(image):
             labels = read_image(arguments.source / "labels" / path.name)
             pieces.append(to_cell_area(image[..., :3], labels, arguments.cell_area))
+    if not pieces:
+        raise file_error(arguments.source / "images", "no colour PNG images to pack")
     mosaics = pack(pieces, arguments.side)
     for kind in ("images", "labels"):
         (arguments.output / kind).mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """benchmarks/dsb_mosaics.py: small images packed into mosaics, every pixel kept, no overlap."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from dsb_mosaics import is_grey, pack, to_cell_area
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "dsb_mosaics.py"
 
 SIDE = 40
 
@@ -66,3 +69,19 @@ def test_grey_images_are_told_from_stained_ones():
     stained = grey.copy()
     stained[..., 2] = 160
     assert is_grey(grey) and not is_grey(stained)
+
+
+def test_a_folder_without_colour_images_is_one_line_naming_it(tmp_path):
+    source = tmp_path / "dsb"
+    (source / "images").mkdir(parents=True)
+    output = tmp_path / "mosaics"
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--source", source, "--output", output],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"dsb_mosaics.py: {source / 'images'}: no colour PNG images to pack"
+    )
+    assert not output.exists()
