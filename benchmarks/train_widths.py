@@ -95,7 +95,6 @@ def main() -> None:
 
 def epochs_for(arguments, cpus: list[int]) -> int:
     """Epochs whose tiles one share of the cores cuts in about ``arguments.seconds``."""
-    import keras
 
     from cellseg.neural_network.dataset import pair_by_stem, prepare, training_dataset
     from cellseg.neural_network.training import _augmentation
@@ -118,27 +117,37 @@ def epochs_for(arguments, cpus: list[int]) -> int:
             first_epoch=0,
             epochs=recipe.epochs,
         )
-        adapter = None
-        if isinstance(batches, keras.utils.PyDataset):
-            from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
-
-            adapter = PyDatasetAdapter(batches)
-            iterator = adapter.get_numpy_iterator()
-        else:
-            iterator = batches.as_numpy_iterator()
-        for _ in range(len(cpus)):  # the workers' first batches: start-up and decoding
-            next(iterator)
-        start, tiles = time.perf_counter(), 0
-        while time.perf_counter() - start < 8:
-            tiles += len(next(iterator)[0])
-        rate = tiles / (time.perf_counter() - start)
-        if adapter is not None:
-            adapter.on_epoch_end()  # stops its worker processes
+        rate = _tiles_per_second(batches, warm_up=len(cpus), seconds=8)
     os.sched_setaffinity(0, all_cores)
     per_epoch = recipe.steps_per_epoch * recipe.batch_size
     epochs = max(1, int(arguments.seconds * rate / per_epoch))
     print(f"{rate:.0f} tiles/s on {len(cpus)} cores: {epochs} epochs in {arguments.seconds:.0f} s")
     return epochs
+
+
+def _tiles_per_second(batches, *, warm_up: int, seconds: float) -> float:
+    """How fast ``batches`` come, read as Keras reads them (with its worker processes).
+
+    The first ``warm_up`` batches (the workers' start-up and first decoding) are not timed.
+    """
+    import keras
+
+    class Timer(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            if batch + 1 == warm_up:
+                self.start, self.tiles = time.perf_counter(), 0
+            elif batch + 1 > warm_up:
+                self.tiles += len(logs["outputs"])
+                if time.perf_counter() - self.start >= seconds:
+                    self.model.stop_predicting = True
+
+    class TileCount(keras.Model):
+        def predict_step(self, data):
+            return keras.ops.zeros(keras.ops.shape(data[0])[:1])  # one number per tile
+
+    timer = Timer()
+    TileCount().predict(batches, verbose=0, callbacks=[timer])
+    return timer.tiles / (time.perf_counter() - timer.start)
 
 
 if __name__ == "__main__":
