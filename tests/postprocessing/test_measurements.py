@@ -5,7 +5,11 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from skimage.draw import disk
+from skimage.measure import regionprops_table
 
 from cellseg.postprocessing.measurements import (
     CELL_COLUMNS,
@@ -221,6 +225,29 @@ def test_measuring_changes_neither_image_nor_labels(rgb_image):
 def test_unusable_labels_are_refused(labels):
     with pytest.raises(ValueError):
         measure_cells(white((5, 5)), labels)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    arrays(np.int32, st.tuples(st.integers(1, 12), st.integers(1, 12)), elements=st.integers(0, 4))
+)
+def test_shapes_are_scikit_images_regionprops(labels):
+    """Any labels, cells in pieces, lines and single pixels included."""
+    expected = regionprops_table(
+        labels, properties=("label", "area", "centroid", "perimeter", "eccentricity")
+    )
+    measured = measure_cells(np.full(labels.shape, 255, np.uint8), labels)
+
+    assert [cell.id for cell in measured] == list(expected["label"])
+    assert [cell.area for cell in measured] == list(expected["area"])
+    for field, column in (
+        ("centroid_row", "centroid-0"),
+        ("centroid_column", "centroid-1"),
+        ("perimeter", "perimeter"),
+        ("eccentricity", "eccentricity"),
+    ):
+        got = [getattr(cell, field) for cell in measured]
+        np.testing.assert_allclose(got, expected[column], atol=1e-9, err_msg=field)
 
 
 def test_a_thousand_square_image_with_500_cells_is_measured_fast():
