@@ -1,12 +1,13 @@
 """Peak memory and time of `cellseg predict` on a whole-slide-sized BigTIFF.
 
-    python benchmarks/whole_slide.py [--side 10000] [--model default]
+    python benchmarks/whole_slide.py [--side 10000] [--model default] [--scale auto]
 
 Builds a SIDE x SIDE RGB BigTIFF (tiled, JPEG-free zlib) by mirroring real H&E tissue from
 ../shared/datasets/monuseg (synthetic tissue without it), runs `cellseg predict MODEL SLIDE
---format tiff` in a child process, and reports its peak resident memory (the kernel's
-accounting of the child, as `/usr/bin/time -v` prints it), wall time, cells found, and the
-size of the label TIFF.
+--format tiff --scale SCALE` in a child process, and reports its peak resident memory (the
+kernel's accounting of the child, as `/usr/bin/time -v` prints it), wall time, cells found,
+and the size of the label TIFF. ``--scale 2`` shows the cost of a 20x slide: each region is
+enlarged twice over before the network.
 """
 
 import argparse
@@ -72,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--side", type=int, default=10_000)
     parser.add_argument("--model", default="default")
+    parser.add_argument("--scale", default="auto", help="cellseg predict's --scale (auto)")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -89,6 +91,8 @@ def main() -> None:
                 str(folder / "out"),
                 "--format",
                 "tiff",
+                "--scale",
+                arguments.scale,
             ],
             capture_output=True,
             text=True,
@@ -101,7 +105,8 @@ def main() -> None:
         labels = folder / "out" / "slide_labels.tif"
         print(
             f"{arguments.side} x {arguments.side} RGB BigTIFF "
-            f"({arguments.side**2 / 1e6:.0f} megapixels), model '{arguments.model}':"
+            f"({arguments.side**2 / 1e6:.0f} megapixels), model '{arguments.model}', "
+            f"--scale {arguments.scale}:"
         )
         print(
             f"  peak resident memory {peak:.0f} MB, {seconds:.0f} s "

@@ -39,6 +39,8 @@ _NAMES = {
     "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
     "ZOOM": ("zoom", float, 0.0, 3.0, False),
     "PALE": ("pale", float, 0.0, 0.9, False),
+    "BLUR": ("blur", float, 0.0, 5.0, False),
+    "NOISE": ("noise", float, 0.0, 0.5, False),
     "PRECISION": ("precision", str, None, None, False),
 }
 
@@ -90,6 +92,12 @@ class Hyperparameters:
         Half the training tiles lose a random fraction, up to ``pale``, of their
         haematoxylin (`cellseg.preprocessing.augmentation.Augmentation`): the nuclei of
         immunohistochemistry sections are often much paler than those of H&E.
+    blur : float
+        Half the training tiles are blurred by a Gaussian of standard deviation up to
+        ``blur`` pixels, as slides scanned slightly out of focus; 0 (the default) never.
+    noise : float
+        Gaussian noise of standard deviation up to ``noise`` of the 0-255 range is added to
+        the training tiles; 0 (the default) none.
     precision : {"float32", "mixed_bfloat16", "mixed_float16"}
         Keras' dtype policy while training: the mixed ones compute in 16 bits and keep the
         weights in float32, faster on GPUs and on CPUs with bfloat16 instructions (see
@@ -111,6 +119,8 @@ class Hyperparameters:
     boundary_width: int = 1
     zoom: float = 0.25
     pale: float = 0.7
+    blur: float = 0.0
+    noise: float = 0.0
     precision: str = "float32"
 
     def to_dict(self) -> dict:

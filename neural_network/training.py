@@ -296,6 +296,8 @@ def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
         strength=hyperparameters.augmentation,
         scale=hyperparameters.zoom,
         pale=hyperparameters.pale,
+        blur=hyperparameters.blur,
+        noise=hyperparameters.noise,
     )
 
 

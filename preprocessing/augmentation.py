@@ -1,4 +1,5 @@
-"""Random training tiles: position, scale, flips and rotations, stain and light jitter.
+"""Random training tiles: position, scale, flips and rotations, stain and light jitter,
+optionally focus blur and camera noise.
 
 Brightfield stains vary from lab to lab and slide to slide; jittering each stain's optical
 density (in haematoxylin / eosin / DAB space, Tellez et al. 2018) together with brightness
@@ -31,6 +32,12 @@ class Augmentation:
     dab : float
         Chance that a tile's eosin is re-coloured, mostly or wholly, as a denser DAB brown:
         an H&E tile then looks like a haematoxylin + DAB section.
+    blur : float
+        Half the tiles are blurred, as a slide slightly out of focus, by a Gaussian of
+        standard deviation up to this many pixels; 0 (the default) never.
+    noise : float
+        Gaussian noise of standard deviation up to this fraction of the 0-255 range is
+        added to each tile; 0 (the default) none.
     """
 
     strength: float = 1.0
@@ -39,6 +46,8 @@ class Augmentation:
     light: float = 0.1
     pale: float = 0.7
     dab: float = 0.5
+    blur: float = 0.0
+    noise: float = 0.0
 
 
 def random_tile(
@@ -91,7 +100,26 @@ def random_tile(
         if flip:
             image_tile, target_tile = image_tile[:, ::-1], target_tile[:, ::-1]
         image_tile = jitter_colours(image_tile, rng, augmentation)
+        image_tile = _blurred_and_noisy(image_tile, rng, augmentation)
     return np.ascontiguousarray(image_tile, dtype=np.float32), np.ascontiguousarray(target_tile)
+
+
+def _blurred_and_noisy(
+    image: np.ndarray, rng: np.random.Generator, augmentation: Augmentation
+) -> np.ndarray:
+    """Blur and add noise to a tile as ``augmentation`` asks. Off by default, when it draws
+    nothing from ``rng``, so seeded tiles stay those of earlier versions."""
+    strength = augmentation.strength
+    if augmentation.blur > 0 and rng.random() < 0.5:
+        from scipy.ndimage import gaussian_filter
+
+        sigma = rng.uniform(0, augmentation.blur * strength)
+        image = gaussian_filter(image, (sigma, sigma, 0), mode="mirror")
+    if augmentation.noise > 0:
+        spread = rng.uniform(0, augmentation.noise * strength) * 255
+        noise = rng.standard_normal(image.shape, dtype=np.float32) * np.float32(spread)
+        image = np.clip(image + noise, 0, 255)
+    return image
 
 
 def resize_square(array: np.ndarray, size: int, *, linear: bool) -> np.ndarray:

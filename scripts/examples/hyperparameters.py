@@ -18,4 +18,6 @@ SEPARATION_WEIGHT = 0.0  # extra loss weight between touching cells; the U-Net p
 BOUNDARY_WIDTH = 1  # pixels of the 3class target's cell boundary; wider parts crowded cells (1)
 ZOOM = 0.25  # training tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM, for cells of more sizes (0.25)
 PALE = 0.7  # half the training tiles lose up to this fraction of haematoxylin, as in IHC (0.7)
+BLUR = 0.0  # half the training tiles blurred by a Gaussian of up to this many pixels (0)
+NOISE = 0.0  # noise of up to this fraction of the 0-255 range added to training tiles (0)
 PRECISION = "float32"  # "mixed_bfloat16" or "mixed_float16": faster on GPUs, bf16 CPUs (float32)

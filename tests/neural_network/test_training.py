@@ -137,12 +137,12 @@ def test_separation_weight_reaches_the_default_loss(
     assert config["settings"]["hyperparameters"]["separation_weight"] == 4.5
 
 
-def test_boundary_width_zoom_and_pale_shape_every_3class_target_and_tile(
+def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_tile(
     train_command, tmp_path, tiny_hyperparameters, monkeypatch
 ):
     import cellseg.neural_network.dataset as dataset
 
-    widths, zooms, pales = [], [], []
+    widths, zooms, pales, blurs, noises = [], [], [], [], []
     three_class, random_tile = dataset.three_class, dataset.random_tile
 
     def recording_three_class(labels, width=1):
@@ -152,6 +152,8 @@ def test_boundary_width_zoom_and_pale_shape_every_3class_target_and_tile(
     def recording_random_tile(*arguments, augmentation, **keywords):
         zooms.append(augmentation.scale)
         pales.append(augmentation.pale)
+        blurs.append(augmentation.blur)
+        noises.append(augmentation.noise)
         return random_tile(*arguments, augmentation=augmentation, **keywords)
 
     monkeypatch.setattr(dataset, "three_class", recording_three_class)
@@ -159,12 +161,14 @@ def test_boundary_width_zoom_and_pale_shape_every_3class_target_and_tile(
     hyperparameters = tmp_path / "wide.py"
     hyperparameters.write_text(
         tiny_hyperparameters.read_text() + "BOUNDARY_WIDTH = 3\nZOOM = 0.6\nPALE = 0.85\n"
+        "BLUR = 1.5\nNOISE = 0.04\n"
     )
     result = train_command("--name", "wide", "--hyperparameters", hyperparameters)
     assert result.code == 0, result.err
     # Class frequencies, training tiles and validation tiles alike.
     assert len(widths) > 3 and set(widths) == {3}
     assert zooms and set(zooms) == {0.6} and set(pales) == {0.85}
+    assert set(blurs) == {1.5} and set(noises) == {0.04}
     config = ModelFolder(tmp_path / "models" / "wide").read_config()
     assert config["settings"]["hyperparameters"]["boundary_width"] == 3
     assert config["settings"]["augmentation"]["scale"] == 0.6

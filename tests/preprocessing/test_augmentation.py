@@ -148,3 +148,35 @@ def test_as_rgb(image, expected):
     converted = as_rgb(image)
     assert converted.dtype == np.float32
     np.testing.assert_allclose(converted.reshape(-1, 3), np.array(expected).reshape(-1, 3))
+
+
+def _roughness(tile):
+    """How much neighbouring pixels differ, on average."""
+    return np.abs(np.diff(tile, axis=1)).mean()
+
+
+def test_blur_smooths_about_half_the_tiles_and_moves_nothing():
+    seeds = range(3, 23)
+    blurred = [
+        random_tile(
+            RGB, LABELS, np.random.default_rng(seed), tile=64, augmentation=Augmentation(blur=3.0)
+        )
+        for seed in seeds
+    ]
+    sharp = [random_tile(RGB, LABELS, np.random.default_rng(seed), tile=64) for seed in seeds]
+    for (_, target), (_, sharp_target) in zip(blurred, sharp, strict=True):
+        np.testing.assert_array_equal(target, sharp_target)  # same place, zoom and turn
+    smoother = [
+        _roughness(b[0]) < 0.8 * _roughness(s[0]) for b, s in zip(blurred, sharp, strict=True)
+    ]
+    assert 4 <= sum(smoother) <= 16  # about half
+
+
+def test_noise_roughens_the_tile_within_the_range_and_moves_nothing():
+    plain_image, plain_target = random_tile(RGB, LABELS, np.random.default_rng(3), tile=64)
+    noisy, target = random_tile(
+        RGB, LABELS, np.random.default_rng(3), tile=64, augmentation=Augmentation(noise=0.1)
+    )
+    np.testing.assert_array_equal(target, plain_target)
+    assert _roughness(noisy) > _roughness(plain_image)
+    assert noisy.dtype == np.float32 and noisy.min() >= 0 and noisy.max() <= 255
