@@ -168,3 +168,11 @@ def test_example_hyperparameters_file_names_every_optional_default():
     for field in fields(Hyperparameters):
         if field.name not in required:
             assert getattr(loaded, field.name) == field.default, field.name
+
+
+def test_train_help_names_every_hyperparameter():
+    from cellseg.commands.train import build_parser
+    from cellseg.neural_network.hyperparameters import _NAMES
+
+    listed = build_parser().epilog.replace(",", " ").replace(".", " ").split()
+    assert set(_NAMES) <= set(listed)
