@@ -215,7 +215,7 @@ def _moments(coordinates, cell_of_pixel: np.ndarray, cells: int):
     down, across = rows - centroid_row[cell_of_pixel], columns - centroid_column[cell_of_pixel]
     row_variance, column_variance = mean(down * down), mean(across * across)
     covariance = mean(down * across)
-    # The eigenvalues of the covariance matrix, the ellipse's squared half-axes (up to 4x).
+    # The eigenvalues of the covariance matrix: a quarter of the ellipse's squared half-axes.
     middle = (row_variance + column_variance) / 2
     spread = np.hypot((row_variance - column_variance) / 2, covariance)
     largest, smallest = middle + spread, np.clip(middle - spread, 0, None)
