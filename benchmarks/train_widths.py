@@ -95,7 +95,6 @@ def main() -> None:
 
 def epochs_for(arguments, cpus: list[int]) -> int:
     """Epochs whose tiles one share of the cores cuts in about ``arguments.seconds``."""
-
     from cellseg.neural_network.dataset import pair_by_stem, prepare, training_dataset
     from cellseg.neural_network.training import _augmentation
     from cellseg.neural_network.user_files import load_hyperparameters_file
