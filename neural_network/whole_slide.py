@@ -86,54 +86,91 @@ class RegionCells:
     cells: list
 
 
+@dataclass(frozen=True)
+class ScaledRegion:
+    """The scale `slide_scale` chose, and the cells of the region window it chose it on."""
+
+    scale: float
+    top: int
+    left: int
+    labels: np.ndarray
+
+
 def region_cells(
-    model, config: dict, source, *, progress=None, scale: float | str = 1.0
+    model,
+    config: dict,
+    source,
+    *,
+    progress=None,
+    scale: float | str = 1.0,
+    known: ScaledRegion | None = None,
 ) -> Iterator[RegionCells]:
     """Find the cells of a large image region by region; ids are numbered across the slide.
 
     ``progress``, if given, is called once per region; ``scale`` is `segment`'s, ``"auto"``
     chosen once for the whole slide (`slide_scale`), so that every region is found at the
-    same scale.
+    same scale. ``known``, `slide_scale`'s answer, gives the cells of the region the scale
+    was chosen on, so that region is not found twice.
     """
     from cellseg.neural_network.prediction import AUTO, segment
     from cellseg.postprocessing.measurements import measure_cells
 
     rows, columns = source.shape
     if scale == AUTO:
-        scale = slide_scale(model, config, source)
+        known = slide_scale(model, config, source)
+        scale = known.scale
     next_id = 1
     for row_index, top in enumerate(range(0, rows, REGION)):
         for left in range(0, columns, REGION):
             bottom, right = min(top + REGION, rows), min(left + REGION, columns)
-            window_top, window_left = max(top - HALO, 0), max(left - HALO, 0)
-            window_bottom, window_right = min(bottom + HALO, rows), min(right + HALO, columns)
-            image = source.read(window_top, window_left, window_bottom, window_right)
-            labels = segment(model, image, config, scale=scale)
+            window = _window(top, left, source.shape)
+            image = source.read(*window)
+            if known is not None and (known.top, known.left) == window[:2]:
+                labels = known.labels
+            else:
+                labels = segment(model, image, config, scale=scale)
             measured = measure_cells(image, labels)
             lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint32)
             owned = []
             for cell in measured:
-                row = cell.centroid_row + window_top
-                column = cell.centroid_column + window_left
+                row = cell.centroid_row + window[0]
+                column = cell.centroid_column + window[1]
                 if top <= row < bottom and left <= column < right:
                     lookup[cell.id] = next_id
                     owned.append(
                         replace(cell, id=next_id, centroid_row=row, centroid_column=column)
                     )
                     next_id += 1
-            yield RegionCells(row_index, window_top, window_left, lookup[labels], image, owned)
+            yield RegionCells(row_index, window[0], window[1], lookup[labels], image, owned)
             if progress is not None:
                 progress()
 
 
-def slide_scale(model, config: dict, source) -> float:
-    """`segment`'s automatic scale for a whole slide, chosen on its central region."""
+def slide_scale(model, config: dict, source) -> ScaledRegion:
+    """`segment`'s automatic scale for a whole slide, chosen on its central region.
+
+    The region is the one of `region_cells` that holds the slide's centre, read with its
+    halo, and its cells found at the chosen scale come back with it to be used again.
+    """
     from cellseg.neural_network.prediction import AUTO, segment_at_scale
 
     rows, columns = source.shape
-    top, left = max((rows - REGION) // 2, 0), max((columns - REGION) // 2, 0)
-    centre = source.read(top, left, min(top + REGION, rows), min(left + REGION, columns))
-    return segment_at_scale(model, centre, config, AUTO)[1]
+    top, left = rows // 2 // REGION * REGION, columns // 2 // REGION * REGION
+    window = _window(top, left, source.shape)
+    labels, scale = segment_at_scale(model, source.read(*window), config, AUTO)
+    return ScaledRegion(scale, window[0], window[1], labels)
+
+
+def _window(top: int, left: int, shape) -> tuple[int, int, int, int]:
+    """Top, left, bottom and right of the window read for the region at ``top``, ``left``:
+    the region and its halo, within the slide."""
+    rows, columns = shape
+    return (
+        max(top - HALO, 0),
+        max(left - HALO, 0),
+        min(top + REGION + HALO, rows),
+        min(left + REGION + HALO, columns),
+    )
 
 
 def region_count(shape) -> int:

@@ -134,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                 return
             source = ArrayRegions(image)
         try:
-            slide = scale
+            slide, known = scale, None
             if scale == AUTO:
-                slide = slide_scale(model, config, source)
+                known = slide_scale(model, config, source)
+                slide = known.scale
                 if slide != 1:
                     enlarged[path.name] = slide
             with tqdm(
@@ -146,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
                 disable=None,
                 leave=False,
             ) as bar:
-                regions = region_cells(model, config, source, progress=bar.update, scale=slide)
+                regions = region_cells(
+                    model, config, source, progress=bar.update, scale=slide, known=known
+                )
                 results.add_slide(path.name, source.shape, regions, scale=slide)
         finally:
             source.close()

@@ -87,7 +87,7 @@ def test_strips_release_their_tiles_in_order():
     assert len(first) + len(rest) == 20 * 3  # 5000 rows: 20 tile rows
 
 
-def test_auto_scale_is_chosen_once_from_the_central_region(monkeypatch, truth):
+def test_auto_scale_is_chosen_once_and_its_region_not_found_again(monkeypatch, truth, tmp_path):
     monkeypatch.setattr(whole_slide, "REGION", 512)
     monkeypatch.setattr(whole_slide, "HALO", 64)
     measured, scales = [], []
@@ -103,7 +103,14 @@ def test_auto_scale_is_chosen_once_from_the_central_region(monkeypatch, truth):
     monkeypatch.setattr(prediction, "segment_at_scale", segment_at_scale)
     monkeypatch.setattr(prediction, "segment", segment)
     source = whole_slide.ArrayRegions(truth)
-    regions = list(whole_slide.region_cells(None, {}, source, scale="auto"))
-    # One measurement, on a region-sized window of the slide; every region at its scale.
-    assert measured == [((512, 512), "auto")]
-    assert scales == [1.5] * len(regions) and len(regions) == whole_slide.region_count(truth.shape)
+    files = PredictionFiles(tmp_path, formats=("tiff",))
+    regions = whole_slide.region_cells(None, {}, source, scale="auto")
+    files.add_slide("slide.tif", truth.shape, regions)
+    # One measurement, on the window (region and halo) of the region at the slide's centre
+    # (rows 512-1023, columns 512-1023 of 1300 x 1700); every other region at its scale.
+    assert measured == [((512 + 2 * 64, 512 + 2 * 64), "auto")]
+    assert scales == [1.5] * (whole_slide.region_count(truth.shape) - 1)
+    # The central region's cells, reused, are as whole and as many as when found again.
+    found = read_image(tmp_path / "slide_labels.tif")
+    assert count_objects(found) == count_objects(truth)
+    assert aggregated_jaccard_index(truth, found) == 1.0
