@@ -75,7 +75,8 @@ def test_tiff_regions_read_what_the_file_holds(tmp_path):
         source.close()
 
 
-def test_strips_release_their_tiles_in_order():
+def test_strips_release_their_tiles_in_order(monkeypatch):
+    monkeypatch.setattr(whole_slide, "REGION", 2048)
     strips = whole_slide.LabelStrips(5000, 600)
     strips.paint(np.full((10, 10), 7, np.uint32), 2040, 300)  # across strips 0 and 1
     first = list(strips.tiles(before=1))
@@ -114,3 +115,10 @@ def test_auto_scale_is_chosen_once_and_its_region_not_found_again(monkeypatch, t
     found = read_image(tmp_path / "slide_labels.tif")
     assert count_objects(found) == count_objects(truth)
     assert aggregated_jaccard_index(truth, found) == 1.0
+
+
+def test_a_region_and_its_halo_go_through_the_network_in_one_piece():
+    """Regions are sized so that their network output is never tiled and stitched."""
+    window = whole_slide.REGION + 2 * whole_slide.HALO
+    assert window**2 <= whole_slide.WHOLE_IMAGE_PIXELS < (window + whole_slide.TILE) ** 2
+    assert whole_slide.REGION % whole_slide.TILE == 0
