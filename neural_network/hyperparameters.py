@@ -13,6 +13,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     DEPTH = 4
     TEST_TIME_FLIPS = 1      # 1, 2 or 4 flipped views averaged at prediction
     SEPARATION_WEIGHT = 0.0  # extra loss weight of the pixels between touching cells
+    CLASS_BALANCE = 1.0      # loss weights: inverse class frequency to this power
     BOUNDARY_WIDTH = 1       # pixels of the 3class target's cell boundary
     ZOOM = 0.25              # tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM
     PALE = 0.7               # half the tiles lose up to this fraction of haematoxylin
@@ -36,6 +37,7 @@ _NAMES = {
     "DEPTH": ("depth", int, 1, 8, False),
     "TEST_TIME_FLIPS": ("test_time_flips", int, 1, 4, False),
     "SEPARATION_WEIGHT": ("separation_weight", float, 0.0, 1000.0, False),
+    "CLASS_BALANCE": ("class_balance", float, 0.0, 1.0, False),
     "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
     "ZOOM": ("zoom", float, 0.0, 3.0, False),
     "PALE": ("pale", float, 0.0, 0.9, False),
@@ -80,6 +82,11 @@ class Hyperparameters:
         Added to the default ``3class`` loss's weight of the pixels between neighbouring
         cells (`cellseg.neural_network.losses.separation`), so that the network learns to
         keep touching cells apart; 0 for none. Ignored with a user's loss.
+    class_balance : float
+        The default loss weighs each class by the inverse of its frequency to this power:
+        1 (the default) the inverse frequency, so that rare boundaries count as much as the
+        background; 0.5 its square root, which predicts thinner boundaries; 0 no weighting.
+        Ignored with a user's loss.
     boundary_width : int
         Width in pixels of the boundary class of the ``3class`` target
         (`cellseg.preprocessing.targets.three_class`): wider leaves the interiors of
@@ -116,6 +123,7 @@ class Hyperparameters:
     depth: int = 4
     test_time_flips: int = 1
     separation_weight: float = 0.0
+    class_balance: float = 1.0
     boundary_width: int = 1
     zoom: float = 0.25
     pale: float = 0.7

@@ -238,19 +238,25 @@ def separation(y_true, gap: int = 5):
 
 
 def default_loss(
-    target: str, class_frequencies, *, separation_weight: float = 0.0
+    target: str,
+    class_frequencies,
+    *,
+    separation_weight: float = 0.0,
+    class_balance: float = 1.0,
 ) -> keras.losses.Loss:
     """The class-balanced loss for ``target``, weighted from the training data.
 
     ``class_frequencies`` are the fractions of background, interior and boundary pixels
     (``3class``, ``hover``) or of background and cell pixels (``mask``, ``distance``).
-    Each class is weighted by the inverse of its frequency, normalised so background weighs
-    1 and capped at 50 so that a near-absent class cannot dominate. ``separation_weight``
+    Each class is weighted by the inverse of its frequency to the power ``class_balance``
+    (1: the inverse frequency, 0.5: its square root, 0: every class alike), normalised so
+    background weighs 1 and capped at 50 so that a near-absent class cannot dominate.
+    ``separation_weight``
     (``3class`` and ``hover`` only) is added to the pixels between neighbouring cells
     (`separation`).
     """
     frequencies = [max(float(value), 1e-4) for value in class_frequencies]
-    weights = [min(frequencies[0] / value, 50.0) for value in frequencies]
+    weights = [min((frequencies[0] / value) ** class_balance, 50.0) for value in frequencies]
     if target == "3class":
         return WeightedCrossEntropyDice(class_weights=weights, separation_weight=separation_weight)
     if target == "hover":

@@ -287,6 +287,7 @@ def _build(request, hyperparameters, config, get_model, user_loss, tile):
             request.target,
             config["class_frequencies"],
             separation_weight=hyperparameters.separation_weight,
+            class_balance=hyperparameters.class_balance,
         )
     return model, loss
 

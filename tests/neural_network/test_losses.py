@@ -90,6 +90,13 @@ def test_default_loss_weights_follow_the_class_frequencies():
     assert default_loss("mask", [0.99, 0.01]).positive_weight == pytest.approx(50.0)  # capped
 
 
+def test_class_balance_softens_the_weights_of_rare_classes():
+    frequencies = [0.8, 0.15, 0.05]
+    root = default_loss("3class", frequencies, class_balance=0.5).class_weights
+    assert root == pytest.approx([1.0, (0.8 / 0.15) ** 0.5, 4.0])
+    assert default_loss("3class", frequencies, class_balance=0.0).class_weights == [1.0] * 3
+
+
 def _one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(3, dtype=np.float32)[three_class(labels)][None]
 

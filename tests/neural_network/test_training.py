@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from cellseg.image_io import read_image
 from cellseg.neural_network.model_folder import ModelFolder, load_network
@@ -115,7 +116,7 @@ def test_hover_target_trains_predicts_and_exports_to_the_web_page(
     assert json.loads((tmp_path / "site" / "model.json").read_text())["target"] == "hover"
 
 
-def test_separation_weight_reaches_the_default_loss(
+def test_separation_weight_and_class_balance_reach_the_default_loss(
     train_command, tmp_path, tiny_hyperparameters, monkeypatch
 ):
     import cellseg.neural_network.losses as losses
@@ -129,12 +130,18 @@ def test_separation_weight_reaches_the_default_loss(
 
     monkeypatch.setattr(losses, "default_loss", recording_default_loss)
     hyperparameters = tmp_path / "separation.py"
-    hyperparameters.write_text(tiny_hyperparameters.read_text() + "SEPARATION_WEIGHT = 4.5\n")
+    hyperparameters.write_text(
+        tiny_hyperparameters.read_text() + "SEPARATION_WEIGHT = 4.5\nCLASS_BALANCE = 0.5\n"
+    )
     result = train_command("--name", "separated", "--hyperparameters", hyperparameters)
     assert result.code == 0, result.err
     assert [loss.separation_weight for loss in built] == [4.5]
     config = ModelFolder(tmp_path / "models" / "separated").read_config()
     assert config["settings"]["hyperparameters"]["separation_weight"] == 4.5
+    assert config["settings"]["hyperparameters"]["class_balance"] == 0.5
+    frequencies = config["class_frequencies"]
+    expected = [(frequencies[0] / value) ** 0.5 for value in frequencies]
+    assert built[0].class_weights == pytest.approx(expected)
 
 
 def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_tile(

@@ -81,6 +81,12 @@ BROKEN_FILES = {
         "SEPARATION_WEIGHT = -1\n",
         "SEPARATION_WEIGHT must be between 0.0 and 1000.0, not -1",
     ),
+    "class balance above one": (
+        "--hyperparameters",
+        "BATCH_SIZE = 8\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n"
+        "CLASS_BALANCE = 2\n",
+        "CLASS_BALANCE must be between 0.0 and 1.0, not 2",
+    ),
     "fractional boundary width": (
         "--hyperparameters",
         "BATCH_SIZE = 8\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n"
