@@ -251,9 +251,8 @@ def default_loss(
     Each class is weighted by the inverse of its frequency to the power ``class_balance``
     (1: the inverse frequency, 0.5: its square root, 0: every class alike), normalised so
     background weighs 1 and capped at 50 so that a near-absent class cannot dominate.
-    ``separation_weight``
-    (``3class`` and ``hover`` only) is added to the pixels between neighbouring cells
-    (`separation`).
+    ``separation_weight`` (``3class`` and ``hover`` only) is added to the pixels between
+    neighbouring cells (`separation`).
     """
     frequencies = [max(float(value), 1e-4) for value in class_frequencies]
     weights = [min((frequencies[0] / value) ** class_balance, 50.0) for value in frequencies]
