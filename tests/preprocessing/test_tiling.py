@@ -72,6 +72,38 @@ def test_stitching_keeps_the_dtype(dtype, method):
     assert np.array_equal(stitched, image)
 
 
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32, np.float32])
+@pytest.mark.parametrize("method", ["mean", "blend"])
+def test_large_tiles_of_full_range_values_stitch_back_exactly(dtype, method):
+    # Tiles as large as prediction's (1280 px, blend weights up to 640 x 640), values over
+    # each dtype's whole range.
+    rng = np.random.default_rng(0)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        image = rng.integers(info.min, info.max, size=(1500, 1400), dtype=dtype, endpoint=True)
+    else:
+        image = (rng.standard_normal((1500, 1400)) * 1e6).astype(dtype)
+    tiles = split_into_tiles(image, tile=1280, overlap=64)
+    stitched = stitch_tiles(tiles, image.shape, method=method)
+    assert stitched.dtype == image.dtype
+    assert np.array_equal(stitched, image)
+
+
+def test_float32_sums_blend_network_outputs_as_float64_sums_do():
+    # Neighbouring tiles of a network's output disagree where they overlap; summed in
+    # float32 (half the memory) their blend is the float64 blend to float32 rounding.
+    rng = np.random.default_rng(0)
+    probabilities = rng.random((1500, 1400, 3), dtype=np.float32)
+    tiles = [
+        (position, np.clip(tile + rng.normal(0, 0.1, tile.shape), 0, 1).astype(np.float32))
+        for position, tile in split_into_tiles(probabilities, tile=1280, overlap=64)
+    ]
+    in_float64 = stitch_tiles(tiles, probabilities.shape, dtype=np.float32)
+    in_float32 = stitch_tiles(tiles, probabilities.shape, dtype=np.float32, accumulate=np.float32)
+    assert in_float32.dtype == np.float32
+    np.testing.assert_allclose(in_float32, in_float64, rtol=0, atol=1e-6)
+
+
 def test_users_defaults_keep_the_right_and_bottom_edges():
     # The users' old script dropped the last partial tile; 1200 x 1600 with 200 / 100.
     positions = tile_positions((1200, 1600), 200, 100)
