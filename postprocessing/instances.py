@@ -68,7 +68,11 @@ class Thresholds:
 
 
 def cells_from_output(
-    output: np.ndarray, target: str, thresholds: Thresholds | None = None
+    output: np.ndarray,
+    target: str,
+    thresholds: Thresholds | None = None,
+    *,
+    markers: np.ndarray | None = None,
 ) -> np.ndarray:
     """Turn a network's output for one image into instance labels.
 
@@ -79,6 +83,10 @@ def cells_from_output(
     target : {"3class", "mask", "distance", "hover"}
     thresholds : Thresholds, optional
         Defaults to ``Thresholds()``.
+    markers : ndarray of int, shape (rows, columns), optional
+        One label per cell (0 elsewhere) to grow instead of the cores above ``seed``: cell
+        centres found another way, or annotated ones, to measure what finding the cores
+        costs (``benchmarks/error_sources.py``). Not for ``mask`` outputs, which have none.
 
     Returns
     -------
@@ -115,9 +123,15 @@ def cells_from_output(
         foreground = core = output[:, :, 0]
     mask = foreground > thresholds.foreground
     if target == "mask":
+        if markers is not None:
+            raise ValueError("a mask output has no cores to grow markers over")
         labels, _ = ndi.label(mask)
     else:
-        labels = _grow_cores(core, mask, thresholds.seed)
+        if markers is None:
+            markers = ndi.label((core > thresholds.seed) & mask)[0]
+        elif markers.shape != mask.shape:
+            raise ValueError(f"markers of shape {markers.shape} for an output of {mask.shape}")
+        labels = _grow_markers(core, np.where(mask, markers, 0), mask)
     return _drop_small(labels, thresholds.min_area)
 
 
@@ -203,12 +217,13 @@ def tune_thresholds(
     return best, best_score
 
 
-def _grow_cores(core: np.ndarray, mask: np.ndarray, seed: float) -> np.ndarray:
-    """Marker-controlled watershed: cores above ``seed`` grow over ``mask``."""
+def _grow_markers(core: np.ndarray, markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Marker-controlled watershed: ``markers`` grow over ``mask``, down from high ``core``."""
     from skimage.segmentation import watershed
 
-    markers, count = ndi.label((core > seed) & mask)
-    labels = watershed(-core, markers, mask=mask) if count else markers
+    markers = markers.astype(np.int32, copy=False)
+    count = int(markers.max(initial=0))
+    labels = watershed(-core, markers, mask=mask) if count else markers.copy()
     # Foreground not reached by any core (a faint cell) becomes a cell of its own.
     orphans, orphan_count = ndi.label(mask & (labels == 0))
     if orphan_count:

@@ -47,6 +47,25 @@ def test_hover_offsets_cut_touching_cells_that_the_classes_alone_merge():
     assert aggregated_jaccard_index(crowded, found) > 0.9
 
 
+def test_given_markers_replace_the_cores():
+    labels = np.zeros((20, 30), int)
+    labels[5:15, 3:15] = 1
+    labels[5:15, 15:27] = 2  # touching, with no boundary between them: one core
+    classes = perfect_three_class(labels > 0)
+    thresholds = Thresholds(0.5, 0.6, 5)
+    assert cells_from_output(classes, "3class", thresholds).max() == 1
+    markers = np.zeros(labels.shape, int)
+    markers[10, 8], markers[10, 21] = 7, 9  # any numbers; and one off the foreground:
+    markers[0, 0] = 3
+    found = cells_from_output(classes, "3class", thresholds, markers=markers)
+    assert found.max() == 2 and found[10, 8] != found[10, 21] and found[0, 0] == 0
+    assert np.array_equal(found > 0, labels > 0)
+    with pytest.raises(ValueError, match="shape"):
+        cells_from_output(classes, "3class", thresholds, markers=markers[:, :-1])
+    with pytest.raises(ValueError, match="mask output"):
+        cells_from_output(classes[:, :, 1], "mask", thresholds, markers=markers)
+
+
 def test_mask_output_gives_connected_components():
     output = np.zeros((10, 10), np.float32)
     output[1:4, 1:4] = 0.9
