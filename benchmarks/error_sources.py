@@ -1,0 +1,136 @@
+"""Where a model's errors come from: finding and separating the cells, or their outlines.
+
+A model's cells come from two things it predicts: one core per cell (the marker its cell
+grows from) and the foreground the cores grow over. This scores, on images with exact
+labels, the model's cells three ways:
+
+- **network**: as `cellseg evaluate --scale 1` finds them;
+- **true centres**: the network's foreground, but grown from the annotated nuclei, one
+  marker each (the pixel of each nucleus farthest from its edge): what perfect detection and
+  separation would score with this foreground;
+- **true foreground**: the network's cores, grown over the annotated foreground: what
+  perfect outlines would score with these cores.
+
+The gap between the first row and each other is what that half of the problem costs.
+
+    python benchmarks/error_sources.py [--model default] [--images DIR --labels DIR]
+
+Without folders it uses the MoNuSeg images held out from the default model's training, as
+`benchmarks/default_vs_classical.py` does. Images are scored at their own scale (no
+``--scale auto`` enlargement), so the first row is `cellseg evaluate --scale 1`'s.
+"""
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from default_vs_classical import held_out_pairs
+from scipy import ndimage as ndi
+
+from cellseg.postprocessing.instances import CLASS_TARGETS, Thresholds, cells_from_output
+from cellseg.tensorflow_import import import_tensorflow
+
+#: The rows of the report, in order.
+SOURCES = ("network", "true centres", "true foreground")
+#: Columns of the report: scores (then counts per image) of `cellseg.metrics.image_scores`.
+COLUMNS = ("aji", "f1", "panoptic_quality", "dice", "count_error")
+COUNTS = ("merged", "split", "missed", "spurious")
+
+
+def centre_markers(labels: np.ndarray) -> np.ndarray:
+    """One marker pixel per cell of ``labels``, labelled as its cell: the pixel farthest from
+    the cell's edge, inside the cell even where the cell is curved round its centroid."""
+    from skimage.segmentation import find_boundaries
+
+    ids = np.unique(labels)
+    ids = ids[ids != 0]
+    inside = (labels > 0) & ~find_boundaries(labels, mode="inner")
+    depth = ndi.distance_transform_edt(inside)
+    markers = np.zeros(labels.shape, np.int32)
+    for cell, (row, column) in zip(ids, ndi.maximum_position(depth, labels, ids), strict=True):
+        markers[row, column] = cell
+    return markers
+
+
+def with_true_foreground(output: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """A class output whose cell probability is 1 on ``truth``'s cells and 0 elsewhere, the
+    interior probability (the cores) kept inside them."""
+    output = output.copy()
+    inside = truth > 0
+    output[~inside, :3] = (1, 0, 0)
+    output[inside, 0] = 0
+    output[inside, 2] = 1 - output[inside, 1]
+    return output
+
+
+def error_sources(
+    output: np.ndarray, truth: np.ndarray, target: str, thresholds: Thresholds
+) -> dict[str, np.ndarray]:
+    """The cells of a class ``output`` (see `SOURCES`): the network's own, grown from the
+    true centres, and grown over the true foreground."""
+    if target not in CLASS_TARGETS:
+        raise ValueError(
+            f"only class outputs ({', '.join(CLASS_TARGETS)}) have cores, not {target}"
+        )
+    output = np.asarray(output, np.float32)
+    smoothed = output.copy()
+    if thresholds.smoothing > 0:  # as cells_from_output smooths: the classes only
+        sigma = (thresholds.smoothing, thresholds.smoothing, 0)
+        smoothed[:, :, :3] = ndi.gaussian_filter(output[:, :, :3], sigma)
+    return {
+        "network": cells_from_output(output, target, thresholds),
+        "true centres": cells_from_output(
+            output, target, thresholds, markers=centre_markers(truth)
+        ),
+        "true foreground": cells_from_output(
+            with_true_foreground(smoothed, truth), target, replace(thresholds, smoothing=0.0)
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--images", type=Path)
+    parser.add_argument("--labels", type=Path)
+    arguments = parser.parse_args()
+    import_tensorflow()
+
+    from cellseg.image_io import read_image
+    from cellseg.metrics import image_scores
+    from cellseg.neural_network.evaluation import mean_scores
+    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.neural_network.prediction import network_output
+
+    folder = resolve_model(arguments.model)
+    model, config = load_network(folder), folder.read_config()
+    thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
+    rows = {source: [] for source in SOURCES}
+    pairs = held_out_pairs(arguments.images, arguments.labels)
+    for image_path, labels_path in pairs:
+        truth = read_image(labels_path)
+        output = network_output(
+            model,
+            read_image(image_path),
+            divisor=config.get("divisor", 32),
+            flips=config.get("test_time_flips", 1),
+            target=config["target"],
+        )
+        found = error_sources(output, truth, config["target"], thresholds)
+        for source in SOURCES:
+            rows[source].append(image_scores(truth, found[source]))
+        print(
+            f"{image_path.stem}: AJI "
+            + ", ".join(f"{source} {rows[source][-1]['aji']:.3f}" for source in SOURCES)
+        )
+    print(f"\n{len(pairs)} images, model '{folder.name}', scale 1; counts per image\n")
+    header = [*COLUMNS, *COUNTS]
+    print(f"{'cells from':<16}" + "".join(f"{name:>17}" for name in header))
+    for source in SOURCES:
+        means = mean_scores(rows[source])
+        print(f"{source:<16}" + "".join(f"{means[name]:>17.3f}" for name in header))
+
+
+if __name__ == "__main__":
+    main()
