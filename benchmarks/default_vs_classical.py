@@ -40,12 +40,18 @@ def held_out_pairs(images: Path | None, labels: Path | None) -> list[tuple[Path,
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def held_out_arguments(description: str) -> argparse.Namespace:
+    """``--model`` (default ``default``), and ``--images`` and ``--labels`` folders
+    (default: the held-out images, `held_out_pairs`)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", default="default")
     parser.add_argument("--images", type=Path)
     parser.add_argument("--labels", type=Path)
-    arguments = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    arguments = held_out_arguments(__doc__.split("\n\n")[0])
     import_tensorflow()
 
     from cellseg.image_io import read_image

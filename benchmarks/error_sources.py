@@ -20,12 +20,10 @@ Without folders it uses the MoNuSeg images held out from the default model's tra
 ``--scale auto`` enlargement), so the first row is `cellseg evaluate --scale 1`'s.
 """
 
-import argparse
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
-from default_vs_classical import held_out_pairs
+from default_vs_classical import held_out_arguments, held_out_pairs
 from scipy import ndimage as ndi
 
 from cellseg.postprocessing.instances import CLASS_TARGETS, Thresholds, cells_from_output
@@ -90,18 +88,14 @@ def error_sources(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--images", type=Path)
-    parser.add_argument("--labels", type=Path)
-    arguments = parser.parse_args()
+    arguments = held_out_arguments(__doc__.split("\n\n")[0])
     import_tensorflow()
 
     from cellseg.image_io import read_image
     from cellseg.metrics import image_scores
     from cellseg.neural_network.evaluation import mean_scores
     from cellseg.neural_network.model_folder import load_network, resolve_model
-    from cellseg.neural_network.prediction import network_output
+    from cellseg.neural_network.prediction import model_output
 
     folder = resolve_model(arguments.model)
     model, config = load_network(folder), folder.read_config()
@@ -110,13 +104,7 @@ def main() -> None:
     pairs = held_out_pairs(arguments.images, arguments.labels)
     for image_path, labels_path in pairs:
         truth = read_image(labels_path)
-        output = network_output(
-            model,
-            read_image(image_path),
-            divisor=config.get("divisor", 32),
-            flips=config.get("test_time_flips", 1),
-            target=config["target"],
-        )
+        output = model_output(model, read_image(image_path), config)
         found = error_sources(output, truth, config["target"], thresholds)
         for source in SOURCES:
             rows[source].append(image_scores(truth, found[source]))

@@ -4,7 +4,7 @@ import numpy as np
 
 from cellseg.image_io import read_image
 from cellseg.metrics import SCORE_NAMES, image_scores
-from cellseg.neural_network.prediction import network_output
+from cellseg.neural_network.prediction import model_output
 from cellseg.postprocessing.instances import Thresholds, cells_from_output, tune_thresholds
 
 
@@ -29,15 +29,7 @@ def evaluate_images(model, config: dict, pairs, *, tune: bool = False):
 
     outputs, truths = [], []
     for image, truth in pairs:
-        outputs.append(
-            network_output(
-                model,
-                array(image),
-                divisor=config.get("divisor", 32),
-                flips=config.get("test_time_flips", 1),
-                target=config["target"],
-            )
-        )
+        outputs.append(model_output(model, array(image), config))
         truths.append(array(truth))
     if tune:
         thresholds, _ = tune_thresholds(outputs, truths, config["target"])

@@ -83,6 +83,18 @@ def network_output(
     return stitched[:rows, :columns]
 
 
+def model_output(model, image: np.ndarray, config: dict) -> np.ndarray:
+    """`network_output` as a trained model's configuration asks: its size divisor,
+    test-time flips and target."""
+    return network_output(
+        model,
+        image,
+        divisor=config.get("divisor", 32),
+        flips=config.get("test_time_flips", 1),
+        target=config["target"],
+    )
+
+
 #: `segment`'s scale that measures the cells first (see `auto_scale`).
 AUTO = "auto"
 #: Largest enlargement `auto_scale` chooses (a 10x image is beyond what it can rescue).
@@ -147,15 +159,8 @@ def segment(model, image: np.ndarray, config: dict, *, scale: float | str = 1.0)
         raise ValueError(f"scale must be positive, got {scale}")
     if scale != 1:
         return _segment_rescaled(model, as_rgb(image), config, scale)
-    output = network_output(
-        model,
-        image,
-        divisor=config.get("divisor", 32),
-        flips=config.get("test_time_flips", 1),
-        target=config["target"],
-    )
     thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
-    return cells_from_output(output, config["target"], thresholds)
+    return cells_from_output(model_output(model, image, config), config["target"], thresholds)
 
 
 def _segment_rescaled(model, rgb: np.ndarray, config: dict, scale: float) -> np.ndarray:
