@@ -131,7 +131,9 @@ def cells_from_output(
             markers = ndi.label((core > thresholds.seed) & mask)[0]
         elif markers.shape != mask.shape:
             raise ValueError(f"markers of shape {markers.shape} for an output of {mask.shape}")
-        labels = _grow_markers(core, np.where(mask, markers, 0), mask)
+        else:
+            markers = np.where(mask, markers, 0)  # only where there is foreground to grow
+        labels = _grow_markers(core, markers, mask)
     return _drop_small(labels, thresholds.min_area)
 
 
