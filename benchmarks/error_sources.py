@@ -20,8 +20,6 @@ Without folders it uses the MoNuSeg images held out from the default model's tra
 ``--scale auto`` enlargement), so the first row is `cellseg evaluate --scale 1`'s.
 """
 
-from dataclasses import replace
-
 import numpy as np
 from default_vs_classical import held_out_arguments, held_out_pairs
 from scipy import ndimage as ndi
@@ -51,17 +49,6 @@ def centre_markers(labels: np.ndarray) -> np.ndarray:
     return markers
 
 
-def with_true_foreground(output: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """A class output whose cell probability is 1 on ``truth``'s cells and 0 elsewhere, the
-    interior probability (the cores) kept inside them."""
-    output = output.copy()
-    inside = truth > 0
-    output[~inside, :3] = (1, 0, 0)
-    output[inside, 0] = 0
-    output[inside, 2] = 1 - output[inside, 1]
-    return output
-
-
 def error_sources(
     output: np.ndarray, truth: np.ndarray, target: str, thresholds: Thresholds
 ) -> dict[str, np.ndarray]:
@@ -71,19 +58,12 @@ def error_sources(
         raise ValueError(
             f"only class outputs ({', '.join(CLASS_TARGETS)}) have cores, not {target}"
         )
-    output = np.asarray(output, np.float32)
-    smoothed = output.copy()
-    if thresholds.smoothing > 0:  # as cells_from_output smooths: the classes only
-        sigma = (thresholds.smoothing, thresholds.smoothing, 0)
-        smoothed[:, :, :3] = ndi.gaussian_filter(output[:, :, :3], sigma)
     return {
         "network": cells_from_output(output, target, thresholds),
         "true centres": cells_from_output(
             output, target, thresholds, markers=centre_markers(truth)
         ),
-        "true foreground": cells_from_output(
-            with_true_foreground(smoothed, truth), target, replace(thresholds, smoothing=0.0)
-        ),
+        "true foreground": cells_from_output(output, target, thresholds, foreground=truth > 0),
     }
 
 

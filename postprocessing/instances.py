@@ -73,6 +73,7 @@ def cells_from_output(
     thresholds: Thresholds | None = None,
     *,
     markers: np.ndarray | None = None,
+    foreground: np.ndarray | None = None,
 ) -> np.ndarray:
     """Turn a network's output for one image into instance labels.
 
@@ -87,6 +88,9 @@ def cells_from_output(
         One label per cell (0 elsewhere) to grow instead of the cores above ``seed``: cell
         centres found another way, or annotated ones, to measure what finding the cores
         costs (``benchmarks/error_sources.py``). Not for ``mask`` outputs, which have none.
+    foreground : ndarray of bool, shape (rows, columns), optional
+        The pixels the cells may cover, instead of those whose cell probability is above
+        ``thresholds.foreground``: annotated ones, to measure what the outlines cost.
 
     Returns
     -------
@@ -117,11 +121,18 @@ def cells_from_output(
     if thresholds.smoothing > 0:
         output = ndi.gaussian_filter(output, (thresholds.smoothing, thresholds.smoothing, 0))
     if target in CLASS_TARGETS:
-        foreground = output[:, :, 1] + output[:, :, 2]
+        cell_probability = output[:, :, 1] + output[:, :, 2]
         core = output[:, :, 1] if edges is None else output[:, :, 1] * (1 - edges)
     else:
-        foreground = core = output[:, :, 0]
-    mask = foreground > thresholds.foreground
+        cell_probability = core = output[:, :, 0]
+    if foreground is None:
+        mask = cell_probability > thresholds.foreground
+    elif foreground.shape != output.shape[:2]:
+        raise ValueError(
+            f"foreground of shape {foreground.shape} for an output of {output.shape[:2]}"
+        )
+    else:
+        mask = foreground.astype(bool)
     if target == "mask":
         if markers is not None:
             raise ValueError("a mask output has no cores to grow markers over")

@@ -66,6 +66,18 @@ def test_given_markers_replace_the_cores():
         cells_from_output(classes[:, :, 1], "mask", thresholds, markers=markers)
 
 
+def test_a_given_foreground_replaces_the_thresholded_probability():
+    output = np.zeros((1, 8, 3), np.float32)
+    output[..., 0] = 1
+    output[0, 2:5] = [0, 1, 0]  # one core, 3 pixels
+    foreground = np.zeros((1, 8), bool)
+    foreground[0, 1:7] = True  # the cell is wider than the network thought
+    found = cells_from_output(output, "3class", Thresholds(min_area=1), foreground=foreground)
+    assert np.array_equal(found[0], [0, 1, 1, 1, 1, 1, 1, 0])
+    with pytest.raises(ValueError, match="shape"):
+        cells_from_output(output, "3class", foreground=foreground[:, :-1])
+
+
 def test_mask_output_gives_connected_components():
     output = np.zeros((10, 10), np.float32)
     output[1:4, 1:4] = 0.9
