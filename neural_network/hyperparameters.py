@@ -43,6 +43,8 @@ _NAMES = {
     "PALE": ("pale", float, 0.0, 0.9, False),
     "BLUR": ("blur", float, 0.0, 5.0, False),
     "NOISE": ("noise", float, 0.0, 0.5, False),
+    "ROTATION": ("rotation", float, 0.0, 180.0, False),
+    "ELASTIC": ("elastic", float, 0.0, 20.0, False),
     "PRECISION": ("precision", str, None, None, False),
 }
 
@@ -105,6 +107,14 @@ class Hyperparameters:
     noise : float
         Gaussian noise of standard deviation up to ``noise`` of the 0-255 range is added to
         the training tiles; 0 (the default) none.
+    rotation : float
+        Training tiles are turned by a random angle of up to ``rotation`` degrees either
+        way, besides their quarter turns and flips (45 reaches every angle); 0 (the
+        default) quarter turns only.
+    elastic : float
+        Training tiles are bent smoothly by random displacements of this standard deviation
+        in pixels, at a 5 x 5 grid of points over the tile, as in the U-Net paper; 0 (the
+        default) none.
     precision : {"float32", "mixed_bfloat16", "mixed_float16"}
         Keras' dtype policy while training: the mixed ones compute in 16 bits and keep the
         weights in float32, faster on GPUs and on CPUs with bfloat16 instructions (see
@@ -129,6 +139,8 @@ class Hyperparameters:
     pale: float = 0.7
     blur: float = 0.0
     noise: float = 0.0
+    rotation: float = 0.0
+    elastic: float = 0.0
     precision: str = "float32"
 
     def to_dict(self) -> dict:

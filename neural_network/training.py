@@ -299,6 +299,8 @@ def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
         pale=hyperparameters.pale,
         blur=hyperparameters.blur,
         noise=hyperparameters.noise,
+        rotation=hyperparameters.rotation,
+        elastic=hyperparameters.elastic,
     )
 
 

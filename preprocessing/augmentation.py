@@ -1,5 +1,5 @@
 """Random training tiles: position, scale, flips and rotations, stain and light jitter,
-optionally focus blur and camera noise.
+optionally turns by any angle, elastic bending, focus blur and camera noise.
 
 Brightfield stains vary from lab to lab and slide to slide; jittering each stain's optical
 density (in haematoxylin / eosin / DAB space, Tellez et al. 2018) together with brightness
@@ -38,6 +38,15 @@ class Augmentation:
     noise : float
         Gaussian noise of standard deviation up to this fraction of the 0-255 range is
         added to each tile; 0 (the default) none.
+    rotation : float
+        Tiles are turned by a random angle of up to this many degrees either way, besides
+        the quarter turns and flips every tile gets (45 reaches every angle); 0 (the
+        default) only quarter turns.
+    elastic : float
+        Tiles are bent smoothly, as the U-Net paper's training tiles were: the points of a
+        coarse 5 x 5 grid over the tile move by random distances of this standard
+        deviation in pixels (capped at three times it), and the pixels between them follow
+        a cubic spline; 0 (the default) no bending.
     """
 
     strength: float = 1.0
@@ -48,6 +57,12 @@ class Augmentation:
     dab: float = 0.5
     blur: float = 0.0
     noise: float = 0.0
+    rotation: float = 0.0
+    elastic: float = 0.0
+
+
+#: Control points across a tile for elastic bending: one every 64 pixels of a 256-px tile.
+_CONTROL_POINTS = 5
 
 
 def random_tile(
@@ -85,15 +100,27 @@ def random_tile(
     if strength > 0 and augmentation.scale > 0:
         widest = np.log1p(augmentation.scale * strength)
         zoom = float(np.exp(rng.uniform(-widest, widest)))
-    source = max(1, round(tile / zoom))
-    image, target = _pad_to(image, target, source)
-    row = int(rng.integers(0, image.shape[0] - source + 1))
-    column = int(rng.integers(0, image.shape[1] - source + 1))
-    image_tile = image[row : row + source, column : column + source].astype(np.float32)
-    target_tile = target[row : row + source, column : column + source]
-    if source != tile:
-        image_tile = resize_square(image_tile, tile, linear=True)
-        target_tile = resize_square(target_tile, tile, linear=continuous).astype(target.dtype)
+    if strength > 0 and (augmentation.rotation > 0 or augmentation.elastic > 0):
+        image_tile, target_tile = _warped_tile(
+            image,
+            target,
+            rng,
+            tile=tile,
+            zoom=zoom,
+            augmentation=augmentation,
+            continuous=continuous,
+        )
+    else:
+        source = max(1, round(tile / zoom))
+        image, target = _pad_to(image, target, source)
+        row = int(rng.integers(0, image.shape[0] - source + 1))
+        column = int(rng.integers(0, image.shape[1] - source + 1))
+        image_tile = image[row : row + source, column : column + source].astype(np.float32)
+        target_tile = target[row : row + source, column : column + source]
+        if source != tile:
+            image_tile = resize_square(image_tile, tile, linear=True)
+            target_tile = resize_square(target_tile, tile, linear=continuous)
+            target_tile = target_tile.astype(target.dtype)
     if strength > 0:
         turns, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
         image_tile, target_tile = np.rot90(image_tile, turns), np.rot90(target_tile, turns)
@@ -102,6 +129,56 @@ def random_tile(
         image_tile = jitter_colours(image_tile, rng, augmentation)
         image_tile = _blurred_and_noisy(image_tile, rng, augmentation)
     return np.ascontiguousarray(image_tile, dtype=np.float32), np.ascontiguousarray(target_tile)
+
+
+def _warped_tile(
+    image: np.ndarray,
+    target: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    tile: int,
+    zoom: float,
+    augmentation: Augmentation,
+    continuous: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a tile zoomed by ``zoom``, turned by a random angle and bent by a smooth random
+    displacement, as ``augmentation`` asks: each tile pixel takes the image's value where
+    the warp maps it (bilinear; the target's nearest pixel, or bilinear if ``continuous``)."""
+    from scipy.ndimage import map_coordinates
+    from scipy.ndimage import zoom as spline_zoom
+
+    strength = augmentation.strength
+    # Tile pixel centres about the tile's centre, in image pixels, turned by the angle.
+    angle = np.deg2rad(rng.uniform(-1, 1) * augmentation.rotation * strength)
+    offsets = (np.arange(tile) + 0.5 - tile / 2) / zoom
+    down, across = np.meshgrid(offsets, offsets, indexing="ij")
+    rows = np.cos(angle) * down - np.sin(angle) * across
+    columns = np.sin(angle) * down + np.cos(angle) * across
+    if augmentation.elastic > 0:
+        spread = augmentation.elastic * strength
+        moves = rng.normal(0, spread, (2, _CONTROL_POINTS, _CONTROL_POINTS))
+        moves = np.clip(moves, -3 * spread, 3 * spread)
+        factor = tile / _CONTROL_POINTS
+        rows = rows + spline_zoom(moves[0], factor, order=3)[:tile, :tile]
+        columns = columns + spline_zoom(moves[1], factor, order=3)[:tile, :tile]
+    # The smallest square window of the image that holds every pixel the tile samples.
+    reach = int(np.ceil(max(np.abs(rows).max(), np.abs(columns).max()))) + 1
+    window = 2 * reach
+    image, target = _pad_to(image, target, window)
+    top = int(rng.integers(0, image.shape[0] - window + 1))
+    left = int(rng.integers(0, image.shape[1] - window + 1))
+    image = image[top : top + window, left : left + window].astype(np.float32)
+    target = target[top : top + window, left : left + window]
+    places = np.stack([rows, columns]) + (reach - 0.5)  # pixel indices in the window
+    image_tile = np.stack(
+        [
+            map_coordinates(image[..., channel], places, order=1, mode="mirror")
+            for channel in range(image.shape[-1])
+        ],
+        axis=-1,
+    )
+    target_tile = map_coordinates(target, places, order=1 if continuous else 0, mode="nearest")
+    return image_tile, target_tile.astype(target.dtype)
 
 
 def _blurred_and_noisy(

@@ -149,7 +149,7 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
 ):
     import cellseg.neural_network.dataset as dataset
 
-    widths, zooms, pales, blurs, noises = [], [], [], [], []
+    widths, zooms, pales, blurs, noises, warps = [], [], [], [], [], []
     three_class, random_tile = dataset.three_class, dataset.random_tile
 
     def recording_three_class(labels, width=1):
@@ -161,6 +161,7 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
         pales.append(augmentation.pale)
         blurs.append(augmentation.blur)
         noises.append(augmentation.noise)
+        warps.append((augmentation.rotation, augmentation.elastic))
         return random_tile(*arguments, augmentation=augmentation, **keywords)
 
     monkeypatch.setattr(dataset, "three_class", recording_three_class)
@@ -168,14 +169,14 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
     hyperparameters = tmp_path / "wide.py"
     hyperparameters.write_text(
         tiny_hyperparameters.read_text() + "BOUNDARY_WIDTH = 3\nZOOM = 0.6\nPALE = 0.85\n"
-        "BLUR = 1.5\nNOISE = 0.04\n"
+        "BLUR = 1.5\nNOISE = 0.04\nROTATION = 30\nELASTIC = 2.5\n"
     )
     result = train_command("--name", "wide", "--hyperparameters", hyperparameters)
     assert result.code == 0, result.err
     # Class frequencies, training tiles and validation tiles alike.
     assert len(widths) > 3 and set(widths) == {3}
     assert zooms and set(zooms) == {0.6} and set(pales) == {0.85}
-    assert set(blurs) == {1.5} and set(noises) == {0.04}
+    assert set(blurs) == {1.5} and set(noises) == {0.04} and set(warps) == {(30.0, 2.5)}
     config = ModelFolder(tmp_path / "models" / "wide").read_config()
     assert config["settings"]["hyperparameters"]["boundary_width"] == 3
     assert config["settings"]["augmentation"]["scale"] == 0.6

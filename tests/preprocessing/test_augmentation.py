@@ -45,10 +45,17 @@ def test_without_augmentation_a_tile_is_an_exact_crop():
     assert found
 
 
-def test_target_moves_with_the_image():
+#: Augmentations that resample tiles through `_warped_tile` rather than crop and resize.
+WARPS = [Augmentation(rotation=45), Augmentation(elastic=4), Augmentation(rotation=30, elastic=3)]
+
+
+@pytest.mark.parametrize("augmentation", [Augmentation(), *WARPS])
+def test_target_moves_with_the_image(augmentation):
     # A zoomed, rotated, flipped tile: each label's pixels in the tile are where the
     # image shows that nucleus (dark), and labels are resampled, never blended.
-    image_tile, label_tile = random_tile(RGB, LABELS, np.random.default_rng(3), tile=96)
+    image_tile, label_tile = random_tile(
+        RGB, LABELS, np.random.default_rng(3), tile=96, augmentation=augmentation
+    )
     assert set(np.unique(label_tile)) <= set(np.unique(LABELS))
     assert label_tile.dtype == LABELS.dtype
     inside = image_tile[label_tile > 0].mean()
@@ -62,11 +69,74 @@ def test_continuous_targets_are_interpolated():
     assert tile.dtype == np.float32 and len(np.unique(tile)) > 60
 
 
-def test_small_images_are_padded_to_a_full_tile():
+@pytest.mark.parametrize("augmentation", [Augmentation(), *WARPS])
+def test_small_images_are_padded_to_a_full_tile(augmentation):
     image_tile, label_tile = random_tile(
-        RGB[:20, :30], LABELS[:20, :30], np.random.default_rng(0), tile=64
+        RGB[:20, :30],
+        LABELS[:20, :30],
+        np.random.default_rng(0),
+        tile=64,
+        augmentation=augmentation,
     )
     assert image_tile.shape == (64, 64, 3) and label_tile.shape == (64, 64)
+    assert label_tile.dtype == LABELS.dtype
+
+
+def _plane_fit(tile: np.ndarray) -> tuple[float, float]:
+    """The direction in degrees of a tile's best-fitting plane's slope, and the largest
+    distance of the tile from that plane."""
+    rows, columns = np.mgrid[: tile.shape[0], : tile.shape[1]]
+    design = np.stack([rows.ravel(), columns.ravel(), np.ones(rows.size)], axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, tile.ravel().astype(np.float64), rcond=None)
+    residual = np.abs(design @ coefficients - tile.ravel()).max()
+    return float(np.degrees(np.arctan2(coefficients[1], coefficients[0]))), float(residual)
+
+
+RAMP = np.repeat(np.arange(300, dtype=np.float32)[:, None], 300, axis=1)  # its row number
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), rotation=st.floats(0, 180))
+def test_turning_keeps_a_tile_rigid_and_bending_does_not(seed, rotation):
+    image = np.zeros((300, 300, 3), np.float32)
+    turned = Augmentation(rotation=rotation)
+    _, tile = random_tile(
+        image, RAMP, np.random.default_rng(seed), tile=64, augmentation=turned, continuous=True
+    )
+    _, residual = _plane_fit(tile)
+    # A zoomed, turned, flipped plane is still a plane (with quarter turns only, up to the
+    # mirrored edge pixels of a tile enlarged by `resize_square`).
+    assert residual < 0.1
+    bent = Augmentation(rotation=rotation, elastic=4)
+    _, tile = random_tile(
+        image, RAMP, np.random.default_rng(seed), tile=64, augmentation=bent, continuous=True
+    )
+    _, residual = _plane_fit(tile)
+    assert residual > 0.5
+
+
+def test_turns_reach_angles_between_quarter_turns_only_when_asked():
+    image = np.zeros((300, 300, 3), np.float32)
+
+    def angles(augmentation):
+        found = []
+        for seed in range(24):
+            _, tile = random_tile(
+                image,
+                RAMP,
+                np.random.default_rng(seed),
+                tile=64,
+                augmentation=augmentation,
+                continuous=True,
+            )
+            angle, _ = _plane_fit(tile)
+            found.append(min(angle % 90, 90 - angle % 90))  # degrees from a quarter turn
+        return np.array(found)
+
+    assert angles(Augmentation()).max() < 1e-3
+    away = angles(Augmentation(rotation=45))
+    assert away.max() <= 45 + 1e-3 and np.median(away) > 5
+    assert angles(Augmentation(rotation=10)).max() <= 10 + 1e-3
 
 
 @settings(max_examples=60, deadline=None)
