@@ -38,6 +38,7 @@ _NAMES = {
     "TEST_TIME_FLIPS": ("test_time_flips", int, 1, 4, False),
     "SEPARATION_WEIGHT": ("separation_weight", float, 0.0, 1000.0, False),
     "CLASS_BALANCE": ("class_balance", float, 0.0, 1.0, False),
+    "DICE_WEIGHT": ("dice_weight", float, 0.0, 100.0, False),
     "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
     "ZOOM": ("zoom", float, 0.0, 3.0, False),
     "PALE": ("pale", float, 0.0, 0.9, False),
@@ -89,6 +90,9 @@ class Hyperparameters:
         1 (the default) the inverse frequency, so that rare boundaries count as much as the
         background; 0.5 its square root, which predicts thinner boundaries; 0 no weighting.
         Ignored with a user's loss.
+    dice_weight : float
+        Weight of the default loss's soft Dice term against its cross-entropy: 1 (the
+        default), 0 for the cross-entropy alone. Ignored with a user's loss.
     boundary_width : int
         Width in pixels of the boundary class of the ``3class`` target
         (`cellseg.preprocessing.targets.three_class`): wider leaves the interiors of
@@ -134,6 +138,7 @@ class Hyperparameters:
     test_time_flips: int = 1
     separation_weight: float = 0.0
     class_balance: float = 1.0
+    dice_weight: float = 1.0
     boundary_width: int = 1
     zoom: float = 0.25
     pale: float = 0.7

@@ -243,6 +243,7 @@ def default_loss(
     *,
     separation_weight: float = 0.0,
     class_balance: float = 1.0,
+    dice_weight: float = 1.0,
 ) -> keras.losses.Loss:
     """The class-balanced loss for ``target``, weighted from the training data.
 
@@ -252,18 +253,21 @@ def default_loss(
     (1: the inverse frequency, 0.5: its square root, 0: every class alike), normalised so
     background weighs 1 and capped at 50 so that a near-absent class cannot dominate.
     ``separation_weight`` (``3class`` and ``hover`` only) is added to the pixels between
-    neighbouring cells (`separation`).
+    neighbouring cells (`separation`). ``dice_weight`` weighs the soft Dice term against
+    the cross-entropy (the ``distance`` loss's against its squared error, half as much); 0
+    leaves the cross-entropy alone.
     """
     frequencies = [max(float(value), 1e-4) for value in class_frequencies]
     weights = [min((frequencies[0] / value) ** class_balance, 50.0) for value in frequencies]
-    if target == "3class":
-        return WeightedCrossEntropyDice(class_weights=weights, separation_weight=separation_weight)
-    if target == "hover":
-        return HoverLoss(class_weights=weights, separation_weight=separation_weight)
+    if target in ("3class", "hover"):
+        loss = WeightedCrossEntropyDice if target == "3class" else HoverLoss
+        return loss(
+            class_weights=weights, separation_weight=separation_weight, dice_weight=dice_weight
+        )
     if target == "mask":
-        return WeightedBinaryCrossEntropyDice(positive_weight=weights[1])
+        return WeightedBinaryCrossEntropyDice(positive_weight=weights[1], dice_weight=dice_weight)
     if target == "distance":
-        return DistanceLoss(positive_weight=weights[1])
+        return DistanceLoss(positive_weight=weights[1], dice_weight=dice_weight / 2)
     raise ValueError(f"unknown target {target!r}")
 
 

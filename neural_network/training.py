@@ -288,6 +288,7 @@ def _build(request, hyperparameters, config, get_model, user_loss, tile):
             config["class_frequencies"],
             separation_weight=hyperparameters.separation_weight,
             class_balance=hyperparameters.class_balance,
+            dice_weight=hyperparameters.dice_weight,
         )
     return model, loss
 

@@ -97,6 +97,29 @@ def test_class_balance_softens_the_weights_of_rare_classes():
     assert default_loss("3class", frequencies, class_balance=0.0).class_weights == [1.0] * 3
 
 
+@pytest.mark.parametrize(
+    ("target", "frequencies", "channels"),
+    [
+        ("3class", [0.8, 0.15, 0.05], 3),
+        ("hover", [0.8, 0.15, 0.05], 5),
+        ("mask", [0.9, 0.1], 1),
+        ("distance", [0.9, 0.1], 1),
+    ],
+)
+def test_dice_weight_scales_the_dice_term_of_every_default_loss(target, frequencies, channels):
+    rng = np.random.default_rng(0)
+    truth = (rng.random((2, 8, 8, channels)) > 0.5).astype(np.float32)
+    predicted = rng.uniform(0.05, 0.95, (2, 8, 8, channels)).astype(np.float32)
+
+    def value(weight):
+        loss = default_loss(target, frequencies, dice_weight=weight)
+        return float(loss(truth, predicted))
+
+    dice_term = value(1) - value(0)
+    assert dice_term > 0.01  # the Dice term is there, and 0 removes it
+    assert value(3) - value(0) == pytest.approx(3 * dice_term, rel=1e-4)
+
+
 def _one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(3, dtype=np.float32)[three_class(labels)][None]
 

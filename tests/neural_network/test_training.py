@@ -116,7 +116,7 @@ def test_hover_target_trains_predicts_and_exports_to_the_web_page(
     assert json.loads((tmp_path / "site" / "model.json").read_text())["target"] == "hover"
 
 
-def test_separation_weight_and_class_balance_reach_the_default_loss(
+def test_separation_class_balance_and_dice_weights_reach_the_default_loss(
     train_command, tmp_path, tiny_hyperparameters, monkeypatch
 ):
     import cellseg.neural_network.losses as losses
@@ -131,11 +131,13 @@ def test_separation_weight_and_class_balance_reach_the_default_loss(
     monkeypatch.setattr(losses, "default_loss", recording_default_loss)
     hyperparameters = tmp_path / "separation.py"
     hyperparameters.write_text(
-        tiny_hyperparameters.read_text() + "SEPARATION_WEIGHT = 4.5\nCLASS_BALANCE = 0.5\n"
+        tiny_hyperparameters.read_text()
+        + "SEPARATION_WEIGHT = 4.5\nCLASS_BALANCE = 0.5\nDICE_WEIGHT = 0.25\n"
     )
     result = train_command("--name", "separated", "--hyperparameters", hyperparameters)
     assert result.code == 0, result.err
     assert [loss.separation_weight for loss in built] == [4.5]
+    assert [loss.dice_weight for loss in built] == [0.25]
     config = ModelFolder(tmp_path / "models" / "separated").read_config()
     assert config["settings"]["hyperparameters"]["separation_weight"] == 4.5
     assert config["settings"]["hyperparameters"]["class_balance"] == 0.5
