@@ -103,15 +103,15 @@ def test_turning_keeps_a_tile_rigid_and_bending_does_not(seed, rotation):
     _, tile = random_tile(
         image, RAMP, np.random.default_rng(seed), tile=64, augmentation=turned, continuous=True
     )
-    _, residual = _plane_fit(tile)
-    # A zoomed, turned, flipped plane is still a plane (with quarter turns only, up to the
-    # mirrored edge pixels of a tile enlarged by `resize_square`).
-    assert residual < 0.1
+    # A zoomed, turned, flipped plane is still a plane, but for the tile's edge pixels: a
+    # tile enlarged by `resize_square` repeats the window's edge there.
+    _, residual = _plane_fit(tile[1:-1, 1:-1])
+    assert residual < 1e-3
     bent = Augmentation(rotation=rotation, elastic=4)
     _, tile = random_tile(
         image, RAMP, np.random.default_rng(seed), tile=64, augmentation=bent, continuous=True
     )
-    _, residual = _plane_fit(tile)
+    _, residual = _plane_fit(tile[1:-1, 1:-1])
     assert residual > 0.5
 
 
