@@ -26,7 +26,7 @@ from cellseg.image_io import read_image, write_image
 from cellseg.postprocessing.instances import CLASS_TARGETS, OUTPUT_CHANNELS
 from cellseg.preprocessing.augmentation import Augmentation, random_tile
 from cellseg.preprocessing.colour import as_rgb
-from cellseg.preprocessing.targets import centre_offsets, distance_map, three_class
+from cellseg.preprocessing.targets import centre_offsets, contacts, distance_map, three_class
 from cellseg.preprocessing.tiling import tile_positions
 
 #: Bytes of decoded images (with their labels) kept by one process: a training set of
@@ -184,6 +184,7 @@ def training_dataset(
         chosen = prepared[int(order[visit % len(prepared)])]
         rng = np.random.default_rng([seed, sample])
         image, source = _decoded(chosen, target)
+        touching = _contacts(chosen.labels) if augmentation.crowded > 0 else None
         image_tile, target_tile = random_tile(
             image,
             source,
@@ -191,6 +192,7 @@ def training_dataset(
             tile=tile,
             augmentation=augmentation,
             continuous=target == "distance",
+            contacts=touching,
         )
         return image_tile, target_array(target_tile, target, boundary_width)
 
@@ -337,6 +339,21 @@ _decoded_images = _DecodedImages(_DECODED_BYTES)
 def _decoded(item: PreparedImage, target: str):
     source = item.distance if target == "distance" else item.labels
     return _decoded_images.get(item.image, source)
+
+
+def _contacts(labels: Path) -> np.ndarray:
+    """Where the cells of a labels file touch (`cellseg.preprocessing.targets.contacts`),
+    found once per process: a few thousand pixels per image."""
+    with _contacts_lock:
+        if labels in _contacts_found:
+            return _contacts_found[labels]
+    found = contacts(read_image(labels)).astype(np.int32)
+    with _contacts_lock:
+        return _contacts_found.setdefault(labels, found)
+
+
+_contacts_found: dict[Path, np.ndarray] = {}
+_contacts_lock = threading.Lock()
 
 
 def _window(array: np.ndarray, row: int, column: int, tile: int) -> np.ndarray:

@@ -46,6 +46,7 @@ _NAMES = {
     "NOISE": ("noise", float, 0.0, 0.5, False),
     "ROTATION": ("rotation", float, 0.0, 180.0, False),
     "ELASTIC": ("elastic", float, 0.0, 20.0, False),
+    "CROWDED": ("crowded", float, 0.0, 1.0, False),
     "PRECISION": ("precision", str, None, None, False),
 }
 
@@ -119,6 +120,10 @@ class Hyperparameters:
         Training tiles are bent smoothly by random displacements of this standard deviation
         in pixels, at a 5 x 5 grid of points over the tile, as in the U-Net paper; 0 (the
         default) none.
+    crowded : float
+        The share of training tiles placed over a place where two cells touch, drawn among
+        all such places of the image, the rest anywhere: crowded regions, where touching
+        cells must be told apart, are then seen more often; 0 (the default) anywhere.
     precision : {"float32", "mixed_bfloat16", "mixed_float16"}
         Keras' dtype policy while training: the mixed ones compute in 16 bits and keep the
         weights in float32, faster on GPUs and on CPUs with bfloat16 instructions (see
@@ -146,6 +151,7 @@ class Hyperparameters:
     noise: float = 0.0
     rotation: float = 0.0
     elastic: float = 0.0
+    crowded: float = 0.0
     precision: str = "float32"
 
     def to_dict(self) -> dict:

@@ -302,6 +302,7 @@ def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
         noise=hyperparameters.noise,
         rotation=hyperparameters.rotation,
         elastic=hyperparameters.elastic,
+        crowded=hyperparameters.crowded,
     )
 
 

@@ -1,5 +1,6 @@
 """Random training tiles: position, scale, flips and rotations, stain and light jitter,
-optionally turns by any angle, elastic bending, focus blur and camera noise.
+optionally turns by any angle, elastic bending, focus blur, camera noise and a bias towards
+places where cells touch.
 
 Brightfield stains vary from lab to lab and slide to slide; jittering each stain's optical
 density (in haematoxylin / eosin / DAB space, Tellez et al. 2018) together with brightness
@@ -47,6 +48,11 @@ class Augmentation:
         coarse 5 x 5 grid over the tile move by random distances of this standard
         deviation in pixels (capped at three times it), and the pixels between them follow
         a cubic spline; 0 (the default) no bending.
+    crowded : float
+        Chance that a tile is placed over a place where two cells touch (one of the
+        ``contacts`` given to `random_tile`, drawn uniformly, so that the crowded regions
+        of an image are visited more) rather than anywhere; 0 (the default) anywhere.
+        Not scaled by ``strength``: it chooses where tiles are cut, not how they are varied.
     """
 
     strength: float = 1.0
@@ -59,6 +65,7 @@ class Augmentation:
     noise: float = 0.0
     rotation: float = 0.0
     elastic: float = 0.0
+    crowded: float = 0.0
 
 
 #: Control points across a tile for elastic bending: one every 64 pixels of a 256-px tile.
@@ -73,6 +80,7 @@ def random_tile(
     tile: int,
     augmentation: Augmentation | None = None,
     continuous: bool = False,
+    contacts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut a randomly placed, zoomed, flipped and colour-jittered tile.
 
@@ -88,6 +96,10 @@ def random_tile(
     tile : int
         Side of the tile returned. Images smaller than that are padded (reflected for the
         image, zeros for the target).
+    contacts : ndarray, shape (n, 2), optional
+        Pixels where cells touch (`cellseg.preprocessing.targets.contacts`): with the
+        chance ``augmentation.crowded``, one of them, drawn at random, lies within a
+        quarter of the tile of its centre (unless the image's edge is nearer).
 
     Returns
     -------
@@ -100,6 +112,10 @@ def random_tile(
     if strength > 0 and augmentation.scale > 0:
         widest = np.log1p(augmentation.scale * strength)
         zoom = float(np.exp(rng.uniform(-widest, widest)))
+    focus = None
+    if augmentation.crowded > 0 and contacts is not None and len(contacts):
+        if rng.random() < augmentation.crowded:
+            focus = contacts[int(rng.integers(0, len(contacts)))]
     if strength > 0 and (augmentation.rotation > 0 or augmentation.elastic > 0):
         image_tile, target_tile = _warped_tile(
             image,
@@ -109,12 +125,13 @@ def random_tile(
             zoom=zoom,
             augmentation=augmentation,
             continuous=continuous,
+            focus=focus,
         )
     else:
         source = max(1, round(tile / zoom))
         image, target = _pad_to(image, target, source)
-        row = int(rng.integers(0, image.shape[0] - source + 1))
-        column = int(rng.integers(0, image.shape[1] - source + 1))
+        middle = (source // 4, source - source // 4)
+        row, column = _corner(rng, image.shape[:2], source, focus, middle)
         image_tile = image[row : row + source, column : column + source].astype(np.float32)
         target_tile = target[row : row + source, column : column + source]
         if source != tile:
@@ -140,6 +157,7 @@ def _warped_tile(
     zoom: float,
     augmentation: Augmentation,
     continuous: bool,
+    focus: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut a tile zoomed by ``zoom``, turned by a random angle and bent by a smooth random
     displacement, as ``augmentation`` asks: each tile pixel takes the image's value where
@@ -165,8 +183,10 @@ def _warped_tile(
     reach = int(np.ceil(max(np.abs(rows).max(), np.abs(columns).max()))) + 1
     window = 2 * reach
     image, target = _pad_to(image, target, window)
-    top = int(rng.integers(0, image.shape[0] - window + 1))
-    left = int(rng.integers(0, image.shape[1] - window + 1))
+    # A contact in focus lies within a quarter tile of its centre either way, inside the
+    # tile whatever its angle.
+    spread = int(tile / 4 / zoom)
+    top, left = _corner(rng, image.shape[:2], window, focus, (reach - spread, reach + spread))
     image = image[top : top + window, left : left + window].astype(np.float32)
     target = target[top : top + window, left : left + window]
     places = np.stack([rows, columns]) + (reach - 0.5)  # pixel indices in the window
@@ -179,6 +199,22 @@ def _warped_tile(
     )
     target_tile = map_coordinates(target, places, order=1 if continuous else 0, mode="nearest")
     return image_tile, target_tile.astype(target.dtype)
+
+
+def _corner(
+    rng: np.random.Generator, shape, window: int, focus, within: tuple[int, int]
+) -> tuple[int, int]:
+    """The top left corner of a ``window``-sized square in an image of ``shape``: anywhere,
+    or, given a ``focus`` pixel, such that it lies from ``within[0]`` to ``within[1] - 1``
+    pixels below and right of the corner (as near as the image's edges allow)."""
+    corner = []
+    for extent, place in zip(shape, (None, None) if focus is None else focus, strict=True):
+        if place is None:
+            corner.append(int(rng.integers(0, extent - window + 1)))
+        else:
+            inside = int(rng.integers(within[0], max(within[1], within[0] + 1)))
+            corner.append(int(np.clip(int(place) - inside, 0, extent - window)))
+    return corner[0], corner[1]
 
 
 def _blurred_and_noisy(

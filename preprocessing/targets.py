@@ -47,6 +47,25 @@ def three_class(labels: np.ndarray, width: int = 1) -> np.ndarray:
     return target
 
 
+def contacts(labels: np.ndarray) -> np.ndarray:
+    """Where cells touch: the (row, column) of every cell pixel with a pixel of another
+    cell among its four neighbours, shape ``(n, 2)``, in row-major order.
+
+    Examples
+    --------
+    >>> contacts(np.array([[1, 1, 2, 0, 3]]))
+    array([[0, 1],
+           [0, 2]])
+    """
+    labels = np.asarray(labels).astype(np.int64)
+    # Background counts as larger than every label for the smallest neighbour, as zero
+    # for the largest, so that only other cells differ.
+    lowest = _cross_extreme(np.where(labels > 0, labels, np.iinfo(np.int64).max), np.minimum)
+    highest = _cross_extreme(labels, np.maximum)
+    touching = (labels > 0) & ((highest > labels) | (lowest < labels))
+    return np.argwhere(touching)
+
+
 def _cross_extreme(values: np.ndarray, extreme) -> np.ndarray:
     """``extreme`` (np.maximum or np.minimum) of each pixel and its four neighbours, the
     image's edge pixels repeated beyond it."""

@@ -24,4 +24,5 @@ BLUR = 0.0  # half the training tiles blurred by a Gaussian of up to this many p
 NOISE = 0.0  # noise of up to this fraction of the 0-255 range added to training tiles (0)
 ROTATION = 0.0  # tiles also turned by up to this many degrees; 45 reaches every angle (0)
 ELASTIC = 0.0  # tiles bent smoothly by displacements of this many pixels, as in U-Net (0)
+CROWDED = 0.0  # share of training tiles placed where cells touch, the rest anywhere (0)
 PRECISION = "float32"  # "mixed_bfloat16" or "mixed_float16": faster on GPUs, bf16 CPUs (float32)

@@ -151,7 +151,7 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
 ):
     import cellseg.neural_network.dataset as dataset
 
-    widths, zooms, pales, blurs, noises, warps = [], [], [], [], [], []
+    widths, zooms, pales, blurs, noises, warps, crowded = [], [], [], [], [], [], []
     three_class, random_tile = dataset.three_class, dataset.random_tile
 
     def recording_three_class(labels, width=1):
@@ -164,6 +164,10 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
         blurs.append(augmentation.blur)
         noises.append(augmentation.noise)
         warps.append((augmentation.rotation, augmentation.elastic))
+        # The places where the tile's image's cells touch come along, as cell pixels.
+        crowded.append((augmentation.crowded, keywords["contacts"]))
+        labels = arguments[1]
+        assert np.all(labels[tuple(keywords["contacts"].T)] > 0)
         return random_tile(*arguments, augmentation=augmentation, **keywords)
 
     monkeypatch.setattr(dataset, "three_class", recording_three_class)
@@ -171,7 +175,7 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
     hyperparameters = tmp_path / "wide.py"
     hyperparameters.write_text(
         tiny_hyperparameters.read_text() + "BOUNDARY_WIDTH = 3\nZOOM = 0.6\nPALE = 0.85\n"
-        "BLUR = 1.5\nNOISE = 0.04\nROTATION = 30\nELASTIC = 2.5\n"
+        "BLUR = 1.5\nNOISE = 0.04\nROTATION = 30\nELASTIC = 2.5\nCROWDED = 0.75\n"
     )
     result = train_command("--name", "wide", "--hyperparameters", hyperparameters)
     assert result.code == 0, result.err
@@ -179,10 +183,13 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
     assert len(widths) > 3 and set(widths) == {3}
     assert zooms and set(zooms) == {0.6} and set(pales) == {0.85}
     assert set(blurs) == {1.5} and set(noises) == {0.04} and set(warps) == {(30.0, 2.5)}
+    assert {share for share, _ in crowded} == {0.75}
+    assert all(len(places) > 0 for _, places in crowded)
     config = ModelFolder(tmp_path / "models" / "wide").read_config()
     assert config["settings"]["hyperparameters"]["boundary_width"] == 3
     assert config["settings"]["augmentation"]["scale"] == 0.6
     assert config["settings"]["augmentation"]["pale"] == 0.85
+    assert config["settings"]["hyperparameters"]["crowded"] == 0.75
 
 
 def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):

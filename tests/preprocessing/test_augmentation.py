@@ -63,6 +63,84 @@ def test_target_moves_with_the_image(augmentation):
     assert inside < outside - 30  # nuclei are darker than stroma
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(40, 90),
+    columns=st.integers(40, 90),
+    tile=st.integers(8, 40),
+    place=st.tuples(st.floats(0, 1, exclude_max=True), st.floats(0, 1, exclude_max=True)),
+    seed=st.integers(0, 2**16),
+)
+def test_crowded_tiles_hold_a_contact_within_a_quarter_tile_of_their_centre(
+    rows, columns, tile, place, seed
+):
+    # Each pixel's label is its own index, so the tile shows where it was cut from.
+    image = np.zeros((rows, columns, 3), np.float32)
+    labels = np.arange(rows * columns).reshape(rows, columns) + 1
+    focus = (int(place[0] * rows), int(place[1] * columns))
+    crowded = Augmentation(strength=0, crowded=1.0)
+    _, label_tile = random_tile(
+        image,
+        labels,
+        np.random.default_rng(seed),
+        tile=tile,
+        augmentation=crowded,
+        contacts=np.array([focus]),
+    )
+    found = np.argwhere(label_tile == labels[focus])
+    assert len(found) == 1
+    middle = [(tile // 4 <= at <= tile - tile // 4) for at in found[0]]
+    for axis, extent in enumerate((rows, columns)):
+        # Within a quarter tile of the centre, unless the image's edge is nearer.
+        near_edge = focus[axis] < tile // 4 or focus[axis] > extent - tile // 4
+        assert middle[axis] or near_edge
+
+
+@pytest.mark.parametrize("augmentation", [Augmentation(), *WARPS])
+def test_crowded_tiles_are_cut_around_contacts_and_plain_tiles_are_unchanged(augmentation):
+    # One contact: tiles cut anywhere often miss it, crowded ones never.
+    image, labels = RGB, LABELS.copy()
+    labels[58:62, 73:77] = labels.max() + 1
+    contact = np.array([[60, 75]])
+    label = labels[60, 75]
+    crowded = Augmentation(**{**augmentation.__dict__, "crowded": 1.0})
+    seen = [
+        label
+        in random_tile(
+            image,
+            labels,
+            np.random.default_rng(seed),
+            tile=40,
+            augmentation=crowded,
+            contacts=contact,
+        )[1]
+        for seed in range(20)
+    ]
+    assert all(seen)
+    missed = [
+        label
+        not in random_tile(
+            image, labels, np.random.default_rng(seed), tile=40, augmentation=augmentation
+        )[1]
+        for seed in range(20)
+    ]
+    assert any(missed)
+    # Without the share, contacts change nothing: the same seed cuts the same tile.
+    for seed in range(3):
+        plain = random_tile(
+            image, labels, np.random.default_rng(seed), tile=40, augmentation=augmentation
+        )
+        given = random_tile(
+            image,
+            labels,
+            np.random.default_rng(seed),
+            tile=40,
+            augmentation=augmentation,
+            contacts=contact,
+        )
+        assert all(np.array_equal(a, b) for a, b in zip(plain, given, strict=True))
+
+
 def test_continuous_targets_are_interpolated():
     ramp = np.tile(np.linspace(0, 1, 150, dtype=np.float32), (120, 1))
     _, tile = random_tile(RGB, ramp, np.random.default_rng(0), tile=64, continuous=True)

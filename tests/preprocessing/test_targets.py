@@ -11,6 +11,7 @@ from cellseg.preprocessing.targets import (
     BOUNDARY,
     INTERIOR,
     centre_offsets,
+    contacts,
     distance_map,
     foreground_mask,
     make_target,
@@ -99,6 +100,30 @@ def test_boundary_is_every_cell_pixel_within_width_steps_of_another_label(labels
     assert np.array_equal(target == INTERIOR, (labels > 0) & ~expected)
     if width == 1:  # the usual definition, a 4-neighbour outside
         assert np.array_equal(expected, find_boundaries(labels, mode="inner") & (labels > 0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    labels=arrays(
+        np.int32, st.tuples(st.integers(1, 9), st.integers(1, 9)), elements=st.integers(0, 3)
+    )
+)
+def test_contacts_are_the_cell_pixels_next_to_another_cell(labels):
+    padded = np.pad(labels, 1)
+    expected = [
+        (row, column)
+        for row, column in zip(*np.nonzero(labels), strict=True)
+        if any(
+            padded[row + 1 + down, column + 1 + across] not in (0, labels[row, column])
+            for down, across in ((-1, 0), (1, 0), (0, -1), (0, 1))
+        )
+    ]
+    assert [tuple(place) for place in contacts(labels)] == expected
+
+
+def test_two_touching_cells_meet_along_one_seam():
+    assert contacts(TWO_TOUCHING_CELLS).tolist() == [[r, c] for r in (1, 2, 3) for c in (3, 4)]
+    assert contacts(np.where(TWO_TOUCHING_CELLS == 2, 0, TWO_TOUCHING_CELLS)).size == 0
 
 
 def test_a_boundary_narrower_than_a_pixel_is_refused():
