@@ -10,6 +10,7 @@ validation metrics stored for the leaderboard.
 """
 
 import contextlib
+import copy
 import importlib
 import math
 import os
@@ -237,12 +238,15 @@ def _start_or_resume(folder: ModelFolder, request: TrainingRequest, settings: di
                 f"{folder.path}: a trained model of this name exists; choose another --name, "
                 "or pass --restart to train it again from scratch"
             )
-        changed = [key for key in settings if config.get("settings", {}).get(key) != settings[key]]
+        recorded = _without_places(config.get("settings", {}))
+        wanted = _without_places(settings)
+        changed = [key for key in wanted if recorded.get(key) != wanted[key]]
         if changed:
             raise CellsegError(
                 f"{folder.path}: an unfinished run with other settings ({', '.join(changed)}) "
                 "exists; pass --restart to start over, or choose another --name"
             )
+        config["settings"] = settings  # where the same files are now
         return config
     try:
         folder.path.mkdir(parents=True)
@@ -258,6 +262,19 @@ def _start_or_resume(folder: ModelFolder, request: TrainingRequest, settings: di
         "distribute": request.distribute,
         "libraries": _library_versions(),
     }
+
+
+def _without_places(settings: dict) -> dict:
+    """Settings less the folders and paths the files were read from: the same files (by
+    name and content) moved elsewhere, a copied data set or loss file, make the same run."""
+    settings = copy.deepcopy(settings)
+    for key in ("loss_file", "architecture_file"):
+        if isinstance(settings.get(key), dict):
+            settings[key].pop("path", None)
+    if isinstance(settings.get("data"), dict):
+        settings["data"].pop("images", None)
+        settings["data"].pop("annotations", None)
+    return settings
 
 
 def _build(request, hyperparameters, config, get_model, user_loss, tile):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from cellseg.errors import CellsegError
+from cellseg.neural_network.dataset import pair_by_stem
+from cellseg.neural_network.hyperparameters import Hyperparameters
 from cellseg.neural_network.model_folder import ModelFolder
+from cellseg.neural_network.training import TrainingRequest, _settings, _start_or_resume
 
 HYPERPARAMETERS = """\
 BATCH_SIZE = 2
@@ -43,7 +48,7 @@ def command(training_data: Path, tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_killed_run_resumes_with_each_epoch_once(training_data, tmp_path):
+def test_killed_run_resumes_with_each_epoch_once_from_its_data_moved(training_data, tmp_path):
     (tmp_path / "hyperparameters.py").write_text(HYPERPARAMETERS)
     folder = ModelFolder(tmp_path / "models" / "resumed")
     process = subprocess.Popen(
@@ -67,11 +72,39 @@ def test_killed_run_resumes_with_each_epoch_once(training_data, tmp_path):
     assert 1 <= killed_after < 3
     assert json.loads(folder.config_path.read_text())["status"] == "training"
 
-    result = subprocess.run(
-        command(training_data, tmp_path), cwd=tmp_path, capture_output=True, text=True
-    )
+    # The same files in another folder (a temporary copy, a moved disk) are the same run.
+    moved = shutil.copytree(training_data, tmp_path / "moved")
+    result = subprocess.run(command(moved, tmp_path), cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"resuming {folder.path} after epoch {killed_after}" in result.stdout
     epochs = [row["epoch"] for row in folder.read_history()]
     assert epochs == [1, 2, 3]
     assert folder.read_config()["status"] == "finished"
+
+
+def test_an_unfinished_run_resumes_only_with_the_same_files(training_data, tmp_path):
+    moved = shutil.copytree(training_data, tmp_path / "moved")
+
+    def settings(data):
+        request = TrainingRequest(
+            images=data / "images", annotations=data / "outlines", name="unfinished"
+        )
+        pairs = pair_by_stem(request.images, request.annotations)
+        return request, _settings(request, Hyperparameters(), pairs[1:], pairs[:1])
+
+    folder = ModelFolder(tmp_path / "unfinished")
+    request, first = settings(training_data)
+    config = _start_or_resume(folder, request, first)
+    folder.write_config(config)
+    folder.state_path.parent.mkdir()
+    folder.write_state({"finished_epochs": 1})
+
+    request, again = settings(moved)
+    resumed = _start_or_resume(folder, request, again)
+    assert resumed["settings"]["data"]["images"] == str(moved / "images")
+
+    annotation = sorted((moved / "outlines").iterdir())[0]
+    annotation.write_bytes(annotation.read_bytes() + b"\0")  # same name, other content
+    request, edited = settings(moved)
+    with pytest.raises(CellsegError, match="other settings \\(data\\)"):
+        _start_or_resume(folder, request, edited)
