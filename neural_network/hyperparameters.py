@@ -17,6 +17,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     BOUNDARY_WIDTH = 1       # pixels of the 3class target's cell boundary
     ZOOM = 0.25              # tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM
     PALE = 0.7               # half the tiles lose up to this fraction of haematoxylin
+    DAB = 0.5                # chance a tile's eosin is re-coloured as DAB brown
     PRECISION = "float32"    # or "mixed_bfloat16", "mixed_float16": faster where supported
 
 The first four are required; every problem in the file is reported in one line.
@@ -42,6 +43,7 @@ _NAMES = {
     "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
     "ZOOM": ("zoom", float, 0.0, 3.0, False),
     "PALE": ("pale", float, 0.0, 0.9, False),
+    "DAB": ("dab", float, 0.0, 1.0, False),
     "BLUR": ("blur", float, 0.0, 5.0, False),
     "NOISE": ("noise", float, 0.0, 0.5, False),
     "ROTATION": ("rotation", float, 0.0, 180.0, False),
@@ -106,6 +108,9 @@ class Hyperparameters:
         Half the training tiles lose a random fraction, up to ``pale``, of their
         haematoxylin (`cellseg.preprocessing.augmentation.Augmentation`): the nuclei of
         immunohistochemistry sections are often much paler than those of H&E.
+    dab : float
+        The chance that a training tile's eosin is re-coloured as DAB brown, so that H&E
+        tiles also look like haematoxylin + DAB sections (0.5, half of them; 0 never).
     blur : float
         Half the training tiles are blurred by a Gaussian of standard deviation up to
         ``blur`` pixels, as slides scanned slightly out of focus; 0 (the default) never.
@@ -147,6 +152,7 @@ class Hyperparameters:
     boundary_width: int = 1
     zoom: float = 0.25
     pale: float = 0.7
+    dab: float = 0.5
     blur: float = 0.0
     noise: float = 0.0
     rotation: float = 0.0

@@ -315,6 +315,7 @@ def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
         strength=hyperparameters.augmentation,
         scale=hyperparameters.zoom,
         pale=hyperparameters.pale,
+        dab=hyperparameters.dab,
         blur=hyperparameters.blur,
         noise=hyperparameters.noise,
         rotation=hyperparameters.rotation,

@@ -20,6 +20,7 @@ DICE_WEIGHT = 1.0  # weight of the default loss's soft Dice term; 0 cross-entrop
 BOUNDARY_WIDTH = 1  # pixels of the 3class target's cell boundary; wider parts crowded cells (1)
 ZOOM = 0.25  # training tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM, for cells of more sizes (0.25)
 PALE = 0.7  # half the training tiles lose up to this fraction of haematoxylin, as in IHC (0.7)
+DAB = 0.5  # chance that a training tile's eosin is re-coloured as DAB brown, as in IHC (0.5)
 BLUR = 0.0  # half the training tiles blurred by a Gaussian of up to this many pixels (0)
 NOISE = 0.0  # noise of up to this fraction of the 0-255 range added to training tiles (0)
 ROTATION = 0.0  # tiles also turned by up to this many degrees; 45 reaches every angle (0)
