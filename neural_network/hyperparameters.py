@@ -126,9 +126,10 @@ class Hyperparameters:
         in pixels, at a 5 x 5 grid of points over the tile, as in the U-Net paper; 0 (the
         default) none.
     crowded : float
-        The share of training tiles placed over a place where two cells touch, drawn among
-        all such places of the image, the rest anywhere: crowded regions, where touching
-        cells must be told apart, are then seen more often; 0 (the default) anywhere.
+        The share of training tiles centred near a pixel where two cells touch, drawn
+        among all such pixels of the image, the rest placed anywhere: crowded regions,
+        where touching cells must be told apart, are then seen more often; 0 (the default)
+        none.
     precision : {"float32", "mixed_bfloat16", "mixed_float16"}
         Keras' dtype policy while training: the mixed ones compute in 16 bits and keep the
         weights in float32, faster on GPUs and on CPUs with bfloat16 instructions (see

@@ -49,9 +49,9 @@ class Augmentation:
         deviation in pixels (capped at three times it), and the pixels between them follow
         a cubic spline; 0 (the default) no bending.
     crowded : float
-        Chance that a tile is placed over a place where two cells touch (one of the
+        Chance that a tile is centred near a pixel where two cells touch (one of the
         ``contacts`` given to `random_tile`, drawn uniformly, so that the crowded regions
-        of an image are visited more) rather than anywhere; 0 (the default) anywhere.
+        of an image are visited more) rather than placed anywhere; 0 (the default) never.
         Not scaled by ``strength``: it chooses where tiles are cut, not how they are varied.
     """
 
