@@ -1,5 +1,7 @@
 """Training tiles: reproducible, the target follows the image, colours stay plausible."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -103,7 +105,7 @@ def test_crowded_tiles_are_cut_around_contacts_and_plain_tiles_are_unchanged(aug
     labels[58:62, 73:77] = labels.max() + 1
     contact = np.array([[60, 75]])
     label = labels[60, 75]
-    crowded = Augmentation(**{**augmentation.__dict__, "crowded": 1.0})
+    crowded = dataclasses.replace(augmentation, crowded=1.0)
     seen = [
         label
         in random_tile(
