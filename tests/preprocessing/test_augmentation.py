@@ -106,40 +106,18 @@ def test_crowded_tiles_are_cut_around_contacts_and_plain_tiles_are_unchanged(aug
     contact = np.array([[60, 75]])
     label = labels[60, 75]
     crowded = dataclasses.replace(augmentation, crowded=1.0)
-    seen = [
-        label
-        in random_tile(
-            image,
-            labels,
-            np.random.default_rng(seed),
-            tile=40,
-            augmentation=crowded,
-            contacts=contact,
-        )[1]
-        for seed in range(20)
-    ]
-    assert all(seen)
-    missed = [
-        label
-        not in random_tile(
-            image, labels, np.random.default_rng(seed), tile=40, augmentation=augmentation
-        )[1]
-        for seed in range(20)
-    ]
-    assert any(missed)
+
+    def cut(seed, augmentation, contacts=None):
+        rng = np.random.default_rng(seed)
+        return random_tile(
+            image, labels, rng, tile=40, augmentation=augmentation, contacts=contacts
+        )
+
+    assert all(label in cut(seed, crowded, contact)[1] for seed in range(20))
+    assert any(label not in cut(seed, augmentation)[1] for seed in range(20))
     # Without the share, contacts change nothing: the same seed cuts the same tile.
     for seed in range(3):
-        plain = random_tile(
-            image, labels, np.random.default_rng(seed), tile=40, augmentation=augmentation
-        )
-        given = random_tile(
-            image,
-            labels,
-            np.random.default_rng(seed),
-            tile=40,
-            augmentation=augmentation,
-            contacts=contact,
-        )
+        plain, given = cut(seed, augmentation), cut(seed, augmentation, contact)
         assert all(np.array_equal(a, b) for a, b in zip(plain, given, strict=True))
 
 
