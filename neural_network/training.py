@@ -10,8 +10,6 @@ validation metrics stored for the leaderboard.
 """
 
 import contextlib
-import copy
-import importlib
 import math
 import os
 import shutil
@@ -21,12 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cellseg import __version__
 from cellseg.annotations import OutlineStyle
 from cellseg.errors import CellsegError
 from cellseg.neural_network.callbacks import EpochRecorder, ProgressBar, cosine_schedule
 from cellseg.neural_network.dataset import (
-    file_digest,
     pair_by_stem,
     prepare,
     split_validation,
@@ -35,6 +31,7 @@ from cellseg.neural_network.dataset import (
 )
 from cellseg.neural_network.hyperparameters import Hyperparameters
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
+from cellseg.neural_network.runs import run_settings, start_or_resume
 from cellseg.neural_network.user_files import (
     build_user_model,
     load_architecture_file,
@@ -84,10 +81,12 @@ def train(request: TrainingRequest) -> ModelFolder:
     training_pairs, validation_pairs = split_validation(
         pairs, hyperparameters.validation_split, request.seed
     )
-    settings = _settings(request, hyperparameters, training_pairs, validation_pairs)
+    settings = run_settings(
+        request, hyperparameters, _augmentation(hyperparameters), training_pairs, validation_pairs
+    )
     strategy = _strategy(request.distribute)  # refuses --distribute before anything is written
     folder = ModelFolder(request.models_root / request.name)
-    config = _start_or_resume(folder, request, settings)
+    config = start_or_resume(folder, request, settings)
 
     import keras
 
@@ -183,98 +182,6 @@ def train(request: TrainingRequest) -> ModelFolder:
             )
     _finish(folder, config, model, recorder, prepared_validation)
     return folder
-
-
-def _settings(request, hyperparameters, training_pairs, validation_pairs) -> dict:
-    """Every setting that makes two runs the same run (resuming needs all of them equal)."""
-
-    def user_file(path):
-        return None if path is None else {"path": str(path), "sha256": file_digest(path)}
-
-    files = [
-        {
-            "image": pair.image.name,
-            "image_sha256": file_digest(pair.image),
-            "annotation": pair.annotation.name,
-            "annotation_sha256": file_digest(pair.annotation),
-            "split": split,
-        }
-        for split, group in (("training", training_pairs), ("validation", validation_pairs))
-        for pair in group
-    ]
-    return {
-        "target": request.target,
-        "seed": request.seed,
-        "hyperparameters": hyperparameters.to_dict(),
-        "augmentation": _augmentation(hyperparameters).__dict__,
-        "loss_file": user_file(request.loss_file),
-        "architecture_file": user_file(request.architecture_file),
-        "outline_style": request.outline_style.__dict__,
-        "data": {
-            "images": str(Path(request.images).resolve()),
-            "annotations": str(Path(request.annotations).resolve()),
-            "files": files,
-        },
-    }
-
-
-def _start_or_resume(folder: ModelFolder, request: TrainingRequest, settings: dict) -> dict:
-    """The configuration to train with: a fresh one, or the unfinished run's to resume."""
-    if folder.path.exists() and request.restart:
-        if not folder.config_path.is_file():
-            raise CellsegError(
-                f"{folder.path}: exists but is no cellseg model folder; not deleting it"
-            )
-        shutil.rmtree(folder.path)
-    if folder.path.exists() and folder.read_state() is None:
-        config = folder.read_config()
-        if config.get("status") == "training":
-            # Stopped before finishing an epoch (bad data, an error): nothing to keep.
-            shutil.rmtree(folder.path)
-    if folder.path.exists():
-        config = folder.read_config()
-        if config.get("status") == "finished":
-            raise CellsegError(
-                f"{folder.path}: a trained model of this name exists; choose another --name, "
-                "or pass --restart to train it again from scratch"
-            )
-        recorded = _without_places(config.get("settings", {}))
-        wanted = _without_places(settings)
-        changed = [key for key in wanted if recorded.get(key) != wanted[key]]
-        if changed:
-            raise CellsegError(
-                f"{folder.path}: an unfinished run with other settings ({', '.join(changed)}) "
-                "exists; pass --restart to start over, or choose another --name"
-            )
-        config["settings"] = settings  # where the same files are now
-        return config
-    try:
-        folder.path.mkdir(parents=True)
-    except OSError as error:
-        raise CellsegError(
-            f"{folder.path}: cannot create the model folder ({error.strerror})"
-        ) from None
-    return {
-        "name": request.name,
-        "status": "training",
-        "target": request.target,
-        "settings": settings,
-        "distribute": request.distribute,
-        "libraries": _library_versions(),
-    }
-
-
-def _without_places(settings: dict) -> dict:
-    """Settings less the folders and paths the files were read from: the same files (by
-    name and content) moved elsewhere, a copied data set or loss file, make the same run."""
-    settings = copy.deepcopy(settings)
-    for key in ("loss_file", "architecture_file"):
-        if isinstance(settings.get(key), dict):
-            settings[key].pop("path", None)
-    if isinstance(settings.get("data"), dict):
-        settings["data"].pop("images", None)
-        settings["data"].pop("annotations", None)
-    return settings
 
 
 def _build(request, hyperparameters, config, get_model, user_loss, tile):
@@ -397,21 +304,3 @@ class _OneDevice:
 
     def scope(self):
         return contextlib.nullcontext()
-
-
-def _library_versions() -> dict:
-    import keras
-    import scipy
-    import skimage
-
-    backend = keras.backend.backend()
-    backend_module = importlib.import_module(backend)
-    return {
-        "cellseg": __version__,
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-image": skimage.__version__,
-        backend: backend_module.__version__,
-        "keras": keras.__version__,
-    }

@@ -15,7 +15,9 @@ from cellseg.errors import CellsegError
 from cellseg.neural_network.dataset import pair_by_stem
 from cellseg.neural_network.hyperparameters import Hyperparameters
 from cellseg.neural_network.model_folder import ModelFolder
-from cellseg.neural_network.training import TrainingRequest, _settings, _start_or_resume
+from cellseg.neural_network.runs import run_settings, start_or_resume
+from cellseg.neural_network.training import TrainingRequest
+from cellseg.preprocessing.augmentation import Augmentation
 
 HYPERPARAMETERS = """\
 BATCH_SIZE = 2
@@ -90,21 +92,23 @@ def test_an_unfinished_run_resumes_only_with_the_same_files(training_data, tmp_p
             images=data / "images", annotations=data / "outlines", name="unfinished"
         )
         pairs = pair_by_stem(request.images, request.annotations)
-        return request, _settings(request, Hyperparameters(), pairs[1:], pairs[:1])
+        return request, run_settings(
+            request, Hyperparameters(), Augmentation(), pairs[1:], pairs[:1]
+        )
 
     folder = ModelFolder(tmp_path / "unfinished")
     request, first = settings(training_data)
-    config = _start_or_resume(folder, request, first)
+    config = start_or_resume(folder, request, first)
     folder.write_config(config)
     folder.state_path.parent.mkdir()
     folder.write_state({"finished_epochs": 1})
 
     request, again = settings(moved)
-    resumed = _start_or_resume(folder, request, again)
+    resumed = start_or_resume(folder, request, again)
     assert resumed["settings"]["data"]["images"] == str(moved / "images")
 
     annotation = sorted((moved / "outlines").iterdir())[0]
     annotation.write_bytes(annotation.read_bytes() + b"\0")  # same name, other content
     request, edited = settings(moved)
     with pytest.raises(CellsegError, match="other settings \\(data\\)"):
-        _start_or_resume(folder, request, edited)
+        start_or_resume(folder, request, edited)
