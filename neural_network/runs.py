@@ -80,7 +80,7 @@ def start_or_resume(folder: ModelFolder, request, settings: dict) -> dict:
                 f"{folder.path}: a trained model of this name exists; choose another --name, "
                 "or pass --restart to train it again from scratch"
             )
-        recorded = _without_places(config.get("settings", {}))
+        recorded = _without_places(_with_defaults(config.get("settings", {})))
         wanted = _without_places(settings)
         changed = [key for key in wanted if recorded.get(key) != wanted[key]]
         if changed:
@@ -104,6 +104,22 @@ def start_or_resume(folder: ModelFolder, request, settings: dict) -> dict:
         "distribute": request.distribute,
         "libraries": _library_versions(),
     }
+
+
+def _with_defaults(settings: dict) -> dict:
+    """Recorded settings with the hyperparameters and augmentation a run's version did not
+    have yet set to their defaults. A new setting's default does what earlier versions did
+    (`CROWDED` 0 cuts the tiles they cut), so an unfinished run of an earlier version is
+    the same run as one asking for that default now, and resumes."""
+    settings = copy.deepcopy(settings)
+    defaults = {
+        "hyperparameters": Hyperparameters().to_dict(),
+        "augmentation": Augmentation().__dict__,
+    }
+    for key, values in defaults.items():
+        if isinstance(settings.get(key), dict):
+            settings[key] = {**values, **settings[key]}
+    return settings
 
 
 def _without_places(settings: dict) -> dict:

@@ -112,3 +112,30 @@ def test_an_unfinished_run_resumes_only_with_the_same_files(training_data, tmp_p
     request, edited = settings(moved)
     with pytest.raises(CellsegError, match="other settings \\(data\\)"):
         start_or_resume(folder, request, edited)
+
+
+def test_a_run_of_a_version_without_a_new_setting_resumes_at_its_default(training_data, tmp_path):
+    request = TrainingRequest(
+        images=training_data / "images", annotations=training_data / "outlines", name="older"
+    )
+    pairs = pair_by_stem(request.images, request.annotations)
+
+    def settings(crowded):
+        hyperparameters = Hyperparameters(crowded=crowded)
+        return run_settings(
+            request, hyperparameters, Augmentation(crowded=crowded), pairs[1:], pairs[:1]
+        )
+
+    folder = ModelFolder(tmp_path / "older")
+    config = start_or_resume(folder, request, settings(0.0))
+    for group in ("hyperparameters", "augmentation"):  # as recorded before CROWDED existed
+        del config["settings"][group]["crowded"]
+    folder.write_config(config)
+    folder.state_path.parent.mkdir()
+    folder.write_state({"finished_epochs": 1})
+
+    resumed = start_or_resume(folder, request, settings(0.0))
+    assert resumed["settings"]["hyperparameters"]["crowded"] == 0.0
+    folder.write_config(config)
+    with pytest.raises(CellsegError, match="other settings \\(hyperparameters, augmentation\\)"):
+        start_or_resume(folder, request, settings(0.5))
