@@ -16,6 +16,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     CLASS_BALANCE = 1.0      # loss weights: inverse class frequency to this power
     BOUNDARY_WIDTH = 1       # pixels of the 3class target's cell boundary
     ZOOM = 0.25              # tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM
+    STAIN = 0.15             # each stain's density multiplied by 1 +- STAIN
     PALE = 0.7               # half the tiles lose up to this fraction of haematoxylin
     DAB = 0.5                # chance a tile's eosin is re-coloured as DAB brown
     PRECISION = "float32"    # or "mixed_bfloat16", "mixed_float16": faster where supported
@@ -42,6 +43,7 @@ _NAMES = {
     "DICE_WEIGHT": ("dice_weight", float, 0.0, 100.0, False),
     "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
     "ZOOM": ("zoom", float, 0.0, 3.0, False),
+    "STAIN": ("stain", float, 0.0, 0.9, False),
     "PALE": ("pale", float, 0.0, 0.9, False),
     "DAB": ("dab", float, 0.0, 1.0, False),
     "BLUR": ("blur", float, 0.0, 5.0, False),
@@ -104,6 +106,10 @@ class Hyperparameters:
         Training tiles are zoomed by a random factor from 1/(1 + zoom) to 1 + zoom (the
         range widened further by ``augmentation``), so that the network meets cells of
         more sizes than the training images hold.
+    stain : float
+        Each stain's optical density in a training tile (haematoxylin, eosin, DAB) is
+        multiplied by a random 1 +- ``stain`` and shifted (colour augmentation in stain space,
+        Tellez et al. 2018), for the colours of other labs and scanners; 0.15.
     pale : float
         Half the training tiles lose a random fraction, up to ``pale``, of their
         haematoxylin (`cellseg.preprocessing.augmentation.Augmentation`): the nuclei of
@@ -152,6 +158,7 @@ class Hyperparameters:
     dice_weight: float = 1.0
     boundary_width: int = 1
     zoom: float = 0.25
+    stain: float = 0.15
     pale: float = 0.7
     dab: float = 0.5
     blur: float = 0.0

@@ -221,6 +221,7 @@ def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
     return Augmentation(
         strength=hyperparameters.augmentation,
         scale=hyperparameters.zoom,
+        stain=hyperparameters.stain,
         pale=hyperparameters.pale,
         dab=hyperparameters.dab,
         blur=hyperparameters.blur,

@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         "get_model(input_shape) returning a keras.Model. Hyperparameters: BATCH_SIZE, EPOCHS, "
         "LEARNING_RATE, VALIDATION_SPLIT, and optionally TILE_SIZE, STEPS_PER_EPOCH, "
         "AUGMENTATION, BASE_FILTERS, DEPTH, TEST_TIME_FLIPS, SEPARATION_WEIGHT, CLASS_BALANCE, "
-        "DICE_WEIGHT, BOUNDARY_WIDTH, ZOOM, PALE, DAB, BLUR, NOISE, ROTATION, ELASTIC, "
+        "DICE_WEIGHT, BOUNDARY_WIDTH, ZOOM, STAIN, PALE, DAB, BLUR, NOISE, ROTATION, ELASTIC, "
         "CROWDED, PRECISION. Examples are in scripts/examples/.",
     )
     parser.add_argument("--images", required=True, metavar="DIR", help="folder of images")

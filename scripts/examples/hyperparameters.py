@@ -19,6 +19,7 @@ CLASS_BALANCE = 1.0  # loss weights: inverse class frequency to this power; 0.5 
 DICE_WEIGHT = 1.0  # weight of the default loss's soft Dice term; 0 cross-entropy alone (1)
 BOUNDARY_WIDTH = 1  # pixels of the 3class target's cell boundary; wider parts crowded cells (1)
 ZOOM = 0.25  # training tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM, for cells of more sizes (0.25)
+STAIN = 0.15  # each stain's density in a training tile multiplied by 1 +- STAIN (0.15)
 PALE = 0.7  # half the training tiles lose up to this fraction of haematoxylin, as in IHC (0.7)
 DAB = 0.5  # chance that a training tile's eosin is re-coloured as DAB brown, as in IHC (0.5)
 BLUR = 0.0  # half the training tiles blurred by a Gaussian of up to this many pixels (0)

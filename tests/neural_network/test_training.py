@@ -151,7 +151,7 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
 ):
     import cellseg.neural_network.dataset as dataset
 
-    widths, zooms, pales, dabs, blurs, noises, warps, crowded = ([] for _ in range(8))
+    widths, zooms, stains, pales, dabs, blurs, noises, warps, crowded = ([] for _ in range(9))
     three_class, random_tile = dataset.three_class, dataset.random_tile
 
     def recording_three_class(labels, width=1):
@@ -160,6 +160,7 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
 
     def recording_random_tile(*arguments, augmentation, **keywords):
         zooms.append(augmentation.scale)
+        stains.append(augmentation.stain)
         pales.append(augmentation.pale)
         dabs.append(augmentation.dab)
         blurs.append(augmentation.blur)
@@ -176,14 +177,15 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
     hyperparameters = tmp_path / "wide.py"
     hyperparameters.write_text(
         tiny_hyperparameters.read_text()
-        + "BOUNDARY_WIDTH = 3\nZOOM = 0.6\nPALE = 0.85\nDAB = 0.2\n"
+        + "BOUNDARY_WIDTH = 3\nZOOM = 0.6\nSTAIN = 0.3\nPALE = 0.85\nDAB = 0.2\n"
         "BLUR = 1.5\nNOISE = 0.04\nROTATION = 30\nELASTIC = 2.5\nCROWDED = 0.75\n"
     )
     result = train_command("--name", "wide", "--hyperparameters", hyperparameters)
     assert result.code == 0, result.err
     # Class frequencies, training tiles and validation tiles alike.
     assert len(widths) > 3 and set(widths) == {3}
-    assert zooms and set(zooms) == {0.6} and set(pales) == {0.85} and set(dabs) == {0.2}
+    assert zooms and set(zooms) == {0.6} and set(stains) == {0.3}
+    assert set(pales) == {0.85} and set(dabs) == {0.2}
     assert set(blurs) == {1.5} and set(noises) == {0.04} and set(warps) == {(30.0, 2.5)}
     assert {share for share, _ in crowded} == {0.75}
     assert all(len(places) > 0 for _, places in crowded)
