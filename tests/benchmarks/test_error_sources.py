@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from error_sources import SOURCES, centre_markers, error_sources
 
-from cellseg.image_io import write_image
 from cellseg.metrics import aggregated_jaccard_index
 from cellseg.postprocessing.instances import Thresholds
 from cellseg.preprocessing.synthetic import synthetic_tissue
@@ -59,15 +58,10 @@ def test_each_oracle_fixes_its_own_half():
         error_sources(output[:, :, 1], truth, "distance", Thresholds())
 
 
-def test_the_script_reports_the_three_rows(tmp_path):
-    for name in ("images", "labels"):
-        (tmp_path / name).mkdir()
-    for seed in (1, 2):
-        image, labels = synthetic_tissue((128, 128), seed=seed)
-        write_image(tmp_path / "images" / f"tissue{seed}.png", image)
-        write_image(tmp_path / "labels" / f"tissue{seed}.png", labels.astype(np.uint16))
+def test_the_script_reports_the_three_rows(tissue_folders):
+    images, labels = tissue_folders
     result = subprocess.run(
-        [sys.executable, SCRIPT, "--images", tmp_path / "images", "--labels", tmp_path / "labels"],
+        [sys.executable, SCRIPT, "--images", images, "--labels", labels],
         capture_output=True,
         text=True,
         check=True,

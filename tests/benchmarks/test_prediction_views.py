@@ -10,9 +10,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from prediction_views import CANDIDATES, averaged_output, validation_pairs
 
-from cellseg.image_io import write_image
-from cellseg.preprocessing.synthetic import synthetic_tissue
-
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "prediction_views.py"
 
 
@@ -47,14 +44,8 @@ def test_validation_images_are_the_ones_the_model_recorded():
     assert validation_pairs({"target": "3class"}) == []
 
 
-def test_the_script_reports_each_candidate(tmp_path):
-    for name in ("images", "labels"):
-        (tmp_path / name).mkdir()
-    for seed in (1, 2):
-        image, labels = synthetic_tissue((128, 128), seed=seed)
-        write_image(tmp_path / "images" / f"tissue{seed}.png", image)
-        write_image(tmp_path / "labels" / f"tissue{seed}.png", labels.astype(np.uint16))
-    images, labels = tmp_path / "images", tmp_path / "labels"
+def test_the_script_reports_each_candidate(tissue_folders):
+    images, labels = tissue_folders
     result = subprocess.run(
         [sys.executable, SCRIPT, "--images", images, "--labels", labels]
         + ["--validation-images", images, "--validation-labels", labels],
