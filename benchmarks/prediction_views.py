@@ -81,9 +81,7 @@ def main() -> None:
     config = folder.read_config()
     networks = {"best": load_network(folder)}
     if folder.model_path.is_file() and folder.prediction_path() != folder.model_path:
-        import keras  # the last epoch's network, loaded as load_network loads the best
-
-        networks["last"] = keras.saving.load_model(folder.model_path, compile=False, safe_mode=True)
+        networks["last"] = load_network(folder, folder.model_path)
     validation = (
         held_out_pairs(arguments.validation_images, arguments.validation_labels)
         if arguments.validation_images

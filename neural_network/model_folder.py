@@ -181,8 +181,11 @@ def bundled_models() -> Path:
     return Path(str(files("cellseg.trained_models")))
 
 
-def load_network(folder: ModelFolder):
+def load_network(folder: ModelFolder, path=None):
     """Load the network to predict with, in Keras safe mode (no arbitrary code, no pickles).
+
+    ``path`` loads another network of the folder instead, the same way: ``folder.model_path``,
+    the one after the last epoch.
 
     Raises `CellsegError` naming the file when it is missing, corrupt, or asks for code
     (a Lambda layer, an unknown custom object) that safe mode refuses.
@@ -191,7 +194,7 @@ def load_network(folder: ModelFolder):
 
     import cellseg.neural_network.losses  # noqa: F401  registers cellseg's custom objects
 
-    path = folder.prediction_path()
+    path = folder.prediction_path() if path is None else path
     if not path.is_file():
         raise file_error(path, "missing: the model folder holds no trained network")
     try:

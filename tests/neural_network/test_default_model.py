@@ -6,8 +6,10 @@ The real-data test scores it on the MoNuSeg images held out from its training
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from cellseg.errors import CellsegError
 from cellseg.image_io import read_image
 from cellseg.metrics import image_scores
 from cellseg.neural_network.evaluation import mean_scores
@@ -37,6 +39,15 @@ def test_default_model_is_bundled_small_and_loads_in_safe_mode(default):
     assert model.output_shape[-1] == 3 and (folder.path / "README.md").is_file()
     for key in ("postprocessing", "validation", "normalisation", "settings", "libraries"):
         assert key in config, key
+    # The last epoch's network loads the same way, and is another network than the best.
+    last = load_network(folder, folder.model_path)
+    assert last.count_params() == model.count_params()
+    assert any(
+        not np.array_equal(kept, other)
+        for kept, other in zip(model.get_weights(), last.get_weights(), strict=True)
+    )
+    with pytest.raises(CellsegError, match="missing"):
+        load_network(folder, folder.path / "absent.keras")
 
 
 @pytest.mark.real_data
