@@ -60,6 +60,22 @@ def run_settings(
     }
 
 
+def training_augmentation(hyperparameters: Hyperparameters) -> Augmentation:
+    """How the training tiles of a run with these hyperparameters are varied."""
+    return Augmentation(
+        strength=hyperparameters.augmentation,
+        scale=hyperparameters.zoom,
+        stain=hyperparameters.stain,
+        pale=hyperparameters.pale,
+        dab=hyperparameters.dab,
+        blur=hyperparameters.blur,
+        noise=hyperparameters.noise,
+        rotation=hyperparameters.rotation,
+        elastic=hyperparameters.elastic,
+        crowded=hyperparameters.crowded,
+    )
+
+
 def start_or_resume(folder: ModelFolder, request, settings: dict) -> dict:
     """The configuration to train with: a fresh one, or the unfinished run's to resume."""
     if folder.path.exists() and request.restart:
@@ -112,9 +128,10 @@ def _with_defaults(settings: dict) -> dict:
     (`CROWDED` 0 cuts the tiles they cut), so an unfinished run of an earlier version is
     the same run as one asking for that default now, and resumes."""
     settings = copy.deepcopy(settings)
+    default = Hyperparameters()
     defaults = {
-        "hyperparameters": Hyperparameters().to_dict(),
-        "augmentation": Augmentation().__dict__,
+        "hyperparameters": default.to_dict(),
+        "augmentation": training_augmentation(default).__dict__,
     }
     for key, values in defaults.items():
         if isinstance(settings.get(key), dict):

@@ -31,14 +31,13 @@ from cellseg.neural_network.dataset import (
 )
 from cellseg.neural_network.hyperparameters import Hyperparameters
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
-from cellseg.neural_network.runs import run_settings, start_or_resume
+from cellseg.neural_network.runs import run_settings, start_or_resume, training_augmentation
 from cellseg.neural_network.user_files import (
     build_user_model,
     load_architecture_file,
     load_hyperparameters_file,
     load_loss_file,
 )
-from cellseg.preprocessing.augmentation import Augmentation
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,9 @@ def train(request: TrainingRequest) -> ModelFolder:
     training_pairs, validation_pairs = split_validation(
         pairs, hyperparameters.validation_split, request.seed
     )
+    augmentation = training_augmentation(hyperparameters)
     settings = run_settings(
-        request, hyperparameters, _augmentation(hyperparameters), training_pairs, validation_pairs
+        request, hyperparameters, augmentation, training_pairs, validation_pairs
     )
     strategy = _strategy(request.distribute)  # refuses --distribute before anything is written
     folder = ModelFolder(request.models_root / request.name)
@@ -136,7 +136,6 @@ def train(request: TrainingRequest) -> ModelFolder:
     else:
         if first_epoch:
             print(f"cellseg train: resuming {folder.path} after epoch {first_epoch}")
-        augmentation = _augmentation(hyperparameters)
         training = training_dataset(
             prepared_training,
             target=request.target,
@@ -215,21 +214,6 @@ def _build(request, hyperparameters, config, get_model, user_loss, tile):
             dice_weight=hyperparameters.dice_weight,
         )
     return model, loss
-
-
-def _augmentation(hyperparameters: Hyperparameters) -> Augmentation:
-    return Augmentation(
-        strength=hyperparameters.augmentation,
-        scale=hyperparameters.zoom,
-        stain=hyperparameters.stain,
-        pale=hyperparameters.pale,
-        dab=hyperparameters.dab,
-        blur=hyperparameters.blur,
-        noise=hyperparameters.noise,
-        rotation=hyperparameters.rotation,
-        elastic=hyperparameters.elastic,
-        crowded=hyperparameters.crowded,
-    )
 
 
 def _cell_dice(target: str):
