@@ -1,15 +1,17 @@
-"""More test-time views, or two snapshots of the network averaged: do they find better cells?
+"""More test-time views, or several networks averaged: do they find better cells?
 
 For a trained model, the network's output on each image is averaged over 1, 2 or 4 views
 (the image flipped and turned: `cellseg.neural_network.prediction.network_output`'s
-``flips``), and over one network (the one the model predicts with, ``best.keras``) or two
-(with ``model.keras``, the network after the last epoch: a snapshot ensemble). For each
+``flips``), and over one network (the one the model predicts with, ``best.keras``) or more:
+with ``model.keras``, the network after the last epoch (a snapshot ensemble), or with the
+networks of the models given by ``--with`` (an ensemble of runs, such as the same recipe
+trained with another seed on the same split). For each
 candidate the post-processing thresholds are tuned on the model's validation images, as
 ``cellseg train`` tunes them, then the cells are scored on the held-out images at scale 1
 (`cellseg evaluate --scale 1`), next to the network's seconds per held-out image.
 
-    python benchmarks/prediction_views.py [--model default] [--images DIR --labels DIR]
-        [--validation-images DIR --validation-labels DIR]
+    python benchmarks/prediction_views.py [--model default] [--with MODEL ...]
+        [--images DIR --labels DIR] [--validation-images DIR --validation-labels DIR]
 
 Without folders: the MoNuSeg images held out from the default model's training, as
 `benchmarks/default_vs_classical.py` uses, and the model's own validation images (named in
@@ -26,13 +28,16 @@ from default_vs_classical import MONUSEG, held_out_pairs
 from cellseg.tensorflow_import import import_tensorflow
 
 #: (views, networks) compared: "best" is the network the model predicts with, "last" the
-#: one after the last epoch. The default model predicts as the second.
+#: one after the last epoch, "with" the networks of the ``--with`` models. The default model
+#: predicts as the second.
 CANDIDATES = (
     (1, ("best",)),
     (2, ("best",)),
     (4, ("best",)),
     (2, ("best", "last")),
     (4, ("best", "last")),
+    (1, ("best", "with")),
+    (2, ("best", "with")),
 )
 #: Columns of the held-out scores (`cellseg.metrics.image_scores`).
 COLUMNS = ("aji", "f1", "panoptic_quality", "dice", "count_error", "merged")
@@ -65,6 +70,15 @@ def validation_pairs(config: dict) -> list[tuple[Path, Path]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="default")
+    parser.add_argument(
+        "--with",
+        dest="others",
+        nargs="+",
+        default=[],
+        metavar="MODEL",
+        help="models whose networks are averaged with the model's (thresholds, validation "
+        "images and divisor are the model's)",
+    )
     for prefix in ("", "validation-"):
         parser.add_argument(f"--{prefix}images", type=Path)
         parser.add_argument(f"--{prefix}labels", type=Path)
@@ -82,6 +96,7 @@ def main() -> None:
     networks = {"best": load_network(folder)}
     if folder.model_path.is_file() and folder.prediction_path() != folder.model_path:
         networks["last"] = load_network(folder, folder.model_path)
+    others = [load_network(resolve_model(other)) for other in arguments.others]
     validation = (
         held_out_pairs(arguments.validation_images, arguments.validation_labels)
         if arguments.validation_images
@@ -97,9 +112,10 @@ def main() -> None:
     print(f"{'views':>5} {'networks':<10} {'val AJI':>8} {'val F1':>7}", end="")
     print("".join(f"{name[:11]:>12}" for name in COLUMNS) + f"{'s/image':>9}")
     for flips, names in CANDIDATES:
-        if not set(names) <= set(networks):
+        if not set(names) <= set(networks) | ({"with"} if others else set()):
             continue
-        chosen = [networks[name] for name in names]
+        chosen = [networks[name] for name in names if name != "with"]
+        chosen += others if "with" in names else []
         outputs = [averaged_output(chosen, read[image], config, flips) for image, _ in validation]
         truths = [read[labels] for _, labels in validation]
         thresholds, _ = tune_thresholds(outputs, truths, config["target"], start=start)
@@ -126,6 +142,7 @@ def main() -> None:
     print(
         f"\nmodel '{folder.name}': thresholds tuned on {len(validation)} validation images, "
         f"scored on {len(held_out)} held-out images at scale 1; s/image: the network alone"
+        + (f"; with: {', '.join(arguments.others)}" if others else "")
     )
 
 

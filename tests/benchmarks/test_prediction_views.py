@@ -1,4 +1,5 @@
-"""benchmarks/prediction_views.py: outputs averaged over networks; every candidate reported."""
+"""benchmarks/prediction_views.py: outputs averaged over networks; every candidate reported,
+ensembles with other models (``--with``) included."""
 
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def test_validation_images_are_the_ones_the_model_recorded():
 def test_the_script_reports_each_candidate(tissue_folders):
     images, labels = tissue_folders
     result = subprocess.run(
-        [sys.executable, SCRIPT, "--images", images, "--labels", labels]
+        [sys.executable, SCRIPT, "--images", images, "--labels", labels, "--with", "default"]
         + ["--validation-images", images, "--validation-labels", labels],
         capture_output=True,
         text=True,
@@ -60,3 +61,4 @@ def test_the_script_reports_each_candidate(tissue_folders):
     ]
     for row in rows:
         assert all(0 <= float(value) <= 1 for value in row[2:6])  # AJI and F1 of both sets
+    assert "with: default" in result.stdout
