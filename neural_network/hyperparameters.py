@@ -80,6 +80,8 @@ class Hyperparameters:
         Steps per epoch; None sees about every training pixel once per epoch.
     augmentation : float
         Strength of the random zoom, flips, rotations and stain jitter; 0 turns them off.
+        Stain and contrast factors stay within 1 +- 0.9 however strong, so that no tile's
+        colours are inverted.
     base_filters, depth : int
         Width and depth of the default U-Net (ignored with a user's architecture).
     test_time_flips : {1, 2, 4}

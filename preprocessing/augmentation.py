@@ -19,7 +19,8 @@ class Augmentation:
     Attributes
     ----------
     strength : float
-        Scales every range below (1 is the default, 2 twice as wide).
+        Scales every range below (1 is the default, 2 twice as wide); the ranges of stain,
+        contrast and paling factors stop at 1 +- 0.9, so that none turns negative.
     scale : float
         Tiles are zoomed by a factor from 1/(1 + scale) to 1 + scale.
     stain : float
@@ -67,6 +68,10 @@ class Augmentation:
     elastic: float = 0.0
     crowded: float = 0.0
 
+
+#: The widest 1 +- range of a stain or contrast factor, whatever the strength: the factor
+#: stays positive.
+_WIDEST_FACTOR_RANGE = 0.9
 
 #: Control points across a tile for elastic bending: one every 64 pixels of a 256-px tile.
 _CONTROL_POINTS = 5
@@ -276,10 +281,12 @@ def jitter_colours(
     if strength <= 0:
         return image.astype(np.float32)
     stains = _stains(np.clip(image / np.float32(255), 0, 1))
-    spread = augmentation.stain * strength
+    # Ranges capped below 1, as ``pale`` is: a factor below 0 would invert the stains or
+    # the contrast, a nucleus lighter than its background under the same label.
+    spread = min(augmentation.stain * strength, _WIDEST_FACTOR_RANGE)
     factors = rng.uniform(1 - spread, 1 + spread, size=3)
     if rng.random() < 0.5:
-        factors[0] *= 1 - rng.uniform(0, min(augmentation.pale * strength, 0.9))
+        factors[0] *= 1 - rng.uniform(0, min(augmentation.pale * strength, _WIDEST_FACTOR_RANGE))
     densest = np.array([stains[..., channel].max() for channel in range(3)])
     shifts = rng.uniform(-spread / 4, spread / 4, size=3) * densest.clip(0.05)
     stains = stains * factors.astype(np.float32)
@@ -292,7 +299,7 @@ def jitter_colours(
         stains[..., 2] = stains[..., 2] * (1 - share) + eosin * share * rng.uniform(2.0, 6.0)
     stains += shifts.astype(np.float32)
     jittered = _rgb(stains) * np.float32(255)
-    light = augmentation.light * strength
+    light = min(augmentation.light * strength, _WIDEST_FACTOR_RANGE)
     contrast = rng.uniform(1 - light, 1 + light)
     brightness = rng.uniform(-light, light) * 255.0
     mean = jittered.mean()

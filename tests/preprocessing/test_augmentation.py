@@ -263,6 +263,21 @@ def test_stain_jitter_makes_pale_and_dab_stained_tiles_from_h_and_e():
     assert brown[..., 2].mean() > before[..., 2].mean() + before[..., 1].mean() / 2
 
 
+@pytest.mark.parametrize("strength", [1.0, 10.0])  # the default and AUGMENTATION's maximum
+def test_no_strength_makes_a_nucleus_lighter_than_its_background(strength):
+    # A haematoxylin nucleus on a faintly stained background, jittered 300 times: stain and
+    # contrast factors must stay positive, or the nucleus would turn lighter than the
+    # background its label says surrounds it (1 tile in 20 did at 10 with unbounded ranges).
+    stains = np.zeros((8, 16, 3), np.float32)
+    stains[..., 0] = 0.01
+    stains[:, :8, 0] = 0.08
+    image = _rgb(stains) * 255
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        jittered = jitter_colours(image, rng, Augmentation(strength=strength))
+        assert jittered[:, :8].mean() <= jittered[:, 8:].mean() + 1e-3
+
+
 @pytest.mark.parametrize(
     ("image", "expected"),
     [
