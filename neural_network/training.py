@@ -52,6 +52,7 @@ class TrainingRequest:
     architecture_file: Path | None = None
     hyperparameters_file: Path | None = None
     seed: int = 0
+    split_seed: int | None = None  # chooses the validation images; None: ``seed``
     restart: bool = False
     distribute: bool = False
     outline_style: OutlineStyle = field(default_factory=OutlineStyle)
@@ -78,7 +79,9 @@ def train(request: TrainingRequest) -> ModelFolder:
         )
     pairs = pair_by_stem(request.images, request.annotations)
     training_pairs, validation_pairs = split_validation(
-        pairs, hyperparameters.validation_split, request.seed
+        pairs,
+        hyperparameters.validation_split,
+        request.seed if request.split_seed is None else request.split_seed,
     )
     augmentation = training_augmentation(hyperparameters)
     settings = run_settings(

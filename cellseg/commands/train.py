@@ -43,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument(
+        "--split-seed",
+        type=int,
+        metavar="SEED",
+        help="seed that chooses the validation images (default: --seed); keep it while "
+        "changing --seed to train the same recipe again on the same split",
+    )
+    parser.add_argument(
         "--restart",
         action="store_true",
         help="delete an existing model of this name and train from scratch",
@@ -87,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         architecture_file=Path(arguments.architecture) if arguments.architecture else None,
         hyperparameters_file=Path(arguments.hyperparameters) if arguments.hyperparameters else None,
         seed=arguments.seed,
+        split_seed=arguments.split_seed,
         restart=arguments.restart,
         distribute=arguments.distribute,
         outline_style=outline_style(arguments),

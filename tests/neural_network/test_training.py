@@ -56,6 +56,27 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
     assert labels.shape == (96, 96) and labels.dtype == np.int32
 
 
+def test_split_seed_keeps_the_validation_images_of_another_seed(
+    train_command, tmp_path, training_data
+):
+    from cellseg.neural_network.dataset import pair_by_stem, split_validation
+
+    pairs = pair_by_stem(training_data / "images", training_data / "outlines")
+
+    def validation_names(seed):
+        return [pair.image.name for pair in split_validation(pairs, 0.25, seed)[1]]
+
+    assert validation_names(3) != validation_names(6)  # seeds whose splits differ
+    result = train_command("--name", "again", "--seed", "6", "--split-seed", "3")
+    assert result.code == 0, result.err
+    config = ModelFolder(tmp_path / "models" / "again").read_config()
+    files = config["settings"]["data"]["files"]
+    assert [entry["image"] for entry in files if entry["split"] == "validation"] == (
+        validation_names(3)
+    )
+    assert config["settings"]["seed"] == 6
+
+
 def test_users_loss_metric_architecture_and_hyperparameters(train_command, tmp_path, training_data):
     result = train_command(
         "--name",
