@@ -5,10 +5,10 @@ For a trained model, the network's output on each image is averaged over 1, 2 or
 ``flips``), and over one network (the one the model predicts with, ``best.keras``) or more:
 with ``model.keras``, the network after the last epoch (a snapshot ensemble), or with the
 networks of the models given by ``--with`` (an ensemble of runs, such as the same recipe
-trained with another seed on the same split). For each
-candidate the post-processing thresholds are tuned on the model's validation images, as
-``cellseg train`` tunes them, then the cells are scored on the held-out images at scale 1
-(`cellseg evaluate --scale 1`), next to the network's seconds per held-out image.
+trained with another seed on the same split). For each candidate the post-processing
+thresholds are tuned on the model's validation images, as ``cellseg train`` tunes them, then
+the cells are scored on the held-out images at scale 1 (`cellseg evaluate --scale 1`), next
+to the network's seconds per held-out image.
 
     python benchmarks/prediction_views.py [--model default] [--with MODEL ...]
         [--images DIR --labels DIR] [--validation-images DIR --validation-labels DIR]
@@ -93,10 +93,12 @@ def main() -> None:
 
     folder = resolve_model(arguments.model)
     config = folder.read_config()
-    networks = {"best": load_network(folder)}
+    networks = {
+        "best": [load_network(folder)],
+        "with": [load_network(resolve_model(other)) for other in arguments.others],
+    }
     if folder.model_path.is_file() and folder.prediction_path() != folder.model_path:
-        networks["last"] = load_network(folder, folder.model_path)
-    others = [load_network(resolve_model(other)) for other in arguments.others]
+        networks["last"] = [load_network(folder, folder.model_path)]
     validation = (
         held_out_pairs(arguments.validation_images, arguments.validation_labels)
         if arguments.validation_images
@@ -107,15 +109,14 @@ def main() -> None:
         parser.error("the model records no validation images: pass --validation-images")
     read = {path: read_image(path) for pair in validation + held_out for path in pair}
     start = Thresholds.from_dict(config.get("postprocessing", {}))
-    averaged_output([networks["best"]], read[held_out[0][0]], config, 1)  # warm-up
+    averaged_output(networks["best"], read[held_out[0][0]], config, 1)  # warm-up
 
     print(f"{'views':>5} {'networks':<10} {'val AJI':>8} {'val F1':>7}", end="")
     print("".join(f"{name[:11]:>12}" for name in COLUMNS) + f"{'s/image':>9}")
     for flips, names in CANDIDATES:
-        if not set(names) <= set(networks) | ({"with"} if others else set()):
+        if not all(networks.get(name) for name in names):
             continue
-        chosen = [networks[name] for name in names if name != "with"]
-        chosen += others if "with" in names else []
+        chosen = [network for name in names for network in networks[name]]
         outputs = [averaged_output(chosen, read[image], config, flips) for image, _ in validation]
         truths = [read[labels] for _, labels in validation]
         thresholds, _ = tune_thresholds(outputs, truths, config["target"], start=start)
@@ -142,7 +143,7 @@ def main() -> None:
     print(
         f"\nmodel '{folder.name}': thresholds tuned on {len(validation)} validation images, "
         f"scored on {len(held_out)} held-out images at scale 1; s/image: the network alone"
-        + (f"; with: {', '.join(arguments.others)}" if others else "")
+        + (f"; with: {', '.join(arguments.others)}" if arguments.others else "")
     )
 
 
