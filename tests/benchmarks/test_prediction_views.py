@@ -62,3 +62,15 @@ def test_the_script_reports_each_candidate(tissue_folders):
     for row in rows:
         assert all(0 <= float(value) <= 1 for value in row[2:6])  # AJI and F1 of both sets
     assert "with: default" in result.stdout
+
+
+def test_a_missing_model_is_one_line_naming_it(tissue_folders):
+    images, labels = tissue_folders
+    result = subprocess.run(
+        [sys.executable, SCRIPT, "--images", images, "--labels", labels, "--with", "no-such"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "no-such" in line]
+    assert line.startswith("prediction_views.py: no-such")
