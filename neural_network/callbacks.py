@@ -1,5 +1,6 @@
 """Keras callbacks of a training run: per-epoch records for resuming, progress, schedule."""
 
+import contextlib
 import math
 import sys
 import time
@@ -14,8 +15,9 @@ class EpochRecorder(keras.callbacks.Callback):
 
     In order, each write atomic: the weights and optimizer state
     (``checkpoints/epoch-N.weights.h5``), the best network so far (``best.keras``, when the
-    validation loss improved), ``history.csv`` with the epoch's row, and lastly
-    ``checkpoints/state.json`` naming that epoch and its weights. A run killed before the
+    validation loss improved; the weights' moving average, when the optimizer keeps one),
+    ``history.csv`` with the epoch's row, and lastly ``checkpoints/state.json`` naming that
+    epoch and its weights. A run killed before the
     state is written resumes at the previous epoch and rewrites its row, so every epoch
     appears in the history once. A NaN loss stops training and is reported, not saved.
     """
@@ -69,7 +71,8 @@ class EpochRecorder(keras.callbacks.Callback):
         monitored = logs.get("val_loss", logs.get("loss", math.inf))
         if monitored < self.best_value:
             self.best_value, self.best_epoch = monitored, finished
-            save_network(self.model, self.folder.best_path)
+            with averaged_weights(self.model):
+                save_network(self.model, self.folder.best_path)
         row = {"epoch": finished, **logs, "seconds": round(time.monotonic() - self._started, 2)}
         self.rows = [kept for kept in self.rows if kept["epoch"] < finished] + [row]
         self.folder.write_history(self.rows)
@@ -84,6 +87,27 @@ class EpochRecorder(keras.callbacks.Callback):
         for old in self.folder.checkpoints.glob("epoch-*.weights.h5"):
             if old.name != weights_name:
                 old.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def averaged_weights(model):
+    """Within it, ``model`` holds its optimizer's moving average of its weights, if the
+    optimizer keeps one (``use_ema=True``); its own weights are put back on leaving."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    if not getattr(optimizer, "use_ema", False) or not optimizer.built:
+        yield
+        return
+    # The attributes keras.callbacks.SwapEMAWeights swaps: no public name reaches them.
+    variables = optimizer._trainable_variables
+    averages = optimizer._model_variables_moving_average
+    own = [keras.ops.convert_to_numpy(variable) for variable in variables]
+    for variable, average in zip(variables, averages, strict=True):
+        variable.assign(average)
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, own, strict=True):
+            variable.assign(value)
 
 
 class ProgressBar(keras.callbacks.Callback):

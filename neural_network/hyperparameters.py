@@ -20,6 +20,7 @@ A hyperparameters file is plain Python assigning upper-case names::
     PALE = 0.7               # half the tiles lose up to this fraction of haematoxylin
     DAB = 0.5                # chance a tile's eosin is re-coloured as DAB brown
     PRECISION = "float32"    # or "mixed_bfloat16", "mixed_float16": faster where supported
+    WEIGHT_AVERAGE = 0.0     # e.g. 0.999: keep the weights' moving average (0: none)
 
 The first four are required; every problem in the file is reported in one line.
 """
@@ -52,6 +53,7 @@ _NAMES = {
     "ELASTIC": ("elastic", float, 0.0, 20.0, False),
     "CROWDED": ("crowded", float, 0.0, 1.0, False),
     "PRECISION": ("precision", str, None, None, False),
+    "WEIGHT_AVERAGE": ("weight_average", float, 0.0, 0.99999, False),
 }
 
 #: Names whose values must be one of a few.
@@ -143,6 +145,12 @@ class Hyperparameters:
         weights in float32, faster on GPUs and on CPUs with bfloat16 instructions (see
         benchmarks/train_step_precision.py), much slower where they are emulated. The saved
         networks compute in float32 whatever the policy, so they predict alike everywhere.
+    weight_average : float
+        When above 0, the momentum of an exponential moving average of the weights, kept
+        after every step (Polyak averaging; Keras' ``use_ema``): the validation loss is
+        measured, and ``best.keras`` and ``model.keras`` saved, with the averaged weights,
+        while training goes on with the raw ones. 0.999 averages over about the last
+        thousand steps. 0 (the default) keeps no average.
     """
 
     batch_size: int = 8
@@ -169,6 +177,7 @@ class Hyperparameters:
     elastic: float = 0.0
     crowded: float = 0.0
     precision: str = "float32"
+    weight_average: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -128,7 +128,7 @@ def train(request: TrainingRequest) -> ModelFolder:
         if user_loss is not None and user_loss.metric is not None:
             metrics.append(user_loss.metric)
         model.compile(
-            optimizer=keras.optimizers.Adam(hyperparameters.learning_rate),
+            optimizer=_optimizer(hyperparameters),
             loss=loss,
             metrics=metrics,
         )
@@ -167,6 +167,7 @@ def train(request: TrainingRequest) -> ModelFolder:
             initial_epoch=first_epoch,
             steps_per_epoch=steps,
             callbacks=[
+                *([keras.callbacks.SwapEMAWeights()] if hyperparameters.weight_average else []),
                 cosine_schedule(hyperparameters.learning_rate, hyperparameters.epochs),
                 recorder,
                 ProgressBar(hyperparameters.epochs, steps),
@@ -182,8 +183,25 @@ def train(request: TrainingRequest) -> ModelFolder:
                 f"(step {step}); lower LEARNING_RATE (now {hyperparameters.learning_rate}) or "
                 f"check {source}, then train again with --restart"
             )
+    if hyperparameters.weight_average:
+        # fit() ends by setting the weights' moving average into the network; a run resumed
+        # after its last epoch has not been through fit().
+        model.optimizer.finalize_variable_values(model.trainable_variables)
     _finish(folder, config, model, recorder, prepared_validation)
     return folder
+
+
+def _optimizer(hyperparameters):
+    """Adam, keeping a moving average of the weights when ``WEIGHT_AVERAGE`` asks for one."""
+    import keras
+
+    if hyperparameters.weight_average:
+        return keras.optimizers.Adam(
+            hyperparameters.learning_rate,
+            use_ema=True,
+            ema_momentum=hyperparameters.weight_average,
+        )
+    return keras.optimizers.Adam(hyperparameters.learning_rate)
 
 
 def _build(request, hyperparameters, config, get_model, user_loss, tile):

@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         "LEARNING_RATE, VALIDATION_SPLIT, and optionally TILE_SIZE, STEPS_PER_EPOCH, "
         "AUGMENTATION, BASE_FILTERS, DEPTH, TEST_TIME_FLIPS, SEPARATION_WEIGHT, CLASS_BALANCE, "
         "DICE_WEIGHT, BOUNDARY_WIDTH, ZOOM, STAIN, PALE, DAB, BLUR, NOISE, ROTATION, ELASTIC, "
-        "CROWDED, PRECISION. Examples are in scripts/examples/.",
+        "CROWDED, PRECISION, WEIGHT_AVERAGE. Examples are in scripts/examples/.",
     )
     parser.add_argument("--images", required=True, metavar="DIR", help="folder of images")
     parser.add_argument(

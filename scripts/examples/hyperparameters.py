@@ -28,3 +28,4 @@ ROTATION = 0.0  # tiles also turned by up to this many degrees; 45 reaches every
 ELASTIC = 0.0  # tiles bent smoothly by displacements of this many pixels, as in U-Net (0)
 CROWDED = 0.0  # share of training tiles placed where cells touch, the rest anywhere (0)
 PRECISION = "float32"  # "mixed_bfloat16" or "mixed_float16": faster on GPUs, bf16 CPUs (float32)
+WEIGHT_AVERAGE = 0.0  # e.g. 0.999: save the moving average of the weights, not the last (0)

@@ -296,3 +296,62 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32_networks(
     image = read_image(next((training_data / "images").glob("*.png")))
     labels = segment(load_network(folder), image, folder.read_config())
     assert labels.shape == image.shape[:2]
+
+
+def test_weight_average_is_what_best_and_model_keep_also_when_resumed_after_the_last_epoch(
+    train_command, tmp_path, tiny_hyperparameters, monkeypatch
+):
+    import keras
+
+    import cellseg.neural_network.callbacks as callbacks
+    import cellseg.neural_network.training as training
+
+    def averages(model):
+        kept = model.optimizer._model_variables_moving_average
+        return [keras.ops.convert_to_numpy(variable) for variable in kept]
+
+    def own(model):
+        return [keras.ops.convert_to_numpy(variable) for variable in model.trainable_variables]
+
+    saved_best, finished = [], []
+    save_network = callbacks.save_network
+
+    def recording_save(model, path):
+        saved_best.append((own(model), averages(model)))
+        save_network(model, path)
+
+    def killed_before_finishing(folder, config, model, *rest):
+        finished.append((own(model), averages(model)))
+        raise KeyboardInterrupt  # as if killed between the last epoch and the end
+
+    monkeypatch.setattr(callbacks, "save_network", recording_save)
+    monkeypatch.setattr(training, "_finish", killed_before_finishing)
+    hyperparameters = tmp_path / "averaged.py"
+    hyperparameters.write_text(
+        tiny_hyperparameters.read_text().replace("STEPS_PER_EPOCH = 2", "STEPS_PER_EPOCH = 4")
+        + "WEIGHT_AVERAGE = 0.5\n"
+    )
+    killed = train_command("--name", "averaged", "--hyperparameters", hyperparameters)
+    assert killed.code != 0 and finished and saved_best
+    for network, average in [*saved_best, *finished]:
+        for saved, expected in zip(network, average, strict=True):
+            np.testing.assert_array_equal(saved, expected)
+
+    monkeypatch.undo()  # resumed after its last epoch: no fit(), the same averaged network
+    finish = training._finish
+    resumed = []
+
+    def recording_finish(folder, config, model, *rest):
+        resumed.append((own(model), averages(model)))
+        finish(folder, config, model, *rest)
+
+    monkeypatch.setattr(training, "_finish", recording_finish)
+    result = train_command("--name", "averaged", "--hyperparameters", hyperparameters)
+    assert result.code == 0, result.err
+    assert "all 2 epochs were already finished" in result.out
+    network, average = resumed[0]
+    for saved, expected, before in zip(network, average, finished[0][0], strict=True):
+        np.testing.assert_array_equal(saved, expected)
+        np.testing.assert_allclose(saved, before, atol=1e-6)
+    folder = ModelFolder(tmp_path / "models" / "averaged")
+    assert folder.read_config()["settings"]["hyperparameters"]["weight_average"] == 0.5
