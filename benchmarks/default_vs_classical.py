@@ -12,6 +12,7 @@ Without folders it uses the MoNuSeg images held out from the default model's tra
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -50,6 +51,21 @@ def held_out_arguments(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def load_model(reference: str):
+    """The model folder, network and configuration of ``reference`` (a name or a folder).
+
+    A missing or broken model ends the script with one line naming it, not a traceback.
+    """
+    from cellseg.errors import CellsegError
+    from cellseg.neural_network.model_folder import load_network, resolve_model
+
+    try:
+        folder = resolve_model(reference)
+        return folder, load_network(folder), folder.read_config()
+    except CellsegError as error:
+        sys.exit(f"{Path(sys.argv[0]).name}: {error}")
+
+
 def main() -> None:
     arguments = held_out_arguments(__doc__.split("\n\n")[0])
     import_tensorflow()
@@ -57,12 +73,10 @@ def main() -> None:
     from cellseg.image_io import read_image
     from cellseg.metrics import SCORE_NAMES, image_scores
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.model_folder import load_network, resolve_model
     from cellseg.neural_network.prediction import segment
     from cellseg.postprocessing.classical import classical_segmentation
 
-    folder = resolve_model(arguments.model)
-    model, config = load_network(folder), folder.read_config()
+    folder, model, config = load_model(arguments.model)
     methods = {
         "model": lambda image: segment(model, image, config, scale="auto"),  # as predict
         "classical": classical_segmentation,

@@ -21,7 +21,7 @@ Without folders it uses the MoNuSeg images held out from the default model's tra
 """
 
 import numpy as np
-from default_vs_classical import held_out_arguments, held_out_pairs
+from default_vs_classical import held_out_arguments, held_out_pairs, load_model
 from scipy import ndimage as ndi
 
 from cellseg.postprocessing.instances import CLASS_TARGETS, Thresholds, cells_from_output
@@ -74,11 +74,9 @@ def main() -> None:
     from cellseg.image_io import read_image
     from cellseg.metrics import image_scores
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.model_folder import load_network, resolve_model
     from cellseg.neural_network.prediction import model_output
 
-    folder = resolve_model(arguments.model)
-    model, config = load_network(folder), folder.read_config()
+    folder, model, config = load_model(arguments.model)
     thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
     rows = {source: [] for source in SOURCES}
     pairs = held_out_pairs(arguments.images, arguments.labels)

@@ -19,12 +19,11 @@ its config.json) from ../shared/datasets/monuseg/train.
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from default_vs_classical import MONUSEG, held_out_pairs
+from default_vs_classical import MONUSEG, held_out_pairs, load_model
 
 from cellseg.tensorflow_import import import_tensorflow
 
@@ -86,24 +85,16 @@ def main() -> None:
     arguments = parser.parse_args()
     import_tensorflow()
 
-    from cellseg.errors import CellsegError
     from cellseg.image_io import read_image
     from cellseg.metrics import image_scores
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.neural_network.model_folder import load_network
     from cellseg.postprocessing.instances import Thresholds, cells_from_output, tune_thresholds
 
-    try:
-        folder = resolve_model(arguments.model)
-        config = folder.read_config()
-        networks = {
-            "best": [load_network(folder)],
-            "with": [load_network(resolve_model(other)) for other in arguments.others],
-        }
-        if folder.model_path.is_file() and folder.prediction_path() != folder.model_path:
-            networks["last"] = [load_network(folder, folder.model_path)]
-    except CellsegError as error:  # a missing or broken model: one line naming it
-        sys.exit(f"prediction_views.py: {error}")
+    folder, best, config = load_model(arguments.model)
+    networks = {"best": [best], "with": [load_model(other)[1] for other in arguments.others]}
+    if folder.model_path.is_file() and folder.prediction_path() != folder.model_path:
+        networks["last"] = [load_network(folder, folder.model_path)]
     validation = (
         held_out_pairs(arguments.validation_images, arguments.validation_labels)
         if arguments.validation_images

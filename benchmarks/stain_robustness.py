@@ -21,7 +21,7 @@ import numpy as np
 from cellseg.tensorflow_import import import_tensorflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from default_vs_classical import held_out_pairs
+from default_vs_classical import held_out_pairs, load_model
 
 #: Haematoxylin kept, per version of each image; None: the H&E image as it is.
 HAEMATOXYLIN = (None, 1.0, 0.5, 0.3)
@@ -50,7 +50,6 @@ def main() -> None:
     from cellseg.image_io import read_image
     from cellseg.metrics import image_scores
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.model_folder import load_network, resolve_model
     from cellseg.neural_network.prediction import segment
 
     pairs = held_out_pairs(arguments.images, arguments.labels)
@@ -58,8 +57,7 @@ def main() -> None:
     print(f"{len(images)} images; eosin re-coloured as DAB x{DAB_PER_EOSIN:g}\n")
     print(f"{'model':<24} {'haematoxylin':>12} {'AJI':>7} {'F1':>7} {'count error':>12}")
     for name in arguments.model or ["default"]:
-        folder = resolve_model(name)
-        model, config = load_network(folder), folder.read_config()
+        folder, model, config = load_model(name)
         for kept in HAEMATOXYLIN:
             rows = []
             for image, truth in images:
