@@ -150,7 +150,9 @@ class Hyperparameters:
         after every step (Polyak averaging; Keras' ``use_ema``): the validation loss is
         measured, and ``best.keras`` and ``model.keras`` saved, with the averaged weights,
         while training goes on with the raw ones. 0.999 averages over about the last
-        thousand steps. 0 (the default) keeps no average.
+        thousand steps. The batch normalisation statistics are the raw weights', so early
+        epochs, while the weights still move fast, validate worse than without the average.
+        0 (the default) keeps no average.
     """
 
     batch_size: int = 8
