@@ -17,9 +17,9 @@ class EpochRecorder(keras.callbacks.Callback):
     (``checkpoints/epoch-N.weights.h5``), the best network so far (``best.keras``, when the
     validation loss improved; the weights' moving average, when the optimizer keeps one),
     ``history.csv`` with the epoch's row, and lastly ``checkpoints/state.json`` naming that
-    epoch and its weights. A run killed before the
-    state is written resumes at the previous epoch and rewrites its row, so every epoch
-    appears in the history once. A NaN loss stops training and is reported, not saved.
+    epoch and its weights. A run killed before the state is written resumes at the previous
+    epoch and rewrites its row, so every epoch appears in the history once. A NaN loss stops
+    training and is reported, not saved.
     """
 
     def __init__(self, folder: ModelFolder, *, total_epochs: int):
