@@ -136,6 +136,8 @@ def train(request: TrainingRequest) -> ModelFolder:
     first_epoch = recorder.restore(model)
     if first_epoch >= hyperparameters.epochs:
         print(f"cellseg train: {folder.path}: all {first_epoch} epochs were already finished")
+        # What fit() ends with: the weights' moving average, if kept, set into the network.
+        model.optimizer.finalize_variable_values(model.trainable_variables)
     else:
         if first_epoch:
             print(f"cellseg train: resuming {folder.path} after epoch {first_epoch}")
@@ -183,10 +185,6 @@ def train(request: TrainingRequest) -> ModelFolder:
                 f"(step {step}); lower LEARNING_RATE (now {hyperparameters.learning_rate}) or "
                 f"check {source}, then train again with --restart"
             )
-    if hyperparameters.weight_average:
-        # fit() ends by setting the weights' moving average into the network; a run resumed
-        # after its last epoch has not been through fit().
-        model.optimizer.finalize_variable_values(model.trainable_variables)
     _finish(folder, config, model, recorder, prepared_validation)
     return folder
 
