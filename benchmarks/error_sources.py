@@ -12,6 +12,9 @@ labels, the model's cells three ways:
   perfect outlines would score with these cores.
 
 The gap between the first row and each other is what that half of the problem costs.
+Per image it also compares the sizes drawn and found: the share of the image's pixels that
+are nucleus, and how large each nucleus matched at IoU 0.5 is found (the median of found
+area over drawn area), as the areas `cellseg predict` reports would be off.
 
     python benchmarks/error_sources.py [--model default] [--images DIR --labels DIR]
 
@@ -47,6 +50,36 @@ def centre_markers(labels: np.ndarray) -> np.ndarray:
     for cell, (row, column) in zip(ids, ndi.maximum_position(depth, labels, ids), strict=True):
         markers[row, column] = cell
     return markers
+
+
+def size_comparison(truth: np.ndarray, found: np.ndarray) -> dict[str, float]:
+    """How the sizes of the ``found`` cells compare with the ``truth``: the share of pixels
+    each calls nucleus (``drawn``, ``found``), and the median of found area over drawn area
+    among the nuclei matched at IoU 0.5 (``matched_area_ratio``, nan when none match).
+
+    Examples
+    --------
+    >>> truth = np.zeros((4, 10), int); truth[:, :4] = 1; truth[:, 5:] = 2
+    >>> found = np.zeros((4, 10), int); found[:, :3] = 1; found[1:, 5:] = 2
+    >>> size_comparison(truth, found)
+    {'drawn': 0.9, 'found': 0.675, 'matched_area_ratio': 0.75}
+    """
+    from cellseg.metrics import overlaps
+
+    pairs = overlaps(truth, found)
+    iou = pairs.iou
+    ratio = np.nan
+    if iou.size:
+        best = iou.argmax(axis=1)
+        matched = iou[np.arange(best.size), best] > 0.5  # unique above 0.5
+        if matched.any():
+            areas = pairs.predicted_areas[best[matched]] / pairs.truth_areas[matched]
+            ratio = float(np.median(areas))
+    return {
+        "drawn": float(np.mean(truth > 0)),
+        "found": float(np.mean(found > 0)),
+        "matched_area_ratio": ratio,
+    }
 
 
 def error_sources(
@@ -86,9 +119,12 @@ def main() -> None:
         found = error_sources(output, truth, config["target"], thresholds)
         for source in SOURCES:
             rows[source].append(image_scores(truth, found[source]))
+        sizes = size_comparison(truth, found["network"])
         print(
             f"{image_path.stem}: AJI "
             + ", ".join(f"{source} {rows[source][-1]['aji']:.3f}" for source in SOURCES)
+            + f"; nucleus pixels drawn {sizes['drawn']:.1%}, found {sizes['found']:.1%}"
+            + f"; matched nuclei found at {sizes['matched_area_ratio']:.2f}x their area"
         )
     print(f"\n{len(pairs)} images, model '{folder.name}', scale 1; counts per image\n")
     header = [*COLUMNS, *COUNTS]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from error_sources import SOURCES, centre_markers, error_sources
+from error_sources import SOURCES, centre_markers, error_sources, size_comparison
 
 from cellseg.metrics import aggregated_jaccard_index
 from cellseg.postprocessing.instances import Thresholds
@@ -58,6 +58,22 @@ def test_each_oracle_fixes_its_own_half():
         error_sources(output[:, :, 1], truth, "distance", Thresholds())
 
 
+def test_sizes_compare_the_pixels_drawn_and_found_and_only_matched_nuclei_areas():
+    truth = np.zeros((20, 40), int)
+    truth[2:12, 2:12] = 1  # found at 8 x 8: IoU 0.64, 0.64 of its area
+    truth[2:12, 20:30] = 2  # found at 10 x 11: IoU 0.91, 1.1 of its area
+    truth[14:18, 34:38] = 3  # found as a sliver: unmatched, its area ratio not counted
+    found = np.zeros_like(truth)
+    found[3:11, 3:11] = 1
+    found[2:12, 20:31] = 2
+    found[14:18, 34] = 3
+    sizes = size_comparison(truth, found)
+    assert sizes["drawn"] == pytest.approx((100 + 100 + 16) / 800)
+    assert sizes["found"] == pytest.approx((64 + 110 + 4) / 800)
+    assert sizes["matched_area_ratio"] == pytest.approx(np.median([0.64, 1.1]))
+    assert np.isnan(size_comparison(truth, np.zeros_like(truth))["matched_area_ratio"])
+
+
 def test_the_script_reports_the_three_rows(tissue_folders):
     images, labels = tissue_folders
     result = subprocess.run(
@@ -67,6 +83,7 @@ def test_the_script_reports_the_three_rows(tissue_folders):
         check=True,
     )
     report = result.stdout.splitlines()
+    assert sum("nucleus pixels drawn" in line and "x their area" in line for line in report) == 2
     assert report[-4].split()[:3] == ["cells", "from", "aji"]
     for line, source in zip(report[-3:], SOURCES, strict=True):
         assert line.startswith(source)
