@@ -14,7 +14,7 @@ labels, the model's cells three ways:
 The gap between the first row and each other is what that half of the problem costs.
 Per image it also compares the sizes drawn and found: the share of the image's pixels that
 are nucleus, and how large each nucleus matched at IoU 0.5 is found (the median of found
-area over drawn area), as the areas `cellseg predict` reports would be off.
+area over drawn area): how far off the areas that `cellseg predict` reports run.
 
     python benchmarks/error_sources.py [--model default] [--images DIR --labels DIR]
 
@@ -27,6 +27,7 @@ import numpy as np
 from default_vs_classical import held_out_arguments, held_out_pairs, load_model
 from scipy import ndimage as ndi
 
+from cellseg.metrics import overlaps
 from cellseg.postprocessing.instances import CLASS_TARGETS, Thresholds, cells_from_output
 from cellseg.tensorflow_import import import_tensorflow
 
@@ -64,8 +65,6 @@ def size_comparison(truth: np.ndarray, found: np.ndarray) -> dict[str, float]:
     >>> size_comparison(truth, found)
     {'drawn': 0.9, 'found': 0.675, 'matched_area_ratio': 0.75}
     """
-    from cellseg.metrics import overlaps
-
     pairs = overlaps(truth, found)
     iou = pairs.iou
     ratio = np.nan
