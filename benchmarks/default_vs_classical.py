@@ -29,16 +29,28 @@ HIGHER_IS_BETTER = ("aji", "f1", "panoptic_quality", "dice", "iou", "precision",
 
 
 def held_out_pairs(images: Path | None, labels: Path | None) -> list[tuple[Path, Path]]:
-    if images is not None:
-        return [(path, labels / path.name) for path in sorted(images.glob("*.png"))]
-    names = [
-        line.strip()
-        for line in HELD_OUT.read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    return [
-        (MONUSEG / "images" / f"{name}.png", MONUSEG / "labels" / f"{name}.png") for name in names
-    ]
+    """(image, labels) paths: each PNG of ``images`` with its namesake in ``labels``, or
+    without folders the held-out MoNuSeg images. No image, or one without labels, ends the
+    script with one line naming the path, not a table of nothing."""
+    if images is None:
+        names = [
+            line.strip()
+            for line in HELD_OUT.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        images, labels = MONUSEG / "images", MONUSEG / "labels"
+        pairs = [(images / f"{name}.png", labels / f"{name}.png") for name in names]
+    elif labels is None:
+        sys.exit(f"{Path(sys.argv[0]).name}: {images}: images need a labels folder too")
+    else:
+        pairs = [(path, labels / path.name) for path in sorted(images.glob("*.png"))]
+    if not pairs:
+        sys.exit(f"{Path(sys.argv[0]).name}: {images}: no .png images")
+    for pair in pairs:
+        for path in pair:
+            if not path.is_file():
+                sys.exit(f"{Path(sys.argv[0]).name}: {path}: no such file")
+    return pairs
 
 
 def held_out_arguments(description: str) -> argparse.Namespace:
