@@ -94,21 +94,11 @@ def image_files(paths: Iterable[str | Path]) -> list[Path]:
 def prepare_output_folder(output: str | Path, inputs: Iterable[str | Path]) -> Path:
     """Create the output folder after checking that writing there touches no input.
 
-    Refused: the folder of an input file, an input folder, or a folder inside one.
+    ``inputs`` are every file and folder the command reads: its input images, and also
+    ``--images``, ``--annotations`` and model folders (`check_not_an_input`).
     """
     output = Path(output)
-    resolved = output.resolve()
-    for path in map(Path, inputs):
-        source = path.resolve()
-        folder = source if path.is_dir() else source.parent
-        if resolved == folder:
-            raise CellsegError(
-                f"{output}: is the folder of the input {path}; choose another output folder"
-            )
-        if path.is_dir() and folder in resolved.parents:
-            raise CellsegError(
-                f"{output}: lies inside the input folder {path}; choose an output folder outside it"
-            )
+    check_not_an_input(output, inputs)
     if output.exists() and not output.is_dir():
         raise CellsegError(f"{output}: exists and is not a folder")
     try:
@@ -116,6 +106,34 @@ def prepare_output_folder(output: str | Path, inputs: Iterable[str | Path]) -> P
     except OSError as error:
         raise CellsegError(f"{output}: cannot create folder ({error.strerror})") from None
     return output
+
+
+def check_output_file(path: str | Path, inputs: Iterable[str | Path]) -> Path:
+    """Check that the file ``path`` (a report, a table) is written outside every input
+    folder (see `check_not_an_input`), and is not an input file itself."""
+    path = Path(path)
+    for source in map(Path, inputs):
+        if source.exists() and path.exists() and path.resolve() == source.resolve():
+            raise CellsegError(f"{path}: is an input of this command; choose another file")
+    check_not_an_input(path.parent, [source for source in map(Path, inputs) if source.is_dir()])
+    return path
+
+
+def check_not_an_input(output: Path, inputs: Iterable[str | Path]) -> None:
+    """Raise a `CellsegError` if files written into the folder ``output`` could replace or
+    mix with an input: ``output`` is the folder of an input file, an input folder, or a
+    folder inside one."""
+    resolved = Path(output).resolve()
+    for path in map(Path, inputs):
+        source = path.resolve()
+        folder = source if path.is_dir() else source.parent
+        if resolved == folder:
+            kind = "the input folder" if path.is_dir() else "the folder of the input"
+            raise CellsegError(f"{output}: is {kind} {path}; choose another output folder")
+        if path.is_dir() and folder in resolved.parents:
+            raise CellsegError(
+                f"{output}: lies inside the input folder {path}; choose an output folder outside it"
+            )
 
 
 def run_each(

@@ -14,6 +14,8 @@ import csv
 import io
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from cellseg.atomic_write import write_text_atomically
@@ -54,6 +56,41 @@ class ModelFolder:
         if not isinstance(config, dict) or "target" not in config:
             raise file_error(self.config_path, "not a cellseg model configuration (no target)")
         return config
+
+    def create(self, config: dict) -> None:
+        """Create the folder holding ``config`` as its ``config.json``, in one step.
+
+        The folder is filled beside its destination and renamed into place, so a folder
+        of this name is a model folder from its first byte: a run killed at any moment
+        later is recognised, and resumed or replaced with ``--restart``.
+        """
+        parent = self.path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{self.name}.", dir=parent))
+        except OSError as error:
+            raise file_error(
+                self.path, f"cannot create the model folder ({error.strerror})"
+            ) from None
+        try:
+            ModelFolder(staging).write_config(config)
+            if self.path.exists():
+                raise file_error(self.path, "exists already")
+            staging.rename(self.path)
+        except OSError as error:
+            raise file_error(
+                self.path, f"cannot create the model folder ({error.strerror})"
+            ) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def is_abandoned(self) -> bool:
+        """Whether the folder is what an earlier version's training left when stopped before
+        writing its configuration: no ``config.json``, nothing but its ``cache/`` and
+        ``checkpoints/`` folders."""
+        if not self.path.is_dir() or self.config_path.exists():
+            return False
+        return all(entry.name in ("cache", "checkpoints") for entry in self.path.iterdir())
 
     def write_config(self, config: dict) -> None:
         write_text_atomically(

@@ -77,18 +77,20 @@ def training_augmentation(hyperparameters: Hyperparameters) -> Augmentation:
 
 
 def start_or_resume(folder: ModelFolder, request, settings: dict) -> dict:
-    """The configuration to train with: a fresh one, or the unfinished run's to resume."""
+    """The configuration to train with: a fresh one, or the unfinished run's to resume.
+
+    A run that has not finished an epoch yet (killed while its data were prepared, or
+    stopped by a bad annotation) is taken up again with the same settings, its converted
+    annotations reused, and replaced with other settings: it holds nothing to keep.
+    """
+    if folder.is_abandoned():
+        shutil.rmtree(folder.path)
     if folder.path.exists() and request.restart:
         if not folder.config_path.is_file():
             raise CellsegError(
                 f"{folder.path}: exists but is no cellseg model folder; not deleting it"
             )
         shutil.rmtree(folder.path)
-    if folder.path.exists() and folder.read_state() is None:
-        config = folder.read_config()
-        if config.get("status") == "training":
-            # Stopped before finishing an epoch (bad data, an error): nothing to keep.
-            shutil.rmtree(folder.path)
     if folder.path.exists():
         config = folder.read_config()
         if config.get("status") == "finished":
@@ -99,20 +101,16 @@ def start_or_resume(folder: ModelFolder, request, settings: dict) -> dict:
         recorded = _without_places(_with_defaults(config.get("settings", {})))
         wanted = _without_places(settings)
         changed = [key for key in wanted if recorded.get(key) != wanted[key]]
-        if changed:
+        if not changed:
+            config["settings"] = settings  # where the same files are now
+            return config
+        if folder.read_state() is not None:
             raise CellsegError(
                 f"{folder.path}: an unfinished run with other settings ({', '.join(changed)}) "
                 "exists; pass --restart to start over, or choose another --name"
             )
-        config["settings"] = settings  # where the same files are now
-        return config
-    try:
-        folder.path.mkdir(parents=True)
-    except OSError as error:
-        raise CellsegError(
-            f"{folder.path}: cannot create the model folder ({error.strerror})"
-        ) from None
-    return {
+        shutil.rmtree(folder.path)  # no epoch finished: nothing to keep
+    config = {
         "name": request.name,
         "status": "training",
         "target": request.target,
@@ -120,6 +118,8 @@ def start_or_resume(folder: ModelFolder, request, settings: dict) -> dict:
         "distribute": request.distribute,
         "libraries": _library_versions(),
     }
+    folder.create(config)
+    return config
 
 
 def _with_defaults(settings: dict) -> dict:

@@ -55,24 +55,23 @@ def main(argv: list[str] | None = None) -> int:
     import_tensorflow()
 
     import time
-    from pathlib import Path
 
     from skimage import data
 
+    from cellseg.batch import prepare_output_folder
     from cellseg.image_io import write_image
     from cellseg.neural_network.model_folder import load_network, resolve_model
     from cellseg.neural_network.prediction import segment
     from cellseg.prediction_files import PredictionFiles
 
     started = time.perf_counter()
-    output = Path(arguments.output)
-    output.mkdir(parents=True, exist_ok=True)
+    folder = resolve_model(arguments.model)
+    output = prepare_output_folder(arguments.output, [folder.path])
     tissue = data.immunohistochemistry()
     write_image(output / "tissue.png", tissue, overwrite=arguments.overwrite)
     results = PredictionFiles(
         output, positive_threshold=arguments.positive_threshold, overwrite=True
     )
-    folder = resolve_model(arguments.model)
     model = load_network(folder)
     found = segment(model, tissue, folder.read_config(), scale=arguments.scale)
     results.add("tissue.png", tissue, found, scale=arguments.scale)

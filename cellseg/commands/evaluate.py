@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from cellseg.annotations import outline_style
     from cellseg.atomic_write import write_text_atomically
+    from cellseg.batch import check_output_file
     from cellseg.errors import file_error
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import pair_by_stem
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     folder = resolve_model(arguments.model)
     output = Path(arguments.output or f"evaluation_{folder.name}.csv")
+    check_output_file(output, [arguments.images, arguments.annotations, folder.path])
     if output.exists() and not arguments.overwrite:
         raise file_error(output, "already exists (use --overwrite to replace it)")
     pairs = pair_by_stem(arguments.images, arguments.annotations)

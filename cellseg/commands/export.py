@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import non_negative_float
+from cellseg.batch import check_not_an_input, non_negative_float
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OD",
         help="the page's initial DAB-positive threshold, mean optical density (0.15)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files of a site exported there before (other files are kept; a "
+        "folder that holds no exported site is never replaced)",
+    )
     return parser
 
 
@@ -34,23 +39,26 @@ def main(argv: list[str] | None = None) -> int:
     import_tensorflow()
 
     import shutil
-    import tempfile
     from pathlib import Path
 
     from cellseg.errors import CellsegError
     from cellseg.neural_network.model_folder import load_network, resolve_model
     from cellseg.neural_network.onnx_export import export_onnx, largest_difference
-    from cellseg.web_site import build_site, model_settings
+    from cellseg.web_site import (
+        build_site,
+        check_site_destination,
+        install_site,
+        model_settings,
+        staging_folder,
+    )
 
     output = Path(arguments.output)
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        if not arguments.overwrite:
-            raise CellsegError(f"{output}: already exists (use --overwrite to replace it)")
+    check_site_destination(output, overwrite=arguments.overwrite)
     folder = resolve_model(arguments.model)
+    check_not_an_input(output, [folder.path])
     model = load_network(folder)
-    output.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the destination, then move it into place: never half a site.
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    staging = staging_folder(output)
     try:
         export_onnx(model, staging / "model.onnx")
         difference = largest_difference(model, staging / "model.onnx")
@@ -63,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         site = staging / "site"
         build_site(site, staging / "model.onnx", settings)
-        if output.exists():
-            shutil.rmtree(output)
-        site.rename(output)
+        install_site(site, output, overwrite=arguments.overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     checked = "" if difference != difference else f"; ONNX matches Keras within {difference:.1g}"

@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     images = {}
     if arguments.images:
         images = {path.stem: path for path in image_files([arguments.images])}
-    output = prepare_output_folder(arguments.output, arguments.inputs)
+    readers = [*arguments.inputs, *([arguments.images] if arguments.images else [])]
+    output = prepare_output_folder(arguments.output, readers)
     style = outline_style(arguments)
 
     def convert_one(path):

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         raise CellsegError(f"{root}: no such folder")
     entries = []
     for path in sorted(root.iterdir()):
-        if not (path / "config.json").is_file():
+        if path.name.startswith(".") or not (path / "config.json").is_file():
             continue
         folder = ModelFolder(path)
         try:

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = resolve_model(arguments.model)
     files = image_files(arguments.inputs)
     mine = files if arguments.shard is None else files[arguments.shard[0] - 1 :: arguments.shard[1]]
-    output = prepare_output_folder(arguments.output, arguments.inputs)
+    output = prepare_output_folder(arguments.output, [*arguments.inputs, folder.path])
     results = PredictionFiles(
         output,
         positive_threshold=arguments.positive_threshold,

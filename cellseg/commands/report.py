@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg import report
     from cellseg.annotations import outline_style, read_annotation_labels
     from cellseg.atomic_write import write_text_atomically
+    from cellseg.batch import check_output_file
     from cellseg.errors import CellsegError, file_error
     from cellseg.image_io import read_image
     from cellseg.metrics import SCORE_NAMES, image_scores
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     if output.exists() and not arguments.overwrite:
         raise file_error(output, "already exists (use --overwrite to replace it)")
     folder = resolve_model(arguments.model)
+    evaluated = [arguments.images, arguments.annotations] if arguments.images else []
+    check_output_file(output, [folder.path, *evaluated])
     config, history = folder.read_config(), folder.read_history()
     model = load_network(folder)
     style = outline_style(arguments)

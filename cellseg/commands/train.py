@@ -80,11 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from cellseg.annotations import outline_style
+    from cellseg.batch import check_not_an_input
     from cellseg.errors import CellsegError
     from cellseg.neural_network.training import TrainingRequest, train
 
     if not arguments.name or "/" in arguments.name or arguments.name.startswith("."):
         raise CellsegError(f"{arguments.name!r}: a model name must be a plain folder name")
+    check_not_an_input(
+        Path(arguments.models_dir) / arguments.name, [arguments.images, arguments.annotations]
+    )
     request = TrainingRequest(
         images=Path(arguments.images),
         annotations=Path(arguments.annotations),
