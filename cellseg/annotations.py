@@ -4,7 +4,6 @@ An annotation is either an RGB(A) layer with each cell outlined in a colour (red
 default), or an instance-label image (one channel, 0 for background, one value per cell).
 """
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,34 +23,6 @@ class OutlineStyle:
     channel: str = "red"
     threshold: int = 128
     alpha_threshold: int = 128
-
-
-def add_outline_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that say how outlines are drawn (`OutlineStyle`)."""
-    group = parser.add_argument_group("outline colour")
-    group.add_argument(
-        "--channel",
-        choices=("red", "green", "blue"),
-        default="red",
-        help="colour the outlines are drawn in (red)",
-    )
-    group.add_argument(
-        "--threshold",
-        type=_byte,
-        default=128,
-        help="0-255: the channel must reach this and the other colours stay below it (128)",
-    )
-    group.add_argument(
-        "--alpha-threshold",
-        type=_byte,
-        default=128,
-        help="0-255: least opacity of an outline pixel; ignored for RGB layers (128)",
-    )
-
-
-def outline_style(arguments: argparse.Namespace) -> OutlineStyle:
-    """The `OutlineStyle` from parsed `add_outline_arguments` options."""
-    return OutlineStyle(arguments.channel, arguments.threshold, arguments.alpha_threshold)
 
 
 def read_outline_mask(path, style: OutlineStyle | None = None) -> np.ndarray:
@@ -120,10 +91,3 @@ def check_same_size(annotation_path, annotation_shape, image_path, image_shape) 
             f"is {columns} x {rows} pixels but its image {image_path} is "
             f"{image_columns} x {image_rows}",
         )
-
-
-def _byte(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 255, got {value}")
-    return value

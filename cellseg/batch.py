@@ -6,56 +6,12 @@ file is processed in turn under a progress bar. A bad file does not stop the oth
 failures are listed at the end, one line each, and the exit code is 1.
 """
 
-import argparse
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from cellseg.errors import CellsegError
 from cellseg.image_io import IMAGE_SUFFIXES
-
-
-def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``--overwrite`` flag that every writing command shares."""
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace output files that already exist (by default they are kept and reported)",
-    )
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a number of at least 0."""
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a number above 0."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
-def scale_or_auto(text: str) -> float | str:
-    """argparse type: ``auto``, or a number above 0 (`positive_float`)."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return positive_float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be auto or a number, got {text}") from None
 
 
 def image_files(paths: Iterable[str | Path]) -> list[Path]:

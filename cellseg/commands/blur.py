@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import add_overwrite_argument, non_negative_float
+from cellseg.commands.arguments import add_overwrite_argument, non_negative_float
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import non_negative_float, positive_float
+from cellseg.commands.arguments import non_negative_float, positive_float
 
 #: Mean DAB optical density from which the demo counts a nucleus as positive.
 DEMO_POSITIVE_THRESHOLD = 0.15

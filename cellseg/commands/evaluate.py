@@ -2,8 +2,7 @@
 
 import argparse
 
-from cellseg.annotations import add_outline_arguments
-from cellseg.batch import add_overwrite_argument, scale_or_auto
+from cellseg.commands.arguments import add_outline_arguments, add_overwrite_argument, scale_or_auto
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from pathlib import Path
 
-    from cellseg.annotations import outline_style
     from cellseg.atomic_write import write_text_atomically
     from cellseg.batch import check_output_file
+    from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import pair_by_stem

@@ -2,7 +2,8 @@
 
 import argparse
 
-from cellseg.batch import check_not_an_input, non_negative_float
+from cellseg.batch import check_not_an_input
+from cellseg.commands.arguments import non_negative_float
 
 
 def build_parser() -> argparse.ArgumentParser:

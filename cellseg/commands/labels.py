@@ -2,8 +2,7 @@
 
 import argparse
 
-from cellseg.annotations import add_outline_arguments
-from cellseg.batch import add_overwrite_argument
+from cellseg.commands.arguments import add_outline_arguments, add_overwrite_argument
 
 TARGET_HELP = {
     "labels": "16-bit instance labels: 0 background, 1..N one id per cell (<stem>.png)",
@@ -45,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from cellseg.annotations import check_same_size, outline_style, read_outline_mask
+    from cellseg.annotations import check_same_size, read_outline_mask
     from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.image_io import read_image_shape, write_image
     from cellseg.preprocessing.outlines import outlines_to_labels

@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from cellseg.batch import add_overwrite_argument
+from cellseg.commands.arguments import add_overwrite_argument
 
 TILE_PATTERN = re.compile(
     r"^(?P<stem>.+)_r(?P<row>\d+)_c(?P<column>\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE

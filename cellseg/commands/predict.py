@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import non_negative_float, scale_or_auto
+from cellseg.commands.arguments import non_negative_float, scale_or_auto, shard
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,17 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
         "skips them, so an interrupted run resumes)",
     )
     return parser
-
-
-def shard(text: str) -> tuple[int, int]:
-    """argparse type: 'K/N' with 1 <= K <= N."""
-    try:
-        part, total = (int(value) for value in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K/N such as 3/10, got {text!r}") from None
-    if not 1 <= part <= total:
-        raise argparse.ArgumentTypeError(f"K must be between 1 and N, got {text!r}")
-    return part, total
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,7 @@
 
 import argparse
 
-from cellseg.annotations import add_outline_arguments
-from cellseg.batch import add_overwrite_argument
+from cellseg.commands.arguments import add_outline_arguments, add_overwrite_argument
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
-    from cellseg.annotations import outline_style, read_outline_mask
+    from cellseg.annotations import read_outline_mask
     from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.commands.arguments import outline_style
     from cellseg.image_io import write_image
 
     files = image_files(arguments.inputs)

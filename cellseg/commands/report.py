@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.annotations import add_outline_arguments
+from cellseg.commands.arguments import add_outline_arguments
 
 #: Validation images shown, and worst evaluation images shown.
 SHOWN_IMAGES = 4
@@ -39,9 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from cellseg import report
-    from cellseg.annotations import outline_style, read_annotation_labels
+    from cellseg.annotations import read_annotation_labels
     from cellseg.atomic_write import write_text_atomically
     from cellseg.batch import check_output_file
+    from cellseg.commands.arguments import outline_style
     from cellseg.errors import CellsegError, file_error
     from cellseg.image_io import read_image
     from cellseg.metrics import SCORE_NAMES, image_scores

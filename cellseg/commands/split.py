@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from cellseg.batch import add_overwrite_argument, positive_int
+from cellseg.commands.arguments import add_overwrite_argument, positive_int
 
 #: Tile files are named ``<stem>_r<row>_c<column>.<suffix>``; `merge` reads the position back.
 TILE_NAME = "{stem}_r{row:05d}_c{column:05d}{suffix}"

@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import add_overwrite_argument, non_negative_float, positive_int
+from cellseg.commands.arguments import add_overwrite_argument, non_negative_float, positive_int
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.annotations import add_outline_arguments
+from cellseg.commands.arguments import add_outline_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from pathlib import Path
 
-    from cellseg.annotations import outline_style
     from cellseg.batch import check_not_an_input
+    from cellseg.commands.arguments import outline_style
     from cellseg.errors import CellsegError
     from cellseg.neural_network.training import TrainingRequest, train
 
