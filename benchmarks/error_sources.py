@@ -28,7 +28,8 @@ from default_vs_classical import held_out_arguments, held_out_pairs, load_model
 from scipy import ndimage as ndi
 
 from cellseg.metrics import overlaps
-from cellseg.postprocessing.instances import CLASS_TARGETS, Thresholds, cells_from_output
+from cellseg.neural_network.targets import cells_from_output, get_target
+from cellseg.postprocessing.instances import Thresholds
 from cellseg.tensorflow_import import import_tensorflow
 
 #: The rows of the report, in order.
@@ -86,10 +87,8 @@ def error_sources(
 ) -> dict[str, np.ndarray]:
     """The cells of a class ``output`` (see `SOURCES`): the network's own, grown from the
     true centres, and grown over the true foreground."""
-    if target not in CLASS_TARGETS:
-        raise ValueError(
-            f"only class outputs ({', '.join(CLASS_TARGETS)}) have cores, not {target}"
-        )
+    if not get_target(target).classes:
+        raise ValueError(f"only class outputs have cores, not {target}")
     return {
         "network": cells_from_output(output, target, thresholds),
         "true centres": cells_from_output(

@@ -89,7 +89,8 @@ def main() -> None:
     from cellseg.metrics import image_scores
     from cellseg.neural_network.evaluation import mean_scores
     from cellseg.neural_network.model_folder import load_network
-    from cellseg.postprocessing.instances import Thresholds, cells_from_output, tune_thresholds
+    from cellseg.neural_network.targets import cells_from_output, tune_thresholds
+    from cellseg.postprocessing.instances import Thresholds
 
     folder, best, config = load_model(arguments.model)
     networks = {"best": [best], "with": [load_model(other)[1] for other in arguments.others]}

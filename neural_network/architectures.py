@@ -5,10 +5,7 @@ import contextlib
 import keras
 from keras import layers
 
-from cellseg.postprocessing.instances import OUTPUT_CHANNELS
-
-#: Final activation per target: class probabilities, cell probability, distance in 0-1.
-OUTPUT_ACTIVATION = {"3class": "softmax", "mask": "sigmoid", "distance": "sigmoid"}
+from cellseg.neural_network.targets import get_target
 
 
 def unet(
@@ -54,20 +51,18 @@ def unet(
 def output_layers(x, target: str):
     """The last layers of a network for ``target``, in float32 whatever the dtype policy.
 
-    One 1 x 1 convolution with the target's activation; for ``hover``, the three class
-    probabilities (softmax) followed by the two centre offsets (tanh, -1 to 1).
+    A 1 x 1 convolution per part of the target's output, with its activation
+    (`cellseg.neural_network.targets.Target.activation`), joined when there are several:
+    for ``hover``, the three class probabilities (softmax) then the two centre offsets
+    (tanh, -1 to 1).
     """
-    if target != "hover":
-        return layers.Conv2D(
-            OUTPUT_CHANNELS[target],
-            1,
-            activation=OUTPUT_ACTIVATION[target],
-            name="output",
-            dtype="float32",
-        )(x)
-    classes = layers.Conv2D(3, 1, activation="softmax", name="classes", dtype="float32")(x)
-    offsets = layers.Conv2D(2, 1, activation="tanh", name="offsets", dtype="float32")(x)
-    return layers.Concatenate(name="output", dtype="float32")([classes, offsets])
+    parts = [
+        layers.Conv2D(channels, 1, activation=activation, name=name, dtype="float32")(x)
+        for name, activation, channels in get_target(target).activation
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return layers.Concatenate(name="output", dtype="float32")(parts)
 
 
 @contextlib.contextmanager

@@ -23,10 +23,10 @@ from cellseg.annotations import OutlineStyle, check_same_size, read_annotation_l
 from cellseg.batch import image_files
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
-from cellseg.postprocessing.instances import CLASS_TARGETS, OUTPUT_CHANNELS
+from cellseg.neural_network.targets import get_target
 from cellseg.preprocessing.augmentation import Augmentation, random_tile
 from cellseg.preprocessing.colour import as_rgb
-from cellseg.preprocessing.targets import centre_offsets, contacts, distance_map, three_class
+from cellseg.preprocessing.targets import contacts
 from cellseg.preprocessing.tiling import tile_positions
 
 #: Bytes of decoded images (with their labels) kept by one process: a training set of
@@ -49,11 +49,12 @@ class TrainingPair:
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """An image with its annotation converted: labels (and distance map) cached as files."""
+    """An image with its annotation converted: labels (and the target's map of the whole
+    image, such as the distance map, `Target.image_map`) cached as files."""
 
     image: Path
     labels: Path
-    distance: Path | None
+    image_map: Path | None
 
 
 def pair_by_stem(images, annotations) -> list[TrainingPair]:
@@ -113,10 +114,11 @@ def prepare(
     ``--scale auto`` recognises images of smaller cells. ``boundary_width`` is that of the
     ``3class`` target's boundary class.
     """
+    record = get_target(target)
     cache.mkdir(parents=True, exist_ok=True)
     prepared = []
     channel_sum, channel_squares, pixels = np.zeros(3), np.zeros(3), 0
-    classes = np.zeros(3 if target in CLASS_TARGETS else 2)
+    classes = np.zeros(3 if record.classes else 2)
     areas = []
     for pair in pairs:
         image = as_rgb(read_image(pair.image))
@@ -128,23 +130,19 @@ def prepare(
             labels = read_annotation_labels(pair.annotation, style).astype(np.uint32)
             write_image(labels_path, labels, overwrite=True)
         check_same_size(pair.annotation, labels.shape, pair.image, image.shape)
-        distance_path = None
-        if target == "distance":
-            distance_path = cache / f"{pair.image.stem}-{key}-distance.tif"
-            if not distance_path.exists():
-                write_image(distance_path, distance_map(labels), overwrite=True)
-        prepared.append(PreparedImage(pair.image, labels_path, distance_path))
+        map_path = None
+        if record.image_map is not None:
+            map_path = cache / f"{pair.image.stem}-{key}-{record.name}.tif"
+            if not map_path.exists():
+                write_image(map_path, record.image_map(labels), overwrite=True)
+        prepared.append(PreparedImage(pair.image, labels_path, map_path))
         flat = image.reshape(-1, 3).astype(np.float64)
         channel_sum += flat.sum(axis=0)
         channel_squares += (flat**2).sum(axis=0)
         pixels += flat.shape[0]
         cell_areas = np.bincount(labels.ravel())[1:]
         areas.append(cell_areas[cell_areas > 0])
-        if target in CLASS_TARGETS:
-            classes += np.bincount(three_class(labels, boundary_width).ravel(), minlength=3)[:3]
-        else:
-            cells = int(np.count_nonzero(labels))
-            classes += (labels.size - cells, cells)
+        classes += record.class_counts(labels, boundary_width)
     mean = channel_sum / max(pixels, 1)
     std = np.sqrt(np.maximum(channel_squares / max(pixels, 1) - mean**2, 1.0))
     statistics = {
@@ -191,7 +189,7 @@ def training_dataset(
             rng,
             tile=tile,
             augmentation=augmentation,
-            continuous=target == "distance",
+            continuous=get_target(target).continuous,
             contacts=touching,
         )
         return image_tile, target_array(target_tile, target, boundary_width)
@@ -233,15 +231,9 @@ def validation_dataset(
 
 
 def target_array(target_tile: np.ndarray, target: str, boundary_width: int = 1) -> np.ndarray:
-    """The training target of a tile of labels (or distances), shaped like the output."""
-    if target in CLASS_TARGETS:
-        classes = np.eye(3, dtype=np.float32)[three_class(target_tile, boundary_width)]
-        if target == "hover":
-            return np.concatenate([classes, centre_offsets(target_tile)], axis=-1)
-        return classes
-    if target == "mask":
-        return (target_tile > 0).astype(np.float32)[:, :, None]
-    return target_tile.astype(np.float32)[:, :, None]
+    """The training target of a tile of labels (or of the target's image map), shaped like
+    the network's output (`cellseg.neural_network.targets.Target.encode`)."""
+    return get_target(target).encode(target_tile, boundary_width)
 
 
 def _batched(samples: range, load, *, target: str, tile: int, batch_size: int, drop_remainder=True):
@@ -252,7 +244,7 @@ def _batched(samples: range, load, *, target: str, tile: int, batch_size: int, d
         return sample_batches(samples, load, batch_size, drop_remainder=drop_remainder)
     import tensorflow as tf
 
-    channels = OUTPUT_CHANNELS[target]
+    channels = get_target(target).channels
 
     def load_tensors(sample):
         image, answer = tf.numpy_function(load, [sample], (tf.float32, tf.float32))
@@ -337,7 +329,7 @@ _decoded_images = _DecodedImages(_DECODED_BYTES)
 
 
 def _decoded(item: PreparedImage, target: str):
-    source = item.distance if target == "distance" else item.labels
+    source = item.image_map if get_target(target).image_map is not None else item.labels
     return _decoded_images.get(item.image, source)
 
 

@@ -5,7 +5,8 @@ import numpy as np
 from cellseg.image_io import read_image
 from cellseg.metrics import SCORE_NAMES, image_scores
 from cellseg.neural_network.prediction import model_output
-from cellseg.postprocessing.instances import Thresholds, cells_from_output, tune_thresholds
+from cellseg.neural_network.targets import cells_from_output, tune_thresholds
+from cellseg.postprocessing.instances import Thresholds
 
 
 def evaluate_images(model, config: dict, pairs, *, tune: bool = False):

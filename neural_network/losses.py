@@ -14,7 +14,7 @@ offsets for ``hover``. Users' own loss files receive the same.
 import keras
 from keras import ops
 
-from cellseg.postprocessing.instances import CLASS_TARGETS
+from cellseg.neural_network.targets import get_target
 
 _EPSILON = 1e-6
 
@@ -189,13 +189,15 @@ class CellDice(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, "float32")
         y_pred = ops.cast(y_pred, "float32")
-        if self.target in CLASS_TARGETS:
+        record = get_target(self.target)
+        if record.classes:
             truth = 1 - y_true[..., 0]
             predicted = 1 - y_pred[..., 0]
         else:
             truth, predicted = y_true[..., 0], y_pred[..., 0]
-        truth = ops.cast(truth > 0.5 if self.target != "distance" else truth > 0, "float32")
-        predicted = ops.cast(predicted > (0.5 if self.target != "distance" else 0.1), "float32")
+        # A distance map is a cell wherever it is above 0, and ends near 0.1 at the edge.
+        truth = ops.cast(truth > (0.0 if record.continuous else 0.5), "float32")
+        predicted = ops.cast(predicted > (0.1 if record.continuous else 0.5), "float32")
         self.intersection.assign_add(ops.sum(truth * predicted))
         self.total.assign_add(ops.sum(truth) + ops.sum(predicted))
 
@@ -259,16 +261,9 @@ def default_loss(
     """
     frequencies = [max(float(value), 1e-4) for value in class_frequencies]
     weights = [min((frequencies[0] / value) ** class_balance, 50.0) for value in frequencies]
-    if target in ("3class", "hover"):
-        loss = WeightedCrossEntropyDice if target == "3class" else HoverLoss
-        return loss(
-            class_weights=weights, separation_weight=separation_weight, dice_weight=dice_weight
-        )
-    if target == "mask":
-        return WeightedBinaryCrossEntropyDice(positive_weight=weights[1], dice_weight=dice_weight)
-    if target == "distance":
-        return DistanceLoss(positive_weight=weights[1], dice_weight=dice_weight / 2)
-    raise ValueError(f"unknown target {target!r}")
+    return get_target(target).loss(
+        weights, separation_weight=separation_weight, dice_weight=dice_weight
+    )
 
 
 def _soft_dice_loss(y_true, y_pred):

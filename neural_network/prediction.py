@@ -8,7 +8,8 @@ stitched output, never per tile, so none is cut or counted twice at a seam.
 
 import numpy as np
 
-from cellseg.postprocessing.instances import MIRRORED_CHANNELS, Thresholds, cells_from_output
+from cellseg.neural_network.targets import cells_from_output, get_target
+from cellseg.postprocessing.instances import Thresholds
 from cellseg.preprocessing.colour import as_rgb
 from cellseg.preprocessing.tiling import stitch_tiles, tile_positions
 
@@ -47,7 +48,7 @@ def network_output(
         (2: also turned half round; 4: also flipped left-right and upside down).
     target : str
         The model's target; mirrored views of a ``hover`` output have their offsets'
-        signs put back (`cellseg.postprocessing.instances.MIRRORED_CHANNELS`).
+        signs put back (`cellseg.neural_network.targets.Target.mirrored`).
 
     Returns
     -------
@@ -194,7 +195,7 @@ def _averaged_over_flips(
         output = np.asarray(model.predict_on_batch(np.ascontiguousarray(view)), np.float32)
         output = np.flip(output, axes) if axes else output
         for axis in axes:  # a mirrored view's offsets point the other way
-            channel = MIRRORED_CHANNELS.get(target, {}).get(axis - 1)
+            channel = get_target(target).mirrored.get(axis - 1)
             if channel is not None:
                 output[..., channel] *= -1
         total = output if total is None else total + output

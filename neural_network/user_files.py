@@ -82,7 +82,7 @@ def build_user_model(get_model: Callable, path, input_shape: tuple, target: str)
     """Call a user's ``get_model`` and check that the model fits ``target``."""
     import keras
 
-    from cellseg.postprocessing.instances import OUTPUT_CHANNELS
+    from cellseg.neural_network.targets import get_target
 
     try:
         model = get_model(input_shape)
@@ -96,7 +96,7 @@ def build_user_model(get_model: Callable, path, input_shape: tuple, target: str)
     if len(outputs) != 1:
         raise file_error(path, f"the model must have one output, it has {len(outputs)}")
     shape = tuple(outputs[0].shape)
-    expected = OUTPUT_CHANNELS[target]
+    expected = get_target(target).channels
     if len(shape) != 4 or shape[-1] != expected:
         raise file_error(
             path,

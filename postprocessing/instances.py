@@ -16,23 +16,18 @@ probability above ``foreground``) until they meet, so touching cells stay apart.
 touching cells they jump from +1 to -1 even where the boundary class is faint. A ``mask``
 output has no cores: its connected components are the cells. The thresholds are tuned on
 validation images after training (`tune_thresholds`) and stored with the model.
+
+One function per kind of output (`cells_from_classes`, `cells_from_hover`,
+`cells_from_mask`, `cells_from_distance`); `cellseg.neural_network.targets` says which
+one decodes each target, and `cellseg.neural_network.targets.cells_from_output` picks it
+by the target's name. How touching cells are split is `grow_cells`.
 """
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 from scipy import ndimage as ndi
-
-#: Targets a network can be trained on, and the output channels each needs.
-OUTPUT_CHANNELS = {"mask": 1, "3class": 3, "distance": 1, "hover": 5}
-
-#: Targets whose first three channels are the background, interior and boundary classes.
-CLASS_TARGETS = ("3class", "hover")
-
-#: Output channels that change sign when the image is mirrored, per mirrored axis (rows
-#: 0, columns 1): the ``hover`` target's vertical and horizontal centre offsets.
-MIRRORED_CHANNELS = {"hover": {0: 4, 1: 3}}
 
 
 @dataclass(frozen=True)
@@ -67,30 +62,31 @@ class Thresholds:
         return cls(**{key: values[key] for key in asdict(cls()) if key in values})
 
 
-def cells_from_output(
+def cells_from_classes(
     output: np.ndarray,
-    target: str,
     thresholds: Thresholds | None = None,
     *,
     markers: np.ndarray | None = None,
     foreground: np.ndarray | None = None,
+    edges: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Turn a network's output for one image into instance labels.
+    """Cells from the probabilities of background, cell interior and cell boundary.
 
     Parameters
     ----------
-    output : ndarray, shape (rows, columns, channels) or (rows, columns)
-        The network's output: see the module's description for each target.
-    target : {"3class", "mask", "distance", "hover"}
+    output : ndarray, shape (rows, columns, 3)
+        The class probabilities, per pixel.
     thresholds : Thresholds, optional
         Defaults to ``Thresholds()``.
     markers : ndarray of int, shape (rows, columns), optional
         One label per cell (0 elsewhere) to grow instead of the cores above ``seed``: cell
         centres found another way, or annotated ones, to measure what finding the cores
-        costs (``benchmarks/error_sources.py``). Not for ``mask`` outputs, which have none.
+        costs (``benchmarks/error_sources.py``).
     foreground : ndarray of bool, shape (rows, columns), optional
         The pixels the cells may cover, instead of those whose cell probability is above
         ``thresholds.foreground``: annotated ones, to measure what the outlines cost.
+    edges : ndarray of float, shape (rows, columns), optional
+        0 to 1 where touching cells meet (`offset_edges`): the cores are cut there.
 
     Returns
     -------
@@ -102,50 +98,115 @@ def cells_from_output(
     >>> output = np.zeros((1, 8, 3)); output[..., 0] = 1   # background, but two cells:
     >>> boundary, interior = [0, .1, .9], [0, .9, .1]      # each with its own boundary
     >>> output[0, 1:7] = [boundary, interior, boundary, boundary, interior, boundary]
-    >>> cells_from_output(output, "3class", Thresholds(min_area=1))
+    >>> cells_from_classes(output, Thresholds(min_area=1))
     array([[0, 1, 1, 1, 2, 2, 2, 0]], dtype=int32)
     """
-    if target not in OUTPUT_CHANNELS:
-        raise ValueError(f"target must be one of {tuple(OUTPUT_CHANNELS)}, got {target!r}")
     thresholds = thresholds or Thresholds()
+    output = _smoothed(_channels(output, 3), thresholds.smoothing)
+    core = output[:, :, 1] if edges is None else output[:, :, 1] * (1 - edges)
+    probability = output[:, :, 1] + output[:, :, 2]
+    return grow_cells(probability, core, thresholds, markers=markers, foreground=foreground)
+
+
+def cells_from_hover(
+    output: np.ndarray,
+    thresholds: Thresholds | None = None,
+    *,
+    markers: np.ndarray | None = None,
+    foreground: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cells from the three class probabilities followed by the two centre offsets: the
+    cores of `cells_from_classes` are also cut where the offsets fall steeply
+    (`offset_edges`), measured on the offsets as they are (smoothing would soften the
+    jumps)."""
+    output = _channels(output, 5)
+    edges = offset_edges(output[:, :, 3:])
+    return cells_from_classes(
+        output[:, :, :3], thresholds, markers=markers, foreground=foreground, edges=edges
+    )
+
+
+def cells_from_distance(
+    output: np.ndarray,
+    thresholds: Thresholds | None = None,
+    *,
+    markers: np.ndarray | None = None,
+    foreground: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cells from each pixel's distance to its cell's edge, 1 at each cell's centre: the
+    distance is both the cell probability and the core."""
+    thresholds = thresholds or Thresholds()
+    distance = _smoothed(_channels(output, 1), thresholds.smoothing)[:, :, 0]
+    return grow_cells(distance, distance, thresholds, markers=markers, foreground=foreground)
+
+
+def cells_from_mask(
+    output: np.ndarray,
+    thresholds: Thresholds | None = None,
+    *,
+    markers: np.ndarray | None = None,
+    foreground: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cells from a cell probability alone: its connected components above
+    ``thresholds.foreground`` (no cores, so touching cells stay one)."""
+    if markers is not None:
+        raise ValueError("a mask output has no cores to grow markers over")
+    thresholds = thresholds or Thresholds()
+    probability = _smoothed(_channels(output, 1), thresholds.smoothing)[:, :, 0]
+    mask = _foreground(probability, thresholds, foreground)
+    return _drop_small(ndi.label(mask)[0], thresholds.min_area)
+
+
+def grow_cells(
+    probability: np.ndarray,
+    core: np.ndarray,
+    thresholds: Thresholds,
+    *,
+    markers: np.ndarray | None = None,
+    foreground: np.ndarray | None = None,
+) -> np.ndarray:
+    """Split the foreground into cells: confident cores grow until they meet.
+
+    The foreground is where ``probability`` exceeds ``thresholds.foreground`` (or the
+    given ``foreground``); each connected region of ``core`` above ``thresholds.seed``
+    within it (or each of the given ``markers``) is one cell, grown over the foreground
+    down from high ``core`` (marker-controlled watershed). Foreground no core reaches (a
+    faint cell) is a cell of its own; cells under ``thresholds.min_area`` pixels are
+    dropped.
+    """
+    mask = _foreground(probability, thresholds, foreground)
+    if markers is None:
+        markers = ndi.label((core > thresholds.seed) & mask)[0]
+    elif markers.shape != mask.shape:
+        raise ValueError(f"markers of shape {markers.shape} for an output of {mask.shape}")
+    else:
+        markers = np.where(mask, markers, 0)  # only where there is foreground to grow
+    return _drop_small(_grow_markers(core, markers, mask), thresholds.min_area)
+
+
+def _channels(output: np.ndarray, channels: int) -> np.ndarray:
     output = np.asarray(output, dtype=np.float32)
     if output.ndim == 2:
         output = output[:, :, None]
-    if output.shape[2] != OUTPUT_CHANNELS[target]:
-        raise ValueError(
-            f"a {target} output has {OUTPUT_CHANNELS[target]} channels, got {output.shape[2]}"
-        )
-    edges = None
-    if target == "hover":  # from the offsets as they are: smoothing would soften the jumps
-        edges, output = offset_edges(output[:, :, 3:]), output[:, :, :3]
-    if thresholds.smoothing > 0:
-        output = ndi.gaussian_filter(output, (thresholds.smoothing, thresholds.smoothing, 0))
-    if target in CLASS_TARGETS:
-        cell_probability = output[:, :, 1] + output[:, :, 2]
-        core = output[:, :, 1] if edges is None else output[:, :, 1] * (1 - edges)
-    else:
-        cell_probability = core = output[:, :, 0]
+    if output.ndim != 3 or output.shape[2] != channels:
+        raise ValueError(f"expected an output of {channels} channels, got shape {output.shape}")
+    return output
+
+
+def _smoothed(output: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma > 0:
+        return ndi.gaussian_filter(output, (sigma, sigma, 0))
+    return output
+
+
+def _foreground(probability, thresholds: Thresholds, foreground) -> np.ndarray:
     if foreground is None:
-        mask = cell_probability > thresholds.foreground
-    elif foreground.shape != output.shape[:2]:
+        return probability > thresholds.foreground
+    if foreground.shape != probability.shape:
         raise ValueError(
-            f"foreground of shape {foreground.shape} for an output of {output.shape[:2]}"
+            f"foreground of shape {foreground.shape} for an output of {probability.shape}"
         )
-    else:
-        mask = foreground.astype(bool)
-    if target == "mask":
-        if markers is not None:
-            raise ValueError("a mask output has no cores to grow markers over")
-        labels, _ = ndi.label(mask)
-    else:
-        if markers is None:
-            markers = ndi.label((core > thresholds.seed) & mask)[0]
-        elif markers.shape != mask.shape:
-            raise ValueError(f"markers of shape {markers.shape} for an output of {mask.shape}")
-        else:
-            markers = np.where(mask, markers, 0)  # only where there is foreground to grow
-        labels = _grow_markers(core, markers, mask)
-    return _drop_small(labels, thresholds.min_area)
+    return foreground.astype(bool)
 
 
 def offset_edges(offsets: np.ndarray) -> np.ndarray:
@@ -177,7 +238,8 @@ def offset_edges(offsets: np.ndarray) -> np.ndarray:
 def tune_thresholds(
     outputs: Sequence[np.ndarray],
     truths: Sequence[np.ndarray],
-    target: str,
+    decode: Callable[[np.ndarray, Thresholds], np.ndarray],
+    grid: Mapping[str, Sequence],
     *,
     start: Thresholds | None = None,
 ) -> tuple[Thresholds, float]:
@@ -185,9 +247,19 @@ def tune_thresholds(
 
     The score is the mean over the images of the aggregated Jaccard index (outlines) and
     the F1 score at IoU 0.5 (cells found), equally weighted: AJI alone barely moves with the
-    smallest cell kept, while F1 and counts do. Each threshold is searched in turn over a
-    small grid, the others held (coordinate ascent, twice round), which takes a few dozen
-    evaluations instead of a full grid's thousands.
+    smallest cell kept, while F1 and counts do. Each threshold of ``grid`` is searched in
+    turn over its values, the others held (coordinate ascent, twice round), which takes a
+    few dozen evaluations instead of a full grid's thousands.
+
+    Parameters
+    ----------
+    outputs, truths : sequences of ndarray
+        The network's outputs for the validation images, and their true labels.
+    decode : callable
+        ``decode(output, thresholds)`` -> labels: the target's decoder
+        (`cellseg.neural_network.targets.Target.decode`).
+    grid : mapping
+        Threshold name -> the values to try (the target's ``threshold_grid``).
 
     Returns
     -------
@@ -199,27 +271,18 @@ def tune_thresholds(
     def score(candidate: Thresholds) -> float:
         scores = []
         for output, truth in zip(outputs, truths, strict=True):
-            table = overlaps(truth, cells_from_output(output, target, candidate))
+            table = overlaps(truth, decode(output, candidate))
             scores.append((table.aji() + table.match().f1) / 2)
         return float(np.mean(scores))
 
-    grids = {
-        "smoothing": (0.0, 1.0, 2.0),
-        "foreground": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9),
-        "seed": (0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95),
-        "min_area": (5, 10, 20, 40, 60),
-    }
-    if target == "mask":
-        del grids["seed"]
-    if target == "distance":
-        # A cell's outer pixels are about 1 / its radius of the way to its centre (0.1 for
-        # a nucleus 20 pixels across): cells end far below the probabilities' thresholds.
-        grids["foreground"] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
-        grids["seed"] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    known = {field.name for field in fields(Thresholds)}
+    unknown = set(grid) - known
+    if unknown:
+        raise ValueError(f"no such thresholds: {', '.join(sorted(unknown))}")
     start = start or Thresholds()
     best, best_score = start, score(start)
     for _ in range(2):
-        for name, values in grids.items():
+        for name, values in grid.items():
             for value in values:
                 candidate = replace(best, **{name: value})
                 if candidate == best:

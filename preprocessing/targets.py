@@ -1,11 +1,12 @@
 """Training targets made from instance labels: mask, three classes, distance map, and
-the centre offsets of the ``hover`` target (three classes with them)."""
+the centre offsets of the ``hover`` target (three classes with them).
+
+Which of them each target a network learns is made of, and how: the records of
+`cellseg.neural_network.targets`.
+"""
 
 import numpy as np
 from scipy import ndimage as ndi
-
-#: Target kinds that `make_target` builds, besides the labels themselves.
-TARGETS = ("mask", "3class", "distance")
 
 #: Class values of the three-class target.
 BACKGROUND, INTERIOR, BOUNDARY = 0, 1, 2
@@ -134,11 +135,3 @@ def centre_offsets(labels: np.ndarray) -> np.ndarray:
         np.maximum.at(largest, cells, np.abs(centred))
         offsets[channel, inside] = centred / np.where(largest > 0, largest, 1)[cells]
     return np.moveaxis(offsets.reshape((2,) + labels.shape), 0, -1).copy()
-
-
-def make_target(labels: np.ndarray, kind: str) -> np.ndarray:
-    """Build the ``kind`` target (one of `TARGETS`) from instance labels."""
-    builders = {"mask": foreground_mask, "3class": three_class, "distance": distance_map}
-    if kind not in builders:
-        raise ValueError(f"target must be one of {TARGETS}, got {kind!r}")
-    return builders[kind](labels)

@@ -3,12 +3,12 @@
 import argparse
 
 from cellseg.commands.arguments import add_outline_arguments, add_overwrite_argument
+from cellseg.neural_network.targets import TARGETS
 
+#: What ``--target`` writes: the labels, or a training target that has a picture.
 TARGET_HELP = {
     "labels": "16-bit instance labels: 0 background, 1..N one id per cell (<stem>.png)",
-    "mask": "binary cell mask, 255 on cells (<stem>.png)",
-    "3class": "0 background, 1 cell interior, 2 cell boundary (<stem>.png)",
-    "distance": "float32 distance to the cell's edge, 1 at each cell's centre (<stem>.tif)",
+    **{name: target.description for name, target in TARGETS.items() if target.picture},
 }
 
 
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.image_io import read_image_shape, write_image
+    from cellseg.neural_network.targets import get_target
     from cellseg.preprocessing.outlines import outlines_to_labels
-    from cellseg.preprocessing.targets import make_target
 
     files = image_files(arguments.inputs)
     images = {}
@@ -71,11 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.target == "labels":
             dtype = np.uint16 if labels.max() <= np.iinfo(np.uint16).max else np.uint32
             result, suffix = labels.astype(dtype), ".png" if dtype == np.uint16 else ".tif"
-        elif arguments.target == "mask":
-            result, suffix = make_target(labels, "mask") * np.uint8(255), ".png"
         else:
-            result = make_target(labels, arguments.target)
-            suffix = ".tif" if arguments.target == "distance" else ".png"
+            result, suffix = get_target(arguments.target).picture(labels, 1)
         write_image(output / f"{path.stem}{suffix}", result, overwrite=arguments.overwrite)
 
     return run_each(files, convert_one, command="labels")

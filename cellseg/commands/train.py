@@ -3,6 +3,7 @@
 import argparse
 
 from cellseg.commands.arguments import add_outline_arguments
+from cellseg.neural_network.targets import DEFAULT_TARGET, TARGETS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,11 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--target",
-        choices=("3class", "mask", "distance", "hover"),
-        default="3class",
-        help="what the network learns: background / interior / boundary (default), a cell "
-        "mask, each cell's distance map, or the three classes and each pixel's offset from "
-        "its cell's centre (HoVer-Net's maps, to cut touching cells apart)",
+        choices=tuple(TARGETS),
+        default=DEFAULT_TARGET,
+        help="what the network learns, per pixel: "
+        + "; ".join(f"{name}: {target.description}" for name, target in TARGETS.items())
+        + f" ({DEFAULT_TARGET})",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument(

@@ -171,9 +171,10 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
     train_command, tmp_path, tiny_hyperparameters, monkeypatch
 ):
     import cellseg.neural_network.dataset as dataset
+    import cellseg.neural_network.targets as targets
 
     widths, zooms, stains, pales, dabs, blurs, noises, warps, crowded = ([] for _ in range(9))
-    three_class, random_tile = dataset.three_class, dataset.random_tile
+    three_class, random_tile = targets.three_class, dataset.random_tile
 
     def recording_three_class(labels, width=1):
         widths.append(width)
@@ -193,7 +194,7 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
         assert np.all(labels[tuple(keywords["contacts"].T)] > 0)
         return random_tile(*arguments, augmentation=augmentation, **keywords)
 
-    monkeypatch.setattr(dataset, "three_class", recording_three_class)
+    monkeypatch.setattr(targets, "three_class", recording_three_class)
     monkeypatch.setattr(dataset, "random_tile", recording_random_tile)
     hyperparameters = tmp_path / "wide.py"
     hyperparameters.write_text(

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from cellseg.metrics import aggregated_jaccard_index
-from cellseg.postprocessing.instances import Thresholds, cells_from_output, tune_thresholds
+from cellseg.neural_network.targets import cells_from_output, tune_thresholds
+from cellseg.postprocessing.instances import Thresholds
 from cellseg.preprocessing.synthetic import synthetic_tissue
 from cellseg.preprocessing.targets import centre_offsets, distance_map, three_class
 

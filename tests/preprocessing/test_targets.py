@@ -14,7 +14,6 @@ from cellseg.preprocessing.targets import (
     contacts,
     distance_map,
     foreground_mask,
-    make_target,
     three_class,
 )
 
@@ -68,11 +67,6 @@ def test_normalised_distance_peaks_at_one_in_every_cell():
 def test_cells_cut_by_the_image_edge_end_there():
     labels = np.ones((3, 5), int)
     assert distance_map(labels, normalise=False)[1].tolist() == [1, 2, 2, 2, 1]
-
-
-def test_unknown_target_is_refused():
-    with pytest.raises(ValueError, match="target must be one of"):
-        make_target(TWO_TOUCHING_CELLS, "outlines")
 
 
 def test_a_wider_boundary_keeps_crowded_cores_apart():

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from cellseg.image_io import read_image
-from cellseg.postprocessing.instances import Thresholds, cells_from_output
+from cellseg.neural_network.targets import cells_from_output
+from cellseg.postprocessing.instances import Thresholds
 from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells
 from cellseg.preprocessing.synthetic import synthetic_tissue
 from cellseg.preprocessing.targets import centre_offsets, distance_map, three_class
