@@ -1,224 +1,415 @@
-"""Training hyperparameters: their defaults, and reading them from a user's Python file.
+"""Training hyperparameters: each one's definition, and reading them from a user's file.
 
-A hyperparameters file is plain Python assigning upper-case names::
-
-    BATCH_SIZE = 8
-    EPOCHS = 40
-    LEARNING_RATE = 1e-3
-    VALIDATION_SPLIT = 0.2
-    TILE_SIZE = 256          # optional names below
-    STEPS_PER_EPOCH = 100
-    AUGMENTATION = 1.0
-    BASE_FILTERS = 16
-    DEPTH = 4
-    TEST_TIME_FLIPS = 1      # 1, 2 or 4 flipped views averaged at prediction
-    SEPARATION_WEIGHT = 0.0  # extra loss weight of the pixels between touching cells
-    CLASS_BALANCE = 1.0      # loss weights: inverse class frequency to this power
-    BOUNDARY_WIDTH = 1       # pixels of the 3class target's cell boundary
-    ZOOM = 0.25              # tiles zoomed by 1/(1 + ZOOM) to 1 + ZOOM
-    STAIN = 0.15             # each stain's density multiplied by 1 +- STAIN
-    PALE = 0.7               # half the tiles lose up to this fraction of haematoxylin
-    DAB = 0.5                # chance a tile's eosin is re-coloured as DAB brown
-    PRECISION = "float32"    # or "mixed_bfloat16", "mixed_float16": faster where supported
-    WEIGHT_AVERAGE = 0.0     # e.g. 0.999: keep the weights' moving average (0: none)
-
-The first four are required; every problem in the file is reported in one line.
+A hyperparameters file is plain Python assigning upper-case names, e.g. ``BATCH_SIZE = 8``.
+Each name is defined in one place, its field of `Hyperparameters`: the name in the file,
+the default, the values allowed, whether a file must set it and one line saying what it
+does. `DEFINITIONS` lists them; ``cellseg train --help`` names them from it, and the
+README's table of hyperparameters (which explains each at more length) and
+``scripts/examples/hyperparameters.py`` are tested against it. Every problem in a file is
+reported, each in a few words, before anything is trained.
 """
 
-from dataclasses import asdict, dataclass, fields
+import difflib
+import math
+import numbers
+import types
+from dataclasses import asdict, dataclass, field, fields
 
-#: File name -> (field, type, lowest value allowed, highest or None, required).
-_NAMES = {
-    "BATCH_SIZE": ("batch_size", int, 1, None, True),
-    "EPOCHS": ("epochs", int, 1, None, True),
-    "LEARNING_RATE": ("learning_rate", float, 1e-12, 10.0, True),
-    "VALIDATION_SPLIT": ("validation_split", float, 0.0, 0.9, True),
-    "TILE_SIZE": ("tile_size", int, 16, 4096, False),
-    "STEPS_PER_EPOCH": ("steps_per_epoch", int, 1, None, False),
-    "AUGMENTATION": ("augmentation", float, 0.0, 10.0, False),
-    "BASE_FILTERS": ("base_filters", int, 1, 512, False),
-    "DEPTH": ("depth", int, 1, 8, False),
-    "TEST_TIME_FLIPS": ("test_time_flips", int, 1, 4, False),
-    "SEPARATION_WEIGHT": ("separation_weight", float, 0.0, 1000.0, False),
-    "CLASS_BALANCE": ("class_balance", float, 0.0, 1.0, False),
-    "DICE_WEIGHT": ("dice_weight", float, 0.0, 100.0, False),
-    "BOUNDARY_WIDTH": ("boundary_width", int, 1, 8, False),
-    "ZOOM": ("zoom", float, 0.0, 3.0, False),
-    "STAIN": ("stain", float, 0.0, 0.9, False),
-    "PALE": ("pale", float, 0.0, 0.9, False),
-    "DAB": ("dab", float, 0.0, 1.0, False),
-    "BLUR": ("blur", float, 0.0, 5.0, False),
-    "NOISE": ("noise", float, 0.0, 0.5, False),
-    "ROTATION": ("rotation", float, 0.0, 180.0, False),
-    "ELASTIC": ("elastic", float, 0.0, 20.0, False),
-    "CROWDED": ("crowded", float, 0.0, 1.0, False),
-    "PRECISION": ("precision", str, None, None, False),
-    "WEIGHT_AVERAGE": ("weight_average", float, 0.0, 0.99999, False),
-}
+#: The widest layer of the default U-Net, ``BASE_FILTERS * 2**DEPTH`` filters at its deepest
+#: level, allowed (256 by default): beyond it the weights alone fill a GPU's memory.
+WIDEST_UNET_LAYER = 4096
 
-#: Names whose values must be one of a few.
-_CHOICES = {
-    "TEST_TIME_FLIPS": (1, 2, 4),
-    "PRECISION": ("float32", "mixed_bfloat16", "mixed_float16"),
-}
+#: The side in pixels of the window the most zoomed-out training tiles are cut from,
+#: ``TILE_SIZE * (1 + ZOOM * AUGMENTATION)``, allowed (320 by default): each such window is
+#: converted to float32 for every tile, several at a time.
+WIDEST_TILE_WINDOW = 8192
+
+
+def _hyperparameter(
+    default,
+    name: str,
+    description: str,
+    *,
+    lowest=None,
+    highest=None,
+    choices: tuple = (),
+    required: bool = False,
+):
+    """A field of `Hyperparameters` carrying its definition (see `Definition`)."""
+    metadata = {
+        "name": name,
+        "description": description,
+        "lowest": lowest,
+        "highest": highest,
+        "choices": choices,
+        "required": required,
+    }
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """Everything that shapes a training run besides the data, the loss and the network.
+    """Everything that shapes a training run besides the data, the loss and the network."""
 
-    Attributes
-    ----------
-    batch_size : int
-        Tiles per step, over all devices.
-    epochs : int
-    learning_rate : float
-        Adam's initial step size; it then decays along a cosine to 5% over the epochs.
-    validation_split : float
-        Fraction of the images (whole images) held out for validation.
-    tile_size : int
-        Side of the square training tiles.
-    steps_per_epoch : int or None
-        Steps per epoch; None sees about every training pixel once per epoch.
-    augmentation : float
-        Strength of the random zoom, flips, rotations and stain jitter; 0 turns them off.
-        Stain and contrast factors stay within 1 +- 0.9 however strong, so that no tile's
-        colours are inverted.
-    base_filters, depth : int
-        Width and depth of the default U-Net (ignored with a user's architecture).
-    test_time_flips : {1, 2, 4}
-        Flipped views of an image whose outputs are averaged when the model predicts (and
-        when its post-processing thresholds are tuned on the validation images): more
-        views, smoother output, proportionally slower prediction.
-    separation_weight : float
-        Added to the default ``3class`` loss's weight of the pixels between neighbouring
-        cells (`cellseg.neural_network.losses.separation`), so that the network learns to
-        keep touching cells apart; 0 for none. Ignored with a user's loss.
-    class_balance : float
-        The default loss weighs each class by the inverse of its frequency to this power:
-        1 (the default) the inverse frequency, so that rare boundaries count as much as the
-        background; 0.5 its square root, which predicts thinner boundaries; 0 no weighting.
-        Ignored with a user's loss.
-    dice_weight : float
-        Weight of the default loss's soft Dice term against its cross-entropy: 1 (the
-        default), 0 for the cross-entropy alone. Ignored with a user's loss.
-    boundary_width : int
-        Width in pixels of the boundary class of the ``3class`` target
-        (`cellseg.preprocessing.targets.three_class`): wider leaves the interiors of
-        crowded cells further apart, which prediction's watershed then grows back.
-    zoom : float
-        Training tiles are zoomed by a random factor from 1/(1 + zoom) to 1 + zoom (the
-        range widened further by ``augmentation``), so that the network meets cells of
-        more sizes than the training images hold.
-    stain : float
-        Each stain's optical density in a training tile (haematoxylin, eosin, DAB) is
-        multiplied by a random 1 +- ``stain`` and shifted (colour augmentation in stain space,
-        Tellez et al. 2018), for the colours of other labs and scanners; 0.15.
-    pale : float
-        Half the training tiles lose a random fraction, up to ``pale``, of their
-        haematoxylin (`cellseg.preprocessing.augmentation.Augmentation`): the nuclei of
-        immunohistochemistry sections are often much paler than those of H&E.
-    dab : float
-        The chance that a training tile's eosin is re-coloured as DAB brown, so that H&E
-        tiles also look like haematoxylin + DAB sections (0.5, half of them; 0 never).
-    blur : float
-        Half the training tiles are blurred by a Gaussian of standard deviation up to
-        ``blur`` pixels, as slides scanned slightly out of focus; 0 (the default) never.
-    noise : float
-        Gaussian noise of standard deviation up to ``noise`` of the 0-255 range is added to
-        the training tiles; 0 (the default) none.
-    rotation : float
-        Training tiles are turned by a random angle of up to ``rotation`` degrees either
-        way, besides their quarter turns and flips (45 reaches every angle); 0 (the
-        default) quarter turns only.
-    elastic : float
-        Training tiles are bent smoothly by random displacements of this standard deviation
-        in pixels, at a 5 x 5 grid of points over the tile, as in the U-Net paper; 0 (the
-        default) none.
-    crowded : float
-        The share of training tiles centred near a pixel where two cells touch, drawn
-        among all such pixels of the image, the rest placed anywhere: crowded regions,
-        where touching cells must be told apart, are then seen more often; 0 (the default)
-        none.
-    precision : {"float32", "mixed_bfloat16", "mixed_float16"}
-        Keras' dtype policy while training: the mixed ones compute in 16 bits and keep the
-        weights in float32, faster on GPUs and on CPUs with bfloat16 instructions (see
-        benchmarks/train_step_precision.py), much slower where they are emulated. The saved
-        networks compute in float32 whatever the policy, so they predict alike everywhere.
-    weight_average : float
-        When above 0, the momentum of an exponential moving average of the weights, kept
-        after every step (Polyak averaging; Keras' ``use_ema``): the validation loss is
-        measured, and ``best.keras`` and ``model.keras`` saved, with the averaged weights,
-        while training goes on with the raw ones. 0.999 averages over about the last
-        thousand steps. The batch normalisation statistics are the raw weights', so early
-        epochs, while the weights still move fast, validate worse than without the average.
-        0 (the default) keeps no average.
-    """
-
-    batch_size: int = 8
-    epochs: int = 40
-    learning_rate: float = 1e-3
-    validation_split: float = 0.2
-    tile_size: int = 256
-    steps_per_epoch: int | None = None
-    augmentation: float = 1.0
-    base_filters: int = 16
-    depth: int = 4
-    test_time_flips: int = 1
-    separation_weight: float = 0.0
-    class_balance: float = 1.0
-    dice_weight: float = 1.0
-    boundary_width: int = 1
-    zoom: float = 0.25
-    stain: float = 0.15
-    pale: float = 0.7
-    dab: float = 0.5
-    blur: float = 0.0
-    noise: float = 0.0
-    rotation: float = 0.0
-    elastic: float = 0.0
-    crowded: float = 0.0
-    precision: str = "float32"
-    weight_average: float = 0.0
+    batch_size: int = _hyperparameter(
+        8,
+        "BATCH_SIZE",
+        "tiles per training step, shared among the devices",
+        lowest=1,
+        highest=1024,
+        required=True,
+    )
+    epochs: int = _hyperparameter(
+        40,
+        "EPOCHS",
+        "training epochs, each of STEPS_PER_EPOCH steps",
+        lowest=1,
+        highest=100_000,
+        required=True,
+    )
+    learning_rate: float = _hyperparameter(
+        1e-3,
+        "LEARNING_RATE",
+        "Adam's initial step size, decaying along a cosine to 5% of it over the epochs",
+        lowest=1e-12,
+        highest=10.0,
+        required=True,
+    )
+    validation_split: float = _hyperparameter(
+        0.2,
+        "VALIDATION_SPLIT",
+        "fraction of the images held out, whole, for validation",
+        lowest=0.0,
+        highest=0.9,
+        required=True,
+    )
+    tile_size: int = _hyperparameter(
+        256,
+        "TILE_SIZE",
+        "side in pixels of the square training tiles, a multiple of 2**DEPTH",
+        lowest=16,
+        highest=4096,
+    )
+    steps_per_epoch: int | None = _hyperparameter(
+        None,
+        "STEPS_PER_EPOCH",
+        "training steps per epoch; None: about every training pixel once per epoch",
+        lowest=1,
+        highest=1_000_000,
+    )
+    augmentation: float = _hyperparameter(
+        1.0,
+        "AUGMENTATION",
+        "strength of the random zoom, flips, rotations and stain jitter; 0 turns them off",
+        lowest=0.0,
+        highest=10.0,
+    )
+    base_filters: int = _hyperparameter(
+        16,
+        "BASE_FILTERS",
+        "filters of the default U-Net's first level, doubled at each level down",
+        lowest=1,
+        highest=512,
+    )
+    depth: int = _hyperparameter(4, "DEPTH", "poolings of the default U-Net", lowest=1, highest=8)
+    test_time_flips: int = _hyperparameter(
+        1,
+        "TEST_TIME_FLIPS",
+        "flipped views of an image averaged when predicting: 1, 2 or 4, each slower",
+        choices=(1, 2, 4),
+    )
+    separation_weight: float = _hyperparameter(
+        0.0,
+        "SEPARATION_WEIGHT",
+        "added to the default 3class loss's weight of the pixels between touching cells",
+        lowest=0.0,
+        highest=1000.0,
+    )
+    class_balance: float = _hyperparameter(
+        1.0,
+        "CLASS_BALANCE",
+        "the default loss weighs each class by its inverse frequency to this power",
+        lowest=0.0,
+        highest=1.0,
+    )
+    dice_weight: float = _hyperparameter(
+        1.0,
+        "DICE_WEIGHT",
+        "weight of the default loss's soft Dice term against its cross-entropy",
+        lowest=0.0,
+        highest=100.0,
+    )
+    boundary_width: int = _hyperparameter(
+        1,
+        "BOUNDARY_WIDTH",
+        "width in pixels of the 3class target's cell boundary",
+        lowest=1,
+        highest=8,
+    )
+    zoom: float = _hyperparameter(
+        0.25,
+        "ZOOM",
+        "training tiles are zoomed by a random factor from 1/(1 + ZOOM) to 1 + ZOOM",
+        lowest=0.0,
+        highest=3.0,
+    )
+    stain: float = _hyperparameter(
+        0.15,
+        "STAIN",
+        "each stain's density in a training tile is multiplied by a random 1 +- STAIN",
+        lowest=0.0,
+        highest=0.9,
+    )
+    pale: float = _hyperparameter(
+        0.7,
+        "PALE",
+        "half the training tiles lose up to this fraction of their haematoxylin",
+        lowest=0.0,
+        highest=0.9,
+    )
+    dab: float = _hyperparameter(
+        0.5,
+        "DAB",
+        "the chance that a training tile's eosin is re-coloured as DAB brown",
+        lowest=0.0,
+        highest=1.0,
+    )
+    blur: float = _hyperparameter(
+        0.0,
+        "BLUR",
+        "half the training tiles are blurred by a Gaussian of up to this many pixels",
+        lowest=0.0,
+        highest=5.0,
+    )
+    noise: float = _hyperparameter(
+        0.0,
+        "NOISE",
+        "noise of up to this fraction of the 0-255 range is added to the training tiles",
+        lowest=0.0,
+        highest=0.5,
+    )
+    rotation: float = _hyperparameter(
+        0.0,
+        "ROTATION",
+        "training tiles are also turned by up to this many degrees either way",
+        lowest=0.0,
+        highest=180.0,
+    )
+    elastic: float = _hyperparameter(
+        0.0,
+        "ELASTIC",
+        "training tiles are bent smoothly by random displacements of this many pixels",
+        lowest=0.0,
+        highest=20.0,
+    )
+    crowded: float = _hyperparameter(
+        0.0,
+        "CROWDED",
+        "the share of training tiles centred near a pixel where two cells touch",
+        lowest=0.0,
+        highest=1.0,
+    )
+    precision: str = _hyperparameter(
+        "float32",
+        "PRECISION",
+        "Keras' dtype policy while training",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+    )
+    weight_average: float = _hyperparameter(
+        0.0,
+        "WEIGHT_AVERAGE",
+        "momentum of a moving average of the weights, which validation and the saved "
+        "networks use; 0 keeps none",
+        lowest=0.0,
+        highest=0.99999,
+    )
 
     def to_dict(self) -> dict:
+        """The values by field name, as a model folder's ``config.json`` stores them."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "Hyperparameters":
+        """Hyperparameters from `to_dict`'s values; names since removed are ignored and
+        names added since take their defaults, so older model folders keep loading."""
         known = {field.name for field in fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
 
 
-def hyperparameters_from_names(names: dict) -> tuple[Hyperparameters, list[str]]:
-    """Build hyperparameters from a module's upper-case names.
+@dataclass(frozen=True)
+class Definition:
+    """One hyperparameter as users write it, read from its field of `Hyperparameters`.
 
-    Returns the hyperparameters and the list of problems (missing required names, wrong
-    types, values out of range); the hyperparameters are only meaningful when it is empty.
+    Attributes
+    ----------
+    name : str
+        The upper-case name in a hyperparameters file, e.g. ``"BATCH_SIZE"``.
+    attribute : str
+        The field of `Hyperparameters` it sets, e.g. ``"batch_size"``.
+    kind : {int, float, str}
+        The type of its values.
+    default : int, float, str or None
+        Its value when a file does not set it, and without a file.
+    description : str
+        What it does, in one line.
+    lowest, highest : int, float or None
+        The values allowed, both included; None: no bound.
+    choices : tuple
+        The only values allowed, when not empty.
+    required : bool
+        Whether every hyperparameters file must set it.
+    accepts_none : bool
+        Whether None is a value (its default is None).
     """
-    problems, values = [], {}
-    for name, (field, kind, lowest, highest, required) in _NAMES.items():
-        if name not in names:
-            if required:
-                problems.append(f"{name} is missing")
+
+    name: str
+    attribute: str
+    kind: type
+    default: object
+    description: str
+    lowest: object = None
+    highest: object = None
+    choices: tuple = ()
+    required: bool = False
+    accepts_none: bool = False
+
+
+def _definition(attribute) -> Definition:
+    """The `Definition` that a field of `Hyperparameters` carries."""
+    kinds = getattr(attribute.type, "__args__", (attribute.type,))  # int | None: both
+    accepts_none = isinstance(attribute.type, types.UnionType) and type(None) in kinds
+    kind = next(kind for kind in kinds if kind is not type(None))
+    return Definition(
+        attribute=attribute.name,
+        kind=kind,
+        default=attribute.default,
+        accepts_none=accepts_none,
+        **attribute.metadata,
+    )
+
+
+#: Every hyperparameter, in the order of the README's table.
+DEFINITIONS: tuple[Definition, ...] = tuple(map(_definition, fields(Hyperparameters)))
+
+if Hyperparameters.__doc__:  # None under python -OO
+    # help(Hyperparameters) lists the fields as numpydoc does, from their definitions.
+    Hyperparameters.__doc__ += "\n\n    Attributes\n    ----------\n" + "".join(
+        f"    {definition.attribute} : {definition.kind.__name__}"
+        f"{' or None' if definition.accepts_none else ''}\n"
+        f"        ``{definition.name}`` in a file: {definition.description}.\n"
+        for definition in DEFINITIONS
+    )
+
+
+def hyperparameters_from_names(names: dict) -> tuple[Hyperparameters, list[str]]:
+    """Build hyperparameters from the upper-case names of a user's file.
+
+    Parameters
+    ----------
+    names : dict
+        Name -> value, e.g. ``{"BATCH_SIZE": 8, "EPOCHS": 40}``. Names starting with an
+        underscore are the file's own helpers, and ignored.
+
+    Returns
+    -------
+    (Hyperparameters, list of str)
+        The hyperparameters, only meaningful when the list is empty, and every problem:
+        missing required names, unknown names (with the close ones), wrong types,
+        values out of range, and combinations the default U-Net or the tiles cannot take.
+
+    Examples
+    --------
+    >>> hyperparameters, problems = hyperparameters_from_names(
+    ...     {"BATCH_SIZE": 4, "EPOCHS": 2, "LEARNING_RATE": 1e-3, "VALIDATION_SPLIT": 0.2}
+    ... )
+    >>> hyperparameters.batch_size, problems
+    (4, [])
+    >>> hyperparameters_from_names({"BATCH_SIZE": 4, "EPOCH": 2})[1][-1]
+    'EPOCH is not a hyperparameter; did you mean EPOCHS?'
+    """
+    problems, values, invalid = [], {}, set()
+    for definition in DEFINITIONS:
+        if definition.name not in names:
+            if definition.required:
+                problems.append(f"{definition.name} is missing")
             continue
-        value = names[name]
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            problems.append(f"{name} must be a whole number, not {value!r}")
+        value = names[definition.name]
+        problem = _problem(definition, value)
+        if problem:
+            problems.append(f"{definition.name} {problem}")
+            invalid.add(definition.name)
+        else:
+            values[definition.attribute] = None if value is None else definition.kind(value)
+    problems.extend(_unknown_names(names))
+    hyperparameters = Hyperparameters(**values)
+    problems.extend(_combination_problems(hyperparameters, invalid))
+    return hyperparameters, problems
+
+
+def _problem(definition: Definition, value) -> str | None:
+    """What is wrong with one value, e.g. ``"must be >= 1, not -2"``; None if nothing."""
+    if value is None and definition.accepts_none:
+        return None
+    if definition.kind is int and (
+        isinstance(value, bool) or not isinstance(value, numbers.Integral)
+    ):
+        return f"must be a whole number, not {value!r}"
+    if definition.kind is float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return f"must be a number, not {value!r}"
+        # A NaN passes every comparison with a bound, and an infinity would reach the
+        # network; whole numbers are finite (and may be too large for a float).
+        if not isinstance(value, numbers.Integral) and not math.isfinite(value):
+            return f"must be a finite number, not {value!r}"
+    if definition.kind is str and not isinstance(value, str):
+        return f"must be a string, not {value!r}"
+    lowest, highest = definition.lowest, definition.highest
+    if (lowest is not None and value < lowest) or (highest is not None and value > highest):
+        bound = f"between {lowest} and {highest}" if highest is not None else f">= {lowest}"
+        return f"must be {bound}, not {value!r}"
+    if definition.choices and value not in definition.choices:
+        return f"must be one of {', '.join(map(str, definition.choices))}, not {value!r}"
+    return None
+
+
+def _unknown_names(names: dict) -> list[str]:
+    """A problem for each upper-case name that is no hyperparameter, naming the close ones."""
+    known = [definition.name for definition in DEFINITIONS]
+    problems = []
+    for name in names:
+        if name in known or name.startswith("_"):
             continue
-        if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
-            problems.append(f"{name} must be a number, not {value!r}")
-            continue
-        if kind is str and not isinstance(value, str):
-            problems.append(f"{name} must be a string, not {value!r}")
-            continue
-        if (lowest is not None and value < lowest) or (highest is not None and value > highest):
-            bound = f"between {lowest} and {highest}" if highest is not None else f">= {lowest}"
-            problems.append(f"{name} must be {bound}, not {value!r}")
-            continue
-        if name in _CHOICES and value not in _CHOICES[name]:
-            choices = ", ".join(map(str, _CHOICES[name]))
-            problems.append(f"{name} must be one of {choices}, not {value!r}")
-            continue
-        values[field] = kind(value)
-    return Hyperparameters(**values), problems
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = (
+            f"did you mean {close[0]}?"
+            if close
+            else "the names are listed by cellseg train --help (helpers may start with _)"
+        )
+        problems.append(f"{name} is not a hyperparameter; {hint}")
+    return problems
+
+
+def _combination_problems(hyperparameters: Hyperparameters, invalid: set[str]) -> list[str]:
+    """Problems of values allowed alone but not together; a combination with an ``invalid``
+    name (already reported, and replaced by its default) is not checked."""
+    tile, depth = hyperparameters.tile_size, hyperparameters.depth
+    filters = hyperparameters.base_filters
+    problems = []
+    if not {"TILE_SIZE", "DEPTH"} & invalid and tile % 2**depth:
+        problems.append(
+            f"TILE_SIZE must be a multiple of 2**DEPTH = {2**depth} (the default U-Net halves "
+            f"its tiles DEPTH times), not {tile}"
+        )
+    if not {"BASE_FILTERS", "DEPTH"} & invalid and filters * 2**depth > WIDEST_UNET_LAYER:
+        problems.append(
+            f"BASE_FILTERS × 2**DEPTH, the filters of the default U-Net's deepest level, must "
+            f"be at most {WIDEST_UNET_LAYER}, not {filters} × {2**depth}"
+        )
+    window = tile * (1 + hyperparameters.zoom * hyperparameters.augmentation)
+    if not {"TILE_SIZE", "ZOOM", "AUGMENTATION"} & invalid and window > WIDEST_TILE_WINDOW:
+        problems.append(
+            f"TILE_SIZE × (1 + ZOOM × AUGMENTATION), the side of the image window the most "
+            f"zoomed-out training tiles are cut from, must be at most {WIDEST_TILE_WINDOW} "
+            f"pixels, not {window:g}"
+        )
+    return problems

@@ -15,11 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
         "interruption resumes at the last finished epoch.",
         epilog="Your own files are Python files loaded by path. Loss: custom_loss(y_true, "
         "y_pred) and optionally custom_metric(y_true, y_pred), with keras.ops. Architecture: "
-        "get_model(input_shape) returning a keras.Model. Hyperparameters: BATCH_SIZE, EPOCHS, "
-        "LEARNING_RATE, VALIDATION_SPLIT, and optionally TILE_SIZE, STEPS_PER_EPOCH, "
-        "AUGMENTATION, BASE_FILTERS, DEPTH, TEST_TIME_FLIPS, SEPARATION_WEIGHT, CLASS_BALANCE, "
-        "DICE_WEIGHT, BOUNDARY_WIDTH, ZOOM, STAIN, PALE, DAB, BLUR, NOISE, ROTATION, ELASTIC, "
-        "CROWDED, PRECISION, WEIGHT_AVERAGE. Examples are in scripts/examples/.",
+        "get_model(input_shape) returning a keras.Model. Hyperparameters: "
+        f"{_hyperparameter_names()} (the README's table of hyperparameters says what each "
+        "does, and its default). Examples are in scripts/examples/.",
     )
     parser.add_argument("--images", required=True, metavar="DIR", help="folder of images")
     parser.add_argument(
@@ -69,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_outline_arguments(parser)
     return parser
+
+
+def _hyperparameter_names() -> str:
+    """``"BATCH_SIZE, EPOCHS, ..., and optionally TILE_SIZE, ..."``, from their definitions."""
+    from cellseg.neural_network.hyperparameters import DEFINITIONS
+
+    required = [definition.name for definition in DEFINITIONS if definition.required]
+    optional = [definition.name for definition in DEFINITIONS if not definition.required]
+    return f"{', '.join(required)}, and optionally {', '.join(optional)}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,15 +1,16 @@
 """Example hyperparameters file for `cellseg train --hyperparameters`.
 
-The first four names are required; the others are optional (defaults in parentheses).
+The first four names are required; the others are optional. Each comment ends with the
+default in parentheses; the README's table of hyperparameters says more about each.
 """
 
-BATCH_SIZE = 8
-EPOCHS = 30
-LEARNING_RATE = 1e-3
-VALIDATION_SPLIT = 0.2  # fraction of the images held out, whole, for validation
+BATCH_SIZE = 8  # tiles per training step, shared among the devices (8)
+EPOCHS = 30  # training epochs, each of STEPS_PER_EPOCH steps (40)
+LEARNING_RATE = 1e-3  # Adam's initial step size, decaying along a cosine to 5% (1e-3)
+VALIDATION_SPLIT = 0.2  # fraction of the images held out, whole, for validation (0.2)
 
-TILE_SIZE = 256  # side of the square training tiles (256)
-STEPS_PER_EPOCH = 50  # omit to see every training pixel about once per epoch
+TILE_SIZE = 256  # side of the square training tiles, a multiple of 2**DEPTH (256)
+STEPS_PER_EPOCH = 50  # omit to see every training pixel about once per epoch (None)
 AUGMENTATION = 1.0  # strength of random zoom, flips, rotations and stain jitter; 0 = none (1)
 BASE_FILTERS = 16  # width of the default U-Net (16)
 DEPTH = 4  # poolings of the default U-Net (4)

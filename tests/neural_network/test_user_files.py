@@ -62,7 +62,7 @@ BROKEN_FILES = {
     "negative batch size": (
         "--hyperparameters",
         "BATCH_SIZE = -2\nEPOCHS = 1\nLEARNING_RATE = 0.001\nVALIDATION_SPLIT = 0.2\n",
-        "BATCH_SIZE must be >= 1, not -2",
+        "BATCH_SIZE must be between 1 and 1024, not -2",
     ),
     "string batch size": (
         "--hyperparameters",
@@ -110,14 +110,87 @@ BROKEN_FILES = {
         "EPOCHS = 1 / 0\n",
         "raised ZeroDivisionError",
     ),
+    "hyperparameters calling sys.exit": (
+        "--hyperparameters",
+        "import sys\n\nsys.exit(3)\n",
+        "hyperparameters file called sys.exit(3) when imported",
+    ),
+    "architecture raising a BaseException": (
+        "--architecture",
+        "class Stop(BaseException):\n    pass\n\n\nraise Stop('halt')\n",
+        "architecture file raised Stop when imported: halt",
+    ),
+    "get_model calling sys.exit": (
+        "--architecture",
+        "import sys\n\n\ndef get_model(input_shape):\n    sys.exit('no GPU')\n",
+        "get_model(64, 64, 3) called sys.exit('no GPU')",
+    ),
+    "NaN learning rate": (
+        "--hyperparameters",
+        lambda tiny: tiny.replace("LEARNING_RATE = 1e-3", "LEARNING_RATE = float('nan')"),
+        "LEARNING_RATE must be a finite number, not nan",
+    ),
+    "misspelled name": (
+        "--hyperparameters",
+        lambda tiny: tiny.replace("DEPTH", "DEPHT"),
+        "DEPHT is not a hyperparameter; did you mean DEPTH?",
+    ),
+    "tile size not a multiple of 2**DEPTH": (
+        "--hyperparameters",
+        lambda tiny: tiny.replace("TILE_SIZE = 64", "TILE_SIZE = 66"),
+        "TILE_SIZE must be a multiple of 2**DEPTH = 4",
+    ),
+    "absurd batch size": (
+        "--hyperparameters",
+        lambda tiny: tiny.replace("BATCH_SIZE = 2", "BATCH_SIZE = 10**9"),
+        "BATCH_SIZE must be between 1 and 1024, not 1000000000",
+    ),
+    "loss raising when called": (
+        "--loss",
+        "def custom_loss(y_true, y_pred):\n    raise NotImplementedError('to do')\n",
+        "custom_loss(y_true, y_pred) on tensors of shape (2, 16, 16, 3) raised "
+        "NotImplementedError: to do",
+    ),
+    "metric raising when called": (
+        "--loss",
+        "import keras\n\n\ndef custom_loss(y_true, y_pred):\n"
+        "    return keras.ops.mean((y_true - y_pred) ** 2)\n\n\n"
+        "def custom_metric(y_true, y_pred):\n    return tf.reduce_mean(y_pred)\n",
+        "custom_metric(y_true, y_pred) on tensors of shape (2, 16, 16, 3) raised NameError",
+    ),
+    "subclassed model": (
+        "--architecture",
+        ARCHITECTURE_HEAD + "class Net(keras.Model):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.conv = layers.Conv2D(3, 1)\n\n"
+        "    def call(self, x):\n        return self.conv(x)\n\n\n"
+        "def get_model(input_shape):\n    return Net()\n",
+        "get_model must return a functional model, keras.Model(inputs, outputs), not the "
+        "subclassed Net",
+    ),
+    "model with a Lambda layer": (
+        "--architecture",
+        ARCHITECTURE_HEAD + "def get_model(input_shape):\n    inputs = keras.Input(input_shape)\n"
+        "    x = layers.Lambda(lambda x: x / 255, name='scale')(inputs)\n"
+        "    return keras.Model(inputs, layers.Conv2D(3, 1, activation='softmax')(x))\n",
+        "the model's layer 'scale' is a Lambda layer",
+    ),
+    "model with an unregistered custom layer": (
+        "--architecture",
+        ARCHITECTURE_HEAD + "class Halve(layers.Layer):\n    def call(self, x):\n"
+        "        return x / 2\n\n\ndef get_model(input_shape):\n"
+        "    inputs = keras.Input(input_shape)\n    x = Halve(name='halve')(inputs)\n"
+        "    return keras.Model(inputs, layers.Conv2D(3, 1, activation='softmax')(x))\n",
+        "the model's layer 'halve' is of the custom class Halve, which is not registered",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", BROKEN_FILES, ids=list(BROKEN_FILES))
-def test_broken_user_file(train_command, tmp_path, case):
+def test_broken_user_file(train_command, tmp_path, tiny_hyperparameters, case):
     option, content, expected = BROKEN_FILES[case]
     path = tmp_path / "user file.py"
-    path.write_text(content)
+    # Hyperparameters given as a function change the fixture's tiny ones.
+    path.write_text(content(tiny_hyperparameters.read_text()) if callable(content) else content)
     result = train_command("--name", "broken", option, path)  # the last option given wins
     assert result.code == 1
     assert "Traceback" not in result.err
@@ -157,28 +230,80 @@ def test_missing_user_file(cellseg, training_data, tmp_path):
     assert result.code == 1 and f"{missing}: loss file not found" in result.err
 
 
-def test_example_hyperparameters_file_names_every_optional_default():
-    """scripts/examples/hyperparameters.py is valid, and its optional names are the defaults
-    its comments say."""
-    from dataclasses import fields
-    from pathlib import Path
+def test_loss_is_tried_on_the_targets_shape(tmp_path):
+    """A loss written for three classes fails on the one channel of --target mask."""
+    from cellseg.errors import CellsegError
+    from cellseg.neural_network.user_files import load_loss_file
 
-    from cellseg.neural_network.hyperparameters import _NAMES, Hyperparameters
-    from cellseg.neural_network.user_files import load_hyperparameters_file
+    path = tmp_path / "interior.py"
+    path.write_text(
+        "import keras\n\n\ndef custom_loss(y_true, y_pred):\n"
+        "    return keras.ops.mean((y_true[..., 1] - y_pred[..., 1]) ** 2)\n"
+    )
+    assert load_loss_file(path, target="3class").loss is not None
+    assert load_loss_file(path).loss is not None  # works for some target: left to training
+    with pytest.raises(CellsegError) as refused:
+        load_loss_file(path, target="mask")
+    message = str(refused.value)
+    assert message.startswith(f"{path}: custom_loss(y_true, y_pred) on tensors of shape ")
+    assert "(2, 16, 16, 1) raised" in message and "\n" not in message
 
-    example = Path(__file__).resolve().parents[2] / "scripts" / "examples" / "hyperparameters.py"
-    assigned = {line.split("=")[0].strip() for line in example.read_text().splitlines()}
-    assert set(_NAMES) <= assigned
-    loaded = load_hyperparameters_file(example)
-    required = {"batch_size", "epochs", "learning_rate", "validation_split", "steps_per_epoch"}
-    for field in fields(Hyperparameters):
-        if field.name not in required:
-            assert getattr(loaded, field.name) == field.default, field.name
+
+def test_loss_returning_nothing(tmp_path):
+    from cellseg.errors import CellsegError
+    from cellseg.neural_network.user_files import load_loss_file
+
+    path = tmp_path / "forgot.py"
+    path.write_text("def custom_loss(y_true, y_pred):\n    y_true - y_pred\n")
+    with pytest.raises(CellsegError, match="custom_loss returned None, not a number or tensor"):
+        load_loss_file(path, target="3class")
 
 
-def test_train_help_names_every_hyperparameter():
-    from cellseg.commands.train import build_parser
-    from cellseg.neural_network.hyperparameters import _NAMES
+def test_keyboard_interrupt_while_importing_stops_cellseg(tmp_path):
+    from cellseg.neural_network.user_files import load_python_file
 
-    listed = build_parser().epilog.replace(",", " ").replace(".", " ").split()
-    assert set(_NAMES) <= set(listed)
+    path = tmp_path / "slow.py"
+    path.write_text("raise KeyboardInterrupt\n")
+    with pytest.raises(KeyboardInterrupt):
+        load_python_file(path, role="architecture")
+
+
+REGISTERED_LAYER = (
+    ARCHITECTURE_HEAD + "@keras.saving.register_keras_serializable(package='test_user_files')\n"
+    "class Scale(layers.Layer):\n"
+    "    def __init__(self, factor, **kwargs):\n"
+    "        super().__init__(**kwargs)\n"
+    "        self.factor = factor\n\n"
+    "    def call(self, x):\n"
+    "        return x * self.factor\n\n"
+    "    def get_config(self):\n"
+    "        return {**super().get_config(), CONFIG}\n\n\n"
+    "def get_model(input_shape):\n"
+    "    inputs = keras.Input(input_shape)\n"
+    "    x = Scale(0.5, name='scale')(inputs)\n"
+    "    return keras.Model(inputs, layers.Conv2D(3, 1, activation='softmax')(x))\n"
+)
+
+
+def test_registered_custom_layer_is_accepted(tmp_path):
+    from cellseg.neural_network.user_files import build_user_model, load_architecture_file
+
+    path = tmp_path / "scaled.py"
+    path.write_text(REGISTERED_LAYER.replace("CONFIG", "'factor': self.factor"))
+    model = build_user_model(load_architecture_file(path), path, (32, 32, 3), "3class")
+    assert model.get_layer("scale").factor == 0.5
+
+
+def test_custom_layer_that_does_not_load_back(tmp_path):
+    """Registered, but its configuration lacks an argument: saving works, loading fails."""
+    from cellseg.errors import CellsegError
+    from cellseg.neural_network.user_files import build_user_model, load_architecture_file
+
+    path = tmp_path / "forgetful.py"
+    path.write_text(REGISTERED_LAYER.replace("CONFIG", "'note': 'factor forgotten'"))
+    get_model = load_architecture_file(path)
+    with pytest.raises(CellsegError) as refused:
+        build_user_model(get_model, path, (32, 32, 3), "3class")
+    message = str(refused.value)
+    assert message.startswith(f"{path}: the model cannot be saved and loaded back")
+    assert "factor" in message and "\n" not in message
