@@ -2,11 +2,12 @@
 
 PNG goes through imagecodecs (Pillow cannot hold 16-bit colour), JPEG through Pillow and
 TIFF through tifffile. Images come back as numpy arrays of shape ``(rows, columns)`` or
-``(rows, columns, channels)`` with their stored dtype; every problem with a file is a
-`CellsegError` whose one-line message names the file.
+``(rows, columns, channels)`` with their stored dtype, JPEGs turned as their EXIF orientation
+says; every problem with a file is a `CellsegError` whose one-line message names the file.
 """
 
 import struct
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,17 @@ IMAGE_SUFFIXES = PNG_SUFFIXES + JPEG_SUFFIXES + TIFF_SUFFIXES
 #: Largest image read whole, in pixels (about 11,600 x 11,600). A file that declares more is
 #: refused before it is decoded, so a tiny "decompression bomb" cannot exhaust memory.
 MAX_PIXELS = 2**27
+#: Largest image read whole, in bytes once decoded (rows x columns x channels x bytes per
+#: sample): 256 MiB, about 9,450 x 9,450 RGB at 8 bits. With `MAX_PIXELS` it keeps the few
+#: working copies a command makes of an image within a few GB.
+MAX_BYTES = 2**28
+
+#: PNG colour type -> channels once decoded (palette images decode to RGB, or RGBA).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}
+#: The EXIF tag of a photo's orientation, and the orientations that show the stored image
+#: turned a quarter: rows and columns swap.
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = (5, 6, 7, 8)
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -44,8 +56,9 @@ def read_image(path) -> np.ndarray:
     Raises
     ------
     CellsegError
-        Missing, empty, truncated or non-image file, unsupported layout (CMYK, multi-page
-        TIFF), float data with NaN, or a declared size above `MAX_PIXELS`.
+        Missing, empty, truncated, corrupt or non-image file (any error of the decoder),
+        unsupported layout (CMYK, multi-page TIFF), float data with NaN, or a declared size
+        above `MAX_PIXELS` or `MAX_BYTES`.
     """
     path = Path(path)
     suffix = _checked_suffix(path)
@@ -69,24 +82,56 @@ def read_image(path) -> np.ndarray:
 
 
 def read_image_shape(path) -> tuple[int, int]:
-    """Return ``(rows, columns)`` of an image, reading only its header where the format allows."""
+    """Return ``(rows, columns)`` of an image, reading only its header where the format allows.
+
+    The shape is that of `read_image`'s array: a JPEG's rows and columns swap when its EXIF
+    orientation turns it a quarter. A PNG or JPEG that `read_image` would refuse for its size
+    is refused here too; a TIFF is not, as whole slides are read region by region.
+    """
     path = Path(path)
     suffix = _checked_suffix(path)
     if not path.is_file():
         raise file_error(path, "no such file" if not path.exists() else "is not a file")
     if suffix in PNG_SUFFIXES:
-        with open(path, "rb") as file:
+        with _decoding(path, "PNG"), open(path, "rb") as file:
             rows, columns, _, _ = _png_header(path, file.read(33))
         return rows, columns
     if suffix in JPEG_SUFFIXES:
-        from PIL import Image
-
-        try:
-            with Image.open(path) as image:
-                return image.height, image.width
-        except Exception as error:  # Pillow raises many types for a bad file
-            raise file_error(path, f"not a readable JPEG ({error})") from None
+        with _decoding(path, "JPEG"), _open_jpeg(path) as picture:
+            if picture.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS:
+                return picture.width, picture.height
+            return picture.height, picture.width
     return _tiff_shape(path)
+
+
+def read_bit_depth(path) -> int | None:
+    """The bits per sample a TIFF declares where its dtype holds more, else None.
+
+    A 12-bit camera TIFF (``BitsPerSample`` 12) is read as uint16 with values up to 4095:
+    this says 12, so that it is scaled by its own range (see
+    `cellseg.preprocessing.colour.as_rgb`). PNG and JPEG store their samples scaled to the
+    whole range of their depth, and most cameras write 12-bit data with ``BitsPerSample``
+    16: for those this is None, and the depth is told from the values instead
+    (`cellseg.preprocessing.colour.significant_bits`).
+
+    Raises
+    ------
+    CellsegError
+        For a TIFF that is missing or cannot be read.
+    """
+    path = Path(path)
+    if not is_tiff(path):
+        return None
+    import tifffile
+
+    if not path.is_file():
+        raise file_error(path, "no such file" if not path.exists() else "is not a file")
+    with _decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
+        page = tiff.pages[0]
+        bits, dtype = page.bitspersample, page.dtype
+    if dtype is None or dtype.kind != "u" or bits >= 8 * dtype.itemsize:
+        return None
+    return int(bits)
 
 
 def is_tiff(path) -> bool:
@@ -164,15 +209,72 @@ def _checked_suffix(path: Path) -> str:
     return suffix
 
 
-def _check_pixel_count(path: Path, rows: int, columns: int) -> None:
+def check_image_size(
+    path,
+    rows: int,
+    columns: int,
+    *,
+    channels: int = 1,
+    bytes_per_sample: int = 1,
+    claim: str = "declares",
+) -> None:
+    """Refuse an image too large to hold whole: above `MAX_PIXELS`, or `MAX_BYTES` decoded.
+
+    Parameters
+    ----------
+    path : path-like
+        The file the error names: the image, or what gave its size (a tile, a manifest).
+    rows, columns, channels, bytes_per_sample : int
+        The image's size, from a header, before anything is decoded or allocated.
+    claim : str
+        How the message says that ``path`` gives this size: ``"declares"``, ``"says"``...
+
+    Raises
+    ------
+    CellsegError
+        ``"<path>: declares 11000 x 11000 pixels of 4 channels of 8 bits (484,000,000
+        bytes), more than the 268,435,456 bytes cellseg reads at once ..."``, or for an
+        empty size.
+    """
     if rows <= 0 or columns <= 0:
-        raise file_error(path, f"declares an empty image ({columns} x {rows} pixels)")
+        raise file_error(path, f"{claim} an empty image ({columns} x {rows} pixels)")
+    hint = "(a corrupt file or decompression bomb?)"
     if rows * columns > MAX_PIXELS:
         raise file_error(
             path,
-            f"declares {columns} x {rows} pixels, more than the {MAX_PIXELS:,} cellseg reads "
-            "at once (a corrupt file or decompression bomb?)",
+            f"{claim} {columns} x {rows} pixels, more than the {MAX_PIXELS:,} pixels cellseg "
+            f"reads at once {hint}",
         )
+    size = rows * columns * channels * bytes_per_sample
+    if size > MAX_BYTES:
+        layout = f"{channels} channels of {8 * bytes_per_sample} bits"
+        raise file_error(
+            path,
+            f"{claim} {columns} x {rows} pixels of {layout} ({size:,} bytes), more than the "
+            f"{MAX_BYTES:,} bytes cellseg reads at once {hint}",
+        )
+
+
+@contextmanager
+def _decoding(path: Path, kind: str):
+    """Turn any error of a decoder into a `CellsegError` naming the file.
+
+    imagecodecs raises a type per codec (``DeflateError``, ``Jpeg8Error``...), Pillow and
+    tifffile many more, for a file that is truncated or corrupt anywhere.
+    """
+    try:
+        yield
+    except CellsegError:
+        raise
+    except MemoryError:
+        raise file_error(path, f"{kind} too large to decode in the memory left") from None
+    except OSError as error:
+        if error.errno is None:  # Pillow's "image file is truncated", and the like
+            raise file_error(path, f"truncated or corrupt {kind} ({error})") from None
+        raise file_error(path, f"cannot read ({error.strerror})") from None
+    except Exception as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise file_error(path, f"truncated or corrupt {kind} ({reason})") from None
 
 
 def _png_header(path: Path, head: bytes) -> tuple[int, int, int, int]:
@@ -182,50 +284,72 @@ def _png_header(path: Path, head: bytes) -> tuple[int, int, int, int]:
     if len(head) < 26 or head[12:16] != b"IHDR":
         raise file_error(path, "truncated or corrupt PNG (no IHDR header)")
     columns, rows, bit_depth, colour_type = struct.unpack(">IIBB", head[16:26])
-    _check_pixel_count(path, rows, columns)
+    if colour_type not in _PNG_CHANNELS or bit_depth not in (1, 2, 4, 8, 16):
+        raise file_error(path, f"corrupt PNG header (colour type {colour_type}, {bit_depth} bits)")
+    check_image_size(
+        path,
+        rows,
+        columns,
+        channels=_PNG_CHANNELS[colour_type],
+        bytes_per_sample=2 if bit_depth == 16 else 1,
+    )
     return rows, columns, bit_depth, colour_type
 
 
 def _read_png(path: Path) -> np.ndarray:
     import imagecodecs
 
-    data = path.read_bytes()
-    rows, columns, _, _ = _png_header(path, data[:33])
-    try:
+    with _decoding(path, "PNG"):
+        data = path.read_bytes()
+        rows, columns, _, _ = _png_header(path, data[:33])
         image = imagecodecs.png_decode(data)
-    except Exception as error:  # imagecodecs raises its own error types per codec
-        raise file_error(path, f"truncated or corrupt PNG ({error})") from None
     if image.shape[:2] != (rows, columns):
         raise file_error(path, "truncated or corrupt PNG (decoded size differs from its header)")
     return image
 
 
 def _read_jpeg(path: Path) -> np.ndarray:
+    from PIL import ImageOps
+
+    with _decoding(path, "JPEG"), _open_jpeg(path) as picture:
+        if picture.mode == "CMYK":
+            raise file_error(path, "CMYK JPEG is not supported; convert it to RGB")
+        picture.load()
+        # A phone held upright stores its photo sideways and says so in EXIF.
+        ImageOps.exif_transpose(picture, in_place=True)
+        if picture.mode not in ("L", "RGB"):
+            picture = picture.convert("RGB")
+        return np.asarray(picture)
+
+
+def _open_jpeg(path: Path):
+    """Open a JPEG with Pillow, its header only, after checking it is one and not too large."""
+    import warnings
+
     from PIL import Image
 
+    with warnings.catch_warnings():
+        # cellseg's own limits apply (check_image_size), not Pillow's warning.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            picture = Image.open(path)
+        except Image.DecompressionBombError:
+            raise file_error(path, "declares too many pixels (decompression bomb?)") from None
+    if picture.format != "JPEG":
+        picture.close()
+        raise file_error(path, f"not a JPEG file (looks like {picture.format})")
     try:
-        with Image.open(path) as picture:
-            if picture.format != "JPEG":
-                raise file_error(path, f"not a JPEG file (looks like {picture.format})")
-            _check_pixel_count(path, picture.height, picture.width)
-            if picture.mode == "CMYK":
-                raise file_error(path, "CMYK JPEG is not supported; convert it to RGB")
-            picture.load()
-            if picture.mode not in ("L", "RGB"):
-                picture = picture.convert("RGB")
-            return np.asarray(picture)
+        check_image_size(path, picture.height, picture.width, channels=len(picture.getbands()))
     except CellsegError:
+        picture.close()
         raise
-    except Image.DecompressionBombError:
-        raise file_error(path, "declares too many pixels (decompression bomb?)") from None
-    except Exception as error:  # Pillow raises many types for a bad file
-        raise file_error(path, f"truncated or corrupt JPEG ({error})") from None
+    return picture
 
 
 def _read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
-    try:
+    with _decoding(path, "TIFF"):
         with tifffile.TiffFile(path) as tiff:
             if not tiff.series:
                 raise file_error(path, "TIFF holds no image")
@@ -239,15 +363,18 @@ def _read_tiff(path: Path) -> np.ndarray:
             axes, shape = series.axes, series.shape
             rows = shape[axes.index("Y")] if "Y" in axes else 0
             columns = shape[axes.index("X")] if "X" in axes else 0
-            _check_pixel_count(path, rows, columns)
+            samples = int(np.prod(shape, dtype=np.int64))
+            check_image_size(
+                path,
+                rows,
+                columns,
+                channels=samples // max(1, rows * columns),
+                bytes_per_sample=series.dtype.itemsize,
+            )
             photometric = tiff.pages[0].photometric
             if photometric == tifffile.PHOTOMETRIC.SEPARATED:
                 raise file_error(path, "CMYK TIFF is not supported; convert it to RGB")
             image = series.asarray()
-    except tifffile.TiffFileError as error:
-        raise file_error(path, f"unreadable TIFF ({error})") from None
-    except (ValueError, OSError, IndexError, KeyError) as error:
-        raise file_error(path, f"unreadable TIFF ({error})") from None
     return _to_rows_columns_channels(path, image, axes)
 
 
@@ -255,12 +382,11 @@ def _tiff_shape(path: Path) -> tuple[int, int]:
     """(rows, columns) of a TIFF's first image, from its header."""
     import tifffile
 
-    try:
-        with tifffile.TiffFile(path) as tiff:
-            series = tiff.series[0]
-            return series.shape[series.axes.index("Y")], series.shape[series.axes.index("X")]
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError) as error:
-        raise file_error(path, f"unreadable TIFF ({error})") from None
+    with _decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
+        if not tiff.series or "Y" not in tiff.series[0].axes or "X" not in tiff.series[0].axes:
+            raise file_error(path, "TIFF holds no image")
+        series = tiff.series[0]
+        return series.shape[series.axes.index("Y")], series.shape[series.axes.index("X")]
 
 
 def _to_rows_columns_channels(path: Path, image: np.ndarray, axes: str) -> np.ndarray:

@@ -8,7 +8,10 @@ def gaussian_blur(image: np.ndarray, sigma: float, *, truncate: float = 4.0) -> 
     """Blur each channel with a Gaussian of standard deviation ``sigma`` pixels.
 
     Edges are extended with their nearest value. Integer images are rounded and clipped
-    back to their dtype; the input is never modified.
+    back to their dtype; the input is never modified. The channels are blurred one at a
+    time in float32 (float64 for float64 images and 32-bit or wider integers, whose values
+    float32 cannot all hold), so that besides the result only one channel's working copy
+    is held: a 484 MB RGBA image needs about 0.6 GB more, not 12 GB.
 
     Parameters
     ----------
@@ -28,16 +31,30 @@ def gaussian_blur(image: np.ndarray, sigma: float, *, truncate: float = 4.0) -> 
     >>> gaussian_blur(impulse, 1.0)  # 100 * [0.054, 0.244, 0.403, 0.244, 0.054]
     array([[ 5, 24, 40, 24,  5]], dtype=uint8)
     """
-    if sigma < 0:
+    if not sigma >= 0:
         raise ValueError(f"sigma must be at least 0, got {sigma}")
     image = np.asarray(image)
     if image.ndim not in (2, 3):
         raise ValueError(f"expected (rows, columns[, channels]), got shape {image.shape}")
-    sigmas = (sigma, sigma) + ((0,) if image.ndim == 3 else ())
-    blurred = ndi.gaussian_filter(
-        image.astype(np.float64), sigmas, mode="nearest", truncate=truncate
-    )
-    if np.issubdtype(image.dtype, np.integer) or image.dtype == bool:
-        info = np.iinfo(image.dtype) if image.dtype != bool else np.iinfo(np.uint8)
-        blurred = np.clip(np.rint(blurred), info.min, info.max)
-    return blurred.astype(image.dtype)
+    if sigma == 0:
+        return image.copy()
+    wide = image.dtype == np.float64 or (image.dtype.kind in "iu" and image.dtype.itemsize >= 4)
+    working = np.dtype(np.float64 if wide else np.float32)
+    integer = image.dtype.kind in "iub"
+    if integer:
+        info = np.iinfo(np.uint8 if image.dtype == bool else image.dtype)
+    blurred = np.empty_like(image)
+    # One channel at a time, through one buffer: (rows, columns) is one channel too.
+    sources = image[:, :, None] if image.ndim == 2 else image
+    targets = blurred[:, :, None] if blurred.ndim == 2 else blurred
+    buffer = np.empty(image.shape[:2], working)
+    for channel in range(sources.shape[2]):
+        source = sources[:, :, channel]
+        if source.dtype == bool:
+            source = source.view(np.uint8)
+        ndi.gaussian_filter(source, sigma, output=buffer, mode="nearest", truncate=truncate)
+        if integer:
+            np.rint(buffer, out=buffer)
+            np.clip(buffer, info.min, info.max, out=buffer)
+        targets[:, :, channel] = buffer
+    return blurred

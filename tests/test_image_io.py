@@ -9,7 +9,14 @@ import tifffile
 from PIL import Image
 
 from cellseg.errors import CellsegError
-from cellseg.image_io import MAX_PIXELS, read_image, read_image_shape, write_image
+from cellseg.image_io import (
+    MAX_BYTES,
+    MAX_PIXELS,
+    read_bit_depth,
+    read_image,
+    read_image_shape,
+    write_image,
+)
 
 RNG = np.random.default_rng(3)
 
@@ -133,3 +140,101 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     os.umask(mask)
     write_image(tmp_path / "a.png", np.zeros((2, 2), np.uint8))
     assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def _png_header_declaring(columns: int, rows: int, bit_depth: int, colour_type: int) -> bytes:
+    import struct
+    import zlib
+
+    header = struct.pack(">IIBBBBB", columns, rows, bit_depth, colour_type, 0, 0, 0)
+    chunk = b"IHDR" + header
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(header))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + b"\x00" * 64
+    )
+
+
+@pytest.mark.parametrize(
+    ("columns", "rows", "bit_depth", "colour_type"),
+    [(11000, 11000, 8, 6), (9000, 9000, 16, 2), (9000, 9000, 16, 4)],
+    ids=["RGBA 8-bit", "RGB 16-bit", "gray and alpha 16-bit"],
+)
+def test_png_declaring_more_bytes_than_cellseg_reads_is_refused_from_its_header(
+    tmp_path, columns, rows, bit_depth, colour_type
+):
+    # Fewer pixels than MAX_PIXELS, but more bytes decoded than MAX_BYTES.
+    assert rows * columns <= MAX_PIXELS
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_header_declaring(columns, rows, bit_depth, colour_type))
+    for read in (read_image, read_image_shape):
+        with pytest.raises(CellsegError, match=f"more than the {MAX_BYTES:,} bytes"):
+            read(path)
+
+
+def test_jpeg_declaring_more_bytes_than_cellseg_reads_is_refused(tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"\xff\xc0")  # baseline frame header: length, precision, rows, columns
+    data[start + 5 : start + 9] = (10000).to_bytes(2, "big") + (10000).to_bytes(2, "big")
+    path.write_bytes(bytes(data))
+    with pytest.raises(CellsegError, match=f"more than the {MAX_BYTES:,} bytes"):
+        read_image(path)
+
+
+def test_tiff_declaring_more_bytes_than_cellseg_reads_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "big.tif"
+    tile = np.zeros((1024, 1024, 3), np.uint8)
+    tifffile.imwrite(
+        path,
+        (tile for _ in range(100)),
+        shape=(10240, 10240, 3),
+        dtype=np.uint8,
+        tile=(1024, 1024),
+        photometric="rgb",
+        compression="zlib",
+    )
+    assert path.stat().st_size < 1_000_000
+    with pytest.raises(CellsegError, match=f"more than the {MAX_BYTES:,} bytes"):
+        read_image(path)
+
+
+#: How a JPEG whose EXIF orientation is 1 to 8 is shown, from its stored pixels.
+ORIENTED = {
+    1: lambda stored: stored,
+    2: lambda stored: stored[:, ::-1],
+    3: lambda stored: stored[::-1, ::-1],
+    4: lambda stored: stored[::-1],
+    5: lambda stored: stored.transpose(1, 0, 2),
+    6: lambda stored: np.rot90(stored, -1),  # a phone held upright: turned clockwise
+    7: lambda stored: np.rot90(stored, 2).transpose(1, 0, 2),
+    8: lambda stored: np.rot90(stored, 1),
+}
+
+
+@pytest.mark.parametrize("orientation", list(ORIENTED))
+def test_jpeg_is_read_as_its_exif_orientation_shows_it(tmp_path, orientation):
+    stored = np.zeros((24, 40, 3), np.uint8)
+    stored[:8, :16] = (255, 0, 0)  # a red block in the stored top-left corner
+    stored[16:, 32:] = (0, 0, 255)
+    Image.fromarray(stored).save(tmp_path / "stored.jpg", quality=95)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(tmp_path / "turned.jpg", quality=95, exif=exif)
+    expected = ORIENTED[orientation](read_image(tmp_path / "stored.jpg"))
+    assert np.array_equal(read_image(tmp_path / "turned.jpg"), expected)
+    assert read_image_shape(tmp_path / "turned.jpg") == expected.shape[:2]
+
+
+def test_12_bit_tiff_says_its_bit_depth(tmp_path):
+    twelve = (np.arange(32 * 32).reshape(32, 32) % 4096).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "camera.tif", twelve, bitspersample=12)
+    tifffile.imwrite(tmp_path / "full.tif", twelve)
+    assert np.array_equal(read_image(tmp_path / "camera.tif"), twelve)
+    assert read_bit_depth(tmp_path / "camera.tif") == 12
+    assert read_bit_depth(tmp_path / "full.tif") is None
+    write_image(tmp_path / "a.png", twelve)
+    assert read_bit_depth(tmp_path / "a.png") is None

@@ -8,6 +8,25 @@ import argparse
 
 from cellseg.annotations import OutlineStyle
 
+#: Largest blur, in pixels of standard deviation: the kernel reaches 4 sigma each way, and
+#: its cost grows with it (1e6 took more than 10 minutes on a 256 x 256 image).
+MAX_SIGMA = 200
+#: Range of the enlargement before the network (``--scale``): beyond it cells are a pixel
+#: across or larger than the network sees, and are not found.
+SCALE_RANGE = (0.1, 10)
+#: Largest DAB-positive threshold, in optical density: black reads 2.41 (see
+#: `cellseg.postprocessing.measurements`).
+MAX_OPTICAL_DENSITY = 3
+#: Largest tile side, in pixels (a larger tile than the image is the image itself).
+MAX_TILE = 65536
+#: Largest synthetic image side, in pixels, and number of synthetic images.
+MAX_SYNTHETIC_SIDE = 4096
+MAX_SYNTHETIC_COUNT = 10000
+#: Seeds of numpy's generators: whole numbers that fit 32 bits.
+MAX_SEED = 2**32 - 1
+#: TCP ports; 0 asks for any free one.
+MAX_PORT = 65535
+
 
 def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
     """The ``--overwrite`` flag that every writing command shares."""
@@ -18,38 +37,86 @@ def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def blur_sigma(text: str) -> float:
+    """argparse type: a Gaussian's standard deviation in pixels, 0 to `MAX_SIGMA`."""
+    return _number_between(text, 0, MAX_SIGMA)
 
 
-def non_negative_float(text: str) -> float:
-    """argparse type: a number of at least 0."""
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a number above 0."""
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
+def scale_factor(text: str) -> float:
+    """argparse type: an enlargement factor within `SCALE_RANGE`."""
+    return _number_between(text, *SCALE_RANGE)
 
 
 def scale_or_auto(text: str) -> float | str:
-    """argparse type: ``auto``, or a number above 0 (`positive_float`)."""
+    """argparse type: ``auto``, or an enlargement factor within `SCALE_RANGE` (`scale_factor`)."""
     if text.strip().lower() == "auto":
         return "auto"
     try:
-        return positive_float(text)
+        float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be auto or a number, got {text}") from None
+    return scale_factor(text)
+
+
+def optical_density(text: str) -> float:
+    """argparse type: an optical density from 0 to `MAX_OPTICAL_DENSITY`."""
+    return _number_between(text, 0, MAX_OPTICAL_DENSITY)
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    return _number_between(text, 0, 1)
+
+
+def tile_side(text: str) -> int:
+    """argparse type: a tile side in pixels, 1 to `MAX_TILE`."""
+    return _number_between(text, 1, MAX_TILE, whole=True)
+
+
+def tile_overlap(text: str) -> int:
+    """argparse type: pixels shared by neighbouring tiles, 0 to `MAX_TILE` - 1."""
+    return _number_between(text, 0, MAX_TILE - 1, whole=True)
+
+
+def synthetic_side(text: str) -> int:
+    """argparse type: a synthetic image's side in pixels, 1 to `MAX_SYNTHETIC_SIDE`."""
+    return _number_between(text, 1, MAX_SYNTHETIC_SIDE, whole=True)
+
+
+def synthetic_count(text: str) -> int:
+    """argparse type: a number of synthetic images, 1 to `MAX_SYNTHETIC_COUNT`."""
+    return _number_between(text, 1, MAX_SYNTHETIC_COUNT, whole=True)
+
+
+def random_seed(text: str) -> int:
+    """argparse type: a random seed, 0 to `MAX_SEED`."""
+    return _number_between(text, 0, MAX_SEED, whole=True)
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1 to `MAX_PORT`, or 0 for any free port."""
+    return _number_between(text, 0, MAX_PORT, whole=True, note=" (0: any free port)")
+
+
+def _number_between(text: str, low, high, *, whole: bool = False, note: str = ""):
+    """``text`` as a finite number from ``low`` to ``high`` (both included), or the usage
+    error that says that range: ``must be a number between 0 and 200, got 1e6``."""
+    kind = "a whole number" if whole else "a number"
+    between = f"between {_shown(low)} and {_shown(high)}"
+    problem = f"must be {kind} {between}{note}, got {text}"
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(problem) from None
+    if low > 0 and value <= 0:  # the commonest slip, said as such
+        problem = f"must be above 0 ({kind} {between}), got {text}"
+    if not low <= value <= high:  # also refuses NaN
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def _shown(bound) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
 
 
 def add_outline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +159,4 @@ def shard(text: str) -> tuple[int, int]:
 
 
 def _byte(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 255, got {value}")
-    return value
+    return _number_between(text, 0, 255, whole=True)

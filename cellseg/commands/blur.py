@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.commands.arguments import add_overwrite_argument, non_negative_float
+from cellseg.commands.arguments import MAX_SIGMA, add_overwrite_argument, blur_sigma
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,9 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("output", metavar="OUTPUT_DIR", help="folder for the blurred images")
     parser.add_argument(
         "--sigma",
-        type=non_negative_float,
+        type=blur_sigma,
         default=1.0,
-        help="standard deviation in pixels (1.0)",
+        help=f"standard deviation in pixels, 0 to {MAX_SIGMA} (1.0)",
     )
     add_overwrite_argument(parser)
     return parser

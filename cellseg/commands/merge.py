@@ -2,10 +2,12 @@
 
 import argparse
 import json
+import math
 import re
 from pathlib import Path
 
 from cellseg.commands.arguments import add_overwrite_argument
+from cellseg.commands.split import MANIFEST_NAME
 
 TILE_PATTERN = re.compile(
     r"^(?P<stem>.+)_r(?P<row>\d+)_c(?P<column>\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE
@@ -75,32 +77,70 @@ def tile_groups(folder: Path) -> dict[str, list[tuple[int, int, Path]]]:
 
 
 def merge_image(folder, stem, tiles, output, *, method, overwrite) -> None:
-    """Read one image's tiles, stitch them and write ``<stem>.png`` (``.tif`` for float)."""
+    """Stitch one image's tiles and write ``<stem>.png`` (``.tif`` for float).
+
+    The image's size comes from the tiles' headers and names (or its manifest) and is
+    checked against what cellseg reads at once (`cellseg.image_io.check_image_size`)
+    before anything is allocated; then the tiles are read one at a time as they are
+    stitched, so a folder of many tiles never lies in memory whole.
+    """
     from cellseg.errors import file_error
-    from cellseg.image_io import output_suffix, read_image, write_image
+    from cellseg.image_io import (
+        check_image_size,
+        output_suffix,
+        read_image,
+        read_image_shape,
+        write_image,
+    )
     from cellseg.preprocessing.tiling import TilePosition, stitch_tiles
 
-    placed = []
-    for row, column, path in tiles:
-        tile = read_image(path)
-        first = placed[0][1] if placed else tile
-        if tile.dtype != first.dtype or tile.shape[2:] != first.shape[2:]:
-            raise file_error(
-                path,
-                f"is {tile.dtype} with shape {tile.shape}, unlike the other tiles of "
-                f"{stem} ({first.dtype}, shape {first.shape})",
-            )
-        placed.append((TilePosition(row, column, tile.shape[0], tile.shape[1]), tile))
-    rows, columns = _image_size(folder, stem, placed)
-    shape = (rows, columns) + placed[0][1].shape[2:]
+    positions = [
+        (TilePosition(row, column, *read_image_shape(path)), path) for row, column, path in tiles
+    ]
+    first = read_image(positions[0][1])
+
+    def check_size(path, rows, columns, claim):
+        check_image_size(
+            path,
+            rows,
+            columns,
+            channels=math.prod(first.shape[2:]),
+            bytes_per_sample=first.dtype.itemsize,
+            claim=claim,
+        )
+
+    extent = (
+        max(position.row + position.height for position, _ in positions),
+        max(position.column + position.width for position, _ in positions),
+    )
+    farthest = max(positions, key=lambda item: item[0].row + item[0].column)[1]
+    check_size(farthest, *extent, claim=f"would stitch {stem} into")
+    rows, columns = _image_size(folder, stem, extent)
+    if (rows, columns) != extent:
+        check_size(folder / MANIFEST_NAME.format(stem=stem), rows, columns, claim="says")
+
+    def placed():
+        for position, path in positions:
+            tile = first if path == positions[0][1] else read_image(path)
+            if tile.dtype != first.dtype or tile.shape[2:] != first.shape[2:]:
+                raise file_error(
+                    path,
+                    f"is {tile.dtype} with shape {tile.shape}, unlike the other tiles of "
+                    f"{stem} ({first.dtype}, shape {first.shape})",
+                )
+            if tile.shape[:2] != (position.height, position.width):
+                raise file_error(path, "truncated or corrupt (its pixels differ from its header)")
+            yield position, tile
+
+    shape = (rows, columns) + first.shape[2:]
     try:
-        image = stitch_tiles(placed, shape, method=method)
+        image = stitch_tiles(placed(), shape, method=method)
     except ValueError as error:
         raise file_error(folder / f"{stem}_r*_c*", str(error)) from None
     write_image(output / f"{stem}{output_suffix(image)}", image, overwrite=overwrite)
 
 
-def _image_size(folder: Path, stem: str, placed) -> tuple[int, int]:
+def _image_size(folder: Path, stem: str, extent: tuple[int, int]) -> tuple[int, int]:
     """The image's size from its split manifest, or else from the tiles' extent.
 
     The last tiles of ``cellseg split`` end at the bottom and right edges, so the extent
@@ -108,17 +148,22 @@ def _image_size(folder: Path, stem: str, placed) -> tuple[int, int]:
     """
     from cellseg.errors import file_error
 
-    extent = (
-        max(position.row + position.height for position, _ in placed),
-        max(position.column + position.width for position, _ in placed),
-    )
-    manifest = folder / f"{stem}_tiles.json"
+    manifest = folder / MANIFEST_NAME.format(stem=stem)
     if not manifest.is_file():
         return extent
     try:
-        rows, columns = json.loads(manifest.read_text())["shape"][:2]
-    except (ValueError, KeyError, TypeError) as error:
+        shape = json.loads(manifest.read_text())["shape"]
+    except (ValueError, KeyError, TypeError, OSError) as error:
         raise file_error(manifest, f"unreadable tile manifest ({error})") from None
+    if (
+        not isinstance(shape, list)
+        or len(shape) < 2
+        or not all(type(side) is int and side > 0 for side in shape[:2])
+    ):
+        raise file_error(
+            manifest, f"unreadable tile manifest (shape {shape!r} is not rows and columns)"
+        )
+    rows, columns = shape[:2]
     if extent[0] > rows or extent[1] > columns:
         raise file_error(manifest, f"says {rows} x {columns} pixels, but tiles reach {extent}")
     return rows, columns

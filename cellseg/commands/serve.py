@@ -3,15 +3,22 @@
 import argparse
 import functools
 import http.server
+import os
+from http import HTTPStatus
 from pathlib import Path
 from typing import ClassVar
 
+from cellseg.commands.arguments import port_number
 from cellseg.web_site import CONTENT_SECURITY_POLICY
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with the headers ONNX Runtime Web's threads need (cross-origin
-    isolation) and a policy that forbids the page any other origin."""
+    isolation) and a policy that forbids the page any other origin.
+
+    Folders are not listed (404), and a path the file system cannot take (a NUL byte,
+    ``%00``) is a 400 response rather than a dropped connection.
+    """
 
     extensions_map: ClassVar[dict[str, str]] = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
@@ -30,6 +37,20 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
+
+    def send_head(self):
+        try:  # no file can be named with a NUL byte (%00) or a lone surrogate (%ed%a0%80)
+            usable = b"\0" not in os.fsencode(self.translate_path(self.path))
+        except UnicodeEncodeError:
+            usable = False
+        if not usable:
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request path")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+        return None
 
     def log_message(self, format, *args):  # quiet: one line per request is noise here
         pass
@@ -59,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         "with the cross-origin isolation headers that let the model use several threads.",
     )
     parser.add_argument("folder", metavar="DIR", help="the exported site")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=8000,
+        help="port to listen on, 1 to 65535, or 0 for any free port (8000)",
+    )
     return parser
 
 

@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from cellseg.commands.arguments import add_overwrite_argument, positive_int
+from cellseg.commands.arguments import add_overwrite_argument, tile_overlap, tile_side
 
 #: Tile files are named ``<stem>_r<row>_c<column>.<suffix>``; `merge` reads the position back.
 TILE_NAME = "{stem}_r{row:05d}_c{column:05d}{suffix}"
@@ -20,9 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("output", metavar="OUTPUT_DIR", help="folder for the tiles")
-    parser.add_argument("--tile", type=positive_int, default=200, help="tile side in pixels (200)")
+    parser.add_argument("--tile", type=tile_side, default=200, help="tile side in pixels (200)")
     parser.add_argument(
-        "--overlap", type=int, default=100, help="pixels shared by neighbouring tiles (100)"
+        "--overlap",
+        type=tile_overlap,
+        default=100,
+        help="pixels shared by neighbouring tiles (100)",
     )
     add_overwrite_argument(parser)
     return parser

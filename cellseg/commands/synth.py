@@ -2,7 +2,15 @@
 
 import argparse
 
-from cellseg.commands.arguments import add_overwrite_argument, non_negative_float, positive_int
+from cellseg.commands.arguments import (
+    MAX_SYNTHETIC_COUNT,
+    MAX_SYNTHETIC_SIDE,
+    add_overwrite_argument,
+    fraction,
+    random_seed,
+    synthetic_count,
+    synthetic_side,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,12 +22,22 @@ def build_parser() -> argparse.ArgumentParser:
         "OUTPUT_DIR/labels/<id>.png (exact 16-bit labels).",
     )
     parser.add_argument("output", metavar="OUTPUT_DIR", help="folder to create the sets in")
-    parser.add_argument("--count", type=positive_int, default=4, help="number of images (4)")
-    parser.add_argument("--size", type=positive_int, default=256, help="image side in pixels (256)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument(
+        "--count",
+        type=synthetic_count,
+        default=4,
+        help=f"number of images, 1 to {MAX_SYNTHETIC_COUNT} (4)",
+    )
+    parser.add_argument(
+        "--size",
+        type=synthetic_side,
+        default=256,
+        help=f"image side in pixels, 1 to {MAX_SYNTHETIC_SIDE} (256)",
+    )
+    parser.add_argument("--seed", type=random_seed, default=0, help="random seed (0)")
     parser.add_argument(
         "--positive-fraction",
-        type=non_negative_float,
+        type=fraction,
         default=0.0,
         help="fraction of nuclei stained brown, DAB-positive (0)",
     )
