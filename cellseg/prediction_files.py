@@ -1,18 +1,17 @@
 """The files a prediction leaves, per image and for the whole folder.
 
-Per image ``<stem>``, depending on the formats asked for:
+Per image ``<stem>``, besides the files of the formats asked for (`cellseg.output_formats`):
 
-    <stem>_labels.png     png: 16-bit labels (a 32-bit TIFF past 65,535 cells)
-    <stem>_outlines.png   png: red outlines on a transparent layer, the annotation format
-    <stem>_overlay.png    png: the outlines drawn over the image
-    <stem>_labels.tif     tiff: 32-bit tiled label TIFF, which napari and Fiji open as labels
-    <stem>.geojson        geojson: one polygon per cell with its measurements, for QuPath
-    <stem>_scale.json     always: the scale the image was enlarged by before the network
-    <stem>_cells.csv      always, written last: one row per cell
+    <stem>_prediction.json  first and last: the model, scale and formats it was predicted
+                            with, and whether it is complete
+    <stem>_cells.csv        one row per cell
 
-An image is finished when its ``_cells.csv`` exists: re-running a prediction skips it, so
-an interrupted run resumes, and several processes (cluster shards) can share a folder.
-``counts.csv`` and ``cells.csv`` are then rebuilt from every finished image.
+An image is finished when its record says it is complete and was made with the same model
+(name and weights), scale setting and formats as asked now: re-running a prediction skips
+it, so an interrupted run resumes and several processes (cluster shards) can share a
+folder, while another model, scale or format predicts it again. Files of the same names
+that cellseg did not write are never replaced without ``--overwrite``. ``counts.csv`` and
+``cells.csv`` are then rebuilt from every finished image.
 """
 
 import csv
@@ -22,16 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from cellseg.atomic_write import ordinary_mode, write_text_atomically
-from cellseg.image_io import write_image
+from cellseg.atomic_write import write_text_atomically
+from cellseg.errors import CellsegError, file_error
+from cellseg.output_formats import FORMATS
 from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells, positive
-from cellseg.preprocessing.outlines import draw_outlines, outline_layer
 from cellseg.tables import csv_text
 
 COUNTS_FILE, CELLS_FILE = "counts.csv", "cells.csv"
-FORMATS = ("png", "tiff", "geojson")
-#: Images larger than this (pixels) get no outline and overlay PNGs: too large to be useful.
-LARGEST_PICTURE = 50_000_000
+#: Per-image record of an earlier cellseg (the scale alone), still read.
+_LEGACY_RECORD = "{stem}_scale.json"
 
 
 class PredictionFiles:
@@ -44,16 +42,27 @@ class PredictionFiles:
     positive_threshold : float, optional
         Mean DAB optical density from which a cell counts as positive.
     overwrite : bool
-        Predict images again even when their results are there.
+        Predict images again even when their results are there, and replace files that
+        cellseg did not write.
     formats : sequence of str
-        Any of `FORMATS`.
+        Names in `cellseg.output_formats.FORMATS`.
+    settings : dict, optional
+        What makes two predictions of an image the same (model and its weights' digest,
+        scale setting); an image predicted with other settings is predicted again.
     """
 
-    def __init__(self, output, *, positive_threshold=None, overwrite=False, formats=("png",)):
+    def __init__(
+        self, output, *, positive_threshold=None, overwrite=False, formats=("png",), settings=None
+    ):
         self.output = Path(output)
         self.positive_threshold = positive_threshold
         self.overwrite = overwrite
-        self.formats = tuple(formats)
+        self.formats = tuple(dict.fromkeys(formats))
+        unknown = [name for name in self.formats if name not in FORMATS]
+        if unknown:
+            raise ValueError(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
+        self.settings = {**(settings or {}), "formats": sorted(self.formats)}
+        self._check_tables()
 
     @property
     def count_columns(self) -> list[str]:
@@ -70,93 +79,100 @@ class PredictionFiles:
     def cells_path(self, name: str) -> Path:
         return self.output / f"{Path(name).stem}_cells.csv"
 
+    def record_path(self, name: str) -> Path:
+        return self.output / f"{Path(name).stem}_prediction.json"
+
     def finished(self, name: str) -> bool:
-        """Whether the image's results are all there (and are to be kept)."""
-        return not self.overwrite and self.cells_path(name).is_file()
+        """Whether the image's results are all there, made with these settings (and are
+        to be kept)."""
+        if self.overwrite or not self.cells_path(name).is_file():
+            return False
+        record = self._record(name)
+        return bool(record and record.get("complete") and record.get("settings") == self.settings)
 
-    def scale_path(self, name: str) -> Path:
-        return self.output / f"{Path(name).stem}_scale.json"
-
-    def add(self, name: str, image: np.ndarray, labels: np.ndarray, *, scale=1.0) -> None:
-        """Write one image's files, its cell table last; ``scale``: the enlargement used."""
+    def add(self, name: str, result) -> None:
+        """Write one image's files: its record first and last, its cell table last of the
+        files. ``result`` is a `Cells` (an image held whole) or `SlideCells` (a slide, its
+        regions found as they are written)."""
         stem = Path(name).stem
-        files = {}
-        if "png" in self.formats:
-            wide = labels.max() > np.iinfo(np.uint16).max
-            files[f"{stem}_labels{'.tif' if wide else '.png'}"] = labels.astype(
-                np.uint32 if wide else np.uint16
-            )
-            if labels.size <= LARGEST_PICTURE:
-                files[f"{stem}_outlines.png"] = outline_layer(labels)
-                files[f"{stem}_overlay.png"] = draw_outlines(image, labels)
-        if "tiff" in self.formats:
-            files[f"{stem}_labels.tif"] = labels.astype(np.uint32)
-        for file_name, content in files.items():
-            # Files of an image without its cell table are an interrupted run's: replaced.
-            write_image(self.output / file_name, content, overwrite=True)
-        measured = measure_cells(image, labels)
+        if hasattr(result, "regions"):
+            measured = self._add_slide(stem, name, result)
+        else:
+            measured = self._add_image(stem, name, result)
+        self._write_cells(name, measured)
+        self._write_record(name, result.scale, complete=True)
+
+    def _add_image(self, stem: str, name: str, cells) -> list:
+        self._claim(name)
+        measured = measure_cells(cells.image, cells.labels)
         marks = self._marks(measured)
-        if "geojson" in self.formats:
-            from cellseg.postprocessing.geojson import feature_collection
+        for format_name in self.formats:
+            FORMATS[format_name].write_image(self.output, stem, cells, measured, marks)
+        return measured
 
-            collection = feature_collection(labels, measured, marks)
-            write_text_atomically(
-                self.output / f"{stem}.geojson", json.dumps(collection), overwrite=True
-            )
-        self._write_cells(name, measured, scale)
-
-    def add_slide(self, name: str, shape: tuple[int, int], regions, *, scale=1.0) -> None:
-        """Write the results of an image predicted region by region (`whole_slide`).
-
-        Labels go to ``<stem>_labels.tif`` (tiled, 32-bit) as regions finish, GeoJSON
-        features to ``<stem>.geojson``; nothing of the size of the slide is kept.
-        """
-        from cellseg.atomic_write import write_atomically
-        from cellseg.neural_network.whole_slide import LabelStrips, write_label_tiff
-        from cellseg.postprocessing.geojson import cell_features
-
-        stem = Path(name).stem
-        strips = LabelStrips(*shape)
-        measured = []
-        streamed = None
-        if "geojson" in self.formats:
-            streamed = _StreamedFeatures(self.output / f"{stem}.geojson")
-
-        def tiles():
-            row_index = None
-            for region in regions:
-                if region.row_index != row_index:
-                    row_index = region.row_index
-                    yield from strips.tiles(before=row_index - 1)  # no region reaches them now
-                strips.paint(region.labels, region.top, region.left)
-                measured.extend(region.cells)
-                if streamed is not None:
-                    marks = self._marks(region.cells)
-                    offset = (region.top, region.left)
-                    streamed.add(cell_features(region.labels, region.cells, marks, offset=offset))
-            yield from strips.tiles()
-
+    def _add_slide(self, stem: str, name: str, slide) -> list:
+        self._claim(name)
+        writers, kinds = [], set()
         try:
-            write_atomically(
-                self.output / f"{stem}_labels.tif",
-                lambda temporary: write_label_tiff(temporary, shape, tiles()),
-                overwrite=True,
-            )
-            if streamed is not None:
-                streamed.commit()
+            for format_name in self.formats:
+                kind = FORMATS[format_name].slide_writer
+                if kind not in kinds:  # png and tiff share the label TIFF of a slide
+                    kinds.add(kind)
+                    writers.append(kind(self.output, stem, slide.shape, slide.region_rows))
+            measured = []
+            for region in slide.regions:
+                measured.extend(region.cells)
+                marks = self._marks(region.cells)
+                for writer in writers:
+                    writer.add(region, marks)
+            for writer in writers:
+                writer.commit()
         finally:
-            if streamed is not None:
-                streamed.discard()
-        self._write_cells(name, measured, scale)
+            for writer in writers:
+                writer.discard()
+            slide.close()
+        return measured
+
+    def _claim(self, name: str) -> None:
+        """Refuse to replace an image's files that cellseg did not write (without
+        ``--overwrite``), then record that this prediction has begun."""
+        stem = Path(name).stem
+        legacy = self.output / _LEGACY_RECORD.format(stem=stem)
+        if not (self.overwrite or self.record_path(name).is_file() or legacy.is_file()):
+            names = {"{stem}_cells.csv"}.union(*(FORMATS[kind].files for kind in FORMATS))
+            for path in sorted(self.output / pattern.format(stem=stem) for pattern in names):
+                if path.exists():
+                    raise file_error(
+                        path,
+                        "exists and was not written by cellseg predict (use --overwrite to "
+                        "replace it, or choose another --output)",
+                    )
+        self._write_record(name, None, complete=False)
+
+    def _write_record(self, name: str, scale, *, complete: bool) -> None:
+        record = {
+            "image": name,
+            "scale": None if scale is None else round(float(scale), 4),
+            "settings": self.settings,
+            "complete": complete,
+        }
+        write_text_atomically(
+            self.record_path(name), json.dumps(record, indent=1) + "\n", overwrite=True
+        )
+
+    def _record(self, name: str) -> dict | None:
+        try:
+            record = json.loads(self.record_path(name).read_text())
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
 
     def _marks(self, measured):
         if self.positive_threshold is None:
             return None
         return positive(measured, self.positive_threshold)
 
-    def _write_cells(self, name: str, measured, scale) -> None:
-        record = {"image": name, "scale": round(float(scale), 4)}
-        write_text_atomically(self.scale_path(name), json.dumps(record), overwrite=True)
+    def _write_cells(self, name: str, measured) -> None:
         marks = self._marks(measured)
         rows = []
         for index, cell in enumerate(measured):
@@ -168,6 +184,20 @@ class PredictionFiles:
             self.cells_path(name), csv_text(rows, self.cell_columns), overwrite=True
         )
 
+    def _check_tables(self) -> None:
+        """Refuse a folder whose ``counts.csv`` or ``cells.csv`` cellseg did not write."""
+        if self.overwrite:
+            return
+        made = any(self.output.glob("*_prediction.json")) or any(
+            self.output.glob(_LEGACY_RECORD.format(stem="*"))
+        )
+        for table in (COUNTS_FILE, CELLS_FILE):
+            if (self.output / table).exists() and not made:
+                raise CellsegError(
+                    f"{self.output / table}: exists and was not written by cellseg predict "
+                    "(use --overwrite to replace it, or choose another --output)"
+                )
+
     def finish(self, names: list[str]) -> list[dict]:
         """Write ``counts.csv`` and ``cells.csv`` for the finished images among ``names``.
 
@@ -176,7 +206,7 @@ class PredictionFiles:
         counts, cells = [], []
         for name in names:
             path = self.cells_path(name)
-            if not path.is_file():
+            if not path.is_file() or not self._complete(name):
                 continue
             with open(path, newline="") as file:
                 rows = list(csv.DictReader(file))
@@ -194,12 +224,23 @@ class PredictionFiles:
             )
         return counts
 
+    def _complete(self, name: str) -> bool:
+        """Whether an image's cell table is whole: its record says so, or an earlier
+        cellseg, which wrote the cell table last and kept no such record, made it."""
+        record = self._record(name)
+        return bool(record.get("complete")) if record is not None else True
+
     def _scale(self, name: str) -> float | str:
         """The scale recorded for an image; blank for results of before it was recorded."""
-        try:
-            return json.loads(self.scale_path(name).read_text())["scale"]
-        except (OSError, ValueError, KeyError):
-            return ""
+        record = self._record(name)
+        if record is None:
+            try:
+                legacy = self.output / _LEGACY_RECORD.format(stem=Path(name).stem)
+                record = json.loads(legacy.read_text())
+            except (OSError, ValueError):
+                return ""
+        scale = record.get("scale") if isinstance(record, dict) else None
+        return "" if scale is None else scale
 
     def _count_row(self, name: str, rows: list[dict], scale) -> dict:
         areas = [float(row["area"]) for row in rows]
@@ -211,36 +252,3 @@ class PredictionFiles:
         row["mean_area"] = round(float(np.mean(areas)), 2) if areas else 0.0
         row["scale"] = scale
         return row
-
-
-class _StreamedFeatures:
-    """A GeoJSON FeatureCollection written feature by feature to a temporary file, moved into
-    place by `commit` (so a crash leaves no half-written collection)."""
-
-    def __init__(self, path: Path):
-        import tempfile
-
-        self.path = path
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self.temporary = Path(name)
-        self.file = open(handle, "w")
-        self.file.write('{"type": "FeatureCollection", "features": [')
-        self.first = True
-
-    def add(self, features: list[dict]) -> None:
-        for feature in features:
-            self.file.write(("" if self.first else ",\n") + json.dumps(feature))
-            self.first = False
-
-    def commit(self) -> None:
-        import os
-
-        self.file.write("]}\n")
-        self.file.close()
-        os.chmod(self.temporary, ordinary_mode())
-        os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
-        if not self.file.closed:
-            self.file.close()
-        self.temporary.unlink(missing_ok=True)

@@ -158,10 +158,10 @@ def curves(history: list[dict]) -> str:
     return '<div class="charts">' + "\n".join(charts) + "</div>"
 
 
-def settings_block(config: dict) -> str:
-    """The configuration as JSON, the per-file data list summarised."""
-    shown = json.loads(json.dumps(config))
-    data = shown.get("settings", {}).get("data", {})
+def settings_block(config) -> str:
+    """A model's configuration (`ModelConfig`) as JSON, the per-file data list summarised."""
+    shown = json.loads(json.dumps(config.to_dict()))
+    data = (shown.get("training") or {}).get("data", {})
     if "files" in data:
         files = data.pop("files")
         data["files"] = f"{len(files)} files (names and SHA-256 in config.json)"

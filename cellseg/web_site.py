@@ -151,18 +151,17 @@ def _running(pid: int) -> bool:
     return True
 
 
-def model_settings(config: dict, name: str, input_shape, positive_threshold: float) -> dict:
-    """What the page needs to know about the model, from its configuration."""
-    rows, columns = input_shape[1:3]
+def model_settings(model, positive_threshold: float) -> dict:
+    """What the page needs to know about a `TrainedModel`, from its configuration."""
+    rows, columns = model.network.input_shape[1:3]
+    config = model.config
     return {
-        "name": name,
-        "target": config["target"],
-        "postprocessing": config.get(
-            "postprocessing", {"foreground": 0.5, "seed": 0.6, "min_area": 20}
-        ),
-        "divisor": config.get("divisor", 32),
-        "test_time_flips": config.get("test_time_flips", 1),
-        "cell_area": config.get("cell_area"),
+        "name": model.name,
+        "target": config.target,
+        "postprocessing": config.thresholds.to_dict(),
+        "divisor": config.divisor,
+        "test_time_flips": config.test_time_flips,
+        "cell_area": config.cell_area,
         "input_size": None if rows is None else [int(rows), int(columns)],
         "positive_threshold": positive_threshold,
         "onnxruntime_web": ONNX_RUNTIME_WEB_VERSION,

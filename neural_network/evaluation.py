@@ -1,23 +1,22 @@
-"""Score a trained network on annotated images; tune its post-processing on validation images."""
+"""Score a trained model on annotated images; tune its post-processing on validation images."""
 
 import numpy as np
 
+from cellseg.errors import CellsegError
 from cellseg.image_io import read_image
 from cellseg.metrics import SCORE_NAMES, image_scores
-from cellseg.neural_network.prediction import model_output
-from cellseg.neural_network.targets import cells_from_output, tune_thresholds
-from cellseg.postprocessing.instances import Thresholds
 
 
-def evaluate_images(model, config: dict, pairs, *, tune: bool = False):
+def evaluate_images(model, pairs, *, tune: bool = False):
     """Predict every image, optionally tune the thresholds, and score the cells found.
 
     Parameters
     ----------
+    model : cellseg.neural_network.model.TrainedModel
     pairs : list of (image, labels)
         Each an image path or an array.
     tune : bool
-        Choose the post-processing thresholds that maximise the mean AJI first.
+        Choose the post-processing thresholds that maximise the mean of AJI and F1 first.
 
     Returns
     -------
@@ -28,45 +27,50 @@ def evaluate_images(model, config: dict, pairs, *, tune: bool = False):
     def array(item):
         return item if isinstance(item, np.ndarray) else read_image(item)
 
-    outputs, truths = [], []
-    for image, truth in pairs:
-        outputs.append(model_output(model, array(image), config))
-        truths.append(array(truth))
+    images = [array(image) for image, _ in pairs]
+    truths = [array(truth) for _, truth in pairs]
+    outputs = [model.output(image) for image in images]
+    thresholds = model.thresholds
     if tune:
-        thresholds, _ = tune_thresholds(outputs, truths, config["target"])
-    else:
-        thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
+        from cellseg.neural_network.targets import tune_thresholds
+
+        thresholds, _ = tune_thresholds(outputs, truths, model.target)
     rows = [
-        image_scores(truth, cells_from_output(output, config["target"], thresholds))
+        image_scores(truth, model.cells_from_output(output, thresholds))
         for output, truth in zip(outputs, truths, strict=True)
     ]
     return thresholds, mean_scores(rows)
 
 
-def score_pairs(model, config: dict, pairs, style=None, *, scale="auto") -> list[dict]:
-    """Score the cells predicted for each (image, annotation) pair; one row per image.
+def score_pairs(model, pairs, style=None, *, scale="auto"):
+    """Score the cells predicted for each (image, annotation) pair, as ``cellseg predict``
+    finds them (`TrainedModel.segment_file`).
 
-    Annotations are red-outline layers or label images (`cellseg.annotations`); one whose
-    size differs from its image is a `CellsegError` naming it. ``scale`` is `segment`'s:
-    by default chosen per image as ``cellseg predict`` does.
+    Annotations are red-outline layers or label images (`cellseg.annotations`). A pair
+    that cannot be scored (an unreadable file, an annotation of another size than its
+    image) does not stop the others.
+
+    Returns
+    -------
+    (list of dict, list of CellsegError)
+        One row of scores per image scored, and the errors of the others.
     """
     from tqdm import tqdm
 
     from cellseg.annotations import check_same_size, read_annotation_labels
-    from cellseg.neural_network.prediction import segment
+    from cellseg.image_io import read_image_shape
 
-    rows = []
+    rows, failures = [], []
     for pair in tqdm(pairs, desc="cellseg evaluate", unit="image", disable=None):
-        truth = read_annotation_labels(pair.annotation, style)
-        image = read_image(pair.image)
-        check_same_size(pair.annotation, truth.shape, pair.image, image.shape)
-        rows.append(
-            {
-                "image": pair.image.name,
-                **image_scores(truth, segment(model, image, config, scale=scale)),
-            }
-        )
-    return rows
+        try:
+            truth = read_annotation_labels(pair.annotation, style)
+            check_same_size(pair.annotation, truth.shape, pair.image, read_image_shape(pair.image))
+            found = model.segment_file(pair.image, scale=scale).whole_labels()
+        except CellsegError as error:
+            failures.append(error)
+            continue
+        rows.append({"image": pair.image.name, **image_scores(truth, found)})
+    return rows, failures
 
 
 def mean_scores(rows: list[dict]) -> dict[str, float]:

@@ -3,6 +3,7 @@
 trained_models/<name>/
     config.json        every setting, the data with file hashes, normalisation,
                        post-processing thresholds, validation metrics, library versions
+                       (`cellseg.neural_network.model_config.ModelConfig`)
     history.csv        one row per finished epoch
     model.keras        the network after the last epoch
     best.keras         the network at its best validation loss (used for prediction)
@@ -20,9 +21,12 @@ from pathlib import Path
 
 from cellseg.atomic_write import write_text_atomically
 from cellseg.errors import CellsegError, file_error
+from cellseg.neural_network.model_config import ModelConfig
 
 #: Where ``cellseg train --name NAME`` puts models, relative to the working folder.
 MODELS_ROOT = Path("trained_models")
+#: A configuration file larger than this is no model's (its data list is a few KiB).
+_LARGEST_CONFIG = 16 * 2**20
 
 
 class ModelFolder:
@@ -43,21 +47,25 @@ class ModelFolder:
     def name(self) -> str:
         return self.path.name
 
-    def read_config(self) -> dict:
-        """The model's configuration; a missing or corrupt file is a one-line error."""
+    def read_config(self) -> ModelConfig:
+        """The model's configuration, of any cellseg version; a missing or corrupt file, an
+        unknown key or a bad value is a one-line error naming the file."""
         if not self.config_path.is_file():
             raise file_error(self.config_path, "missing: this is not a cellseg model folder")
         try:
-            config = json.loads(self.config_path.read_text())
+            if self.config_path.stat().st_size > _LARGEST_CONFIG:
+                raise ValueError(f"larger than {_LARGEST_CONFIG // 2**20} MiB")
+            values = json.loads(self.config_path.read_text())
         except (ValueError, OSError) as error:
             raise file_error(
                 self.config_path, f"unreadable model configuration ({error})"
             ) from None
-        if not isinstance(config, dict) or "target" not in config:
-            raise file_error(self.config_path, "not a cellseg model configuration (no target)")
-        return config
+        try:
+            return ModelConfig.from_dict(values)
+        except (ValueError, TypeError) as error:
+            raise file_error(self.config_path, f"bad model configuration: {error}") from None
 
-    def create(self, config: dict) -> None:
+    def create(self, config: ModelConfig) -> None:
         """Create the folder holding ``config`` as its ``config.json``, in one step.
 
         The folder is filled beside its destination and renamed into place, so a folder
@@ -92,10 +100,10 @@ class ModelFolder:
             return False
         return all(entry.name in ("cache", "checkpoints") for entry in self.path.iterdir())
 
-    def write_config(self, config: dict) -> None:
-        write_text_atomically(
-            self.config_path, json.dumps(config, indent=2, sort_keys=True) + "\n", overwrite=True
-        )
+    def write_config(self, config: ModelConfig) -> None:
+        """Write ``config.json`` atomically, in the current format."""
+        text = json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"
+        write_text_atomically(self.config_path, text, overwrite=True)
 
     def read_history(self) -> list[dict]:
         """The finished epochs, oldest first, values as floats (``epoch`` as int)."""
@@ -197,17 +205,28 @@ def save_weights(model, path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def resolve_model(reference) -> ModelFolder:
-    """The model folder that ``reference`` names: a path, a name under trained_models/ in the
-    working folder, or the name of a model shipped with cellseg (``default``)."""
-    candidates = [Path(reference), MODELS_ROOT / str(reference), bundled_models() / str(reference)]
+def resolve_model(reference, *, models_root=None) -> ModelFolder:
+    """The model folder that ``reference`` names: a path, a name under the models folder
+    (``models_root``, by default trained_models/ in the working folder), or the name of a
+    model shipped with cellseg (``default``).
+
+    A plain name is looked up among the models first, so a folder that happens to have
+    that name in the working folder never shadows them; a reference with a folder
+    separator (``./default``, ``runs/lab``) is a path.
+    """
+    models_root = MODELS_ROOT if models_root is None else Path(models_root)
+    text = str(reference)
+    if "/" in text or "\\" in text or text in (".", ".."):
+        candidates = [Path(reference)]
+    else:
+        candidates = [models_root / text, bundled_models() / text, Path(reference)]
     for candidate in candidates:
         if candidate.is_dir():
             folder = ModelFolder(candidate)
             folder.read_config()
             return folder
     raise CellsegError(
-        f"{reference}: no model folder of that path, nor a model of that name in {MODELS_ROOT}/"
+        f"{reference}: no model folder of that path, nor a model of that name in {models_root}/"
     )
 
 

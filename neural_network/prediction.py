@@ -1,20 +1,20 @@
-"""Run a network over an image of any size and turn its output into cells.
+"""Run a network over an image of any size; choose the scale that suits its cells.
 
 Images up to `WHOLE_IMAGE_PIXELS` go through the network in one piece (padded to a size
 the network accepts); larger ones, and networks built for a fixed input size, go tile by
-tile with overlap, the outputs blended toward each tile's centre. Cells are found on the
-stitched output, never per tile, so none is cut or counted twice at a seam.
+tile with overlap, the outputs blended toward each tile's centre. Cells are then found on
+the stitched output, never per tile, so none is cut or counted twice at a seam
+(`cellseg.neural_network.model.TrainedModel.segment`).
 """
 
 import numpy as np
 
-from cellseg.neural_network.targets import cells_from_output, get_target
-from cellseg.postprocessing.instances import Thresholds
+from cellseg.neural_network.targets import get_target
 from cellseg.preprocessing.colour import as_rgb
 from cellseg.preprocessing.tiling import stitch_tiles, tile_positions
 
-#: Largest image predicted in one piece (2048 x 2048 pixels, about 1.6 GB at its peak with
-#: the default model); larger ones are tiled.
+#: Largest image predicted in one piece (2048 x 2048 pixels); larger ones are tiled, which
+#: bounds the memory the network takes.
 WHOLE_IMAGE_PIXELS = 2048 * 2048
 #: Largest tile side for large images when the network accepts any size: few tiles, so
 #: little is computed twice, in less memory than the largest whole image.
@@ -84,19 +84,7 @@ def network_output(
     return stitched[:rows, :columns]
 
 
-def model_output(model, image: np.ndarray, config: dict) -> np.ndarray:
-    """`network_output` as a trained model's configuration asks: its size divisor,
-    test-time flips and target."""
-    return network_output(
-        model,
-        image,
-        divisor=config.get("divisor", 32),
-        flips=config.get("test_time_flips", 1),
-        target=config["target"],
-    )
-
-
-#: `segment`'s scale that measures the cells first (see `auto_scale`).
+#: The scale that measures the cells first (see `auto_scale`).
 AUTO = "auto"
 #: Largest enlargement `auto_scale` chooses (a 10x image is beyond what it can rescue).
 MAX_AUTO_SCALE = 2.0
@@ -134,44 +122,20 @@ def auto_scale(labels: np.ndarray, cell_area: float | None) -> float:
     return round(min(factor, MAX_AUTO_SCALE), 2) if factor >= AUTO_SCALE_FROM else 1.0
 
 
-def segment_at_scale(model, image: np.ndarray, config: dict, scale=AUTO):
-    """`segment`, and the scale it used: ``scale`` itself, or `auto_scale`'s choice."""
-    if scale == AUTO:
-        labels = segment(model, image, config)
-        chosen = auto_scale(labels, config.get("cell_area"))
-        if chosen == 1:
-            return labels, 1.0
-        return segment(model, image, config, scale=chosen), chosen
-    return segment(model, image, config, scale=scale), float(scale)
+def rescaled(find, rgb: np.ndarray, scale: float) -> np.ndarray:
+    """The labels ``find`` gives for ``rgb`` enlarged by ``scale``, brought back to the
+    image's size and numbered 1..N again.
 
-
-def segment(model, image: np.ndarray, config: dict, *, scale: float | str = 1.0) -> np.ndarray:
-    """Instance labels of ``image`` from a trained model and its configuration.
-
-    ``scale`` resizes the image before the network so that its cells take the size the
-    model was trained on (2 for a 20x image and a model trained at 40x, as StarDist's
-    ``scale`` or Cellpose's diameter). Cells are found at that scale and their labels
-    resized back to the image's size, numbered 1..N again. ``"auto"`` chooses it from the
-    cells found at the image's own size (`auto_scale`).
+    ``find(image)`` returns the labels of an image; resizing is bilinear for the image
+    (antialiased when shrinking) and nearest-neighbour for the labels.
     """
-    if scale == AUTO:
-        return segment_at_scale(model, image, config, AUTO)[0]
-    if scale <= 0:
-        raise ValueError(f"scale must be positive, got {scale}")
-    if scale != 1:
-        return _segment_rescaled(model, as_rgb(image), config, scale)
-    thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
-    return cells_from_output(model_output(model, image, config), config["target"], thresholds)
-
-
-def _segment_rescaled(model, rgb: np.ndarray, config: dict, scale: float) -> np.ndarray:
     from skimage.segmentation import relabel_sequential
     from skimage.transform import resize
 
     rows, columns = rgb.shape[:2]
     scaled_shape = (max(1, round(rows * scale)), max(1, round(columns * scale)))
     scaled = resize(rgb, scaled_shape, order=1, preserve_range=True, anti_aliasing=scale < 1)
-    labels = segment(model, np.clip(np.rint(scaled), 0, 255).astype(np.uint8), config)
+    labels = find(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
     back = resize(labels, (rows, columns), order=0, preserve_range=True, anti_aliasing=False)
     return relabel_sequential(back.astype(labels.dtype))[0]
 

@@ -17,6 +17,7 @@ from cellseg import __version__
 from cellseg.errors import CellsegError
 from cellseg.neural_network.dataset import file_digest
 from cellseg.neural_network.hyperparameters import Hyperparameters
+from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import ModelFolder
 from cellseg.preprocessing.augmentation import Augmentation
 
@@ -45,7 +46,6 @@ def run_settings(
         for pair in group
     ]
     return {
-        "target": request.target,
         "seed": request.seed,
         "hyperparameters": hyperparameters.to_dict(),
         "augmentation": augmentation.__dict__,
@@ -76,7 +76,7 @@ def training_augmentation(hyperparameters: Hyperparameters) -> Augmentation:
     )
 
 
-def start_or_resume(folder: ModelFolder, request, settings: dict) -> dict:
+def start_or_resume(folder: ModelFolder, request, settings: dict) -> ModelConfig:
     """The configuration to train with: a fresh one, or the unfinished run's to resume.
 
     A run that has not finished an epoch yet (killed while its data were prepared, or
@@ -93,31 +93,32 @@ def start_or_resume(folder: ModelFolder, request, settings: dict) -> dict:
         shutil.rmtree(folder.path)
     if folder.path.exists():
         config = folder.read_config()
-        if config.get("status") == "finished":
+        if config.status == "finished":
             raise CellsegError(
                 f"{folder.path}: a trained model of this name exists; choose another --name, "
                 "or pass --restart to train it again from scratch"
             )
-        recorded = _without_places(_with_defaults(config.get("settings", {})))
+        recorded = _without_places(_with_defaults(dict(config.training or {})))
         wanted = _without_places(settings)
         changed = [key for key in wanted if recorded.get(key) != wanted[key]]
+        if config.target != request.target:
+            changed.insert(0, "target")
         if not changed:
-            config["settings"] = settings  # where the same files are now
-            return config
+            return config.with_changes(training=settings)  # where the same files are now
         if folder.read_state() is not None:
             raise CellsegError(
                 f"{folder.path}: an unfinished run with other settings ({', '.join(changed)}) "
                 "exists; pass --restart to start over, or choose another --name"
             )
         shutil.rmtree(folder.path)  # no epoch finished: nothing to keep
-    config = {
-        "name": request.name,
-        "status": "training",
-        "target": request.target,
-        "settings": settings,
-        "distribute": request.distribute,
-        "libraries": _library_versions(),
-    }
+    config = ModelConfig(
+        target=request.target,
+        name=request.name,
+        status="training",
+        training=settings,
+        distribute=request.distribute,
+        libraries=_library_versions(),
+    )
     folder.create(config)
     return config
 

@@ -30,8 +30,10 @@ from cellseg.neural_network.dataset import (
     validation_dataset,
 )
 from cellseg.neural_network.hyperparameters import Hyperparameters
+from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
 from cellseg.neural_network.runs import run_settings, start_or_resume, training_augmentation
+from cellseg.neural_network.targets import DEFAULT_TARGET
 from cellseg.neural_network.user_files import (
     build_user_model,
     load_architecture_file,
@@ -47,7 +49,7 @@ class TrainingRequest:
     images: Path
     annotations: Path
     name: str
-    target: str = "3class"
+    target: str = DEFAULT_TARGET
     loss_file: Path | None = None
     architecture_file: Path | None = None
     hyperparameters_file: Path | None = None
@@ -61,7 +63,9 @@ class TrainingRequest:
 
 def train(request: TrainingRequest) -> ModelFolder:
     """Train (or resume training) the model ``request.name``; returns its folder."""
-    user_loss = load_loss_file(request.loss_file) if request.loss_file else None
+    user_loss = (
+        load_loss_file(request.loss_file, target=request.target) if request.loss_file else None
+    )
     get_model = (
         load_architecture_file(request.architecture_file) if request.architecture_file else None
     )
@@ -111,15 +115,17 @@ def train(request: TrainingRequest) -> ModelFolder:
         style=request.outline_style,
         boundary_width=width,
     )
-    config.setdefault("normalisation", {key: statistics[key] for key in ("mean", "std")})
-    config.setdefault("class_frequencies", statistics["class_frequencies"])
-    config.setdefault("cell_area", statistics["cell_area"])
+    config = config.with_changes(  # a resumed run keeps what it started with
+        normalisation=config.normalisation or {key: statistics[key] for key in ("mean", "std")},
+        class_frequencies=config.class_frequencies or tuple(statistics["class_frequencies"]),
+        cell_area=config.cell_area or statistics["cell_area"],
+        divisor=32 if get_model is not None else 2**hyperparameters.depth,
+        test_time_flips=hyperparameters.test_time_flips,
+    )
     tile = hyperparameters.tile_size
     steps = hyperparameters.steps_per_epoch or _steps_covering(
         prepared_training, tile, hyperparameters.batch_size
     )
-    config["steps_per_epoch"] = steps
-    config["test_time_flips"] = hyperparameters.test_time_flips
     folder.write_config(config)
 
     with strategy.scope(), dtype_policy(hyperparameters.precision):
@@ -202,7 +208,7 @@ def _optimizer(hyperparameters):
     return keras.optimizers.Adam(hyperparameters.learning_rate)
 
 
-def _build(request, hyperparameters, config, get_model, user_loss, tile):
+def _build(request, hyperparameters, config: ModelConfig, get_model, user_loss, tile):
     """The network, normalisation inside, and its loss."""
     from cellseg.neural_network.architectures import unet, with_normalisation
     from cellseg.neural_network.losses import default_loss
@@ -214,20 +220,18 @@ def _build(request, hyperparameters, config, get_model, user_loss, tile):
             base_filters=hyperparameters.base_filters,
             depth=hyperparameters.depth,
         )
-        config["divisor"] = 2**hyperparameters.depth
     else:
         core = build_user_model(
             get_model, request.architecture_file, (tile, tile, 3), request.target
         )
-        config["divisor"] = 32
-    normalisation = config["normalisation"]
+    normalisation = config.normalisation
     model = with_normalisation(core, normalisation["mean"], normalisation["std"])
     if user_loss is not None:
         loss = user_loss.loss
     else:
         loss = default_loss(
             request.target,
-            config["class_frequencies"],
+            config.class_frequencies,
             separation_weight=hyperparameters.separation_weight,
             class_balance=hyperparameters.class_balance,
             dice_weight=hyperparameters.dice_weight,
@@ -241,27 +245,24 @@ def _cell_dice(target: str):
     return CellDice(target=target)
 
 
-def _finish(folder: ModelFolder, config: dict, model, recorder, prepared_validation) -> None:
+def _finish(folder: ModelFolder, config: ModelConfig, model, recorder, prepared_validation) -> None:
     """Save the final network, tune post-processing, record validation metrics, clean up."""
-    import keras
-
     from cellseg.neural_network.evaluation import evaluate_images
+    from cellseg.neural_network.model import TrainedModel
+    from cellseg.neural_network.model_folder import load_network
 
     save_network(model, folder.model_path)
     if not folder.best_path.is_file():
         shutil.copyfile(folder.model_path, folder.best_path)
-    best = keras.saving.load_model(folder.best_path, compile=False, safe_mode=True)
-    config["best_epoch"] = recorder.best_epoch
+    config = config.with_changes(best_epoch=recorder.best_epoch)
     if prepared_validation:
-        thresholds, scores = evaluate_images(
-            best, config, [(item.image, item.labels) for item in prepared_validation], tune=True
-        )
-        config["postprocessing"] = thresholds.to_dict()
-        config["validation"] = scores
+        best = TrainedModel(load_network(folder, folder.best_path), config, folder=folder)
+        pairs = [(item.image, item.labels) for item in prepared_validation]
+        thresholds, scores = evaluate_images(best, pairs, tune=True)
+        config = config.with_changes(thresholds=thresholds, validation=scores)
         shown = ("aji", "f1", "panoptic_quality", "dice", "count_error")
         print("cellseg train: validation " + ", ".join(f"{key} {scores[key]:.3f}" for key in shown))
-    config["status"] = "finished"
-    folder.write_config(config)
+    folder.write_config(config.with_changes(status="finished"))
     shutil.rmtree(folder.checkpoints, ignore_errors=True)
     shutil.rmtree(folder.cache, ignore_errors=True)
 

@@ -1,81 +1,28 @@
-"""Predict images too large to hold in memory (whole slides), region by region.
+"""Find the cells of images too large to hold in memory (whole slides), region by region.
 
-The slide is cut into square regions of `REGION` pixels. Each is read from the file with a
-`HALO` of context around it (TIFFs are read lazily, only the tiles or strips a region
-touches), its cells are found, and a cell belongs to the region that holds its centroid.
-The halo is wider than any nucleus, so a region sees its cells whole: none is cut, none is
-counted twice. Neither the slide, nor the network's output, nor the labels are ever held
-whole: labels are painted into horizontal strips one region tall, and a strip goes to the
-tiled label TIFF as soon as no later region can reach it (at most four strips are held).
+The slide is cut into square regions of `REGION` pixels. Each is read from its source
+(`cellseg.slide_io`: TIFFs are read lazily, only the tiles or strips a region touches)
+with a `HALO` of context around it, its cells are found, and a cell belongs to the region
+that holds its centroid. The halo is wider than any nucleus, so a region sees its cells
+whole: none is cut, none is counted twice. Regions come row by row, so the writers of the
+results (`cellseg.prediction_files`) hold a few strips of labels at a time, never the slide.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from math import isqrt
-from pathlib import Path
 
 import numpy as np
 
-from cellseg.errors import file_error
-from cellseg.neural_network.prediction import WHOLE_IMAGE_PIXELS
+from cellseg.neural_network.prediction import AUTO, WHOLE_IMAGE_PIXELS
+from cellseg.slide_io import LABEL_TILE
 
 #: Context read around each region; wider than any cell.
 HALO = 128
-#: Tile side of the label TIFF.
-TILE = 256
-#: Side of a region, in pixels, a multiple of `TILE` (1792). With its halo a region is the
-#: largest image the network takes in one piece (`WHOLE_IMAGE_PIXELS`), so its output is
-#: never tiled and stitched: 10% faster than regions of 2048 pixels, for the same peak memory.
-REGION = (isqrt(WHOLE_IMAGE_PIXELS) - 2 * HALO) // TILE * TILE
-#: Images above this many pixels are predicted region by region.
-REGION_MODE_PIXELS = 25_000_000
-
-
-class ArrayRegions:
-    """Windows of an image already in memory."""
-
-    def __init__(self, image: np.ndarray):
-        self.image = image
-        self.shape = image.shape[:2]
-
-    def read(self, top: int, left: int, bottom: int, right: int) -> np.ndarray:
-        return self.image[top:bottom, left:right]
-
-    def close(self) -> None:
-        pass
-
-
-class TiffRegions:
-    """Windows of a (Big)TIFF, read lazily through tifffile's zarr store."""
-
-    def __init__(self, path):
-        import tifffile
-        import zarr
-
-        self.path = Path(path)
-        try:
-            with tifffile.TiffFile(self.path) as tiff:
-                series = tiff.series[0]
-                self.axes = series.axes
-                shape = series.shape
-                if tiff.pages[0].photometric == tifffile.PHOTOMETRIC.SEPARATED:
-                    raise file_error(self.path, "CMYK TIFF is not supported; convert it to RGB")
-            self.store = tifffile.imread(self.path, aszarr=True)
-            array = zarr.open(self.store, mode="r")
-            self.array = array["0"] if hasattr(array, "keys") else array  # pyramid: level 0
-        except (tifffile.TiffFileError, ValueError, OSError, KeyError) as error:
-            raise file_error(self.path, f"unreadable TIFF ({error})") from None
-        if self.axes not in ("YX", "YXS", "SYX", "CYX"):
-            raise file_error(self.path, f"TIFF has axes {self.axes}; give one 2-D image per file")
-        self.shape = (shape[self.axes.index("Y")], shape[self.axes.index("X")])
-
-    def read(self, top: int, left: int, bottom: int, right: int) -> np.ndarray:
-        if self.axes in ("SYX", "CYX"):
-            return np.moveaxis(np.asarray(self.array[:, top:bottom, left:right]), 0, -1)
-        return np.asarray(self.array[top:bottom, left:right])
-
-    def close(self) -> None:
-        self.store.close()
+#: Side of a region, in pixels, a multiple of the label TIFF's tiles (1792). With its halo
+#: a region is the largest image the network takes in one piece (`WHOLE_IMAGE_PIXELS`), so
+#: its output is never tiled and stitched.
+REGION = (isqrt(WHOLE_IMAGE_PIXELS) - 2 * HALO) // LABEL_TILE * LABEL_TILE
 
 
 @dataclass(frozen=True)
@@ -102,27 +49,30 @@ class ScaledRegion:
 
 def region_cells(
     model,
-    config: dict,
     source,
     *,
     progress=None,
-    scale: float | str = 1.0,
+    scale: float = 1.0,
     known: ScaledRegion | None = None,
 ) -> Iterator[RegionCells]:
     """Find the cells of a large image region by region; ids are numbered across the slide.
 
-    ``progress``, if given, is called once per region; ``scale`` is `segment`'s, ``"auto"``
-    chosen once for the whole slide (`slide_scale`), so that every region is found at the
-    same scale. ``known``, `slide_scale`'s answer, gives the cells of the region the scale
-    was chosen on, so that region is not found twice.
+    Parameters
+    ----------
+    model : cellseg.neural_network.model.TrainedModel
+    source : ArrayRegions or TiffRegions
+        Anything with a ``shape`` (rows, columns) and ``read(top, left, bottom, right)``.
+    progress : callable, optional
+        Called once per region.
+    scale : float
+        The enlargement before the network, the same for every region.
+    known : ScaledRegion, optional
+        `slide_scale`'s answer: the cells of the region the scale was chosen on, so that
+        region is not found twice.
     """
-    from cellseg.neural_network.prediction import AUTO, segment
     from cellseg.postprocessing.measurements import measure_cells
 
     rows, columns = source.shape
-    if scale == AUTO:
-        known = slide_scale(model, config, source)
-        scale = known.scale
     next_id = 1
     for row_index, top in enumerate(range(0, rows, REGION)):
         for left in range(0, columns, REGION):
@@ -132,7 +82,7 @@ def region_cells(
             if known is not None and (known.top, known.left) == window[:2]:
                 labels = known.labels
             else:
-                labels = segment(model, image, config, scale=scale)
+                labels = model.segment(image, scale=scale).labels
             measured = measure_cells(image, labels)
             lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint32)
             owned = []
@@ -150,19 +100,18 @@ def region_cells(
                 progress()
 
 
-def slide_scale(model, config: dict, source) -> ScaledRegion:
-    """`segment`'s automatic scale for a whole slide, chosen on its central region.
+def slide_scale(model, source) -> ScaledRegion:
+    """The automatic scale for a whole slide (`TrainedModel.segment`'s ``"auto"``), chosen
+    on its central region.
 
     The region is the one of `region_cells` that holds the slide's centre, read with its
     halo, and its cells found at the chosen scale come back with it to be used again.
     """
-    from cellseg.neural_network.prediction import AUTO, segment_at_scale
-
     rows, columns = source.shape
     top, left = rows // 2 // REGION * REGION, columns // 2 // REGION * REGION
     window = _window(top, left, source.shape)
-    labels, scale = segment_at_scale(model, source.read(*window), config, AUTO)
-    return ScaledRegion(scale, window[0], window[1], labels)
+    found = model.segment(source.read(*window), scale=AUTO)
+    return ScaledRegion(found.scale, window[0], window[1], found.labels)
 
 
 def _window(top: int, left: int, shape) -> tuple[int, int, int, int]:
@@ -180,61 +129,3 @@ def _window(top: int, left: int, shape) -> tuple[int, int, int, int]:
 def region_count(shape) -> int:
     """How many regions `region_cells` goes through."""
     return -(-shape[0] // REGION) * -(-shape[1] // REGION)
-
-
-class LabelStrips:
-    """Labels of the slide in horizontal strips one region tall, released as TIFF tiles."""
-
-    def __init__(self, rows: int, columns: int):
-        self.rows, self.columns = rows, columns
-        self.strips: dict[int, np.ndarray] = {}
-        self.released = 0  # strips before this one have been given out
-
-    def paint(self, labels: np.ndarray, top: int, left: int) -> None:
-        """Copy the non-zero pixels of a window of labels into the strips it covers."""
-        for strip in range(top // REGION, (top + labels.shape[0] - 1) // REGION + 1):
-            start = strip * REGION
-            target = self._strip(strip)
-            first, last = max(top, start), min(top + labels.shape[0], start + target.shape[0])
-            window = labels[first - top : last - top]
-            area = target[first - start : last - start, left : left + labels.shape[1]]
-            np.copyto(area, window, where=window > 0)
-
-    def tiles(self, *, before: int | None = None) -> Iterator[np.ndarray]:
-        """Tiles of the strips numbered below ``before`` (all, by default), in TIFF order."""
-        last = -(-self.rows // REGION) if before is None else before
-        while self.released < last:
-            strip = self.strips.pop(self.released, None)
-            if strip is None:
-                strip = np.zeros(self._strip_shape(self.released), dtype=np.uint32)
-            for row in range(0, strip.shape[0], TILE):
-                for column in range(0, self.columns, TILE):
-                    tile = np.zeros((TILE, TILE), dtype=np.uint32)
-                    part = strip[row : row + TILE, column : column + TILE]
-                    tile[: part.shape[0], : part.shape[1]] = part
-                    yield tile
-            self.released += 1
-
-    def _strip_shape(self, strip: int) -> tuple[int, int]:
-        return (min(REGION, self.rows - strip * REGION), self.columns)
-
-    def _strip(self, strip: int) -> np.ndarray:
-        if strip not in self.strips:
-            self.strips[strip] = np.zeros(self._strip_shape(strip), dtype=np.uint32)
-        return self.strips[strip]
-
-
-def write_label_tiff(path, shape, tiles: Iterator[np.ndarray]) -> None:
-    """Write a tiled, compressed 32-bit BigTIFF of labels from tiles given in order."""
-    import tifffile
-
-    tifffile.imwrite(
-        path,
-        tiles,
-        shape=shape,
-        dtype=np.uint32,
-        tile=(TILE, TILE),
-        bigtiff=True,
-        compression="zlib",
-        photometric="minisblack",
-    )

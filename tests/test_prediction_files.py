@@ -1,18 +1,24 @@
-"""The files a prediction leaves: per-image results and the folder's tables."""
+"""The files a prediction leaves: per-image results, their records and the folder's tables."""
 
 import csv
+import json
+import re
 
 import numpy as np
+import pytest
 
+from cellseg.errors import CellsegError
+from cellseg.image_io import write_image
+from cellseg.neural_network.model import Cells
 from cellseg.prediction_files import PredictionFiles
 
 
-def _two_cells():
+def _two_cells(scale=1.0):
     image = np.full((20, 30, 3), 230, np.uint8)
     labels = np.zeros((20, 30), np.int32)
     labels[2:8, 2:8], labels[10:18, 12:25] = 1, 2
     image[labels > 0] = (90, 60, 140)
-    return image, labels
+    return Cells(image, labels, scale)
 
 
 def _counts(folder):
@@ -21,10 +27,9 @@ def _counts(folder):
 
 
 def test_counts_say_how_much_each_image_was_enlarged(tmp_path):
-    image, labels = _two_cells()
     results = PredictionFiles(tmp_path)
-    results.add("a.png", image, labels, scale=1.27)
-    results.add("b.png", image, labels)
+    results.add("a.png", _two_cells(1.27))
+    results.add("b.png", _two_cells())
     rows = results.finish(["a.png", "b.png"])
     assert [(row["image"], row["count"], row["scale"]) for row in rows] == [
         ("a.png", 2, 1.27),
@@ -33,10 +38,57 @@ def test_counts_say_how_much_each_image_was_enlarged(tmp_path):
     assert [row["scale"] for row in _counts(tmp_path)] == ["1.27", "1.0"]
 
 
-def test_results_without_a_scale_record_still_count(tmp_path):
-    """A folder predicted before the scale was recorded: its images keep their counts."""
-    image, labels = _two_cells()
-    PredictionFiles(tmp_path).add("old.png", image, labels, scale=2)
-    (tmp_path / "old_scale.json").unlink()
-    (row,) = PredictionFiles(tmp_path).finish(["old.png"])
-    assert row["count"] == 2 and row["scale"] == ""
+def test_results_of_an_earlier_version_still_count(tmp_path):
+    """A folder predicted by an earlier cellseg (a scale record, or none at all): its
+    images keep their counts, and are predicted again over their own files."""
+    PredictionFiles(tmp_path).add("old.png", _two_cells(2.0))
+    PredictionFiles(tmp_path).add("older.png", _two_cells())
+    (tmp_path / "old_prediction.json").unlink()
+    (tmp_path / "old_scale.json").write_text(json.dumps({"image": "old.png", "scale": 2.0}))
+    (tmp_path / "older_prediction.json").unlink()
+    results = PredictionFiles(tmp_path)
+    rows = results.finish(["old.png", "older.png"])
+    assert [(row["count"], row["scale"]) for row in rows] == [(2, 2.0), (2, "")]
+    assert not results.finished("old.png")  # made with settings unknown
+    results.add("old.png", _two_cells())  # its files were cellseg's: replaced
+
+
+def test_an_image_is_finished_only_with_the_same_model_settings_and_formats(tmp_path):
+    first = {"model": "a", "model_sha256": "1" * 64, "scale": "auto"}
+    results = PredictionFiles(tmp_path, settings=first)
+    results.add("a.png", _two_cells())
+    assert results.finished("a.png")
+    assert not PredictionFiles(tmp_path, settings={**first, "model": "b"}).finished("a.png")
+    assert not PredictionFiles(tmp_path, settings={**first, "scale": 2.0}).finished("a.png")
+    formats = PredictionFiles(tmp_path, settings=first, formats=("png", "geojson"))
+    assert not formats.finished("a.png")
+    assert PredictionFiles(tmp_path, settings=first, formats=("png",)).finished("a.png")
+
+
+def test_an_interrupted_image_is_not_finished_and_not_counted(tmp_path):
+    results = PredictionFiles(tmp_path)
+    results.add("a.png", _two_cells())
+    record = json.loads((tmp_path / "a_prediction.json").read_text())
+    record["complete"] = False  # killed after its cell table, before its record
+    (tmp_path / "a_prediction.json").write_text(json.dumps(record))
+    assert not results.finished("a.png")
+    assert results.finish(["a.png"]) == []
+
+
+def test_files_cellseg_did_not_write_are_never_replaced(tmp_path):
+    write_image(tmp_path / "a_overlay.png", np.zeros((5, 5), np.uint8))  # the user's
+    results = PredictionFiles(tmp_path)
+    with pytest.raises(CellsegError, match=r"a_overlay\.png: exists and was not written"):
+        results.add("a.png", _two_cells())
+    assert not (tmp_path / "a_labels.png").exists()
+    PredictionFiles(tmp_path, overwrite=True).add("a.png", _two_cells())
+    assert (tmp_path / "a_labels.png").is_file()
+
+
+@pytest.mark.parametrize("table", ["counts.csv", "cells.csv"])
+def test_tables_cellseg_did_not_write_are_never_replaced(tmp_path, table):
+    (tmp_path / table).write_text("the lab's own table\n")
+    with pytest.raises(CellsegError, match=f"{re.escape(table)}: exists and was not written"):
+        PredictionFiles(tmp_path)
+    assert (tmp_path / table).read_text() == "the lab's own table\n"
+    PredictionFiles(tmp_path, overwrite=True).add("a.png", _two_cells())

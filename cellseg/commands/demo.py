@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.commands.arguments import non_negative_float, positive_float
+from cellseg.commands.arguments import optical_density, scale_factor
 
 #: Mean DAB optical density from which the demo counts a nucleus as positive.
 DEMO_POSITIVE_THRESHOLD = 0.15
@@ -30,14 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--positive-threshold",
-        type=non_negative_float,
+        type=optical_density,
         default=DEMO_POSITIVE_THRESHOLD,
         metavar="OD",
         help=f"mean DAB optical density of a positive cell ({DEMO_POSITIVE_THRESHOLD})",
     )
     parser.add_argument(
         "--scale",
-        type=positive_float,
+        type=scale_factor,
         default=DEMO_SCALE,
         metavar="FACTOR",
         help=f"enlargement before the network, as in cellseg predict ({DEMO_SCALE:g}: the "
@@ -60,27 +60,27 @@ def main(argv: list[str] | None = None) -> int:
 
     from cellseg.batch import prepare_output_folder
     from cellseg.image_io import write_image
-    from cellseg.neural_network.model_folder import load_network, resolve_model
-    from cellseg.neural_network.prediction import segment
+    from cellseg.neural_network.model import TrainedModel
     from cellseg.prediction_files import PredictionFiles
 
     started = time.perf_counter()
-    folder = resolve_model(arguments.model)
-    output = prepare_output_folder(arguments.output, [folder.path])
+    model = TrainedModel.load(arguments.model)
+    output = prepare_output_folder(arguments.output, [model.folder.path])
     tissue = data.immunohistochemistry()
     write_image(output / "tissue.png", tissue, overwrite=arguments.overwrite)
     results = PredictionFiles(
-        output, positive_threshold=arguments.positive_threshold, overwrite=True
+        output,
+        positive_threshold=arguments.positive_threshold,
+        overwrite=True,
+        settings={**model.identity(), "scale": arguments.scale},
     )
-    model = load_network(folder)
-    found = segment(model, tissue, folder.read_config(), scale=arguments.scale)
-    results.add("tissue.png", tissue, found, scale=arguments.scale)
+    results.add("tissue.png", model.segment_file(output / "tissue.png", scale=arguments.scale))
     (counts,) = results.finish(["tissue.png"])
     seconds = time.perf_counter() - started
     print(
         f"Image: scikit-image's immunohistochemistry sample (haematoxylin and DAB), "
         f"{tissue.shape[1]} x {tissue.shape[0]} pixels enlarged {arguments.scale:g}x, "
-        f"model '{folder.name}'\n"
+        f"model '{model.name}'\n"
         f"Cells found: {counts['count']}, of which {counts['positive']} DAB-positive "
         f"({counts['positive_percent']:.1f}%; mean DAB optical density >= "
         f"{arguments.positive_threshold})\n"

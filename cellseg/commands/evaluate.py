@@ -1,6 +1,7 @@
 """``cellseg evaluate``: score a trained model on annotated images."""
 
 import argparse
+import sys
 
 from cellseg.commands.arguments import add_outline_arguments, add_overwrite_argument, scale_or_auto
 
@@ -47,28 +48,30 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import check_output_file
+    from cellseg.batch import check_output_file, one_line
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import pair_by_stem
     from cellseg.neural_network.evaluation import mean_scores, score_pairs
-    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.neural_network.model import TrainedModel
     from cellseg.tables import csv_text, text_table
 
-    folder = resolve_model(arguments.model)
-    output = Path(arguments.output or f"evaluation_{folder.name}.csv")
-    check_output_file(output, [arguments.images, arguments.annotations, folder.path])
+    model = TrainedModel.load(arguments.model)
+    output = Path(arguments.output or f"evaluation_{model.name}.csv")
+    check_output_file(output, [arguments.images, arguments.annotations, model.folder.path])
     if output.exists() and not arguments.overwrite:
         raise file_error(output, "already exists (use --overwrite to replace it)")
     pairs = pair_by_stem(arguments.images, arguments.annotations)
-    model = load_network(folder)
-    rows = score_pairs(
-        model, folder.read_config(), pairs, outline_style(arguments), scale=arguments.scale
-    )
+    rows, failures = score_pairs(model, pairs, outline_style(arguments), scale=arguments.scale)
+    for error in failures:
+        print(f"cellseg evaluate: error: {one_line(error)}", file=sys.stderr)
+    if not rows:
+        return 1  # each image's error is above
     rows.append({"image": "mean", **mean_scores(rows)})
     columns = ("image", *SCORE_NAMES)
     print(text_table(rows, columns))
     write_text_atomically(output, csv_text(rows, columns), overwrite=arguments.overwrite)
-    print(f"cellseg evaluate: {len(rows) - 1} images scored, table written to {output}")
-    return 0
+    failed = f"; {len(failures)} could not be scored" if failures else ""
+    print(f"cellseg evaluate: {len(rows) - 1} images scored{failed}; table written to {output}")
+    return 1 if failures else 0

@@ -3,7 +3,7 @@
 import argparse
 
 from cellseg.batch import check_not_an_input
-from cellseg.commands.arguments import non_negative_float
+from cellseg.commands.arguments import optical_density
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, metavar="DIR", help="folder to create")
     parser.add_argument(
         "--positive-threshold",
-        type=non_negative_float,
+        type=optical_density,
         default=0.15,
         metavar="OD",
         help="the page's initial DAB-positive threshold, mean optical density (0.15)",
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from cellseg.errors import CellsegError
-    from cellseg.neural_network.model_folder import load_network, resolve_model
+    from cellseg.neural_network.model import TrainedModel
     from cellseg.neural_network.onnx_export import export_onnx, largest_difference
     from cellseg.web_site import (
         build_site,
@@ -55,21 +55,19 @@ def main(argv: list[str] | None = None) -> int:
 
     output = Path(arguments.output)
     check_site_destination(output, overwrite=arguments.overwrite)
-    folder = resolve_model(arguments.model)
-    check_not_an_input(output, [folder.path])
-    model = load_network(folder)
+    model = TrainedModel.load(arguments.model)
+    check_not_an_input(output, [model.folder.path])
     # Build beside the destination, then move it into place: never half a site.
     staging = staging_folder(output)
     try:
-        export_onnx(model, staging / "model.onnx")
-        difference = largest_difference(model, staging / "model.onnx")
+        export_onnx(model.network, staging / "model.onnx")
+        difference = largest_difference(model.network, staging / "model.onnx")
         if difference > 1e-3:
             raise CellsegError(
-                f"{folder.path}: the ONNX model differs from the Keras one by {difference:.2g}"
+                f"{model.folder.path}: the ONNX model differs from the Keras one by "
+                f"{difference:.2g}"
             )
-        settings = model_settings(
-            folder.read_config(), folder.name, model.input_shape, arguments.positive_threshold
-        )
+        settings = model_settings(model, arguments.positive_threshold)
         site = staging / "site"
         build_site(site, staging / "model.onnx", settings)
         install_site(site, output, overwrite=arguments.overwrite)

@@ -44,14 +44,14 @@ def main(argv: list[str] | None = None) -> int:
             entries.append({"name": path.name, "status": f"unreadable ({error})"})
             continue
         history = folder.read_history()
-        hyperparameters = config.get("settings", {}).get("hyperparameters", {})
+        hyperparameters = (config.training or {}).get("hyperparameters", {})
         entries.append(
             {
                 "name": path.name,
-                "status": config.get("status", "?"),
-                "target": config.get("target", "?"),
+                "status": config.status,
+                "target": config.target,
                 "epochs": f"{len(history)}/{hyperparameters.get('epochs', '?')}",
-                **config.get("validation", {}),
+                **(config.validation or {}),
                 "val_loss": min(
                     (row["val_loss"] for row in history if "val_loss" in row), default=None
                 ),

@@ -2,7 +2,8 @@
 
 import argparse
 
-from cellseg.commands.arguments import non_negative_float, scale_or_auto, shard
+from cellseg.commands.arguments import optical_density, scale_or_auto, shard
+from cellseg.output_formats import FORMATS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,11 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format",
         nargs="+",
-        choices=("png", "tiff", "geojson"),
+        choices=tuple(FORMATS),
         default=["png"],
-        help="png: labels, red outlines and overlay as PNG (default); tiff: a 32-bit label "
-        "TIFF that napari and Fiji open as labels; geojson: cell polygons with their "
-        "measurements, for QuPath (File > Import objects)",
+        help="; ".join(f"{name}: {output.help}" for name, output in FORMATS.items()),
     )
     parser.add_argument(
         "--shard",
@@ -48,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--positive-threshold",
-        type=non_negative_float,
+        type=optical_density,
         metavar="OD",
         help="mean DAB optical density from which a cell counts as DAB-positive (QuPath's "
         "scale; 0.2 is a common start): adds positive counts and percentages",
@@ -69,79 +68,54 @@ def main(argv: list[str] | None = None) -> int:
 
     import_tensorflow()
 
-    from math import prod
-
     from tqdm import tqdm
 
     from cellseg.batch import image_files, prepare_output_folder, run_each
-    from cellseg.image_io import is_tiff, read_image, read_image_shape
-    from cellseg.neural_network.model_folder import load_network, resolve_model
-    from cellseg.neural_network.prediction import AUTO, segment_at_scale
-    from cellseg.neural_network.whole_slide import (
-        REGION_MODE_PIXELS,
-        ArrayRegions,
-        TiffRegions,
-        region_cells,
-        region_count,
-        slide_scale,
-    )
+    from cellseg.neural_network.model import SlideCells, TrainedModel
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
 
-    folder = resolve_model(arguments.model)
+    model = TrainedModel.load(arguments.model)
     files = image_files(arguments.inputs)
     mine = files if arguments.shard is None else files[arguments.shard[0] - 1 :: arguments.shard[1]]
-    output = prepare_output_folder(arguments.output, [*arguments.inputs, folder.path])
+    output = prepare_output_folder(arguments.output, [*arguments.inputs, model.folder.path])
     results = PredictionFiles(
         output,
         positive_threshold=arguments.positive_threshold,
         overwrite=arguments.overwrite,
         formats=arguments.format,
+        settings={**model.identity(), "scale": arguments.scale},
     )
     todo = [path for path in mine if not results.finished(path.name)]
     if len(todo) < len(mine):
         print(
-            f"cellseg predict: {len(mine) - len(todo)} images already predicted in {output}, "
-            "skipped (--overwrite predicts them again)"
+            f"cellseg predict: {len(mine) - len(todo)} images already predicted in {output} "
+            "with this model and these settings, skipped (--overwrite predicts them again)"
         )
-    config = folder.read_config()
-    model = load_network(folder) if todo else None
-    scale = arguments.scale
-    size_scale = 1.0 if scale == AUTO else scale  # what decides between whole and regions
     enlarged = {}
 
     def predict_one(path):
-        if is_tiff(path) and prod(read_image_shape(path)) * size_scale**2 > REGION_MODE_PIXELS:
-            source = TiffRegions(path)  # read lazily: the slide is never held whole
-        else:
-            image = read_image(path)
-            if image.shape[0] * image.shape[1] * size_scale**2 <= REGION_MODE_PIXELS:
-                labels, used = segment_at_scale(model, image, config, scale)
-                if scale == AUTO and used != 1:
-                    enlarged[path.name] = used
-                results.add(path.name, image, labels, scale=used)
-                return
-            source = ArrayRegions(image)
-        try:
-            slide, known = scale, None
-            if scale == AUTO:
-                known = slide_scale(model, config, source)
-                slide = known.scale
-                if slide != 1:
-                    enlarged[path.name] = slide
-            with tqdm(
-                total=region_count(source.shape),
-                desc=path.name,
-                unit="region",
-                disable=None,
-                leave=False,
-            ) as bar:
-                regions = region_cells(
-                    model, config, source, progress=bar.update, scale=slide, known=known
+        bars = []  # a slide's progress bar, once it is known to be one
+        found = model.segment_file(
+            path, scale=arguments.scale, progress=lambda: bars and bars[0].update()
+        )
+        if isinstance(found, SlideCells):
+            bars.append(
+                tqdm(
+                    total=found.region_count,
+                    desc=path.name,
+                    unit="region",
+                    disable=None,
+                    leave=False,
                 )
-                results.add_slide(path.name, source.shape, regions, scale=slide)
+            )
+        if arguments.scale == "auto" and found.scale != 1:
+            enlarged[path.name] = found.scale
+        try:
+            results.add(path.name, found)
         finally:
-            source.close()
+            for bar in bars:
+                bar.close()
 
     code = run_each(todo, predict_one, command="predict") if todo else 0
     counts = results.finish([path.name for path in files])

@@ -1,6 +1,7 @@
 """``cellseg report``: one offline HTML file about a model: training, scores, overlays."""
 
 import argparse
+import html
 
 from cellseg.commands.arguments import add_outline_arguments
 
@@ -48,45 +49,43 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.metrics import SCORE_NAMES, image_scores
     from cellseg.neural_network.dataset import pair_by_stem
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.model_folder import load_network, resolve_model
-    from cellseg.neural_network.prediction import segment
+    from cellseg.neural_network.model import TrainedModel
 
     output = Path(arguments.output)
     if output.exists() and not arguments.overwrite:
         raise file_error(output, "already exists (use --overwrite to replace it)")
-    folder = resolve_model(arguments.model)
+    model = TrainedModel.load(arguments.model)
     evaluated = [arguments.images, arguments.annotations] if arguments.images else []
-    check_output_file(output, [folder.path, *evaluated])
-    config, history = folder.read_config(), folder.read_history()
-    model = load_network(folder)
+    check_output_file(output, [model.folder.path, *evaluated])
+    config, history = model.config, model.folder.read_history()
     style = outline_style(arguments)
 
     def figure(image_path, annotation_path, caption):
         image = read_image(image_path)
         truth = read_annotation_labels(annotation_path, style)
-        found = segment(model, image, config)
+        found = model.segment_file(image_path).whole_labels()
         scores = image_scores(truth, found)
         text = (
             f"{caption}: AJI {scores['aji']:.3f}, {int(scores['predicted_count'])} cells "
             f"found of {int(scores['true_count'])}"
         )
         picture = report.picture(report.overlay(image, found, truth), alt=text)
-        return scores, f"<figure>{picture}<figcaption>{text}</figcaption></figure>"
+        return scores, f"<figure>{picture}<figcaption>{html.escape(text)}</figcaption></figure>"
 
     sections = [("Training", report.curves(history) + _epochs(history, config))]
-    validation = config.get("validation")
+    validation = config.validation
     if validation:
-        thresholds = config.get("postprocessing", {})
+        thresholds = config.thresholds.to_dict()
         sections.append(
             (
                 "Validation scores",
                 report.table([validation], list(validation))
                 + "<p>Post-processing thresholds tuned on these images: "
-                + ", ".join(f"{k} {v}" for k, v in thresholds.items())
+                + html.escape(", ".join(f"{k} {v}" for k, v in thresholds.items()))
                 + ".</p>",
             )
         )
-    data = config.get("settings", {}).get("data", {})
+    data = (config.training or {}).get("data", {})
     held = [entry for entry in data.get("files", []) if entry.get("split") == "validation"]
     figures = []
     for entry in held[:SHOWN_IMAGES]:
@@ -99,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             (
                 "Validation images",
                 "".join(figures)
-                or f"<p>The validation images are no longer in {data.get('images')}.</p>",
+                or "<p>The validation images are no longer in "
+                + html.escape(str(data.get("images")))
+                + ".</p>",
             )
         )
     if arguments.images:
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(
             (
                 "Evaluation",
-                f"<p>{len(rows)} images of {arguments.images}, worst "
+                f"<p>{len(rows)} images of {html.escape(arguments.images)}, worst "
                 "AJI first.</p>"
                 + report.table(
                     rows + [{"image": "mean", **mean_scores(rows)}], ("image", *SCORE_NAMES)
@@ -125,19 +126,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         sections.append(("Worst evaluation images", "".join(worst[:SHOWN_IMAGES])))
     sections.append(("Configuration", report.settings_block(config)))
-    title = f"cellseg model {folder.name} ({config.get('target')}, {config.get('status')})"
+    title = f"cellseg model {model.name} ({config.target}, {config.status})"
     write_text_atomically(output, report.page(title, sections), overwrite=arguments.overwrite)
     print(f"cellseg report: {output}")
     return 0
 
 
-def _epochs(history: list[dict], config: dict) -> str:
+def _epochs(history: list[dict], config) -> str:
     if not history:
         return ""
     minutes = sum(row.get("seconds", 0) for row in history) / 60
-    best = config.get("best_epoch")
+    best = config.best_epoch
     return (
         f"<p>{len(history)} epochs in {minutes:.0f} minutes"
-        + (f"; best validation loss at epoch {best}" if best else "")
+        + (f"; best validation loss at epoch {html.escape(str(best))}" if best else "")
         + ".</p>"
     )

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from cellseg.image_io import write_image
+from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import ModelFolder
 
 
@@ -182,19 +183,19 @@ def test_a_run_stopped_by_a_bad_annotation_can_be_run_again(train_command, train
     result = train_command("--name", "lab", "--annotations", annotations)
     assert_refused(result, first)
     folder = ModelFolder(tmp_path / "models" / "lab")
-    assert folder.read_config()["status"] == "training"  # recognisable from the start
+    assert folder.read_config().status == "training"  # recognisable from the start
 
     first.write_bytes(good)
     assert train_command("--name", "lab", "--annotations", annotations).code == 0
-    assert folder.read_config()["status"] == "finished"
+    assert folder.read_config().status == "finished"
 
 
 def test_restart_replaces_a_run_stopped_before_its_first_epoch(train_command, tmp_path):
     folder = ModelFolder(tmp_path / "models" / "lab")
-    folder.create({"name": "lab", "status": "training", "target": "3class", "settings": {}})
+    folder.create(ModelConfig(name="lab", status="training", training={}))
     (folder.cache).mkdir()
     assert train_command("--name", "lab", "--restart").code == 0
-    assert folder.read_config()["status"] == "finished"
+    assert folder.read_config().status == "finished"
 
 
 def test_the_folder_an_earlier_version_left_without_a_config_is_taken_over(train_command, tmp_path):
@@ -202,7 +203,7 @@ def test_the_folder_an_earlier_version_left_without_a_config_is_taken_over(train
     leftover.mkdir(parents=True)  # what a kill during preparation left before this fix
     (leftover / "a-0123.tif").write_bytes(b"half")
     assert train_command("--name", "lab").code == 0
-    assert ModelFolder(tmp_path / "models" / "lab").read_config()["status"] == "finished"
+    assert ModelFolder(tmp_path / "models" / "lab").read_config().status == "finished"
 
 
 def test_a_foreign_folder_of_that_name_is_never_deleted(train_command, tmp_path):
@@ -251,4 +252,4 @@ def test_a_run_killed_while_preparing_its_data_finishes_when_run_again(
     assert folder.path.exists() and folder.config_path.is_file()
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    assert folder.read_config()["status"] == "finished"
+    assert folder.read_config().status == "finished"

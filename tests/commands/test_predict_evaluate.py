@@ -186,28 +186,22 @@ def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_
     import tifffile
     from skimage.measure import label
 
-    import cellseg.neural_network.prediction as prediction
+    import cellseg.neural_network.model as model
     import cellseg.neural_network.whole_slide as whole_slide
     from cellseg.preprocessing.synthetic import synthetic_tissue
 
-    monkeypatch.setattr(whole_slide, "REGION_MODE_PIXELS", 100_000)
+    monkeypatch.setattr(model, "REGION_MODE_PIXELS", 100_000)
     monkeypatch.setattr(whole_slide, "REGION", 256)
     monkeypatch.setattr(whole_slide, "HALO", 32)
     chosen, used = [], []
 
-    def dark_cells(image):
-        return label(image[..., 0] < 160, connectivity=1).astype(np.int32)
+    def segment(self, image, *, scale="auto"):
+        """Dark cells, found at 1.5x when the scale is chosen."""
+        (chosen if scale == "auto" else used).append(scale)
+        cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
+        return model.Cells(image, cells, 1.5 if scale == "auto" else scale)
 
-    def segment_at_scale(model, image, config, scale):
-        chosen.append(scale)
-        return dark_cells(image), 1.5
-
-    def segment(model, image, config, *, scale=1.0):
-        used.append(scale)
-        return dark_cells(image)
-
-    monkeypatch.setattr(prediction, "segment_at_scale", segment_at_scale)
-    monkeypatch.setattr(prediction, "segment", segment)
+    monkeypatch.setattr(model.TrainedModel, "segment", segment)
     image, _ = synthetic_tissue((600, 700), seed=3)
     slides = tmp_path / "slides"
     slides.mkdir()

@@ -13,8 +13,8 @@ from cellseg.errors import CellsegError
 from cellseg.image_io import read_image
 from cellseg.metrics import image_scores
 from cellseg.neural_network.evaluation import mean_scores
-from cellseg.neural_network.model_folder import bundled_models, load_network, resolve_model
-from cellseg.neural_network.prediction import segment
+from cellseg.neural_network.model import TrainedModel
+from cellseg.neural_network.model_folder import bundled_models, load_network
 from cellseg.postprocessing.classical import classical_segmentation
 
 HELD_OUT = Path(__file__).resolve().parents[2] / "scripts" / "default_model" / "held_out_images.txt"
@@ -26,19 +26,18 @@ AJI_FLOOR = 0.55
 
 @pytest.fixture(scope="module")
 def default():
-    folder = resolve_model("default")
-    return folder, load_network(folder), folder.read_config()
+    return TrainedModel.load("default")
 
 
 def test_default_model_is_bundled_small_and_loads_in_safe_mode(default):
-    folder, model, config = default
-    assert (bundled_models() / "default").is_dir()
+    folder, model, config = default.folder, default.network, default.config
+    assert folder.path.resolve() == (bundled_models() / "default").resolve()
     size = sum(path.stat().st_size for path in folder.path.rglob("*") if path.is_file())
     assert size <= 25 * 1024 * 1024
-    assert config["status"] == "finished" and config["target"] == "3class"
+    assert config.status == "finished" and config.target == "3class"
     assert model.output_shape[-1] == 3 and (folder.path / "README.md").is_file()
-    for key in ("postprocessing", "validation", "normalisation", "settings", "libraries"):
-        assert key in config, key
+    for key in ("thresholds", "validation", "normalisation", "training", "libraries"):
+        assert getattr(config, key), key
     # The last epoch's network loads the same way, and is another network than the best.
     last = load_network(folder, folder.model_path)
     assert last.count_params() == model.count_params()
@@ -53,7 +52,6 @@ def test_default_model_is_bundled_small_and_loads_in_safe_mode(default):
 @pytest.mark.real_data
 def test_default_model_on_held_out_tissue(default, datasets):
     """Above the AJI floor, and better than the classical pipeline on the same images."""
-    _, model, config = default
     names = [
         line.strip()
         for line in HELD_OUT.read_text().splitlines()
@@ -64,7 +62,7 @@ def test_default_model_on_held_out_tissue(default, datasets):
     for name in names:
         truth = read_image(folder / "labels" / f"{name}.png")
         image = read_image(folder / "images" / f"{name}.png")
-        model_rows.append(image_scores(truth, segment(model, image, config)))
+        model_rows.append(image_scores(truth, default.segment(image, scale=1).labels))
         classical_rows.append(image_scores(truth, classical_segmentation(image)))
     model_mean, classical_mean = mean_scores(model_rows), mean_scores(classical_rows)
     print({key: round(value, 3) for key, value in model_mean.items()})

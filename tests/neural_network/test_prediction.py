@@ -78,60 +78,6 @@ def test_flip_averaging_turns_mirrored_hover_offsets_back(flips):
     assert np.abs(unsigned[..., 3:]).max() < 1e-6 < np.abs(plain[..., 3:]).max()
 
 
-def test_evaluation_sees_what_prediction_sees(network):
-    from cellseg.neural_network.evaluation import evaluate_images
-
-    image = np.random.default_rng(4).integers(0, 256, (48, 64, 3), dtype=np.uint8)
-    # Thresholds at which this untrained network finds hundreds of specks, different ones
-    # with and without flips.
-    thresholds = {"foreground": 0.65, "seed": 0.36, "min_area": 1, "smoothing": 0}
-    for flips in (1, 2):
-        config = {"target": "3class", "divisor": 4, "test_time_flips": flips}
-        config["postprocessing"] = thresholds
-        found = prediction.segment(network, image, config)
-        _, scores = evaluate_images(network, config, [(image, found)])
-        # Scored against its own prediction, evaluation (same flips) finds the same cells.
-        assert scores["predicted_count"] == scores["true_count"] == found.max()
-        assert found.max() > 100 and scores["aji"] == 1
-
-
-def dark_is_cell_network():
-    """A fixed 3-class network: dark pixels are cell interior, bright ones background."""
-    inputs = keras.Input((None, None, 3))
-    layer = keras.layers.Conv2D(3, 1, activation="softmax")
-    outputs = layer(inputs)
-    weights = np.zeros((1, 1, 3, 3), np.float32)
-    weights[0, 0, :, 0], weights[0, 0, :, 1] = 1 / 30, -1 / 30
-    layer.set_weights([weights, np.array([-12.8, 12.8, -10.0], np.float32)])
-    return keras.Model(inputs, outputs)
-
-
-def test_scale_finds_cells_at_the_size_the_model_expects():
-    from skimage.draw import disk
-
-    image = np.full((120, 130, 3), 255, np.uint8)
-    centres = [(20 + 40 * row, 20 + 45 * column) for row in range(3) for column in range(3)]
-    for centre in centres:
-        image[disk(centre, 3.5)] = 40  # about 40 pixels: under min_area at this size
-    config = {
-        "target": "3class",
-        "divisor": 1,
-        "postprocessing": {"foreground": 0.5, "seed": 0.5, "min_area": 60, "smoothing": 0},
-    }
-    network = dark_is_cell_network()
-    assert prediction.segment(network, image, config).max() == 0
-    labels = prediction.segment(network, image, config, scale=2)
-    # Found at twice the size (about 160 pixels each), labelled at the image's own size.
-    assert labels.shape == image.shape[:2] and labels.max() == len(centres)
-    assert set(np.unique(labels)) == set(range(len(centres) + 1))
-    for centre in centres:
-        assert labels[centre] > 0
-    found, dark = labels > 0, image[..., 0] < 128
-    assert (found & dark).sum() / (found | dark).sum() > 0.8
-    with pytest.raises(ValueError, match="scale must be positive"):
-        prediction.segment(network, image, config, scale=0)
-
-
 def test_auto_scale_enlarges_only_images_of_small_cells():
     cells = np.kron(np.arange(1, 17).reshape(4, 4), np.ones((5, 5), int))  # 16 cells of 25 px
     assert prediction.auto_scale(cells, 64.0) == 1.6
@@ -140,28 +86,3 @@ def test_auto_scale_enlarges_only_images_of_small_cells():
     assert prediction.auto_scale(cells, 400.0) == prediction.MAX_AUTO_SCALE
     assert prediction.auto_scale(cells, None) == 1.0  # a model that does not know its cells
     assert prediction.auto_scale(cells[:5, :15], 64.0) == 1.0  # 3 cells tell too little
-
-
-def test_auto_scale_finds_small_cells_again_at_the_training_size():
-    from skimage.draw import disk
-
-    image = np.full((120, 130, 3), 255, np.uint8)
-    centres = [(15 + 30 * row, 15 + 33 * column) for row in range(4) for column in range(4)]
-    for centre in centres:
-        image[disk(centre, 3.5)] = 40  # about 40 pixels each
-    config = {
-        "target": "3class",
-        "divisor": 1,
-        "postprocessing": {"foreground": 0.5, "seed": 0.5, "min_area": 5, "smoothing": 0},
-        "cell_area": 160.0,  # trained on cells twice as wide
-    }
-    network = dark_is_cell_network()
-    labels, used = prediction.segment_at_scale(network, image, config, "auto")
-    assert 1.8 <= used <= 2.0
-    assert np.array_equal(labels, prediction.segment(network, image, config, scale=used))
-    assert np.array_equal(labels, prediction.segment(network, image, config, scale="auto"))
-    assert labels.max() == len(centres)
-    # Cells of the training size are left as they are.
-    config["cell_area"] = 40.0
-    labels, used = prediction.segment_at_scale(network, image, config, "auto")
-    assert used == 1 and np.array_equal(labels, prediction.segment(network, image, config))

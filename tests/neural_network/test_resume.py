@@ -81,7 +81,7 @@ def test_killed_run_resumes_with_each_epoch_once_from_its_data_moved(training_da
     assert f"resuming {folder.path} after epoch {killed_after}" in result.stdout
     epochs = [row["epoch"] for row in folder.read_history()]
     assert epochs == [1, 2, 3]
-    assert folder.read_config()["status"] == "finished"
+    assert folder.read_config().status == "finished"
 
 
 def test_an_unfinished_run_resumes_only_with_the_same_files(training_data, tmp_path):
@@ -105,7 +105,7 @@ def test_an_unfinished_run_resumes_only_with_the_same_files(training_data, tmp_p
 
     request, again = settings(moved)
     resumed = start_or_resume(folder, request, again)
-    assert resumed["settings"]["data"]["images"] == str(moved / "images")
+    assert resumed.training["data"]["images"] == str(moved / "images")
 
     annotation = sorted((moved / "outlines").iterdir())[0]
     annotation.write_bytes(annotation.read_bytes() + b"\0")  # same name, other content
@@ -129,13 +129,13 @@ def test_a_run_of_a_version_without_a_new_setting_resumes_at_its_default(trainin
     folder = ModelFolder(tmp_path / "older")
     config = start_or_resume(folder, request, settings(0.0))
     for group in ("hyperparameters", "augmentation"):  # as recorded before CROWDED existed
-        del config["settings"][group]["crowded"]
+        del config.training[group]["crowded"]
     folder.write_config(config)
     folder.state_path.parent.mkdir()
     folder.write_state({"finished_epochs": 1})
 
     resumed = start_or_resume(folder, request, settings(0.0))
-    assert resumed["settings"]["hyperparameters"]["crowded"] == 0.0
+    assert resumed.training["hyperparameters"]["crowded"] == 0.0
     folder.write_config(config)
     with pytest.raises(CellsegError, match="other settings \\(hyperparameters, augmentation\\)"):
         start_or_resume(folder, request, settings(0.5))

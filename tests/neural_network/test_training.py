@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cellseg.image_io import read_image
-from cellseg.neural_network.model_folder import ModelFolder, load_network
-from cellseg.neural_network.prediction import segment
+from cellseg.neural_network.model import TrainedModel
+from cellseg.neural_network.model_folder import ModelFolder
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "scripts" / "examples"
 
@@ -27,16 +27,18 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
     history = folder.read_history()
     assert [row["epoch"] for row in history] == [1, 2]
     assert {"loss", "cell_dice", "val_loss", "val_cell_dice"} <= set(history[0])
-    config = json.loads(folder.config_path.read_text())
-    assert config["status"] == "finished" and config["target"] == "3class"
-    settings = config["settings"]
+    written = json.loads(folder.config_path.read_text())
+    assert written["format"] == 2 and written["status"] == "finished"
+    config = folder.read_config()
+    assert config.status == "finished" and config.target == "3class"
+    settings = config.training
     assert settings["seed"] == 3 and settings["hyperparameters"]["batch_size"] == 2
-    assert config["test_time_flips"] == 1
+    assert config.test_time_flips == 1 and config.divisor == 4  # 2 ** DEPTH
     files = settings["data"]["files"]
     assert sorted(entry["split"] for entry in files) == ["training"] * 3 + ["validation"]
     image = training_data / "images" / files[0]["image"]
     assert files[0]["image_sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
-    assert len(config["normalisation"]["mean"]) == 3
+    assert len(config.normalisation["mean"]) == 3
     # The median area of the training cells (from their outlines), for --scale auto.
     from cellseg.annotations import read_annotation_labels
 
@@ -48,11 +50,11 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
             if entry["split"] == "training"
         ]
     )
-    assert config["cell_area"] == float(np.median(areas[areas > 0]))
-    assert set(config["postprocessing"]) == {"foreground", "seed", "min_area", "smoothing"}
-    assert {"aji", "f1", "dice", "count_error"} <= set(config["validation"])
-    assert {"tensorflow", "keras", "numpy", "cellseg"} <= set(config["libraries"])
-    labels = segment(load_network(folder), read_image(image), config)
+    assert config.cell_area == float(np.median(areas[areas > 0]))
+    assert set(written["thresholds"]) == {"foreground", "seed", "min_area", "smoothing"}
+    assert {"aji", "f1", "dice", "count_error"} <= set(config.validation)
+    assert {"tensorflow", "keras", "numpy", "cellseg"} <= set(config.libraries)
+    labels = TrainedModel.from_folder(folder).segment(read_image(image)).labels
     assert labels.shape == (96, 96) and labels.dtype == np.int32
 
 
@@ -70,11 +72,11 @@ def test_split_seed_keeps_the_validation_images_of_another_seed(
     result = train_command("--name", "again", "--seed", "6", "--split-seed", "3")
     assert result.code == 0, result.err
     config = ModelFolder(tmp_path / "models" / "again").read_config()
-    files = config["settings"]["data"]["files"]
+    files = config.training_files
     assert [entry["image"] for entry in files if entry["split"] == "validation"] == (
         validation_names(3)
     )
-    assert config["settings"]["seed"] == 6
+    assert config.training["seed"] == 6
 
 
 def test_users_loss_metric_architecture_and_hyperparameters(train_command, tmp_path, training_data):
@@ -93,12 +95,12 @@ def test_users_loss_metric_architecture_and_hyperparameters(train_command, tmp_p
     history = folder.read_history()
     assert {"custom_metric", "val_custom_metric"} <= set(history[-1])
     config = folder.read_config()
-    assert config["settings"]["loss_file"]["path"].endswith("dice_loss.py")
-    assert config["target"] == "mask" and "seed" in config["postprocessing"]
-    model = load_network(folder)
-    assert model.output_shape[-1] == 1
+    assert config.training["loss_file"]["path"].endswith("dice_loss.py")
+    assert config.target == "mask" and config.divisor == 32
+    model = TrainedModel.from_folder(folder)
+    assert model.network.output_shape[-1] == 1
     image = read_image(next((training_data / "images").glob("*.png")))
-    labels = segment(model, image, config)  # connected components of the mask
+    labels = model.segment(image).labels  # connected components of the mask
     assert labels.shape == image.shape[:2]
 
 
@@ -114,9 +116,9 @@ def test_distance_target_with_distribution_on_one_replica(
     assert result.code == 0, result.err
     assert "MirroredStrategy over 1 replica" in result.err
     config = ModelFolder(tmp_path / "models" / "distance").read_config()
-    assert config["distribute"] is True and config["target"] == "distance"
+    assert config.distribute is True and config.target == "distance"
     # The model predicts, and had its thresholds tuned, averaging two views.
-    assert config["test_time_flips"] == 2
+    assert config.test_time_flips == 2
 
 
 def test_hover_target_trains_predicts_and_exports_to_the_web_page(
@@ -126,11 +128,11 @@ def test_hover_target_trains_predicts_and_exports_to_the_web_page(
     assert result.code == 0, result.err
     folder = ModelFolder(tmp_path / "models" / "hover")
     config = folder.read_config()
-    assert config["target"] == "hover" and len(config["class_frequencies"]) == 3
-    model = load_network(folder)  # safe mode
-    assert model.output_shape[-1] == 5
+    assert config.target == "hover" and len(config.class_frequencies) == 3
+    model = TrainedModel.from_folder(folder)  # safe mode
+    assert model.network.output_shape[-1] == 5
     image = read_image(next((training_data / "images").glob("*.png")))
-    assert segment(model, image, config).shape == image.shape[:2]
+    assert model.segment(image).labels.shape == image.shape[:2]
     # The ONNX network agrees with Keras (export checks), and the page knows the target.
     exported = cellseg("export", folder.path, "--output", tmp_path / "site")
     assert exported.code == 0, exported.err
@@ -160,9 +162,9 @@ def test_separation_class_balance_and_dice_weights_reach_the_default_loss(
     assert [loss.separation_weight for loss in built] == [4.5]
     assert [loss.dice_weight for loss in built] == [0.25]
     config = ModelFolder(tmp_path / "models" / "separated").read_config()
-    assert config["settings"]["hyperparameters"]["separation_weight"] == 4.5
-    assert config["settings"]["hyperparameters"]["class_balance"] == 0.5
-    frequencies = config["class_frequencies"]
+    assert config.training["hyperparameters"]["separation_weight"] == 4.5
+    assert config.training["hyperparameters"]["class_balance"] == 0.5
+    frequencies = config.class_frequencies
     expected = [(frequencies[0] / value) ** 0.5 for value in frequencies]
     assert built[0].class_weights == pytest.approx(expected)
 
@@ -212,10 +214,10 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
     assert {share for share, _ in crowded} == {0.75}
     assert all(len(places) > 0 for _, places in crowded)
     config = ModelFolder(tmp_path / "models" / "wide").read_config()
-    assert config["settings"]["hyperparameters"]["boundary_width"] == 3
-    assert config["settings"]["augmentation"]["scale"] == 0.6
-    assert config["settings"]["augmentation"]["pale"] == 0.85
-    assert config["settings"]["hyperparameters"]["crowded"] == 0.75
+    assert config.training["hyperparameters"]["boundary_width"] == 3
+    assert config.training["augmentation"]["scale"] == 0.6
+    assert config.training["augmentation"]["pale"] == 0.85
+    assert config.training["hyperparameters"]["crowded"] == 0.75
 
 
 def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):
@@ -283,7 +285,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32_networks(
     assert computed_in == ["bfloat16"]
     assert keras.mixed_precision.dtype_policy().name == "float32"  # the process's is restored
     folder = ModelFolder(tmp_path / "models" / "bfloat16")
-    assert folder.read_config()["settings"]["hyperparameters"]["precision"] == "mixed_bfloat16"
+    assert folder.read_config().training["hyperparameters"]["precision"] == "mixed_bfloat16"
 
     def every_layer(model):
         for layer in model.layers:
@@ -295,7 +297,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32_networks(
         network = keras.saving.load_model(path, compile=False, safe_mode=True)
         assert {layer.compute_dtype for layer in every_layer(network)} == {"float32"}, path
     image = read_image(next((training_data / "images").glob("*.png")))
-    labels = segment(load_network(folder), image, folder.read_config())
+    labels = TrainedModel.from_folder(folder).segment(image).labels
     assert labels.shape == image.shape[:2]
 
 
@@ -355,4 +357,4 @@ def test_weight_average_is_what_best_and_model_keep_also_when_resumed_after_the_
         np.testing.assert_array_equal(saved, expected)
         np.testing.assert_allclose(saved, before, atol=1e-6)
     folder = ModelFolder(tmp_path / "models" / "averaged")
-    assert folder.read_config()["settings"]["hyperparameters"]["weight_average"] == 0.5
+    assert folder.read_config().training["hyperparameters"]["weight_average"] == 0.5

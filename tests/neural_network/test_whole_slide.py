@@ -7,25 +7,34 @@ import pytest
 import tifffile
 from skimage.measure import label
 
-import cellseg.neural_network.prediction as prediction
 import cellseg.neural_network.whole_slide as whole_slide
 from cellseg.image_io import read_image
 from cellseg.metrics import aggregated_jaccard_index, count_objects
+from cellseg.neural_network.model import Cells, TrainedModel
+from cellseg.neural_network.model_config import ModelConfig
 from cellseg.prediction_files import PredictionFiles
 from cellseg.preprocessing.synthetic import synthetic_tissue
+from cellseg.slide_io import LABEL_TILE, ArrayRegions, LabelStrips, TiffRegions
+
+
+class Oracle(TrainedModel):
+    """A perfect 'network': the image's pixel values are the true labels, so each window's
+    cells are the truth cut at the window's edges. ``"auto"`` chooses ``auto_scale``."""
+
+    def __init__(self, auto_scale=1.0):
+        super().__init__([], ModelConfig(), name="oracle")
+        self.auto_scale, self.calls = auto_scale, []
+
+    def segment(self, image, *, scale="auto"):
+        self.calls.append((image.shape, scale))
+        chosen = self.auto_scale if scale == "auto" else scale
+        return Cells(image, label(image, background=0, connectivity=1).astype(np.int32), chosen)
 
 
 @pytest.fixture
-def oracle(monkeypatch):
-    """Small regions, and a perfect 'network': the image's pixel values are the true labels,
-    so each window's cells are the truth cut at the window's edges."""
+def small_regions(monkeypatch):
     monkeypatch.setattr(whole_slide, "REGION", 512)
     monkeypatch.setattr(whole_slide, "HALO", 64)
-
-    def segment(model, image, config, *, scale=1.0):
-        return label(image, background=0, connectivity=1).astype(np.int32)
-
-    monkeypatch.setattr(prediction, "segment", segment)
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +43,10 @@ def truth():
     return labels.astype(np.uint16)
 
 
-def test_regions_find_every_cell_whole_and_once(oracle, truth, tmp_path):
-    source = whole_slide.ArrayRegions(truth)
-    regions = whole_slide.region_cells(None, {}, source)
+def test_regions_find_every_cell_whole_and_once(small_regions, truth, tmp_path):
+    slide = Oracle().segment_slide(ArrayRegions(truth), scale=1.0)
     files = PredictionFiles(tmp_path, formats=("tiff", "geojson"))
-    files.add_slide("slide.tif", truth.shape, regions)
+    files.add("slide.tif", slide)
     found = read_image(tmp_path / "slide_labels.tif")
     assert found.dtype == np.uint32 and found.shape == truth.shape
     assert count_objects(found) == count_objects(truth)  # none doubled, none lost
@@ -69,15 +77,14 @@ def test_tiff_regions_read_what_the_file_holds(tmp_path):
         rowsperstrip=32,
     )
     for name in ("tiled.tif", "planar.tif"):
-        source = whole_slide.TiffRegions(tmp_path / name)
+        source = TiffRegions(tmp_path / name)
         assert source.shape == (700, 900)
         assert np.array_equal(source.read(100, 200, 400, 650), image[100:400, 200:650])
         source.close()
 
 
-def test_strips_release_their_tiles_in_order(monkeypatch):
-    monkeypatch.setattr(whole_slide, "REGION", 2048)
-    strips = whole_slide.LabelStrips(5000, 600)
+def test_strips_release_their_tiles_in_order():
+    strips = LabelStrips(5000, 600, 2048)
     strips.paint(np.full((10, 10), 7, np.uint32), 2040, 300)  # across strips 0 and 1
     first = list(strips.tiles(before=1))
     # Strip 0 is 8 rows of 3 tiles; rows 2040-2047, column 300: tile row 7, tile column 1.
@@ -88,29 +95,16 @@ def test_strips_release_their_tiles_in_order(monkeypatch):
     assert len(first) + len(rest) == 20 * 3  # 5000 rows: 20 tile rows
 
 
-def test_auto_scale_is_chosen_once_and_its_region_not_found_again(monkeypatch, truth, tmp_path):
-    monkeypatch.setattr(whole_slide, "REGION", 512)
-    monkeypatch.setattr(whole_slide, "HALO", 64)
-    measured, scales = [], []
-
-    def segment_at_scale(model, image, config, scale):
-        measured.append((image.shape, scale))
-        return label(image, background=0, connectivity=1).astype(np.int32), 1.5
-
-    def segment(model, image, config, *, scale=1.0):
-        scales.append(scale)
-        return label(image, background=0, connectivity=1).astype(np.int32)
-
-    monkeypatch.setattr(prediction, "segment_at_scale", segment_at_scale)
-    monkeypatch.setattr(prediction, "segment", segment)
-    source = whole_slide.ArrayRegions(truth)
-    files = PredictionFiles(tmp_path, formats=("tiff",))
-    regions = whole_slide.region_cells(None, {}, source, scale="auto")
-    files.add_slide("slide.tif", truth.shape, regions)
+def test_auto_scale_is_chosen_once_and_its_region_not_found_again(small_regions, truth, tmp_path):
+    oracle = Oracle(auto_scale=1.5)
+    slide = oracle.segment_slide(ArrayRegions(truth), scale="auto")
+    assert slide.scale == 1.5
+    PredictionFiles(tmp_path, formats=("tiff",)).add("slide.tif", slide)
     # One measurement, on the window (region and halo) of the region at the slide's centre
     # (rows 512-1023, columns 512-1023 of 1300 x 1700); every other region at its scale.
-    assert measured == [((512 + 2 * 64, 512 + 2 * 64), "auto")]
-    assert scales == [1.5] * (whole_slide.region_count(truth.shape) - 1)
+    measured, *others = oracle.calls
+    assert measured == ((512 + 2 * 64, 512 + 2 * 64), "auto")
+    assert [scale for _, scale in others] == [1.5] * (whole_slide.region_count(truth.shape) - 1)
     # The central region's cells, reused, are as whole and as many as when found again.
     found = read_image(tmp_path / "slide_labels.tif")
     assert count_objects(found) == count_objects(truth)
@@ -120,5 +114,5 @@ def test_auto_scale_is_chosen_once_and_its_region_not_found_again(monkeypatch, t
 def test_a_region_and_its_halo_go_through_the_network_in_one_piece():
     """Regions are sized so that their network output is never tiled and stitched."""
     window = whole_slide.REGION + 2 * whole_slide.HALO
-    assert window**2 <= whole_slide.WHOLE_IMAGE_PIXELS < (window + whole_slide.TILE) ** 2
-    assert whole_slide.REGION % whole_slide.TILE == 0
+    assert window**2 <= whole_slide.WHOLE_IMAGE_PIXELS < (window + LABEL_TILE) ** 2
+    assert whole_slide.REGION % LABEL_TILE == 0

@@ -81,17 +81,12 @@ def test_image(tmp_path, datasets_if_present):
 
 
 def test_page_counts_what_python_counts_and_stays_on_its_origin(page, served_site, test_image):
-    from cellseg.neural_network.model_folder import load_network, resolve_model
-    from cellseg.neural_network.prediction import segment
+    from cellseg.neural_network.model import TrainedModel
 
     state, seconds = run_page(page, test_image)
     assert state == "done", page.text_content("#status")
     count = int(page.text_content("#cell-count").split()[0])
-    folder = resolve_model("default")
-    config = folder.read_config()
-    expected = int(
-        segment(load_network(folder), read_image(test_image), config, scale="auto").max()
-    )
+    expected = int(TrainedModel.load("default").segment_file(test_image).labels.max())
     assert expected > 20
     assert abs(count - expected) <= 0.02 * expected, (count, expected)
     assert page.evaluate("crossOriginIsolated") is True
@@ -110,20 +105,18 @@ def test_broken_image_gives_the_error_state(page, tmp_path):
 
 
 def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_path, test_image):
-    from cellseg.neural_network.model_folder import load_network, resolve_model
-    from cellseg.neural_network.prediction import segment
+    from cellseg.neural_network.model import TrainedModel
 
     path = tmp_path / "crop.png"
     write_image(path, read_image(test_image)[:400, :400])
-    folder = resolve_model("default")
-    model, config = load_network(folder), folder.read_config()
+    model = TrainedModel.load("default")
     assert page.evaluate("document.querySelector('#scale').value") == "auto"  # the default
     page.evaluate("document.querySelector('#scale').value = '2'")  # no event: no run yet
     try:
         state, _ = run_page(page, path)
         assert state == "done", page.text_content("#status")
         enlarged = int(page.text_content("#cell-count").split()[0])
-        expected = int(segment(model, read_image(path), config, scale=2).max())
+        expected = int(model.segment_file(path, scale=2).labels.max())
         assert expected > 20
         assert abs(enlarged - expected) <= max(2, 0.02 * expected), (enlarged, expected)
         # Changing the scale runs the chosen image again.
@@ -134,7 +127,7 @@ def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_pat
         assert page.get_attribute("body", "data-state") == "running"
         page.wait_for_selector('body[data-state="done"], body[data-state="error"]')
         count = int(page.text_content("#cell-count").split()[0])
-        expected = int(segment(model, read_image(path), config).max())
+        expected = int(model.segment_file(path, scale=1).labels.max())
         assert abs(count - expected) <= max(2, 0.02 * expected), (count, expected)
     finally:
         page.evaluate("document.querySelector('#scale').value = 'auto'")

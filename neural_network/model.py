@@ -1,0 +1,227 @@
+"""A trained model in code: load it once, then segment images and whole slides with it.
+
+`TrainedModel.load` reads a model folder (``"default"``, a name in the models folder, or a
+path): its network, its typed configuration (`ModelConfig`) and the thresholds tuned for
+it. Every command and benchmark segments through it, so ``predict``, ``evaluate``,
+``report``, ``demo`` and ``export`` find the same cells in the same image:
+
+    model = TrainedModel.load("default")
+    cells = model.segment(image)             # labels, and the scale it chose
+    result = model.segment_file(path)        # whole image, or a slide region by region
+
+`segment_file` makes the one decision of how an image is read and predicted: whole (up to
+`REGION_MODE_PIXELS` at the scale used, tiled inside `network_output` when large), or
+region by region from the file for larger images (`cellseg.neural_network.whole_slide`).
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from math import prod
+from pathlib import Path
+
+import numpy as np
+
+from cellseg.neural_network.model_config import ModelConfig
+from cellseg.neural_network.model_folder import ModelFolder, load_network, resolve_model
+from cellseg.neural_network.prediction import AUTO, auto_scale, network_output, rescaled
+from cellseg.neural_network.targets import get_target, tune_thresholds
+from cellseg.postprocessing.instances import Thresholds
+from cellseg.preprocessing.colour import as_rgb
+
+#: Images above this many pixels, at the scale they are predicted at, are read and
+#: predicted region by region, never whole.
+REGION_MODE_PIXELS = 25_000_000
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The cells of one image held whole: the image, its labels (0 background, 1..N) and
+    the scale it was enlarged by before the network."""
+
+    image: np.ndarray
+    labels: np.ndarray
+    scale: float
+
+    def whole_labels(self) -> np.ndarray:
+        """The labels (as `SlideCells.whole_labels`, for callers that take either)."""
+        return self.labels
+
+
+@dataclass
+class SlideCells:
+    """The cells of an image too large to hold, found region by region as ``regions`` is
+    iterated (`cellseg.neural_network.whole_slide.RegionCells`, in order). ``close`` frees
+    the file when done."""
+
+    shape: tuple[int, int]
+    scale: float
+    regions: Iterator
+    region_count: int
+    region_rows: int
+    source: object
+
+    def close(self) -> None:
+        self.source.close()
+
+    def whole_labels(self) -> np.ndarray:
+        """All regions' labels in one array of the slide's size (for scoring; memory!)."""
+        labels = np.zeros(self.shape, dtype=np.uint32)
+        for region in self.regions:
+            window = labels[
+                region.top : region.top + region.labels.shape[0],
+                region.left : region.left + region.labels.shape[1],
+            ]
+            np.copyto(window, region.labels, where=region.labels > 0)
+        return labels
+
+
+class TrainedModel:
+    """A trained network (or several averaged), its configuration and thresholds.
+
+    Parameters
+    ----------
+    networks : keras.Model or sequence of keras.Model
+        Networks that read RGB on the 0-255 scale; several are averaged (an ensemble).
+    config : ModelConfig
+    name : str
+        What the model is called (its folder's name).
+    folder : ModelFolder, optional
+        Where it was loaded from.
+    """
+
+    def __init__(self, networks, config: ModelConfig, *, name: str = "", folder=None):
+        self.networks = list(networks) if isinstance(networks, Sequence) else [networks]
+        self.config = config
+        self.name = name or config.name
+        self.folder = folder
+        self._digest = None
+
+    @classmethod
+    def load(cls, reference, *, models_root=None) -> "TrainedModel":
+        """Load ``"default"``, a model's name in the models folder, or a model folder.
+
+        Raises `CellsegError` naming the folder or file when it is missing or damaged.
+        """
+        folder = resolve_model(reference, models_root=models_root)
+        return cls.from_folder(folder)
+
+    @classmethod
+    def from_folder(cls, folder: ModelFolder, *, network_path=None) -> "TrainedModel":
+        """The model of ``folder``; ``network_path`` picks another of its networks."""
+        return cls(
+            load_network(folder, network_path),
+            folder.read_config(),
+            name=folder.name,
+            folder=folder,
+        )
+
+    @property
+    def network(self):
+        """The (first) network."""
+        return self.networks[0]
+
+    @property
+    def target(self) -> str:
+        return self.config.target
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.config.thresholds
+
+    def identity(self) -> dict:
+        """What tells this model's results from another's: its name and the SHA-256 of
+        the network file it predicts with (None for networks not loaded from a folder)."""
+        if self._digest is None and self.folder is not None:
+            from cellseg.neural_network.dataset import file_digest
+
+            self._digest = file_digest(self.folder.prediction_path())
+        return {"model": self.name, "model_sha256": self._digest}
+
+    def with_config(self, **changes) -> "TrainedModel":
+        """The same networks with some configuration changed (thresholds, flips...)."""
+        return TrainedModel(
+            self.networks, self.config.with_changes(**changes), name=self.name, folder=self.folder
+        )
+
+    def output(self, image: np.ndarray, *, flips: int | None = None) -> np.ndarray:
+        """The networks' output for ``image``, averaged, of the image's rows and columns
+        (`network_output` with the model's size divisor, target and test-time flips)."""
+        flips = self.config.test_time_flips if flips is None else flips
+        total = None
+        for network in self.networks:
+            output = network_output(
+                network, image, divisor=self.config.divisor, flips=flips, target=self.target
+            )
+            total = output if total is None else total + output
+        return total if len(self.networks) == 1 else total / np.float32(len(self.networks))
+
+    def cells_from_output(self, output: np.ndarray, thresholds: Thresholds | None = None):
+        """Cells from an output of this model's networks, with its thresholds."""
+        decode = get_target(self.target).decode
+        return decode(output, thresholds or self.thresholds)
+
+    def segment(self, image: np.ndarray, *, scale: float | str = AUTO) -> Cells:
+        """Find the cells of an image held whole.
+
+        ``scale`` enlarges (or shrinks) the image before the network so that its cells
+        take the size the model was trained on (2 for a 20x image and a model trained at
+        40x, as StarDist's ``scale`` or Cellpose's diameter); labels come back at the
+        image's own size. ``"auto"`` finds the cells once as they are, and again enlarged
+        when they are much smaller than the training cells (`auto_scale`).
+        """
+        if scale == AUTO:
+            labels = self._labels(image, 1.0)
+            chosen = auto_scale(labels, self.config.cell_area)
+            if chosen != 1:
+                labels = self._labels(image, chosen)
+            return Cells(image, labels, float(chosen))
+        return Cells(image, self._labels(image, float(scale)), float(scale))
+
+    def _labels(self, image: np.ndarray, scale: float) -> np.ndarray:
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        if scale == 1:
+            return self.cells_from_output(self.output(image))
+        return rescaled(lambda enlarged: self._labels(enlarged, 1.0), as_rgb(image), scale)
+
+    def segment_file(self, path, *, scale: float | str = AUTO, progress=None):
+        """Find the cells of an image file: `Cells` when it is held whole, `SlideCells`
+        (read and found region by region, lazily) when it is too large at that scale.
+
+        ``progress``, if given, is called once per region of a slide.
+        """
+        from cellseg.image_io import is_tiff, read_image, read_image_shape
+        from cellseg.slide_io import ArrayRegions, TiffRegions
+
+        size_scale = 1.0 if scale == AUTO else float(scale)
+        path = Path(path)
+        if is_tiff(path) and prod(read_image_shape(path)) * size_scale**2 > REGION_MODE_PIXELS:
+            return self.segment_slide(TiffRegions(path), scale=scale, progress=progress)
+        image = read_image(path)
+        if prod(image.shape[:2]) * size_scale**2 <= REGION_MODE_PIXELS:
+            return self.segment(image, scale=scale)
+        return self.segment_slide(ArrayRegions(image), scale=scale, progress=progress)
+
+    def segment_slide(self, source, *, scale: float | str = AUTO, progress=None) -> SlideCells:
+        """Find the cells of a large image region by region (`SlideCells`); ``"auto"``
+        chooses one scale for the whole slide, on its central region."""
+        from cellseg.neural_network.whole_slide import (
+            REGION,
+            region_cells,
+            region_count,
+            slide_scale,
+        )
+
+        known = None
+        if scale == AUTO:
+            known = slide_scale(self, source)
+            scale = known.scale
+        regions = region_cells(self, source, scale=scale, known=known, progress=progress)
+        count = region_count(source.shape)
+        return SlideCells(source.shape, float(scale), regions, count, REGION, source)
+
+    def tune(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
+        """The thresholds that find the true cells of ``images`` best, and their score
+        (`cellseg.neural_network.targets.tune_thresholds`)."""
+        outputs = [self.output(image) for image in images]
+        return tune_thresholds(outputs, truths, self.target, start=self.thresholds)
