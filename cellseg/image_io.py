@@ -7,26 +7,18 @@ says; every problem with a file is a `CellsegError` whose one-line message names
 """
 
 import struct
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from cellseg.atomic_write import write_atomically
 from cellseg.errors import CellsegError, file_error
+from cellseg.image_limits import check_image_size, decoding
 
 PNG_SUFFIXES = (".png",)
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = PNG_SUFFIXES + JPEG_SUFFIXES + TIFF_SUFFIXES
-
-#: Largest image read whole, in pixels (about 11,600 x 11,600). A file that declares more is
-#: refused before it is decoded, so a tiny "decompression bomb" cannot exhaust memory.
-MAX_PIXELS = 2**27
-#: Largest image read whole, in bytes once decoded (rows x columns x channels x bytes per
-#: sample): 256 MiB, about 9,450 x 9,450 RGB at 8 bits. With `MAX_PIXELS` it keeps the few
-#: working copies a command makes of an image within a few GB.
-MAX_BYTES = 2**28
 
 #: PNG colour type -> channels once decoded (palette images decode to RGB, or RGBA).
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}
@@ -93,11 +85,11 @@ def read_image_shape(path) -> tuple[int, int]:
     if not path.is_file():
         raise file_error(path, "no such file" if not path.exists() else "is not a file")
     if suffix in PNG_SUFFIXES:
-        with _decoding(path, "PNG"), open(path, "rb") as file:
+        with decoding(path, "PNG"), open(path, "rb") as file:
             rows, columns, _, _ = _png_header(path, file.read(33))
         return rows, columns
     if suffix in JPEG_SUFFIXES:
-        with _decoding(path, "JPEG"), _open_jpeg(path) as picture:
+        with decoding(path, "JPEG"), _open_jpeg(path) as picture:
             if picture.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS:
                 return picture.width, picture.height
             return picture.height, picture.width
@@ -126,7 +118,7 @@ def read_bit_depth(path) -> int | None:
 
     if not path.is_file():
         raise file_error(path, "no such file" if not path.exists() else "is not a file")
-    with _decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
+    with decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
         page = tiff.pages[0]
         bits, dtype = page.bitspersample, page.dtype
     if dtype is None or dtype.kind != "u" or bits >= 8 * dtype.itemsize:
@@ -209,74 +201,6 @@ def _checked_suffix(path: Path) -> str:
     return suffix
 
 
-def check_image_size(
-    path,
-    rows: int,
-    columns: int,
-    *,
-    channels: int = 1,
-    bytes_per_sample: int = 1,
-    claim: str = "declares",
-) -> None:
-    """Refuse an image too large to hold whole: above `MAX_PIXELS`, or `MAX_BYTES` decoded.
-
-    Parameters
-    ----------
-    path : path-like
-        The file the error names: the image, or what gave its size (a tile, a manifest).
-    rows, columns, channels, bytes_per_sample : int
-        The image's size, from a header, before anything is decoded or allocated.
-    claim : str
-        How the message says that ``path`` gives this size: ``"declares"``, ``"says"``...
-
-    Raises
-    ------
-    CellsegError
-        ``"<path>: declares 11000 x 11000 pixels of 4 channels of 8 bits (484,000,000
-        bytes), more than the 268,435,456 bytes cellseg reads at once ..."``, or for an
-        empty size.
-    """
-    if rows <= 0 or columns <= 0:
-        raise file_error(path, f"{claim} an empty image ({columns} x {rows} pixels)")
-    hint = "(a corrupt file or decompression bomb?)"
-    if rows * columns > MAX_PIXELS:
-        raise file_error(
-            path,
-            f"{claim} {columns} x {rows} pixels, more than the {MAX_PIXELS:,} pixels cellseg "
-            f"reads at once {hint}",
-        )
-    size = rows * columns * channels * bytes_per_sample
-    if size > MAX_BYTES:
-        layout = f"{channels} channels of {8 * bytes_per_sample} bits"
-        raise file_error(
-            path,
-            f"{claim} {columns} x {rows} pixels of {layout} ({size:,} bytes), more than the "
-            f"{MAX_BYTES:,} bytes cellseg reads at once {hint}",
-        )
-
-
-@contextmanager
-def _decoding(path: Path, kind: str):
-    """Turn any error of a decoder into a `CellsegError` naming the file.
-
-    imagecodecs raises a type per codec (``DeflateError``, ``Jpeg8Error``...), Pillow and
-    tifffile many more, for a file that is truncated or corrupt anywhere.
-    """
-    try:
-        yield
-    except CellsegError:
-        raise
-    except MemoryError:
-        raise file_error(path, f"{kind} too large to decode in the memory left") from None
-    except OSError as error:
-        if error.errno is None:  # Pillow's "image file is truncated", and the like
-            raise file_error(path, f"truncated or corrupt {kind} ({error})") from None
-        raise file_error(path, f"cannot read ({error.strerror})") from None
-    except Exception as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise file_error(path, f"truncated or corrupt {kind} ({reason})") from None
-
-
 def _png_header(path: Path, head: bytes) -> tuple[int, int, int, int]:
     """``(rows, columns, bit_depth, colour_type)`` from a PNG's signature and IHDR chunk."""
     if not head.startswith(_PNG_SIGNATURE):
@@ -299,7 +223,7 @@ def _png_header(path: Path, head: bytes) -> tuple[int, int, int, int]:
 def _read_png(path: Path) -> np.ndarray:
     import imagecodecs
 
-    with _decoding(path, "PNG"):
+    with decoding(path, "PNG"):
         data = path.read_bytes()
         rows, columns, _, _ = _png_header(path, data[:33])
         image = imagecodecs.png_decode(data)
@@ -311,7 +235,7 @@ def _read_png(path: Path) -> np.ndarray:
 def _read_jpeg(path: Path) -> np.ndarray:
     from PIL import ImageOps
 
-    with _decoding(path, "JPEG"), _open_jpeg(path) as picture:
+    with decoding(path, "JPEG"), _open_jpeg(path) as picture:
         if picture.mode == "CMYK":
             raise file_error(path, "CMYK JPEG is not supported; convert it to RGB")
         picture.load()
@@ -349,7 +273,7 @@ def _open_jpeg(path: Path):
 def _read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
-    with _decoding(path, "TIFF"):
+    with decoding(path, "TIFF"):
         with tifffile.TiffFile(path) as tiff:
             if not tiff.series:
                 raise file_error(path, "TIFF holds no image")
@@ -382,7 +306,7 @@ def _tiff_shape(path: Path) -> tuple[int, int]:
     """(rows, columns) of a TIFF's first image, from its header."""
     import tifffile
 
-    with _decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
+    with decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
         if not tiff.series or "Y" not in tiff.series[0].axes or "X" not in tiff.series[0].axes:
             raise file_error(path, "TIFF holds no image")
         series = tiff.series[0]

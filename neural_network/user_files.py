@@ -24,7 +24,8 @@ from pathlib import Path
 from types import ModuleType
 
 from cellseg.errors import file_error
-from cellseg.neural_network.hyperparameters import Hyperparameters, hyperparameters_from_names
+from cellseg.neural_network.hyperparameter_checks import hyperparameters_from_names
+from cellseg.neural_network.hyperparameters import Hyperparameters
 
 
 @dataclass(frozen=True)

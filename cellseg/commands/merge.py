@@ -80,18 +80,13 @@ def merge_image(folder, stem, tiles, output, *, method, overwrite) -> None:
     """Stitch one image's tiles and write ``<stem>.png`` (``.tif`` for float).
 
     The image's size comes from the tiles' headers and names (or its manifest) and is
-    checked against what cellseg reads at once (`cellseg.image_io.check_image_size`)
+    checked against what cellseg reads at once (`cellseg.image_limits.check_image_size`)
     before anything is allocated; then the tiles are read one at a time as they are
     stitched, so a folder of many tiles never lies in memory whole.
     """
     from cellseg.errors import file_error
-    from cellseg.image_io import (
-        check_image_size,
-        output_suffix,
-        read_image,
-        read_image_shape,
-        write_image,
-    )
+    from cellseg.image_io import output_suffix, read_image, read_image_shape, write_image
+    from cellseg.image_limits import check_image_size
     from cellseg.preprocessing.tiling import TilePosition, stitch_tiles
 
     positions = [

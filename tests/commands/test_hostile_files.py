@@ -27,7 +27,8 @@ import pytest
 import tifffile
 
 from cellseg.errors import CellsegError
-from cellseg.image_io import MAX_BYTES, read_image, write_image
+from cellseg.image_io import read_image, write_image
+from cellseg.image_limits import MAX_BYTES
 from cellseg.preprocessing.blur import gaussian_blur
 from cellseg.preprocessing.colour import as_rgb, significant_bits
 from cellseg.preprocessing.outlines import outline_layer

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cellseg.neural_network.hyperparameters import Hyperparameters, hyperparameters_from_names
+from cellseg.neural_network.hyperparameter_checks import hyperparameters_from_names
+from cellseg.neural_network.hyperparameters import Hyperparameters
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scripts" / "examples" / "hyperparameters.py"
@@ -111,7 +112,7 @@ def test_train_help_lists_every_hyperparameter():
 def test_configs_of_existing_models_keep_loading():
     """A model folder's config stores ``to_dict()``; older ones lack the newer names."""
     config = json.loads((ROOT / "trained_models" / "default" / "config.json").read_text())
-    stored = config["settings"]["hyperparameters"]
+    stored = config["training"]["hyperparameters"]
     loaded = Hyperparameters.from_dict({**stored, "a_name_since_removed": 1})
     assert loaded.base_filters == 8 and loaded.steps_per_epoch == 120
     assert loaded.crowded == Hyperparameters().crowded  # newer than the model: its default
