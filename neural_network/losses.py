@@ -33,8 +33,8 @@ class WeightedCrossEntropyDice(keras.losses.Loss):
         Added to the weight of the pixels that keep neighbouring cells apart (`separation`):
         the narrow background gaps between cells and the boundaries where cells touch, so
         that painting over a two-pixel gap costs more. As in the U-Net paper (Ronneberger
-        et al. 2015), whose weight map adds 10 there. (For the default model on MoNuSeg it
-        did not reduce merged nuclei: see its model card.)
+        et al. 2015), whose weight map adds 10 there. (What it did for the default model:
+        ``trained_models/default/EXPERIMENTS.md``.)
     """
 
     def __init__(

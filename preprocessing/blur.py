@@ -11,7 +11,7 @@ def gaussian_blur(image: np.ndarray, sigma: float, *, truncate: float = 4.0) -> 
     back to their dtype; the input is never modified. The channels are blurred one at a
     time in float32 (float64 for float64 images and 32-bit or wider integers, whose values
     float32 cannot all hold), so that besides the result only one channel's working copy
-    is held: a 484 MB RGBA image needs about 0.6 GB more, not 12 GB.
+    is held, not float64 copies of the whole image.
 
     Parameters
     ----------

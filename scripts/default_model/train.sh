@@ -8,8 +8,9 @@
 # held_out_images.txt are kept out of training; the others are trained on, with a fifth of
 # them (whole images) for validation. Then the model is scored on the held-out images, and
 # compared with the classical pipeline. Took 85 minutes on 2 CPU cores, 42 on a faster day
-# after faster tile cutting. The model card (trained_models/default/README.md) is kept as
-# it was: update its figures from this run.
+# after faster tile cutting. The model card (trained_models/default/README.md) and the log of
+# experiments (EXPERIMENTS.md beside it) are kept as they were: update their figures from
+# this run.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,10 +22,13 @@ if [ ! -d "$source/images" ]; then
 fi
 
 work=$(mktemp -d)
-card=$repository/trained_models/default/README.md
-# --restart below deletes the model folder; the model card is put back however training ends.
-if [ -f "$card" ]; then cp "$card" "$work/model_card.md"; fi
-trap 'if [ -f "$work/model_card.md" ]; then mkdir -p "${card%/*}"; cp "$work/model_card.md" "$card"; fi; rm -rf "$work"' EXIT
+model=$repository/trained_models/default
+# --restart below deletes the model folder; its documents are put back however training ends.
+mkdir -p "$work/documents"
+for document in "$model"/*.md; do
+    if [ -f "$document" ]; then cp "$document" "$work/documents/"; fi
+done
+trap 'mkdir -p "$model"; cp "$work"/documents/*.md "$model/" 2>/dev/null || true; rm -rf "$work"' EXIT
 for split in training held_out; do
     for kind in images outlines labels; do mkdir -p "$work/$split/$kind"; done
 done
