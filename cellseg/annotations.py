@@ -4,12 +4,13 @@ An annotation is either an RGB(A) layer with each cell outlined in a colour (red
 default), or an instance-label image (one channel, 0 for background, one value per cell).
 """
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cellseg.errors import file_error
+from cellseg.errors import CellsegWarning, file_error
 from cellseg.image_io import read_image
 
 #: Largest fraction of a layer that outlines may cover (real ones: a few percent).
@@ -70,15 +71,46 @@ def read_annotation_labels(path, style: OutlineStyle | None = None) -> np.ndarra
 
     One-channel integer images are label images; RGB(A) layers are outlines.
     """
-    from cellseg.preprocessing.outlines import outlines_to_labels
-
     path = Path(path)
     annotation = read_image(path)
     if annotation.ndim == 2:
-        if annotation.dtype.kind not in "ui":
-            raise file_error(path, f"a label image must hold integers, not {annotation.dtype}")
-        return annotation
-    return outlines_to_labels(read_outline_mask(path, style))
+        return _label_image(path, annotation)
+    return outline_labels(path, style)
+
+
+def outline_labels(path, style: OutlineStyle | None = None) -> np.ndarray:
+    """The cells a red-outline layer draws (`outlines_to_labels`); outlines left open are
+    left out with a `CellsegWarning` naming the file and where the first one is."""
+    from cellseg.preprocessing.outlines import OpenOutlineWarning, outlines_to_labels
+
+    mask = read_outline_mask(path, style)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OpenOutlineWarning)
+        labels = outlines_to_labels(mask)
+    for warning in caught:
+        if issubclass(warning.category, OpenOutlineWarning):
+            warnings.warn(CellsegWarning(f"{path}: {warning.message}"), stacklevel=2)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return labels
+
+
+def _label_image(path, labels: np.ndarray) -> np.ndarray:
+    """A label image's cells numbered 1..N (uint32), whatever ids it used; a negative or
+    non-integer label is one line naming the file."""
+    if labels.dtype.kind not in "ui":
+        raise file_error(path, f"a label image must hold integers, not {labels.dtype}")
+    if labels.dtype.kind == "i" and labels.size and labels.min() < 0:
+        raise file_error(path, f"a label image must not hold negative labels ({labels.min()})")
+    if labels.size == 0 or int(labels.max()) <= labels.size:
+        return labels
+    # Ids as large as 4,000,000,000: counting cells by id (np.bincount) would allocate that
+    # many counters, so they are numbered again in order.
+    ids, numbered = np.unique(labels, return_inverse=True)
+    numbered = numbered.reshape(labels.shape).astype(np.uint32)
+    return numbered if ids[0] == 0 else numbered + 1
 
 
 def check_same_size(annotation_path, annotation_shape, image_path, image_shape) -> None:

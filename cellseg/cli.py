@@ -6,9 +6,10 @@ preprocessing commands start without loading TensorFlow.
 
 import importlib
 import sys
+import warnings
 
 from cellseg import __version__
-from cellseg.errors import CellsegError
+from cellseg.errors import CellsegError, CellsegWarning
 
 #: name -> (module, one-line summary). Each module has ``build_parser()`` and ``main(argv)``.
 COMMANDS = {
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     try:
-        return module.main(arguments)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(name, warnings.showwarning)
+            return module.main(arguments)
     except CellsegError as error:
         from cellseg.batch import one_line
 
@@ -69,3 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"cellseg {name}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line_warnings(command: str, show):
+    """A `warnings.showwarning` that prints cellseg's own warnings about a file as one line,
+    ``cellseg CMD: warning: <file>: ...``, and leaves the others to ``show``."""
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CellsegWarning):
+            from cellseg.batch import one_line
+
+            print(f"cellseg {command}: warning: {one_line(message)}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning

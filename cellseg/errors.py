@@ -12,3 +12,8 @@ class CellsegError(Exception):
 def file_error(path, reason: str) -> CellsegError:
     """Build the error for one file: ``"<path>: <reason>"``."""
     return CellsegError(f"{path}: {reason}")
+
+
+class CellsegWarning(UserWarning):
+    """Something wrong in one file that does not stop it being used, explained in one line
+    naming the file: the command line prints it as ``cellseg CMD: warning: ...``."""

@@ -62,7 +62,7 @@ class OutputFormat:
 
 
 def _write_png(folder: Path, stem: str, cells, measured, marks) -> None:
-    from cellseg.preprocessing.outlines import draw_outlines, outline_layer
+    from cellseg.postprocessing.drawing import draw_outlines, outline_layer
 
     labels = cells.labels
     wide = labels.max() > np.iinfo(np.uint16).max

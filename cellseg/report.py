@@ -92,7 +92,7 @@ def picture(image: np.ndarray, *, alt: str) -> str:
 
 def overlay(image: np.ndarray, found: np.ndarray, truth: np.ndarray | None = None) -> np.ndarray:
     """The image with the true outlines in green (if given) and the found ones in red."""
-    from cellseg.preprocessing.outlines import draw_outlines
+    from cellseg.postprocessing.drawing import draw_outlines
 
     picture_ = image
     if truth is not None:

@@ -13,56 +13,70 @@ from pathlib import Path
 import numpy as np
 
 from cellseg.errors import file_error
+from cellseg.image_limits import decoding
+from cellseg.preprocessing.colour import significant_bits, to_8_bit
 
 #: Tile side of the label TIFF.
 LABEL_TILE = 256
 
 
 class ArrayRegions:
-    """Windows of an image already in memory."""
+    """Windows of an image already in memory; 16-bit data scaled to 8 bits by the whole
+    image's bit depth (`cellseg.preprocessing.colour.to_8_bit`), so every window alike."""
 
     def __init__(self, image: np.ndarray):
         self.image = image
         self.shape = image.shape[:2]
+        self.bits = significant_bits(image)
 
     def read(self, top: int, left: int, bottom: int, right: int) -> np.ndarray:
-        return self.image[top:bottom, left:right]
+        return to_8_bit(self.image[top:bottom, left:right], self.bits)
 
     def close(self) -> None:
         pass
 
 
 class TiffRegions:
-    """Windows of a (Big)TIFF, read lazily through tifffile's zarr store."""
+    """Windows of a (Big)TIFF, read lazily through tifffile's zarr store; 16-bit data scaled
+    to 8 bits by the depth the file declares (``BitsPerSample``)."""
 
     def __init__(self, path):
         import tifffile
         import zarr
 
         self.path = Path(path)
-        try:
+        with decoding(self.path, "TIFF"):
             with tifffile.TiffFile(self.path) as tiff:
+                if not tiff.series:
+                    raise file_error(self.path, "TIFF holds no image")
                 series = tiff.series[0]
                 self.axes = series.axes
                 shape = series.shape
-                if tiff.pages[0].photometric == tifffile.PHOTOMETRIC.SEPARATED:
+                page = tiff.pages[0]
+                if page.photometric == tifffile.PHOTOMETRIC.SEPARATED:
                     raise file_error(self.path, "CMYK TIFF is not supported; convert it to RGB")
+                self.bits = int(page.bitspersample)
             self.store = tifffile.imread(self.path, aszarr=True)
             array = zarr.open(self.store, mode="r")
             self.array = array["0"] if hasattr(array, "keys") else array  # pyramid: level 0
-        except (tifffile.TiffFileError, ValueError, OSError, KeyError) as error:
-            raise file_error(self.path, f"unreadable TIFF ({error})") from None
         if self.axes not in ("YX", "YXS", "SYX", "CYX"):
+            self.close()
             raise file_error(self.path, f"TIFF has axes {self.axes}; give one 2-D image per file")
         self.shape = (shape[self.axes.index("Y")], shape[self.axes.index("X")])
 
     def read(self, top: int, left: int, bottom: int, right: int) -> np.ndarray:
-        if self.axes in ("SYX", "CYX"):
-            return np.moveaxis(np.asarray(self.array[:, top:bottom, left:right]), 0, -1)
-        return np.asarray(self.array[top:bottom, left:right])
+        """The window's pixels; a damaged tile or strip is one line naming the file."""
+        with decoding(self.path, "TIFF"):
+            if self.axes in ("SYX", "CYX"):
+                window = np.moveaxis(np.asarray(self.array[:, top:bottom, left:right]), 0, -1)
+            else:
+                window = np.asarray(self.array[top:bottom, left:right])
+        return to_8_bit(window, self.bits)
 
     def close(self) -> None:
-        self.store.close()
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
 
 
 class LabelStrips:

@@ -27,6 +27,10 @@ from cellseg.neural_network.model_config import ModelConfig
 MODELS_ROOT = Path("trained_models")
 #: A configuration file larger than this is no model's (its data list is a few KiB).
 _LARGEST_CONFIG = 16 * 2**20
+#: The most a ``.keras`` archive may unpack to: its weights (a few MB for the default
+#: model), and its JSON descriptions, which a network of any size keeps small.
+_LARGEST_WEIGHTS = 2**31
+_LARGEST_DESCRIPTION = 16 * 2**20
 
 
 class ModelFolder:
@@ -106,14 +110,18 @@ class ModelFolder:
         write_text_atomically(self.config_path, text, overwrite=True)
 
     def read_history(self) -> list[dict]:
-        """The finished epochs, oldest first, values as floats (``epoch`` as int)."""
+        """The finished epochs, oldest first, values as floats (``epoch`` as int); a damaged
+        file is a one-line error naming it."""
         if not self.history_path.is_file():
             return []
-        rows = list(csv.DictReader(io.StringIO(self.history_path.read_text())))
-        return [
-            {key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
-            for row in rows
-        ]
+        try:
+            rows = list(csv.DictReader(io.StringIO(self.history_path.read_text())))
+            return [
+                {key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
+                for row in rows
+            ]
+        except (ValueError, TypeError, OSError, UnicodeDecodeError, csv.Error) as error:
+            raise file_error(self.history_path, f"unreadable training history ({error})") from None
 
     def write_history(self, rows: list[dict]) -> None:
         if not rows:
@@ -253,6 +261,7 @@ def load_network(folder: ModelFolder, path=None):
     path = folder.prediction_path() if path is None else path
     if not path.is_file():
         raise file_error(path, "missing: the model folder holds no trained network")
+    check_network_archive(path)
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError, zipfile errors...
@@ -262,3 +271,33 @@ def load_network(folder: ModelFolder, path=None):
         raise file_error(
             path, f"cannot load the network ({type(error).__name__}: {message})"
         ) from None
+
+
+def check_network_archive(path) -> None:
+    """Refuse a ``.keras`` file whose members would unpack to more than a network needs,
+    before Keras reads any of them: a small file can hold a "zip bomb".
+
+    Raises
+    ------
+    CellsegError
+        Naming the file, for an archive that is no zip file or whose members declare too
+        many bytes.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise file_error(path, f"cannot load the network (not a .keras file: {error})") from None
+    total = sum(member.file_size for member in members)
+    for member in members:
+        limit = _LARGEST_WEIGHTS if member.filename.endswith(".h5") else _LARGEST_DESCRIPTION
+        if member.file_size > limit:
+            raise file_error(
+                path,
+                f"its {member.filename} unpacks to {member.file_size:,} bytes, more than the "
+                f"{limit:,} a network's may (a damaged or hostile file?)",
+            )
+    if total > _LARGEST_WEIGHTS:
+        raise file_error(path, f"unpacks to {total:,} bytes, more than a network's may")

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cellseg.preprocessing.colour import significant_bits
+
 #: The fields of a `CellMeasurement`, in the order a CSV table writes them.
 CELL_COLUMNS = (
     "id",
@@ -86,8 +88,9 @@ def stain_densities(
     Parameters
     ----------
     image : ndarray, shape (rows, columns) or (rows, columns, 3 or 4)
-        Gray, RGB or RGBA (alpha is ignored); uint8, uint16 (scaled by its full range, so
-        the same picture gives the same densities in 8 and 16 bits) or float in 0..1.
+        Gray, RGB or RGBA (alpha is ignored); uint8, uint16 (scaled by its real bit depth,
+        `cellseg.preprocessing.colour.significant_bits`, so the same picture gives the same
+        densities in 8, 12 and 16 bits) or float in 0..1.
         Intensities are clipped to at least 1/255 of the range, so black reads 2.41.
     stains : tuple of {"haematoxylin", "eosin", "dab"}
         The stains to return, in this order.
@@ -133,8 +136,8 @@ def _as_unit_range(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype == np.uint8:
         return image / 255.0
-    if image.dtype == np.uint16:
-        return image / 65535.0
+    if image.dtype == np.uint16:  # by its real depth: 12-bit camera data ends at 4095
+        return image / float(2 ** significant_bits(image) - 1)
     if image.dtype.kind == "f":
         return np.clip(image.astype(np.float64), 0.0, 1.0)
     raise ValueError(f"expected a uint8, uint16 or float (0..1) image, got {image.dtype}")

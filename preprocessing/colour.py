@@ -45,6 +45,26 @@ def significant_bits(image: np.ndarray, *, declared: int | None = None) -> int:
     return next(bits for bits in CAMERA_BIT_DEPTHS if brightest < 2**bits)
 
 
+def to_8_bit(image: np.ndarray, bits: int) -> np.ndarray:
+    """A 16-bit image of ``bits`` significant bits as uint8, channels kept (gray stays gray);
+    other dtypes are returned as they are. Values above ``2**bits - 1`` become 255.
+
+    For images read in pieces (a slide, region by region): their bit depth is decided once
+    for the whole image, so that every piece is scaled alike.
+
+    Examples
+    --------
+    >>> to_8_bit(np.array([[0, 2048, 4095, 9999]], np.uint16), 12)
+    array([[  0, 128, 255, 255]], dtype=uint8)
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint16:
+        return image
+    scaled = image.astype(np.float32)
+    scaled *= 255 / (2**bits - 1)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
 def as_rgb(image: np.ndarray, *, bits: int | None = None) -> np.ndarray:
     """Convert an image to RGB float32 on the 0-255 scale.
 

@@ -2,6 +2,7 @@
 
 The users draw a red outline around each cell on a transparent layer. `outline_mask`
 finds those pixels; `outlines_to_labels` turns them into instance labels, one id per cell.
+The way back, cells drawn as such a layer, is `cellseg.postprocessing.drawing.outline_layer`.
 
 How cells are found
 -------------------
@@ -19,11 +20,14 @@ How cells are found
    between, are merged.
 4. Outline pixels belong to the nearest cell; outline pieces touching no cell (cells a few
    pixels wide) become cells of their own, and pieces under 15 pixels that touch a cell
-   (a thin part of it that pinched off a loop of its own) join it.
+   (a thin part of it that pinched off a loop of its own) join it. A long thin piece that
+   touches no cell is an outline left open: it is left out, with an `OpenOutlineWarning`.
 
 Outlines three or more pixels wide (drawn by hand) are first thinned to their centre line.
 Two-pixel lines are read as they are: each side then has its own line, as touching cells do.
 """
+
+import warnings
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -52,6 +56,19 @@ _FRAGMENT_PIXELS = 15
 #: Pieces meeting along a seam are one cell unless a double wall longer than this many
 #: pixels per seam pixel separates them too.
 _WALL_PER_SEAM = 3
+
+#: A line of outline longer than this that encloses nothing is an outline left open, not a
+#: cell: a closed outline this long encloses an area of its own.
+_ARC_PIXELS = 24
+
+
+class OpenOutlineWarning(UserWarning):
+    """Outlines that enclose no area (drawn open, or with a gap wider than two pixels) were
+    left out; ``count`` of them, the first at pixel ``first`` (row, column)."""
+
+    def __init__(self, message: str, *, count: int = 0, first=(0, 0)):
+        super().__init__(message)
+        self.count, self.first = count, first
 
 
 def outline_mask(
@@ -257,9 +274,47 @@ def _claim_outline(cells: np.ndarray, outline: np.ndarray) -> np.ndarray:
             np.zeros(cells.shape, np.uint8), cells, mask=outline | (cells > 0), connectivity=2
         )
     lone = outline & (cells == 0)
-    pieces, _ = ndi.label(lone, structure=_EIGHT)
+    pieces, count = ndi.label(lone, structure=_EIGHT)
+    arcs = _open_arcs(pieces, count)
+    if arcs.size:
+        rows, columns = np.nonzero(np.isin(pieces, arcs))
+        warnings.warn(
+            OpenOutlineWarning(
+                f"{arcs.size} outline{'s are' if arcs.size > 1 else ' is'} not closed and "
+                f"enclose{'' if arcs.size > 1 else 's'} no cell (the first at row {rows[0]}, "
+                f"column {columns[0]}): left out",
+                count=int(arcs.size),
+                first=(int(rows[0]), int(columns[0])),
+            ),
+            stacklevel=3,
+        )
+        pieces[np.isin(pieces, arcs)] = 0
+        lone = pieces > 0
     cells[lone] = pieces[lone] + cells.max()
     return cells
+
+
+def _open_arcs(pieces: np.ndarray, count: int) -> np.ndarray:
+    """The pieces of outline that enclose nothing and are lines, not dots: open outlines.
+
+    A cell a few pixels wide, drawn as a dot, is solid (its middle pixels have their four
+    neighbours on it) or small; a line drawn around no area, or around one it does not
+    close, is neither.
+    """
+    if count == 0:
+        return np.zeros(0, dtype=int)
+    padded = np.pad(pieces, 1)
+    solid = (
+        (padded[:-2, 1:-1] == pieces)
+        & (padded[2:, 1:-1] == pieces)
+        & (padded[1:-1, :-2] == pieces)
+        & (padded[1:-1, 2:] == pieces)
+        & (pieces > 0)
+    )
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)
+    solids = np.bincount(pieces[solid], minlength=count + 1)
+    ids = np.arange(count + 1)
+    return ids[(ids > 0) & (solids == 0) & (sizes > _ARC_PIXELS)]
 
 
 def _merge_fragments(cells: np.ndarray) -> np.ndarray:
@@ -310,42 +365,3 @@ def _sequential(labels: np.ndarray) -> np.ndarray:
     lookup = np.zeros(int(flat.max()) + 1 if flat.size else 1, dtype=np.int32)
     lookup[order] = np.arange(1, order.size + 1, dtype=np.int32)
     return lookup[labels]
-
-
-def outline_layer(labels: np.ndarray, *, colour=(255, 0, 0)) -> np.ndarray:
-    """Draw each cell's outline on a transparent layer: the users' annotation format.
-
-    The outline is each cell's inner boundary (its pixels with a 4-neighbour outside it),
-    so `outlines_to_labels` gives the labels back.
-
-    Returns
-    -------
-    ndarray of uint8, shape (rows, columns, 4)
-        Transparent (0, 0, 0, 0) except opaque ``colour`` on the outlines.
-    """
-    from skimage.segmentation import find_boundaries
-
-    labels = np.asarray(labels)
-    drawn = find_boundaries(labels, mode="inner") & (labels > 0)
-    layer = np.zeros(labels.shape + (4,), dtype=np.uint8)
-    layer[drawn] = (*colour, 255)
-    return layer
-
-
-def draw_outlines(image: np.ndarray, labels: np.ndarray, *, colour=(255, 0, 0)) -> np.ndarray:
-    """The image as 8-bit RGB with each cell's outline drawn over it in ``colour``.
-
-    Examples
-    --------
-    >>> labels = np.zeros((4, 4), int); labels[1:3, 1:3] = 1
-    >>> draw_outlines(np.zeros((4, 4), np.uint8), labels)[1, 1]
-    array([255,   0,   0], dtype=uint8)
-    """
-    from skimage.segmentation import find_boundaries
-
-    from cellseg.preprocessing.colour import as_rgb
-
-    overlay = np.clip(np.rint(as_rgb(image)), 0, 255).astype(np.uint8)
-    labels = np.asarray(labels)
-    overlay[find_boundaries(labels, mode="inner") & (labels > 0)] = colour
-    return overlay

@@ -44,13 +44,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from cellseg.annotations import check_same_size, read_outline_mask
+    from cellseg.annotations import check_same_size, outline_labels
     from cellseg.batch import image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.image_io import read_image_shape, write_image
     from cellseg.neural_network.targets import get_target
-    from cellseg.preprocessing.outlines import outlines_to_labels
 
     files = image_files(arguments.inputs)
     images = {}
@@ -61,13 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     style = outline_style(arguments)
 
     def convert_one(path):
-        outline = read_outline_mask(path, style)
         if arguments.images:
             if path.stem not in images:
                 raise file_error(path, f"has no image of the same name in {arguments.images}")
             image = images[path.stem]
-            check_same_size(path, outline.shape, image, read_image_shape(image))
-        labels = outlines_to_labels(outline)
+            check_same_size(path, read_image_shape(path), image, read_image_shape(image))
+        labels = outline_labels(path, style)
         if arguments.target == "labels":
             dtype = np.uint16 if labels.max() <= np.iinfo(np.uint16).max else np.uint32
             result, suffix = labels.astype(dtype), ".png" if dtype == np.uint16 else ".tif"

@@ -39,11 +39,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         folder = ModelFolder(path)
         try:
-            config = folder.read_config()
+            config, history = folder.read_config(), folder.read_history()
         except CellsegError as error:
             entries.append({"name": path.name, "status": f"unreadable ({error})"})
             continue
-        history = folder.read_history()
         hyperparameters = (config.training or {}).get("hyperparameters", {})
         entries.append(
             {

@@ -117,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             for bar in bars:
                 bar.close()
 
-    code = run_each(todo, predict_one, command="predict") if todo else 0
-    counts = results.finish([path.name for path in files])
+    try:
+        code = run_each(todo, predict_one, command="predict") if todo else 0
+    finally:  # the finished images are counted, however the others ended
+        counts = results.finish([path.name for path in files])
     mine_names = {path.name for path in mine}
     shown = [row for row in counts if row["image"] in mine_names]
     if shown:

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.batch import run_each
     from cellseg.errors import CellsegError
     from cellseg.image_io import write_image
-    from cellseg.preprocessing.outlines import outline_layer
+    from cellseg.postprocessing.drawing import outline_layer
     from cellseg.preprocessing.synthetic import synthetic_tissue
 
     if arguments.positive_fraction > 1:

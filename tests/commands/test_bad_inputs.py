@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cellseg.image_io import read_image, write_image
-from cellseg.preprocessing.outlines import outline_layer
+from cellseg.postprocessing.drawing import outline_layer
 
 
 def assert_one_line_error_naming(result, path):

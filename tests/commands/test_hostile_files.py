@@ -29,9 +29,9 @@ import tifffile
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
 from cellseg.image_limits import MAX_BYTES
+from cellseg.postprocessing.drawing import outline_layer
 from cellseg.preprocessing.blur import gaussian_blur
 from cellseg.preprocessing.colour import as_rgb, significant_bits
-from cellseg.preprocessing.outlines import outline_layer
 
 
 class Run:

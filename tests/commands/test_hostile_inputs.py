@@ -13,7 +13,7 @@ import pytest
 import tifffile
 
 from cellseg.image_io import read_image, write_image
-from cellseg.preprocessing.outlines import outline_layer
+from cellseg.postprocessing.drawing import outline_layer
 
 
 def assert_refused(result, path):
@@ -137,3 +137,120 @@ def test_multi_page_and_nan_tiff_slides(cellseg, small_model, tmp_path):
     tifffile.imwrite(tmp_path / "nan.tif", nan)
     result = cellseg("predict", small_model, tmp_path / "nan.tif", "--output", tmp_path / "out")
     assert_refused(result, tmp_path / "nan.tif")
+
+
+def test_a_damaged_slide_is_one_line_and_the_finished_images_are_counted(
+    cellseg, small_model, tmp_path, monkeypatch
+):
+    import cellseg.neural_network.model as model
+
+    monkeypatch.setattr(model, "REGION_MODE_PIXELS", 10_000)  # TIFFs region by region
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    image = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    write_image(slides / "a_good.png", image[:64, :64])
+    tifffile.imwrite(slides / "b_damaged.tif", image, tile=(64, 64), compression="zlib")
+    data = bytearray((slides / "b_damaged.tif").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 400] = b"\x00" * 400  # some tiles' zlib streams
+    (slides / "b_damaged.tif").write_bytes(bytes(data))
+    before = {path.name: path.read_bytes() for path in slides.iterdir()}
+    result = cellseg("predict", small_model, slides, "--output", tmp_path / "out", "--scale", "1")
+    assert_refused(result, slides / "b_damaged.tif")
+    with open(tmp_path / "out" / "counts.csv") as file:
+        assert [line.split(",")[0] for line in file][1:] == ["a_good.png"]
+    assert not list((tmp_path / "out").glob("b_damaged_labels.tif"))
+    assert not list((tmp_path / "out").glob(".*"))  # nothing half-written
+    assert {path.name: path.read_bytes() for path in slides.iterdir()} == before
+
+
+def test_a_16_bit_slide_is_scaled_alike_in_every_region(tmp_path):
+    from cellseg.slide_io import TiffRegions
+
+    image = np.zeros((100, 200), np.uint16)
+    image[:, :100] = 3000  # a dim half: as 12-bit data it would read as bright as 48000
+    image[:, 100:] = 48000
+    tifffile.imwrite(tmp_path / "slide.tif", image)
+    source = TiffRegions(tmp_path / "slide.tif")
+    dim, bright = source.read(0, 0, 100, 100), source.read(0, 100, 100, 200)
+    source.close()
+    assert dim.dtype == np.uint8 and int(dim.max()) == round(3000 * 255 / 65535)
+    assert int(bright.max()) == round(48000 * 255 / 65535)
+
+
+@pytest.mark.parametrize("kind", ["huge ids", "negative id"])
+def test_label_annotations_with_huge_or_negative_ids(cellseg, small_model, tmp_path, kind):
+    from cellseg.annotations import read_annotation_labels
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    write_image(tmp_path / "images" / "a.png", np.full((40, 40, 3), 200, np.uint8))
+    labels = np.zeros((40, 40), np.int64)
+    labels[5:15, 5:15], labels[20:30, 20:30] = (4_000_000_000, 7) if kind == "huge ids" else (-1, 7)
+    path = tmp_path / "labels" / "a.tif"
+    tifffile.imwrite(path, labels)
+    result = cellseg(
+        "evaluate", small_model, "--images", tmp_path / "images",
+        "--annotations", tmp_path / "labels", "--output", tmp_path / "scores.csv",
+    )  # fmt: skip
+    if kind == "negative id":
+        assert_refused(result, path)
+        assert "negative" in result.err
+    else:
+        assert result.code == 0, result.err
+        read = read_annotation_labels(path)
+        assert read.max() == 2 and read[10, 10] == 2 and read[25, 25] == 1 and read[0, 0] == 0
+
+
+def test_a_network_file_that_unpacks_to_too_much_is_refused_before_loading(
+    cellseg, small_model, tmp_path
+):
+    import time
+    import zipfile
+
+    model = tmp_path / "model"
+    shutil.copytree(small_model, model)
+    bomb = model / "best.keras"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("metadata.json", "{}")
+        with archive.open("config.json", "w", force_zip64=True) as member:
+            for _ in range(20):  # 20 MiB of spaces, a few KiB packed
+                member.write(b" " * 2**20)
+    assert bomb.stat().st_size < 200_000
+    write_image(tmp_path / "a.png", np.zeros((32, 32, 3), np.uint8))
+    started = time.monotonic()
+    result = cellseg("predict", model, tmp_path / "a.png", "--output", tmp_path / "out")
+    assert_refused(result, bomb)
+    assert "config.json unpacks to" in result.err and time.monotonic() - started < 30
+
+
+def test_leaderboard_marks_a_model_with_a_damaged_history_and_shows_the_rest(
+    cellseg, small_model, tmp_path
+):
+    for name in ("good", "damaged"):
+        shutil.copytree(small_model, tmp_path / "models" / name)
+    (tmp_path / "models" / "good" / "history.csv").write_text("epoch,loss\n1,0.5\n")
+    (tmp_path / "models" / "damaged" / "history.csv").write_bytes(b"epoch,loss\n1,\xff\xfe\n")
+    result = cellseg("leaderboard", "--models-dir", tmp_path / "models")
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    rows = {line.split()[1]: line for line in result.out.splitlines()[1:]}
+    assert "unreadable" in rows["damaged"] and "history.csv" in rows["damaged"]
+    assert "finished" in rows["good"]
+
+
+def test_an_open_outline_is_left_out_with_one_warning_naming_the_file(cellseg, tmp_path):
+    labels = np.zeros((60, 60), np.int32)
+    labels[5:20, 5:20] = 1
+    layer = outline_layer(labels)
+    arc_rows = np.arange(30, 55)
+    layer[arc_rows, 40] = (255, 0, 0, 255)  # a line drawn around nothing
+    layer[30, 40:55] = (255, 0, 0, 255)
+    (tmp_path / "outlines").mkdir()
+    write_image(tmp_path / "outlines" / "a.png", layer)
+    result = cellseg("labels", tmp_path / "outlines", tmp_path / "out")
+    assert result.code == 0, result.err
+    warned = [line for line in result.error_lines if ": warning: " in line]
+    assert len(warned) == 1 and str(tmp_path / "outlines" / "a.png") in warned[0]
+    assert "not closed" in warned[0] and "row 30, column 40" in warned[0]
+    found = read_image(tmp_path / "out" / "a.png")
+    assert found.max() == 1 and found[40, 40] == 0  # the square, not the arc

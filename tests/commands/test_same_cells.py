@@ -11,7 +11,7 @@ import pytest
 import tifffile
 
 from cellseg.image_io import read_image, write_image
-from cellseg.preprocessing.outlines import outline_layer
+from cellseg.postprocessing.drawing import outline_layer
 from cellseg.preprocessing.synthetic import synthetic_tissue
 
 

@@ -313,3 +313,11 @@ def test_counting_measured_cells_end_to_end():
     labels[1:5, 5:8] = 2  # blue
     summary = count_summary(measure_cells(image, labels), positive_threshold=0.3)
     assert summary == {"count": 2, "positive": 1, "positive_percent": 50.0}
+
+
+def test_12_bit_camera_data_measures_as_its_8_bit_picture():
+    from cellseg.postprocessing.measurements import stain_densities
+
+    rgb = np.random.default_rng(3).integers(20, 256, (16, 16, 3), dtype=np.uint8)
+    twelve_bit = np.round(rgb.astype(np.float64) * 4095 / 255).astype(np.uint16)
+    np.testing.assert_allclose(stain_densities(twelve_bit), stain_densities(rgb), atol=2e-3)

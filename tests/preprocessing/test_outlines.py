@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from scipy import ndimage as ndi
 
 from cellseg.metrics import aggregated_jaccard_index, count_objects, match
-from cellseg.preprocessing.outlines import outline_layer, outline_mask, outlines_to_labels
+from cellseg.postprocessing.drawing import outline_layer
+from cellseg.preprocessing.outlines import outline_mask, outlines_to_labels
 from cellseg.preprocessing.synthetic import knock_out_pixels, synthetic_tissue
 
 RED, WHITE, CLEAR = (255, 0, 0, 255), (255, 255, 255, 255), (0, 0, 0, 0)
