@@ -2,9 +2,15 @@
 
 A file is written to a hidden temporary file in the destination folder, then moved into
 place in one step, so a crash or a full disk never leaves a half-written output behind.
+
+One rule for every command run twice: an output that exists with exactly the content it
+would be given is kept as it is (the command goes on); one that differs is refused unless
+``--overwrite``. So a command that was interrupted, or is simply run again, finishes with
+the same result, and nothing a user changed or put there is replaced silently.
 """
 
 import contextlib
+import filecmp
 import os
 import tempfile
 from collections.abc import Callable
@@ -22,7 +28,7 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = False) -> None:
+def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = False) -> bool:
     """Create ``path`` by calling ``write(temporary_path)``, then moving the result into place.
 
     Parameters
@@ -32,19 +38,24 @@ def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = F
     write : callable
         Writes the whole content to the temporary path it is given.
     overwrite : bool
-        Replace ``path`` if it exists. Without it an existing file is an error, checked
-        both before writing and at the moment of the move, so a file that appears in
-        between is not clobbered either.
+        Replace ``path`` if it exists. Without it an existing file is kept when its content
+        is exactly the new one, and is otherwise an error, checked both before writing and
+        at the moment of the move, so a file that appears in between is not clobbered.
+
+    Returns
+    -------
+    bool
+        True if the file was written, False if an identical one was already there.
 
     Raises
     ------
     CellsegError
-        When ``path`` exists and ``overwrite`` is false, or the write fails (full disk,
-        read-only folder); no temporary file is left behind.
+        When ``path`` exists with other content and ``overwrite`` is false, or the write
+        fails (full disk, read-only folder); no temporary file is left behind.
     """
     path = Path(path)
-    if not overwrite and path.exists():
-        raise file_error(path, "already exists (use --overwrite to replace it)")
+    if path.exists() and not path.is_file():
+        raise file_error(path, "exists and is not a file")
     try:
         handle, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
@@ -55,9 +66,14 @@ def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = F
     temporary = Path(temporary)
     try:
         write(temporary)
+        if not overwrite and path.exists():
+            if _same_content(temporary, path):
+                return False
+            raise file_error(path, _DIFFERS)
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(temporary, ordinary_mode())
         _move_into_place(temporary, path, overwrite=overwrite)
+        return True
     except OSError as error:
         raise file_error(path, f"cannot write: {error.strerror or error}") from None
     finally:
@@ -65,19 +81,30 @@ def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = F
             temporary.unlink()
 
 
+#: Why an existing output is not replaced.
+_DIFFERS = "already exists with other content (use --overwrite to replace it)"
+
+
+def _same_content(first: Path, second: Path) -> bool:
+    """Whether two files hold the same bytes."""
+    return filecmp.cmp(first, second, shallow=False)
+
+
 def ordinary_mode() -> int:
     """The permissions a plain open() gives a new file: 0o666 less the umask."""
     return 0o666 & ~_UMASK
 
 
-def write_bytes_atomically(path, data: bytes, *, overwrite: bool = False) -> None:
+def write_bytes_atomically(path, data: bytes, *, overwrite: bool = False) -> bool:
     """Write ``data`` to ``path`` atomically (see `write_atomically`)."""
-    write_atomically(path, lambda temporary: temporary.write_bytes(data), overwrite=overwrite)
+    return write_atomically(
+        path, lambda temporary: temporary.write_bytes(data), overwrite=overwrite
+    )
 
 
-def write_text_atomically(path, text: str, *, overwrite: bool = False) -> None:
+def write_text_atomically(path, text: str, *, overwrite: bool = False) -> bool:
     """Write UTF-8 ``text`` to ``path`` atomically (see `write_atomically`)."""
-    write_bytes_atomically(path, text.encode("utf-8"), overwrite=overwrite)
+    return write_bytes_atomically(path, text.encode("utf-8"), overwrite=overwrite)
 
 
 def _move_into_place(temporary: Path, path: Path, *, overwrite: bool) -> None:
@@ -89,8 +116,10 @@ def _move_into_place(temporary: Path, path: Path, *, overwrite: bool) -> None:
     try:
         os.link(temporary, path)
     except FileExistsError:
-        raise file_error(path, "already exists (use --overwrite to replace it)") from None
+        if _same_content(temporary, path):
+            return
+        raise file_error(path, _DIFFERS) from None
     except OSError:
         if path.exists():
-            raise file_error(path, "already exists (use --overwrite to replace it)") from None
+            raise file_error(path, _DIFFERS) from None
         os.replace(temporary, path)

@@ -8,6 +8,7 @@ failures are listed at the end, one line each, and the exit code is 1.
 
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cellseg.errors import CellsegError
@@ -138,3 +139,51 @@ def _check_unique_stems(files: list[Path]) -> None:
                 "collide; process them separately"
             )
         seen[path.stem] = path
+
+
+@dataclass
+class Tally:
+    """What a command did: the items it finished, and the files it wrote or found already
+    there with the same content (kept: a command run twice finishes with the same result).
+    """
+
+    done: int = 0
+    written: int = 0
+    kept: int = 0
+
+    def file(self, written: bool) -> None:
+        """Count one output file, as `cellseg.atomic_write.write_atomically` reports it."""
+        if written:
+            self.written += 1
+        else:
+            self.kept += 1
+
+    def files(self) -> str:
+        """The files in words: ``"12 files written"``, ``"all 12 files already there,
+        unchanged"``...
+
+        Examples
+        --------
+        >>> Tally(done=2, written=3, kept=1).files()
+        '3 files written, 1 already there and unchanged'
+        >>> Tally(done=1, kept=1).files()
+        'its file already there, unchanged'
+        """
+        if not self.kept:
+            return counted(self.written, "file") + " written"
+        if not self.written:
+            if self.kept == 1:
+                return "its file already there, unchanged"
+            return f"all {self.kept} files already there, unchanged"
+        return f"{counted(self.written, 'file')} written, {self.kept} already there and unchanged"
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural when it is not 1: ``"1 image"``, ``"608 cells"``.
+
+    Examples
+    --------
+    >>> counted(1, "image"), counted(608, "cell"), counted(0, "tile")
+    ('1 image', '608 cells', '0 tiles')
+    """
+    return f"{count} {noun}{'' if count == 1 else 's'}"

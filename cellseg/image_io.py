@@ -131,17 +131,23 @@ def is_tiff(path) -> bool:
     return Path(path).suffix.lower() in TIFF_SUFFIXES
 
 
-def write_image(path, image: np.ndarray, *, overwrite: bool = False) -> None:
+def write_image(path, image: np.ndarray, *, overwrite: bool = False) -> bool:
     """Write an image atomically; the format follows the file's suffix.
 
     PNG holds uint8 or uint16 with 1 to 4 channels, JPEG uint8 gray or RGB, TIFF any
     numeric dtype. Boolean images are written as 0 and 255.
 
+    Returns
+    -------
+    bool
+        True if written; False if the file was there already with exactly this content
+        (`cellseg.atomic_write.write_atomically`).
+
     Raises
     ------
     CellsegError
-        If the file exists and ``overwrite`` is false, the format cannot hold the image, or
-        writing fails (the destination is then left as it was).
+        If the file exists with other content and ``overwrite`` is false, the format cannot
+        hold the image, or writing fails (the destination is then left as it was).
     """
     path = Path(path)
     suffix = _checked_suffix(path)
@@ -154,7 +160,9 @@ def write_image(path, image: np.ndarray, *, overwrite: bool = False) -> None:
         if image.dtype not in (np.uint8, np.uint16) or not _channels_ok(image):
             raise file_error(path, f"PNG cannot hold a {image.dtype} image of shape {image.shape}")
         data = imagecodecs.png_encode(np.ascontiguousarray(image))
-        write_atomically(path, lambda temporary: temporary.write_bytes(data), overwrite=overwrite)
+        return write_atomically(
+            path, lambda temporary: temporary.write_bytes(data), overwrite=overwrite
+        )
     elif suffix in JPEG_SUFFIXES:
         from PIL import Image
 
@@ -165,7 +173,7 @@ def write_image(path, image: np.ndarray, *, overwrite: bool = False) -> None:
         ):
             raise file_error(path, f"JPEG cannot hold a {image.dtype} image of shape {image.shape}")
         picture = Image.fromarray(image)
-        write_atomically(
+        return write_atomically(
             path,
             lambda temporary: picture.save(temporary, format="JPEG", quality=95),
             overwrite=overwrite,
@@ -174,7 +182,7 @@ def write_image(path, image: np.ndarray, *, overwrite: bool = False) -> None:
         import tifffile
 
         photometric = "rgb" if image.ndim == 3 and image.shape[2] in (3, 4) else "minisblack"
-        write_atomically(
+        return write_atomically(
             path,
             lambda temporary: tifffile.imwrite(
                 temporary, image, photometric=photometric, compression="zlib"

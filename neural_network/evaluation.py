@@ -74,5 +74,18 @@ def score_pairs(model, pairs, style=None, *, scale="auto"):
 
 
 def mean_scores(rows: list[dict]) -> dict[str, float]:
-    """The mean of each score over images, rounded to 4 decimals."""
-    return {name: round(float(np.mean([row[name] for row in rows])), 4) for name in SCORE_NAMES}
+    """The mean of each score over images, rounded to 4 decimals (a whole number of cells
+    as a whole number: 402, not 402.0).
+
+    Examples
+    --------
+    >>> mean_scores([{name: 1 for name in SCORE_NAMES}, {name: 2 for name in SCORE_NAMES}])["aji"]
+    1.5
+    >>> mean_scores([{name: 402 for name in SCORE_NAMES}])["true_count"]
+    402
+    """
+    means = {name: round(float(np.mean([row[name] for row in rows])), 4) for name in SCORE_NAMES}
+    return {
+        name: int(value) if isinstance(rows[0][name], int) and value.is_integer() else value
+        for name, value in means.items()
+    }

@@ -86,10 +86,21 @@ def test_bomb_is_refused_before_decoding(tmp_path, make_bad_image):
         read_image_shape(path)
 
 
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg"])
+def test_writing_the_same_image_again_keeps_the_file(tmp_path, suffix):
+    path = tmp_path / f"a{suffix}"
+    image = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    assert write_image(path, image) is True
+    written = path.stat().st_mtime_ns, path.read_bytes()
+    assert write_image(path, image) is False  # the same content: kept, not an error
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == written
+    assert not [item for item in tmp_path.iterdir() if item.name.startswith(".")]
+
+
 def test_existing_file_is_kept_without_overwrite(tmp_path):
     path = tmp_path / "a.png"
     write_image(path, np.zeros((2, 2), np.uint8))
-    with pytest.raises(CellsegError, match="already exists"):
+    with pytest.raises(CellsegError, match="already exists with other content"):
         write_image(path, np.ones((2, 2), np.uint8))
     assert read_image(path).max() == 0
     write_image(path, np.full((2, 2), 9, np.uint8), overwrite=True)

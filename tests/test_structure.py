@@ -38,6 +38,7 @@ PURE_MODULES = (
     "cellseg.neural_network.targets",
     "cellseg.neural_network.model_config",
     "cellseg.neural_network.prediction",
+    "cellseg.neural_network.evaluation",
 )
 
 

@@ -26,18 +26,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
-    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
     from cellseg.image_io import TIFF_SUFFIXES, output_suffix, read_image, write_image
     from cellseg.preprocessing.blur import gaussian_blur
 
     files = image_files(arguments.inputs)
     output = prepare_output_folder(arguments.output, arguments.inputs)
 
+    tally = Tally()
+
     def blur_one(path):
         image = read_image(path)
         blurred = gaussian_blur(image, arguments.sigma)
         tiff = path.suffix.lower() in TIFF_SUFFIXES
         suffix = ".tif" if tiff else output_suffix(blurred)
-        write_image(output / f"{path.stem}{suffix}", blurred, overwrite=arguments.overwrite)
+        tally.file(
+            write_image(output / f"{path.stem}{suffix}", blurred, overwrite=arguments.overwrite)
+        )
+        tally.done += 1
 
-    return run_each(files, blur_one, command="blur")
+    code = run_each(files, blur_one, command="blur")
+    if tally.done:  # what failed is listed above
+        print(
+            f"cellseg blur: {counted(tally.done, 'image')} blurred (sigma {arguments.sigma:g}) "
+            f"into {output} ({tally.files()})"
+        )
+    return code

@@ -71,10 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     results = PredictionFiles(
         output,
         positive_threshold=arguments.positive_threshold,
-        overwrite=True,
+        overwrite=arguments.overwrite,
         settings={**model.identity(), "scale": arguments.scale},
     )
-    results.add("tissue.png", model.segment_file(output / "tissue.png", scale=arguments.scale))
+    again = results.finished("tissue.png")  # run before with this model and scale
+    if not again:
+        results.add("tissue.png", model.segment_file(output / "tissue.png", scale=arguments.scale))
     (counts,) = results.finish(["tissue.png"])
     seconds = time.perf_counter() - started
     print(
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({counts['positive_percent']:.1f}%; mean DAB optical density >= "
         f"{arguments.positive_threshold})\n"
         f"Results in {output}/: tissue_overlay.png (outlines over the image), "
-        f"tissue_labels.png, tissue_outlines.png, counts.csv, cells.csv ({seconds:.1f} s)"
+        f"tissue_labels.png, tissue_outlines.png, counts.csv, cells.csv "
+        + ("(found in an earlier run, kept)" if again else f"({seconds:.1f} s)")
     )
     return 0

@@ -48,9 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import check_output_file, one_line
+    from cellseg.batch import check_output_file, counted, one_line
     from cellseg.commands.arguments import outline_style
-    from cellseg.errors import file_error
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import pair_by_stem
     from cellseg.neural_network.evaluation import mean_scores, score_pairs
@@ -60,8 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     model = TrainedModel.load(arguments.model)
     output = Path(arguments.output or f"evaluation_{model.name}.csv")
     check_output_file(output, [arguments.images, arguments.annotations, model.folder.path])
-    if output.exists() and not arguments.overwrite:
-        raise file_error(output, "already exists (use --overwrite to replace it)")
     pairs = pair_by_stem(arguments.images, arguments.annotations)
     rows, failures = score_pairs(model, pairs, outline_style(arguments), scale=arguments.scale)
     for error in failures:
@@ -71,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     rows.append({"image": "mean", **mean_scores(rows)})
     columns = ("image", *SCORE_NAMES)
     print(text_table(rows, columns))
-    write_text_atomically(output, csv_text(rows, columns), overwrite=arguments.overwrite)
+    written = write_text_atomically(output, csv_text(rows, columns), overwrite=arguments.overwrite)
     failed = f"; {len(failures)} could not be scored" if failures else ""
-    print(f"cellseg evaluate: {len(rows) - 1} images scored{failed}; table written to {output}")
+    said = "written to" if written else "the same as in"
+    print(
+        f"cellseg evaluate: {counted(len(rows) - 1, 'image')} scored{failed}; table {said} {output}"
+    )
     return 1 if failures else 0

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from cellseg.annotations import check_same_size, outline_labels
-    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.image_io import read_image_shape, write_image
@@ -71,6 +71,19 @@ def main(argv: list[str] | None = None) -> int:
             result, suffix = labels.astype(dtype), ".png" if dtype == np.uint16 else ".tif"
         else:
             result, suffix = get_target(arguments.target).picture(labels, 1)
-        write_image(output / f"{path.stem}{suffix}", result, overwrite=arguments.overwrite)
+        written = write_image(
+            output / f"{path.stem}{suffix}", result, overwrite=arguments.overwrite
+        )
+        tally.file(written)
+        tally.done += 1
+        cells[0] += int(labels.max())
 
-    return run_each(files, convert_one, command="labels")
+    tally, cells = Tally(), [0]
+    code = run_each(files, convert_one, command="labels")
+    if tally.done:  # what failed is listed above
+        print(
+            f"cellseg labels: {counted(cells[0], 'cell')} in "
+            f"{counted(tally.done, 'annotation layer')}, written as {arguments.target} to "
+            f"{output} ({tally.files()})"
+        )
+    return code

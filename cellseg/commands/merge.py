@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
-    from cellseg.batch import prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, prepare_output_folder, run_each
     from cellseg.errors import CellsegError
 
     tiles_folder = Path(arguments.tiles)
@@ -51,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     output = prepare_output_folder(arguments.output, [tiles_folder])
 
+    tally = Tally()
+
     def merge_one(stem):
-        merge_image(
+        written = merge_image(
             tiles_folder,
             stem,
             groups[stem],
@@ -60,8 +62,17 @@ def main(argv: list[str] | None = None) -> int:
             method=arguments.method,
             overwrite=arguments.overwrite,
         )
+        tally.file(written)
+        tally.done += 1
 
-    return run_each(sorted(groups), merge_one, command="merge")
+    code = run_each(sorted(groups), merge_one, command="merge")
+    tiles = sum(len(group) for group in groups.values())
+    if tally.done:  # what failed is listed above
+        print(
+            f"cellseg merge: {counted(tally.done, 'image')} stitched from {counted(tiles, 'tile')} "
+            f"({arguments.method}) into {output} ({tally.files()})"
+        )
+    return code
 
 
 def tile_groups(folder: Path) -> dict[str, list[tuple[int, int, Path]]]:
@@ -76,8 +87,9 @@ def tile_groups(folder: Path) -> dict[str, list[tuple[int, int, Path]]]:
     return groups
 
 
-def merge_image(folder, stem, tiles, output, *, method, overwrite) -> None:
-    """Stitch one image's tiles and write ``<stem>.png`` (``.tif`` for float).
+def merge_image(folder, stem, tiles, output, *, method, overwrite) -> bool:
+    """Stitch one image's tiles and write ``<stem>.png`` (``.tif`` for float); False when
+    the same image was there already.
 
     The image's size comes from the tiles' headers and names (or its manifest) and is
     checked against what cellseg reads at once (`cellseg.image_limits.check_image_size`)
@@ -132,7 +144,7 @@ def merge_image(folder, stem, tiles, output, *, method, overwrite) -> None:
         image = stitch_tiles(placed(), shape, method=method)
     except ValueError as error:
         raise file_error(folder / f"{stem}_r*_c*", str(error)) from None
-    write_image(output / f"{stem}{output_suffix(image)}", image, overwrite=overwrite)
+    return write_image(output / f"{stem}{output_suffix(image)}", image, overwrite=overwrite)
 
 
 def _image_size(folder: Path, stem: str, extent: tuple[int, int]) -> tuple[int, int]:

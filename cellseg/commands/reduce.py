@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
     from cellseg.annotations import read_outline_mask
-    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import outline_style
     from cellseg.image_io import write_image
 
@@ -33,8 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     output = prepare_output_folder(arguments.output, arguments.inputs)
     style = outline_style(arguments)
 
+    tally = Tally()
+
     def reduce_one(path):
         mask = read_outline_mask(path, style)
-        write_image(output / f"{path.stem}.png", mask, overwrite=arguments.overwrite)
+        tally.file(write_image(output / f"{path.stem}.png", mask, overwrite=arguments.overwrite))
+        tally.done += 1
 
-    return run_each(files, reduce_one, command="reduce")
+    code = run_each(files, reduce_one, command="reduce")
+    if tally.done:  # what failed is listed above
+        print(
+            f"cellseg reduce: {counted(tally.done, 'annotation layer')} reduced to outline masks "
+            f"in {output} ({tally.files()})"
+        )
+    return code

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.atomic_write import write_text_atomically
     from cellseg.batch import check_output_file
     from cellseg.commands.arguments import outline_style
-    from cellseg.errors import CellsegError, file_error
+    from cellseg.errors import CellsegError
     from cellseg.image_io import read_image
     from cellseg.metrics import SCORE_NAMES, image_scores
     from cellseg.neural_network.dataset import pair_by_stem
@@ -52,8 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.neural_network.model import TrainedModel
 
     output = Path(arguments.output)
-    if output.exists() and not arguments.overwrite:
-        raise file_error(output, "already exists (use --overwrite to replace it)")
     model = TrainedModel.load(arguments.model)
     evaluated = [arguments.images, arguments.annotations] if arguments.images else []
     check_output_file(output, [model.folder.path, *evaluated])
@@ -127,8 +125,14 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(("Worst evaluation images", "".join(worst[:SHOWN_IMAGES])))
     sections.append(("Configuration", report.settings_block(config)))
     title = f"cellseg model {model.name} ({config.target}, {config.status})"
-    write_text_atomically(output, report.page(title, sections), overwrite=arguments.overwrite)
-    print(f"cellseg report: {output}")
+    page = report.page(title, sections)
+    written = write_text_atomically(output, page, overwrite=arguments.overwrite)
+    sections_said = ", ".join(heading for heading, _ in sections)
+    print(
+        f"cellseg report: model {model.name} ({sections_said}) "
+        + ("written to" if written else "the same as in")
+        + f" {output}"
+    )
     return 0
 
 

@@ -1,6 +1,7 @@
 """``cellseg split``: cut images into overlapping tiles that cover every pixel."""
 
 import argparse
+import hashlib
 import json
 
 from cellseg.commands.arguments import add_overwrite_argument, tile_overlap, tile_side
@@ -38,13 +39,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--overlap must be at least 0 and less than --tile ({arguments.tile})")
 
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
     from cellseg.errors import file_error
     from cellseg.image_io import output_suffix, read_image, write_image
     from cellseg.preprocessing.tiling import split_into_tiles
 
     files = image_files(arguments.inputs)
     output = prepare_output_folder(arguments.output, arguments.inputs)
+
+    tally, tile_count = Tally(), [0]
 
     def split_one(path):
         image = read_image(path)
@@ -54,23 +57,36 @@ def main(argv: list[str] | None = None) -> int:
             TILE_NAME.format(stem=path.stem, row=p.row, column=p.column, suffix=suffix)
             for p, _ in tiles
         ]
-        manifest = output / MANIFEST_NAME.format(stem=path.stem)
-        if not arguments.overwrite:
-            for existing in [manifest] + [output / name for name in names]:
-                if existing.exists():
-                    raise file_error(existing, "already exists (use --overwrite to replace it)")
-        for name, (_, tile) in zip(names, tiles, strict=True):
-            write_image(output / name, tile, overwrite=arguments.overwrite)
         record = {
             "source": path.name,
+            "source_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "shape": list(image.shape),
             "dtype": str(image.dtype),
             "tile": arguments.tile,
             "overlap": arguments.overlap,
             "tiles": names,
         }
-        write_text_atomically(
-            manifest, json.dumps(record, indent=1) + "\n", overwrite=arguments.overwrite
-        )
+        text = json.dumps(record, indent=1) + "\n"
+        manifest = output / MANIFEST_NAME.format(stem=path.stem)
+        # Written last: the tiles of an image split with other settings are refused before
+        # any is written; those of an interrupted split are the same, and kept.
+        if not arguments.overwrite and manifest.is_file() and manifest.read_text() != text:
+            raise file_error(
+                manifest,
+                "records a split of another image or with other settings (use --overwrite "
+                "to replace its tiles, or choose another output folder)",
+            )
+        for name, (_, tile) in zip(names, tiles, strict=True):
+            tally.file(write_image(output / name, tile, overwrite=arguments.overwrite))
+        tally.file(write_text_atomically(manifest, text, overwrite=arguments.overwrite))
+        tally.done += 1
+        tile_count[0] += len(tiles)
 
-    return run_each(files, split_one, command="split")
+    code = run_each(files, split_one, command="split")
+    if tally.done:  # what failed is listed above
+        print(
+            f"cellseg split: {counted(tally.done, 'image')} cut into "
+            f"{counted(tile_count[0], 'tile')} of {arguments.tile} pixels in {output} "
+            f"({tally.files()})"
+        )
+    return code

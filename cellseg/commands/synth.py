@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pathlib import Path
 
-    from cellseg.batch import run_each
+    from cellseg.batch import Tally, counted, run_each
     from cellseg.errors import CellsegError
     from cellseg.image_io import write_image
     from cellseg.postprocessing.drawing import outline_layer
@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             raise CellsegError(f"{folder}: exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
 
+    tally = Tally()
+
     def make_one(index):
         image, labels = synthetic_tissue(
             (arguments.size, arguments.size),
@@ -77,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
             ("outlines", outline_layer(labels)),
             ("labels", labels),
         ):
-            write_image(folders[kind] / name, content, overwrite=arguments.overwrite)
+            tally.file(write_image(folders[kind] / name, content, overwrite=arguments.overwrite))
+        tally.done += 1
 
-    return run_each(list(range(arguments.count)), make_one, command="synth")
+    code = run_each(list(range(arguments.count)), make_one, command="synth")
+    if tally.done:  # what failed is listed above
+        print(
+            f"cellseg synth: {counted(tally.done, 'synthetic image')} of {arguments.size} x "
+            f"{arguments.size} pixels with their outlines and labels in {output} ({tally.files()})"
+        )
+    return code

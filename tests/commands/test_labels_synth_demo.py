@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from cellseg.image_io import read_image
+from cellseg.image_io import read_image, write_image
 from cellseg.metrics import aggregated_jaccard_index, count_objects
 from cellseg.preprocessing.targets import BOUNDARY, INTERIOR
 
@@ -83,8 +83,12 @@ def test_demo_counts_the_cells_of_the_bundled_image(tmp_path, cellseg):
         "cells.csv",
     } <= names
     assert read_image(tmp_path / "demo" / "tissue_labels.png").max() == count
-    again = cellseg("demo", "--output", tmp_path / "demo")
-    assert again.code == 1 and "already exists" in again.err
+    again = cellseg("demo", "--output", tmp_path / "demo")  # run twice: the same result
+    assert again.code == 0 and f"Cells found: {count}," in again.out, again.err
+    assert "earlier run" in again.out
+    write_image(tmp_path / "demo" / "tissue.png", np.zeros((8, 8), np.uint8), overwrite=True)
+    changed = cellseg("demo", "--output", tmp_path / "demo")  # a file the user changed
+    assert changed.code == 1 and "tissue.png: already exists with other content" in changed.err
 
 
 def test_help_lists_every_command_without_loading_heavy_libraries():

@@ -346,5 +346,5 @@ def test_report_is_one_offline_file_with_curves_scores_and_overlays(
     # Nothing to fetch: no script, no link or image from elsewhere.
     assert "<script" not in text
     assert not re.search(r'(src|href)="(https?:)?//', text)
-    again = cellseg("report", models / "first", "--output", report)
-    assert again.code == 1 and "already exists" in again.err
+    again = cellseg("report", models / "first", "--output", report)  # other sections
+    assert again.code == 1 and "already exists with other content" in again.err

@@ -1,0 +1,103 @@
+"""Every command run twice: the second run keeps what the first wrote and says so; an output
+that differs is refused unless --overwrite; every run ends with one summary line."""
+
+import numpy as np
+import pytest
+
+from cellseg.image_io import read_image, write_image
+
+
+def files_of(folder):
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def example(cellseg, tmp_path):
+    result = cellseg("synth", tmp_path / "example", "--count", "2", "--size", "96")
+    assert result.code == 0, result.err
+    return tmp_path / "example"
+
+
+COMMANDS = {
+    "synth": lambda example, out: ("synth", out, "--count", "2", "--size", "96"),
+    "split": lambda example, out: (
+        "split",
+        example / "images",
+        out,
+        "--tile",
+        "64",
+        "--overlap",
+        "16",
+    ),
+    "blur": lambda example, out: ("blur", example / "images", out, "--sigma", "1.5"),
+    "reduce": lambda example, out: ("reduce", example / "outlines", out),
+    "labels": lambda example, out: ("labels", example / "outlines", out),
+    "merge": lambda example, out: ("merge", example / "tiles", out),
+}
+#: What each command's summary line says it did, and how many.
+SUMMARIES = {
+    "synth": "2 synthetic images of 96 x 96 pixels",
+    "split": "2 images cut into 8 tiles of 64 pixels",
+    "blur": "2 images blurred (sigma 1.5)",
+    "reduce": "2 annotation layers reduced",
+    "labels": "cells in 2 annotation layers, written as labels",
+    "merge": "2 images stitched from 8 tiles",
+}
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_command_run_twice_finishes_with_the_same_result(cellseg, example, tmp_path, name):
+    if name == "merge":
+        assert cellseg(*COMMANDS["split"](example, example / "tiles")).code == 0
+    out = tmp_path / "out"
+    first = cellseg(*COMMANDS[name](example, out))
+    assert first.code == 0, first.err
+    (line,) = first.out.strip().splitlines()
+    assert line.startswith(f"cellseg {name}: ") and SUMMARIES[name] in line
+    assert str(out) in line and "written)" in line
+    written = files_of(out)
+    again = cellseg(*COMMANDS[name](example, out))
+    assert again.code == 0, again.err
+    (line,) = again.out.strip().splitlines()
+    assert SUMMARIES[name] in line and "already there, unchanged" in line
+    assert files_of(out) == written
+
+    # A result the user changed is theirs: refused, named, kept; --overwrite replaces it.
+    changed = sorted(path for path in out.rglob("*.png"))[0]
+    write_image(changed, np.zeros((3, 3), np.uint8), overwrite=True)
+    refused = cellseg(*COMMANDS[name](example, out))
+    assert refused.code == 1 and str(changed) in refused.err
+    assert "already exists with other content" in refused.err
+    assert read_image(changed).shape == (3, 3)
+    replaced = cellseg(*COMMANDS[name](example, out), "--overwrite")
+    assert replaced.code == 0, replaced.err
+    assert files_of(out) == written
+
+
+def test_split_refuses_other_settings_before_writing_a_tile(cellseg, example, tmp_path):
+    assert (
+        cellseg(
+            "split", example / "images", tmp_path / "tiles", "--tile", "64", "--overlap", "16"
+        ).code
+        == 0
+    )
+    before = files_of(tmp_path / "tiles")
+    other = cellseg(
+        "split", example / "images", tmp_path / "tiles", "--tile", "48", "--overlap", "16"
+    )
+    assert other.code == 1 and "other settings" in other.err
+    assert files_of(tmp_path / "tiles") == before  # no tile of 48 pixels among them
+
+
+def test_predict_run_twice_skips_what_it_did(cellseg, small_model, example, tmp_path):
+    first = cellseg("predict", small_model, example / "images", "--output", tmp_path / "out")
+    assert first.code == 0, first.err
+    written = files_of(tmp_path / "out")
+    again = cellseg("predict", small_model, example / "images", "--output", tmp_path / "out")
+    assert again.code == 0, again.err
+    assert "2 images already predicted" in again.out
+    assert files_of(tmp_path / "out") == written
