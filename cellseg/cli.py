@@ -27,6 +27,7 @@ COMMANDS = {
     "export": ("cellseg.commands.export", "a web page that runs a model in the browser"),
     "serve": ("cellseg.commands.serve", "serve an exported page on this computer"),
     "demo": ("cellseg.commands.demo", "run the main job on a bundled stained-tissue image"),
+    "examples": ("cellseg.commands.examples", "write the example loss, network and settings files"),
 }
 
 
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cellseg {name}: error: {one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"cellseg {name}: interrupted", file=sys.stderr)
+        hint = getattr(module, "INTERRUPTED", None)
+        print(f"cellseg {name}: interrupted{f'; {hint}' if hint else ''}", file=sys.stderr)
         return 130
 
 

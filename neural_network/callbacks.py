@@ -111,13 +111,15 @@ def averaged_weights(model):
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """A progress bar per epoch on a terminal, and one summary line per epoch always."""
+    """A progress bar per epoch on a terminal, and one summary line per epoch always, with
+    the time the remaining epochs will take at the pace of those run so far."""
 
     def __init__(self, epochs: int, steps: int):
         super().__init__()
         self.epochs, self.steps = epochs, steps
         self.bar = None
         self._started = time.monotonic()
+        self._seconds: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
         from tqdm import tqdm
@@ -147,7 +149,22 @@ class ProgressBar(keras.callbacks.Callback):
             if key != "learning_rate"
         )
         seconds = time.monotonic() - self._started
-        print(f"epoch {epoch + 1}/{self.epochs}: {shown} ({seconds:.0f} s)", file=sys.stderr)
+        self._seconds.append(seconds)
+        left = (self.epochs - epoch - 1) * sum(self._seconds) / len(self._seconds)
+        remaining = f"; about {_duration(left)} left" if epoch + 1 < self.epochs else ""
+        print(
+            f"epoch {epoch + 1}/{self.epochs}: {shown} ({seconds:.0f} s{remaining})",
+            file=sys.stderr,
+        )
+
+
+def _duration(seconds: float) -> str:
+    """A duration in words a person reads at a glance: ``"40 s"``, ``"7 min"``, ``"2.5 h"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def cosine_schedule(learning_rate: float, epochs: int) -> keras.callbacks.Callback:

@@ -73,6 +73,20 @@ def score_pairs(model, pairs, style=None, *, scale="auto"):
     return rows, failures
 
 
+def seen_in_training(model, pairs) -> dict[str, int]:
+    """How many of the images of ``pairs`` the model was trained or validated on, by split
+    (``{"training": 3, "validation": 1}``), told by their SHA-256 in its configuration."""
+    from cellseg.neural_network.dataset import file_digest
+
+    splits = {entry["image_sha256"]: entry["split"] for entry in model.config.training_files}
+    seen: dict[str, int] = {}
+    for pair in pairs:
+        split = splits.get(file_digest(pair.image))
+        if split is not None:
+            seen[split] = seen.get(split, 0) + 1
+    return seen
+
+
 def mean_scores(rows: list[dict]) -> dict[str, float]:
     """The mean of each score over images, rounded to 4 decimals (a whole number of cells
     as a whole number: 402, not 402.0).

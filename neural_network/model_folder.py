@@ -23,8 +23,10 @@ from cellseg.atomic_write import write_text_atomically
 from cellseg.errors import CellsegError, file_error
 from cellseg.neural_network.model_config import ModelConfig
 
-#: Where ``cellseg train --name NAME`` puts models, relative to the working folder.
+#: The name of a project's folder of models (``cellseg train`` writes into it).
 MODELS_ROOT = Path("trained_models")
+#: The environment variable that names the models folder, where set.
+MODELS_VARIABLE = "CELLSEG_MODELS"
 #: A configuration file larger than this is no model's (its data list is a few KiB).
 _LARGEST_CONFIG = 16 * 2**20
 #: The most a ``.keras`` archive may unpack to: its weights (a few MB for the default
@@ -213,29 +215,52 @@ def save_weights(model, path) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def models_folder(models_root=None) -> Path:
+    """The folder of the user's models: ``models_root`` when given (``--models-dir``), else
+    the folder the ``CELLSEG_MODELS`` environment variable names, else ``trained_models/``
+    in the working folder or in the nearest folder above it that has one (as git finds a
+    repository), else ``trained_models/`` in the working folder.
+    """
+    if models_root is not None:
+        return Path(models_root)
+    if os.environ.get(MODELS_VARIABLE):
+        return Path(os.environ[MODELS_VARIABLE])
+    working = Path.cwd()
+    for folder in (working, *working.parents):
+        if (folder / MODELS_ROOT).is_dir():
+            return folder / MODELS_ROOT
+    return working / MODELS_ROOT
+
+
 def resolve_model(reference, *, models_root=None) -> ModelFolder:
-    """The model folder that ``reference`` names: a path, a name under the models folder
-    (``models_root``, by default trained_models/ in the working folder), or the name of a
-    model shipped with cellseg (``default``).
+    """The model folder that ``reference`` names: a name in the models folder
+    (`models_folder`), the name of a model shipped with cellseg (``default``), or a path.
 
     A plain name is looked up among the models first, so a folder that happens to have
     that name in the working folder never shadows them; a reference with a folder
     separator (``./default``, ``runs/lab``) is a path.
     """
-    models_root = MODELS_ROOT if models_root is None else Path(models_root)
+    root = models_folder(models_root)
     text = str(reference)
     if "/" in text or "\\" in text or text in (".", ".."):
         candidates = [Path(reference)]
     else:
-        candidates = [models_root / text, bundled_models() / text, Path(reference)]
+        candidates = [root / text, bundled_models() / text, Path(reference)]
     for candidate in candidates:
         if candidate.is_dir():
             folder = ModelFolder(candidate)
             folder.read_config()
             return folder
+    shipped = ", ".join(path.name for path in shipped_models())
     raise CellsegError(
-        f"{reference}: no model folder of that path, nor a model of that name in {models_root}/"
+        f"{reference}: no model of that name in {root.resolve()}/ nor among the models "
+        f"shipped with cellseg ({shipped}), and no model folder of that path"
     )
+
+
+def shipped_models() -> list[Path]:
+    """The folders of the models installed with cellseg (``default``)."""
+    return [path for path in sorted(bundled_models().iterdir()) if (path / "config.json").is_file()]
 
 
 def bundled_models() -> Path:

@@ -1,5 +1,6 @@
 """Convert a trained network to ONNX, the format ONNX Runtime (Web) runs."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,11 @@ def export_onnx(model, path) -> None:
     rows, columns = model.input_shape[1:3]
     signature = [keras.InputSpec(shape=(None, rows, columns, 3), dtype="float32")]
     try:
-        model.export(str(path), format="onnx", input_signature=signature, verbose=False)
+        with warnings.catch_warnings():
+            # Keras' tf2onnx patch probes np.object (keras/src/export/tf2onnx_lib.py): a
+            # warning for Keras' developers, not for the user exporting a model.
+            warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
+            model.export(str(path), format="onnx", input_signature=signature, verbose=False)
     except ImportError as error:
         raise CellsegError(f"exporting to ONNX needs tf2onnx and onnx ({error})") from None
 

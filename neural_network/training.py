@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from cellseg.annotations import OutlineStyle
+from cellseg.batch import counted
 from cellseg.errors import CellsegError
 from cellseg.neural_network.callbacks import EpochRecorder, ProgressBar, cosine_schedule
 from cellseg.neural_network.dataset import (
@@ -32,6 +33,7 @@ from cellseg.neural_network.dataset import (
 from cellseg.neural_network.hyperparameters import Hyperparameters
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
+from cellseg.neural_network.model_listing import mark_running
 from cellseg.neural_network.runs import run_settings, start_or_resume, training_augmentation
 from cellseg.neural_network.targets import DEFAULT_TARGET
 from cellseg.neural_network.user_files import (
@@ -62,7 +64,12 @@ class TrainingRequest:
 
 
 def train(request: TrainingRequest) -> ModelFolder:
-    """Train (or resume training) the model ``request.name``; returns its folder."""
+    """Train (or resume training) the model ``request.name``; returns its folder.
+
+    Everything the user gave is checked before anything is written; then the model folder
+    is created (or the unfinished run in it taken up again), marked as being trained while
+    this process runs, and filled epoch by epoch.
+    """
     user_loss = (
         load_loss_file(request.loss_file, target=request.target) if request.loss_file else None
     )
@@ -94,7 +101,34 @@ def train(request: TrainingRequest) -> ModelFolder:
     strategy = _strategy(request.distribute)  # refuses --distribute before anything is written
     folder = ModelFolder(request.models_root / request.name)
     config = start_or_resume(folder, request, settings)
+    print(
+        f"cellseg train: {request.name}: {counted(len(training_pairs), 'training image')}, "
+        f"{counted(len(validation_pairs), 'validation image')} (whole images), "
+        f"{hyperparameters.epochs} epochs; saving in {folder.path}",
+        flush=True,
+    )
+    running = mark_running(folder)
+    try:
+        _train(request, hyperparameters, augmentation, strategy, folder, config, get_model,
+               user_loss, training_pairs, validation_pairs)  # fmt: skip
+    finally:
+        running.unlink(missing_ok=True)
+    return folder
 
+
+def _train(
+    request,
+    hyperparameters,
+    augmentation,
+    strategy,
+    folder,
+    config,
+    get_model,
+    user_loss,
+    training_pairs,
+    validation_pairs,
+) -> None:
+    """Prepare the data, build or restore the network, fit it, and finish the folder."""
     import keras
 
     from cellseg.neural_network.architectures import dtype_policy
@@ -147,6 +181,11 @@ def train(request: TrainingRequest) -> ModelFolder:
     else:
         if first_epoch:
             print(f"cellseg train: resuming {folder.path} after epoch {first_epoch}")
+        print(
+            f"cellseg train: {steps} steps of {hyperparameters.batch_size} tiles of {tile} x "
+            f"{tile} pixels per epoch; the first epoch tells how long the run takes",
+            flush=True,
+        )
         training = training_dataset(
             prepared_training,
             target=request.target,
@@ -192,7 +231,6 @@ def train(request: TrainingRequest) -> ModelFolder:
                 f"check {source}, then train again with --restart"
             )
     _finish(folder, config, model, recorder, prepared_validation)
-    return folder
 
 
 def _optimizer(hyperparameters):

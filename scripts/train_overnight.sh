@@ -5,7 +5,8 @@
 #
 # RUNS_FILE (default: scripts/examples/overnight_runs.txt) lists one run per line:
 #   NAME | options of `cellseg train`
-# Models go to trained_models/NAME/ under the current folder. A run that fails (a broken
+# Models go to NAME/ in $CELLSEG_MODELS if set, else in trained_models/ under the current
+# folder. A run that fails (a broken
 # user file, a NaN loss) is reported and the next one starts. Running the script again
 # resumes unfinished runs and skips finished ones. Exits with the number of failed runs.
 set -uo pipefail
@@ -18,6 +19,7 @@ images=$1
 annotations=$2
 runs_file=${3:-$(dirname "$0")/examples/overnight_runs.txt}
 runs_dir=$(cd "$(dirname "$runs_file")" && pwd)
+models=${CELLSEG_MODELS:-trained_models}
 
 failed=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -36,18 +38,18 @@ while IFS= read -r line || [ -n "$line" ]; do
                 ;;
         esac
     done
-    config="trained_models/$name/config.json"
+    config="$models/$name/config.json"
     if [ -f "$config" ] && grep -q '"status": "finished"' "$config"; then
         echo "== $name: already trained, skipped"
         continue
     fi
     echo "== $name: training"
     if ! cellseg train --images "$images" --annotations "$annotations" --name "$name" \
-        "${options[@]}" </dev/null; then
+        --models-dir "$models" "${options[@]}" </dev/null; then
         echo "== $name: FAILED, going on with the next run" >&2
         failed=$((failed + 1))
     fi
 done <"$runs_file"
 
-cellseg leaderboard
+cellseg leaderboard --models-dir "$models"
 exit "$failed"

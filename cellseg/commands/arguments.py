@@ -28,6 +28,30 @@ MAX_SEED = 2**32 - 1
 MAX_PORT = 65535
 
 
+#: How a model is named on the command line.
+MODEL_HELP = (
+    "the model: 'default' (shipped with cellseg), the name of a model you trained (in the "
+    "models folder, --models-dir), or a model folder"
+)
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``MODEL`` argument and ``--models-dir``, for commands that use a trained model."""
+    parser.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    add_models_dir_argument(parser)
+
+
+def add_models_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """``--models-dir``: where the user's models are (see `models_folder`)."""
+    parser.add_argument(
+        "--models-dir",
+        metavar="DIR",
+        help="folder of your models (default: the folder the CELLSEG_MODELS environment "
+        "variable names, else trained_models/ in the working folder or in the nearest "
+        "folder above it that has one)",
+    )
+
+
 def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
     """The ``--overwrite`` flag that every writing command shares."""
     parser.add_argument(

@@ -2,7 +2,12 @@
 
 import argparse
 
-from cellseg.commands.arguments import optical_density, scale_factor
+from cellseg.commands.arguments import (
+    MODEL_HELP,
+    add_models_dir_argument,
+    optical_density,
+    scale_factor,
+)
 
 #: Mean DAB optical density from which the demo counts a nucleus as positive.
 DEMO_POSITIVE_THRESHOLD = 0.15
@@ -25,9 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUTPUT_DIR",
         help="folder for the results (cellseg-demo)",
     )
-    parser.add_argument(
-        "--model", default="default", help="model to use (the bundled default model)"
-    )
+    parser.add_argument("--model", default="default", help=MODEL_HELP + " (default)")
     parser.add_argument(
         "--positive-threshold",
         type=optical_density,
@@ -43,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"enlargement before the network, as in cellseg predict ({DEMO_SCALE:g}: the "
         "sample is at about half the default model's 40x magnification)",
     )
+    add_models_dir_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
     return parser
 
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.prediction_files import PredictionFiles
 
     started = time.perf_counter()
-    model = TrainedModel.load(arguments.model)
+    model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
     output = prepare_output_folder(arguments.output, [model.folder.path])
     tissue = data.immunohistochemistry()
     write_image(output / "tissue.png", tissue, overwrite=arguments.overwrite)

@@ -3,7 +3,12 @@
 import argparse
 import sys
 
-from cellseg.commands.arguments import add_outline_arguments, add_overwrite_argument, scale_or_auto
+from cellseg.commands.arguments import (
+    add_model_argument,
+    add_outline_arguments,
+    add_overwrite_argument,
+    scale_or_auto,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(merged, split, missed, spurious), per image and on average. "
         "Prints a table and writes it as CSV.",
     )
-    parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
+    add_model_argument(parser)
     parser.add_argument("--images", required=True, metavar="DIR", help="folder of images")
     parser.add_argument(
         "--annotations",
@@ -52,14 +57,24 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.commands.arguments import outline_style
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import pair_by_stem
-    from cellseg.neural_network.evaluation import mean_scores, score_pairs
+    from cellseg.neural_network.evaluation import mean_scores, score_pairs, seen_in_training
     from cellseg.neural_network.model import TrainedModel
     from cellseg.tables import csv_text, text_table
 
-    model = TrainedModel.load(arguments.model)
+    model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
     output = Path(arguments.output or f"evaluation_{model.name}.csv")
     check_output_file(output, [arguments.images, arguments.annotations, model.folder.path])
     pairs = pair_by_stem(arguments.images, arguments.annotations)
+    seen = seen_in_training(model, pairs)
+    if seen:
+        verbs = {"training": "trained", "validation": "validated"}
+        said = ", ".join(f"{count} it was {verbs[split]} on" for split, count in seen.items())
+        print(
+            f"cellseg evaluate: warning: {sum(seen.values())} of these "
+            f"{counted(len(pairs), 'image')} are the model's own ({said}): their scores "
+            "flatter it; score it on images it has never seen",
+            file=sys.stderr,
+        )
     rows, failures = score_pairs(model, pairs, outline_style(arguments), scale=arguments.scale)
     for error in failures:
         print(f"cellseg evaluate: error: {one_line(error)}", file=sys.stderr)

@@ -3,7 +3,7 @@
 import argparse
 
 from cellseg.batch import check_not_an_input
-from cellseg.commands.arguments import optical_density
+from cellseg.commands.arguments import add_model_argument, optical_density
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scripts, the model converted to ONNX and ONNX Runtime Web (WebAssembly). Open it "
         "with 'cellseg serve DIR' (fastest) or any static file server.",
     )
-    parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
+    add_model_argument(parser)
     parser.add_argument("--output", required=True, metavar="DIR", help="folder to create")
     parser.add_argument(
         "--positive-threshold",
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     output = Path(arguments.output)
     check_site_destination(output, overwrite=arguments.overwrite)
-    model = TrainedModel.load(arguments.model)
+    model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
     check_not_an_input(output, [model.folder.path])
     # Build beside the destination, then move it into place: never half a site.
     staging = staging_folder(output)

@@ -1,22 +1,35 @@
-"""``cellseg leaderboard``: every model in trained_models/, best validation scores first."""
+"""``cellseg leaderboard``: every model you trained, and the shipped ones, best first."""
 
 import argparse
 
-SORT_KEYS = ("aji", "f1", "panoptic_quality", "dice", "count_error")
+from cellseg.commands.arguments import add_models_dir_argument
+from cellseg.neural_network.model_listing import SORT_KEYS
+
+COLUMNS = (
+    "rank",
+    "name",
+    "status",
+    "target",
+    "epochs",
+    "aji",
+    "f1",
+    "panoptic_quality",
+    "dice",
+    "count_error",
+    "val_loss",
+    "parent",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cellseg leaderboard",
-        description="List the models of a folder ranked by their validation scores (measured "
-        "on held-out whole images at the end of training). Unfinished runs come last.",
+        description="List your models (the models folder) and those shipped with cellseg "
+        "(default), ranked by their validation scores (measured on held-out whole images at "
+        "the end of training). Unfinished runs come last: 'interrupted, resumable' ones "
+        "resume when their training command is run again.",
     )
-    parser.add_argument(
-        "--models-dir",
-        default="trained_models",
-        metavar="DIR",
-        help="folder of the models (trained_models)",
-    )
+    add_models_dir_argument(parser)
     parser.add_argument("--sort", choices=SORT_KEYS, default="aji", help="score to rank by (aji)")
     return parser
 
@@ -24,62 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
-    from pathlib import Path
-
-    from cellseg.errors import CellsegError
-    from cellseg.neural_network.model_folder import ModelFolder
+    from cellseg.batch import counted
+    from cellseg.neural_network.model_folder import models_folder
+    from cellseg.neural_network.model_listing import list_models
     from cellseg.tables import text_table
 
-    root = Path(arguments.models_dir)
-    if not root.is_dir():
-        raise CellsegError(f"{root}: no such folder")
-    entries = []
-    for path in sorted(root.iterdir()):
-        if path.name.startswith(".") or not (path / "config.json").is_file():
-            continue
-        folder = ModelFolder(path)
-        try:
-            config, history = folder.read_config(), folder.read_history()
-        except CellsegError as error:
-            entries.append({"name": path.name, "status": f"unreadable ({error})"})
-            continue
-        hyperparameters = (config.training or {}).get("hyperparameters", {})
-        entries.append(
-            {
-                "name": path.name,
-                "status": config.status,
-                "target": config.target,
-                "epochs": f"{len(history)}/{hyperparameters.get('epochs', '?')}",
-                **(config.validation or {}),
-                "val_loss": min(
-                    (row["val_loss"] for row in history if "val_loss" in row), default=None
-                ),
-            }
-        )
-    if not entries:
-        raise CellsegError(f"{root}: holds no models")
-    lower_is_better = arguments.sort == "count_error"
-
-    def rank(entry):
-        value = entry.get(arguments.sort)
-        finished = entry.get("status") == "finished" and value is not None
-        return (not finished, value if lower_is_better else -(value or 0))
-
-    entries.sort(key=rank)
-    for index, entry in enumerate(entries, start=1):
-        entry["rank"] = index
-    columns = (
-        "rank",
-        "name",
-        "status",
-        "target",
-        "epochs",
-        "aji",
-        "f1",
-        "panoptic_quality",
-        "dice",
-        "count_error",
-        "val_loss",
+    root = models_folder(arguments.models_dir)
+    rows = list_models(root, sort=arguments.sort)
+    print(text_table(rows, COLUMNS))
+    yours = sum(1 for row in rows if row["folder"].parent.resolve() == root.resolve())
+    where = f"in {root}" if root.is_dir() else f"({root} does not exist yet)"
+    print(
+        f"cellseg leaderboard: {counted(yours, 'model')} of yours {where}, and "
+        f"{counted(len(rows) - yours, 'model')} shipped with cellseg"
     )
-    print(text_table(entries, columns))
     return 0

@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.commands.arguments import optical_density, scale_or_auto, shard
+from cellseg.commands.arguments import add_model_argument, optical_density, scale_or_auto, shard
 from cellseg.output_formats import FORMATS
 
 
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         "row per cell: position, area, perimeter, eccentricity, mean haematoxylin and DAB "
         "optical density). Running the same command again skips the images already done.",
     )
-    parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
+    add_model_argument(parser)
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for the results")
     parser.add_argument(
@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What an interrupted prediction should do next (the command line prints it on Ctrl-C).
+INTERRUPTED = "run the same command again: the images already finished are kept"
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
 
-    model = TrainedModel.load(arguments.model)
+    model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
     files = image_files(arguments.inputs)
     mine = files if arguments.shard is None else files[arguments.shard[0] - 1 :: arguments.shard[1]]
     output = prepare_output_folder(arguments.output, [*arguments.inputs, model.folder.path])

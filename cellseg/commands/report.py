@@ -3,7 +3,7 @@
 import argparse
 import html
 
-from cellseg.commands.arguments import add_outline_arguments
+from cellseg.commands.arguments import add_model_argument, add_outline_arguments
 
 #: Validation images shown, and worst evaluation images shown.
 SHOWN_IMAGES = 4
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration. With --images and --annotations, also every image's scores on that "
         "evaluation folder and its worst images.",
     )
-    parser.add_argument("model", metavar="MODEL", help="model folder, or a name in trained_models/")
+    add_model_argument(parser)
     parser.add_argument("--output", required=True, metavar="HTML", help="report file to write")
     parser.add_argument("--images", metavar="DIR", help="evaluation images")
     parser.add_argument("--annotations", metavar="DIR", help="their annotations")
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.neural_network.model import TrainedModel
 
     output = Path(arguments.output)
-    model = TrainedModel.load(arguments.model)
+    model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
     evaluated = [arguments.images, arguments.annotations] if arguments.images else []
     check_output_file(output, [model.folder.path, *evaluated])
     config, history = model.config, model.folder.read_history()

@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.commands.arguments import add_outline_arguments
+from cellseg.commands.arguments import add_models_dir_argument, add_outline_arguments
 from cellseg.neural_network.targets import DEFAULT_TARGET, TARGETS
 
 
@@ -11,13 +11,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cellseg train",
         description="Train a network to find cells, from images and their annotations (red "
         "outlines on a transparent layer, or 16-bit label images) matched by file name. The "
-        "model goes to trained_models/NAME/. Running the same command again after an "
-        "interruption resumes at the last finished epoch.",
+        "model goes to NAME/ in the models folder (--models-dir). Running the same command "
+        "again after an interruption resumes at the last finished epoch.",
         epilog="Your own files are Python files loaded by path. Loss: custom_loss(y_true, "
         "y_pred) and optionally custom_metric(y_true, y_pred), with keras.ops. Architecture: "
         "get_model(input_shape) returning a keras.Model. Hyperparameters: "
         f"{_hyperparameter_names()} (the README's table of hyperparameters says what each "
-        "does, and its default). Examples are in scripts/examples/.",
+        "does, and its default). Examples: 'cellseg examples DIR' writes them.",
     )
     parser.add_argument("--images", required=True, metavar="DIR", help="folder of images")
     parser.add_argument(
@@ -59,12 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train with tf.distribute: MirroredStrategy over this machine's GPUs, or "
         "MultiWorkerMirroredStrategy across machines when TF_CONFIG is set",
     )
-    parser.add_argument(
-        "--models-dir",
-        default="trained_models",
-        metavar="DIR",
-        help="folder of the models (trained_models)",
-    )
+    add_models_dir_argument(parser)
     add_outline_arguments(parser)
     return parser
 
@@ -78,8 +73,13 @@ def _hyperparameter_names() -> str:
     return f"{', '.join(required)}, and optionally {', '.join(optional)}"
 
 
+#: What an interrupted training should do next (the command line prints it on Ctrl-C).
+INTERRUPTED = "run the same command again to resume after the last finished epoch"
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    print("cellseg train: loading TensorFlow and checking your files...", flush=True)
 
     from cellseg.tensorflow_import import import_tensorflow
 
@@ -90,13 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.batch import check_not_an_input
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import CellsegError
+    from cellseg.neural_network.model_folder import models_folder
     from cellseg.neural_network.training import TrainingRequest, train
 
     if not arguments.name or "/" in arguments.name or arguments.name.startswith("."):
         raise CellsegError(f"{arguments.name!r}: a model name must be a plain folder name")
-    check_not_an_input(
-        Path(arguments.models_dir) / arguments.name, [arguments.images, arguments.annotations]
-    )
+    models = models_folder(arguments.models_dir)
+    check_not_an_input(models / arguments.name, [arguments.images, arguments.annotations])
     request = TrainingRequest(
         images=Path(arguments.images),
         annotations=Path(arguments.annotations),
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         restart=arguments.restart,
         distribute=arguments.distribute,
         outline_style=outline_style(arguments),
-        models_root=Path(arguments.models_dir),
+        models_root=models,
     )
     folder = train(request)
     print(f"cellseg train: model saved in {folder.path}")

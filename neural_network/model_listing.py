@@ -1,0 +1,102 @@
+"""The models a user has, as rows of a table: the leaderboard's content.
+
+Every model folder of the models folder, and the models shipped with cellseg, with its
+status (``finished``; ``training`` while a run is going on; ``interrupted, resumable``
+when one was stopped), target, epochs, validation scores and parent model. A folder whose
+files are damaged is listed as unreadable, never stops the others.
+"""
+
+import json
+import os
+import socket
+from pathlib import Path
+
+from cellseg.errors import CellsegError
+from cellseg.neural_network.model_folder import ModelFolder, shipped_models
+
+#: Scores a model can be ranked by; the count error is better lower.
+SORT_KEYS = ("aji", "f1", "panoptic_quality", "dice", "count_error")
+#: Written into a model folder while a process trains it (its process id and computer).
+RUNNING_FILE = ".training"
+
+
+def list_models(root: Path, *, sort: str = "aji", shipped: bool = True) -> list[dict]:
+    """One row per model of ``root`` (and the shipped ones), ranked by validation ``sort``,
+    finished models first; each row has ``rank``, ``name``, ``status``, ``target``,
+    ``epochs``, the validation scores, ``val_loss``, ``parent`` and ``folder``."""
+    folders = []
+    if root.is_dir():
+        folders = [
+            path
+            for path in sorted(root.iterdir())
+            if not path.name.startswith(".") and (path / "config.json").is_file()
+        ]
+    rows = [model_row(ModelFolder(path)) for path in folders]
+    if shipped:
+        mine = {path.resolve() for path in folders}
+        for path in shipped_models():
+            if path.resolve() not in mine:
+                rows.append({**model_row(ModelFolder(path)), "name": f"{path.name} (shipped)"})
+    lower_is_better = sort == "count_error"
+
+    def rank(row):
+        value = row.get(sort)
+        finished = row.get("status") == "finished" and value is not None
+        return (not finished, value if lower_is_better else -(value or 0))
+
+    rows.sort(key=rank)
+    for index, row in enumerate(rows, start=1):
+        row["rank"] = index
+    return rows
+
+
+def model_row(folder: ModelFolder) -> dict:
+    """The leaderboard's row of one model folder."""
+    try:
+        config, history = folder.read_config(), folder.read_history()
+    except CellsegError as error:
+        return {"name": folder.name, "status": f"unreadable ({error})", "folder": folder.path}
+    hyperparameters = (config.training or {}).get("hyperparameters", {})
+    return {
+        "name": folder.name,
+        "status": training_status(folder, config.status),
+        "target": config.target,
+        "epochs": f"{len(history)}/{hyperparameters.get('epochs', '?')}",
+        **(config.validation or {}),
+        "val_loss": min((row["val_loss"] for row in history if "val_loss" in row), default=None),
+        "parent": (config.parent or {}).get("name"),
+        "folder": folder.path,
+    }
+
+
+def training_status(folder: ModelFolder, status: str) -> str:
+    """``finished``; ``training`` while a process trains the folder; else ``interrupted,
+    resumable`` (run the same command again)."""
+    if status == "finished":
+        return status
+    try:
+        running = json.loads((folder.path / RUNNING_FILE).read_text())
+    except (OSError, ValueError):
+        return "interrupted, resumable"
+    if running.get("host") != socket.gethostname():
+        return f"training on {running.get('host')}"
+    return "training" if _alive(running.get("pid")) else "interrupted, resumable"
+
+
+def mark_running(folder: ModelFolder) -> Path:
+    """Say in ``folder`` that this process trains it; remove the file returned when done."""
+    path = folder.path / RUNNING_FILE
+    path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    return path
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

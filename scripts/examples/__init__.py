@@ -1,0 +1,1 @@
+"""Example user files of cellseg train; `cellseg examples DIR` writes them out to copy."""
