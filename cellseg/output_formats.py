@@ -46,8 +46,10 @@ class OutputFormat:
     files : tuple of str
         The names of the files it may write, with ``{stem}`` for the image's stem.
     write_image : callable
-        ``write_image(folder, stem, cells, measured, marks)``: the files of an image held
-        whole (``cells`` a `cellseg.neural_network.model.Cells`).
+        ``write_image(folder, stem, cells, measured, marks, style)``: the files of an image
+        held whole (``cells`` a `cellseg.neural_network.model.Cells`; ``marks`` one
+        positive flag per measured cell, or None; ``style`` an
+        `cellseg.postprocessing.drawing.OverlayStyle`).
     slide_writer : callable
         ``slide_writer(folder, stem, shape, strip_rows)``: an object whose ``add(region,
         marks)`` takes each region of a slide in order, ``commit()`` moves the files into
@@ -61,8 +63,8 @@ class OutputFormat:
     slide_writer: Callable
 
 
-def _write_png(folder: Path, stem: str, cells, measured, marks) -> None:
-    from cellseg.postprocessing.drawing import draw_outlines, outline_layer
+def _write_png(folder: Path, stem: str, cells, measured, marks, style) -> None:
+    from cellseg.postprocessing.drawing import draw_outlines, outline_layer, style_colours
 
     labels = cells.labels
     wide = labels.max() > np.iinfo(np.uint16).max
@@ -73,16 +75,22 @@ def _write_png(folder: Path, stem: str, cells, measured, marks) -> None:
     }
     if labels.size <= LARGEST_PICTURE:
         files[f"{stem}_outlines.png"] = outline_layer(labels)
-        files[f"{stem}_overlay.png"] = draw_outlines(cells.image, labels)
+        files[f"{stem}_overlay.png"] = draw_outlines(
+            cells.image,
+            labels,
+            colour=style.colour,
+            width=style.width,
+            cell_colours=style_colours(style, [cell.id for cell in measured], marks),
+        )
     for name, content in files.items():
         write_image(folder / name, content, overwrite=True)
 
 
-def _write_tiff(folder: Path, stem: str, cells, measured, marks) -> None:
+def _write_tiff(folder: Path, stem: str, cells, measured, marks, style) -> None:
     write_image(folder / f"{stem}_labels.tif", cells.labels.astype(np.uint32), overwrite=True)
 
 
-def _write_geojson(folder: Path, stem: str, cells, measured, marks) -> None:
+def _write_geojson(folder: Path, stem: str, cells, measured, marks, style) -> None:
     from cellseg.postprocessing.geojson import feature_collection
 
     collection = feature_collection(cells.labels, measured, marks)

@@ -24,6 +24,7 @@ import numpy as np
 from cellseg.atomic_write import write_text_atomically
 from cellseg.errors import CellsegError, file_error
 from cellseg.output_formats import FORMATS
+from cellseg.postprocessing.drawing import OverlayStyle
 from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells, positive
 from cellseg.tables import csv_text
 
@@ -49,12 +50,22 @@ class PredictionFiles:
     settings : dict, optional
         What makes two predictions of an image the same (model and its weights' digest,
         scale setting); an image predicted with other settings is predicted again.
+    overlay : OverlayStyle, optional
+        How the cells are drawn over the image (``<stem>_overlay.png``).
     """
 
     def __init__(
-        self, output, *, positive_threshold=None, overwrite=False, formats=("png",), settings=None
+        self,
+        output,
+        *,
+        positive_threshold=None,
+        overwrite=False,
+        formats=("png",),
+        settings=None,
+        overlay: OverlayStyle | None = None,
     ):
         self.output = Path(output)
+        self.overlay = overlay or OverlayStyle()
         self.positive_threshold = positive_threshold
         self.overwrite = overwrite
         self.formats = tuple(dict.fromkeys(formats))
@@ -62,6 +73,13 @@ class PredictionFiles:
         if unknown:
             raise ValueError(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
         self.settings = {**(settings or {}), "formats": sorted(self.formats)}
+        if set(self.formats) & {"png", "geojson"}:  # their pictures and classes show both
+            self.settings["positive_threshold"] = positive_threshold
+        if "png" in self.formats:
+            self.settings["overlay"] = {
+                key: list(value) if isinstance(value, tuple) else value
+                for key, value in asdict(self.overlay).items()
+            }
         self._check_tables()
 
     @property
@@ -107,7 +125,8 @@ class PredictionFiles:
         measured = measure_cells(cells.image, cells.labels)
         marks = self._marks(measured)
         for format_name in self.formats:
-            FORMATS[format_name].write_image(self.output, stem, cells, measured, marks)
+            output = FORMATS[format_name]
+            output.write_image(self.output, stem, cells, measured, marks, self.overlay)
         return measured
 
     def _add_slide(self, stem: str, name: str, slide) -> list:

@@ -122,6 +122,11 @@ def port_number(text: str) -> int:
     return _number_between(text, 0, MAX_PORT, whole=True, note=" (0: any free port)")
 
 
+def outline_width(text: str) -> int:
+    """argparse type: an outline's width in pixels, 1 to 20."""
+    return _number_between(text, 1, 20, whole=True)
+
+
 def _number_between(text: str, low, high, *, whole: bool = False, note: str = ""):
     """``text`` as a finite number from ``low`` to ``high`` (both included), or the usage
     error that says that range: ``must be a number between 0 and 200, got 1e6``."""
@@ -184,3 +189,63 @@ def shard(text: str) -> tuple[int, int]:
 
 def _byte(text: str) -> int:
     return _number_between(text, 0, 255, whole=True)
+
+
+#: Colours an outline may be given by name (or as ``#rrggbb``).
+COLOURS = {
+    "red": (255, 0, 0),
+    "green": (0, 255, 0),
+    "blue": (0, 0, 255),
+    "yellow": (255, 255, 0),
+    "cyan": (0, 255, 255),
+    "magenta": (255, 0, 255),
+    "white": (255, 255, 255),
+    "black": (0, 0, 0),
+}
+
+
+def colour(text: str) -> tuple[int, int, int]:
+    """argparse type: a colour name of `COLOURS`, or ``#rrggbb``."""
+    name = text.strip().lower()
+    if name in COLOURS:
+        return COLOURS[name]
+    if len(name) == 7 and name.startswith("#"):
+        try:
+            return tuple(int(name[index : index + 2], 16) for index in (1, 3, 5))
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(
+        f"must be one of {', '.join(COLOURS)} or #rrggbb, got {text!r}"
+    )
+
+
+def add_overlay_arguments(parser: argparse.ArgumentParser) -> None:
+    """How cells are drawn over the image in ``<stem>_overlay.png``."""
+    from cellseg.postprocessing.drawing import OverlayStyle
+
+    default = OverlayStyle()
+    group = parser.add_argument_group("overlay")
+    group.add_argument(
+        "--outline-width",
+        type=outline_width,
+        default=default.width,
+        metavar="PIXELS",
+        help=f"width of the outlines drawn over the image ({default.width}); the outline "
+        "layer <stem>_outlines.png stays one pixel, the annotation format",
+    )
+    group.add_argument(
+        "--outline-colour",
+        type=colour,
+        default=default.colour,
+        metavar="COLOUR",
+        help="their colour: a name (red, green, blue, yellow, cyan, magenta, white, black) "
+        "or #rrggbb (red). With --positive-threshold, positive cells are drawn red and "
+        "negative ones blue, as QuPath draws its classes",
+    )
+
+
+def overlay_style(arguments: argparse.Namespace):
+    """The `OverlayStyle` from parsed `add_overlay_arguments` options."""
+    from cellseg.postprocessing.drawing import OverlayStyle
+
+    return OverlayStyle(width=arguments.outline_width, colour=arguments.outline_colour)

@@ -5,6 +5,7 @@ import argparse
 from cellseg.commands.arguments import (
     MODEL_HELP,
     add_models_dir_argument,
+    add_overlay_arguments,
     optical_density,
     scale_factor,
 )
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sample is at about half the default model's 40x magnification)",
     )
     add_models_dir_argument(parser)
+    add_overlay_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
     return parser
 
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from skimage import data
 
     from cellseg.batch import prepare_output_folder
+    from cellseg.commands.arguments import overlay_style
     from cellseg.image_io import write_image
     from cellseg.neural_network.model import TrainedModel
     from cellseg.prediction_files import PredictionFiles
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         positive_threshold=arguments.positive_threshold,
         overwrite=arguments.overwrite,
         settings={**model.identity(), "scale": arguments.scale},
+        overlay=overlay_style(arguments),
     )
     again = results.finished("tissue.png")  # run before with this model and scale
     if not again:

@@ -2,7 +2,13 @@
 
 import argparse
 
-from cellseg.commands.arguments import add_model_argument, optical_density, scale_or_auto, shard
+from cellseg.commands.arguments import (
+    add_model_argument,
+    add_overlay_arguments,
+    optical_density,
+    scale_or_auto,
+    shard,
+)
 from cellseg.output_formats import FORMATS
 
 
@@ -52,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="mean DAB optical density from which a cell counts as DAB-positive (QuPath's "
         "scale; 0.2 is a common start): adds positive counts and percentages",
     )
+    add_overlay_arguments(parser)
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.commands.arguments import overlay_style
     from cellseg.neural_network.model import SlideCells, TrainedModel
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         overwrite=arguments.overwrite,
         formats=arguments.format,
         settings={**model.identity(), "scale": arguments.scale},
+        overlay=overlay_style(arguments),
     )
     todo = [path for path in mine if not results.finished(path.name)]
     if len(todo) < len(mine):

@@ -7,6 +7,11 @@ from cellseg.commands.arguments import add_model_argument, add_outline_arguments
 
 #: Validation images shown, and worst evaluation images shown.
 SHOWN_IMAGES = 4
+#: What the outlines over the images mean.
+LEGEND = (
+    '<p class="legend"><span style="color:#d00">red</span>: the cells the model found; '
+    '<span style="color:#0a0">green</span>: the cells drawn in the annotation.</p>'
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(
             (
                 "Validation scores",
-                report.table([validation], list(validation))
+                report.table([validation], [name for name in SCORE_NAMES if name in validation])
                 + "<p>Post-processing thresholds tuned on these images: "
                 + html.escape(", ".join(f"{k} {v}" for k, v in thresholds.items()))
                 + ".</p>",
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(
             (
                 "Validation images",
-                "".join(figures)
+                (LEGEND + "".join(figures) if figures else "")
                 or "<p>The validation images are no longer in "
                 + html.escape(str(data.get("images")))
                 + ".</p>",
@@ -122,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
         )
-        sections.append(("Worst evaluation images", "".join(worst[:SHOWN_IMAGES])))
+        sections.append(("Worst evaluation images", LEGEND + "".join(worst[:SHOWN_IMAGES])))
     sections.append(("Configuration", report.settings_block(config)))
     title = f"cellseg model {model.name} ({config.target}, {config.status})"
     page = report.page(title, sections)

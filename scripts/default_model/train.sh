@@ -44,6 +44,16 @@ done
 cd "$repository"
 cellseg train --images "$work/training/images" --annotations "$work/training/outlines" \
     --name default --hyperparameters "$here/hyperparameters.py" --seed 0 --restart
+# The model records the folders it read, this script's temporary links: say where they lead.
+python - "$repository/trained_models/default" "$source" <<'RECORD'
+import sys
+from cellseg.neural_network.model_folder import ModelFolder
+
+folder, source = ModelFolder(sys.argv[1]), sys.argv[2]
+config = folder.read_config()
+data = {**config.training["data"], "images": f"{source}/images", "annotations": f"{source}/outlines"}
+folder.write_config(config.with_changes(training={**config.training, "data": data}))
+RECORD
 cellseg evaluate default --images "$work/held_out/images" \
     --annotations "$work/held_out/labels" --output trained_models/default/held_out_scores.csv \
     --overwrite

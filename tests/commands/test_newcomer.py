@@ -144,3 +144,35 @@ def test_the_example_files_are_installed_and_written_out(cellseg, tmp_path):
         assert (tmp_path / "mine" / name).read_bytes() == (shipped / name).read_bytes()
     assert load_hyperparameters_file(tmp_path / "mine" / "hyperparameters.py").epochs > 0
     assert "4 example files" in result.out
+
+
+def test_overlay_outlines_take_a_width_and_colour_and_show_positivity(cellseg, tmp_path):
+    import numpy as np
+
+    from cellseg.image_io import read_image
+    from cellseg.postprocessing.drawing import NEGATIVE_COLOUR, POSITIVE_COLOUR
+
+    def outline_pixels(folder, colour):
+        overlay = read_image(folder / "tissue_overlay.png")
+        return int(np.all(overlay == colour, axis=-1).sum())
+
+    thin = cellseg("demo", "--output", tmp_path / "thin", "--outline-width", "1")
+    wide = cellseg(
+        "demo", "--output", tmp_path / "wide", "--outline-width", "3",
+        "--outline-colour", "#00ff00",
+    )  # fmt: skip
+    assert thin.code == 0 and wide.code == 0, (thin.err, wide.err)
+    # The demo counts DAB-positive cells: drawn in QuPath's two class colours.
+    for folder in (tmp_path / "thin", tmp_path / "wide"):
+        assert outline_pixels(folder, POSITIVE_COLOUR) > 0
+        assert outline_pixels(folder, NEGATIVE_COLOUR) > 0
+    assert outline_pixels(tmp_path / "wide", POSITIVE_COLOUR) > 2 * outline_pixels(
+        tmp_path / "thin", POSITIVE_COLOUR
+    )
+    # The annotation layer stays one pixel wide, whatever the overlay.
+    assert (
+        read_image(tmp_path / "wide" / "tissue_outlines.png")
+        == read_image(tmp_path / "thin" / "tissue_outlines.png")
+    ).all()
+    bad = cellseg("demo", "--output", tmp_path / "bad", "--outline-colour", "teal")
+    assert bad.code == 2 and "#rrggbb" in bad.err

@@ -341,6 +341,10 @@ def test_report_is_one_offline_file_with_curves_scores_and_overlays(
     ):
         assert f"<h2>{heading}</h2>" in text
     assert text.count("<svg") == 2  # loss and score curves
+    assert text.count("red</span>: the cells the model found") == 2  # each set of overlays
+    # Both score tables give their scores in one order.
+    headers = re.findall(r"<thead><tr>(.*?)</tr></thead>", text)
+    assert len(headers) == 2 and headers[0] in headers[1]
     assert text.count('src="data:image/png;base64,') >= 4
     assert "synthetic_003.png" in text and ">mean<" in text
     # Nothing to fetch: no script, no link or image from elsewhere.

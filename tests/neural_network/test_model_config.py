@@ -31,7 +31,15 @@ def test_the_default_models_first_configuration_loads_as_it_meant():
 def test_the_shipped_default_is_the_same_configuration_in_the_current_format():
     shipped = ModelFolder(Path(__file__).resolve().parents[2] / "trained_models" / "default")
     assert json.loads(shipped.config_path.read_text())["format"] == FORMAT
-    assert shipped.read_config() == ModelConfig.from_dict(json.loads(DEFAULT_V1.read_text()))
+    first = ModelConfig.from_dict(json.loads(DEFAULT_V1.read_text()))
+    config = shipped.read_config()
+    # The same model, its data folders now where they came from, not a temporary folder.
+    assert config.training["data"]["images"] == "../shared/datasets/monuseg/train/images"
+    data = {
+        **config.training["data"],
+        **{key: first.training["data"][key] for key in ("images", "annotations")},
+    }
+    assert config.with_changes(training={**config.training, "data": data}) == first
 
 
 def test_a_configuration_round_trips():
