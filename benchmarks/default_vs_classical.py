@@ -8,74 +8,20 @@ image covers reading the image and finding its cells (model loading excluded).
     python benchmarks/default_vs_classical.py [--model default] [--images DIR --labels DIR]
 
 Without folders it uses the MoNuSeg images held out from the default model's training
-(scripts/default_model/held_out_images.txt) in ../shared/datasets/monuseg/train.
+(scripts/default_model/held_out_images.txt) in ../shared/datasets/monuseg/train
+(`benchmarks/held_out.py`).
 """
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from held_out import held_out_arguments, held_out_pairs, load_model
 
 from cellseg.tensorflow_import import import_tensorflow
 
-ROOT = Path(__file__).resolve().parents[1]
-MONUSEG = ROOT.parent / "shared" / "datasets" / "monuseg" / "train"
-HELD_OUT = ROOT / "scripts" / "default_model" / "held_out_images.txt"
 #: Scores where higher is better; the others (count error, merged, split, missed, spurious)
 #: are better lower.
 HIGHER_IS_BETTER = ("aji", "f1", "panoptic_quality", "dice", "iou", "precision", "recall")
-
-
-def held_out_pairs(images: Path | None, labels: Path | None) -> list[tuple[Path, Path]]:
-    """(image, labels) paths: each PNG of ``images`` with its namesake in ``labels``, or
-    without folders the held-out MoNuSeg images. No image, or one without labels, ends the
-    script with one line naming the path, not a table of nothing."""
-    if images is None:
-        names = [
-            line.strip()
-            for line in HELD_OUT.read_text().splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
-        images, labels = MONUSEG / "images", MONUSEG / "labels"
-        pairs = [(images / f"{name}.png", labels / f"{name}.png") for name in names]
-    elif labels is None:
-        sys.exit(f"{Path(sys.argv[0]).name}: {images}: images need a labels folder too")
-    else:
-        pairs = [(path, labels / path.name) for path in sorted(images.glob("*.png"))]
-    if not pairs:
-        sys.exit(f"{Path(sys.argv[0]).name}: {images}: no .png images")
-    for pair in pairs:
-        for path in pair:
-            if not path.is_file():
-                sys.exit(f"{Path(sys.argv[0]).name}: {path}: no such file")
-    return pairs
-
-
-def held_out_arguments(description: str) -> argparse.Namespace:
-    """``--model`` (default ``default``), and ``--images`` and ``--labels`` folders
-    (default: the held-out images, `held_out_pairs`)."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--images", type=Path)
-    parser.add_argument("--labels", type=Path)
-    return parser.parse_args()
-
-
-def load_model(reference: str):
-    """The model folder, network and configuration of ``reference`` (a name or a folder).
-
-    A missing or broken model ends the script with one line naming it, not a traceback.
-    """
-    from cellseg.errors import CellsegError
-    from cellseg.neural_network.model_folder import load_network, resolve_model
-
-    try:
-        folder = resolve_model(reference)
-        return folder, load_network(folder), folder.read_config()
-    except CellsegError as error:
-        sys.exit(f"{Path(sys.argv[0]).name}: {error}")
 
 
 def main() -> None:
@@ -85,16 +31,15 @@ def main() -> None:
     from cellseg.image_io import read_image
     from cellseg.metrics import SCORE_NAMES, image_scores
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.prediction import segment
     from cellseg.postprocessing.classical import classical_segmentation
 
-    folder, model, config = load_model(arguments.model)
+    model = load_model(arguments.model)
     methods = {
-        "model": lambda image: segment(model, image, config, scale="auto"),  # as predict
+        "model": lambda image: model.segment(image, scale="auto").labels,  # as predict
         "classical": classical_segmentation,
     }
     pairs = held_out_pairs(arguments.images, arguments.labels)
-    segment(model, read_image(pairs[0][0]), config)  # warm-up: trace the network once
+    model.segment(read_image(pairs[0][0]), scale=1)  # warm-up: trace the network once
     rows = {name: [] for name in methods}
     seconds = {name: [] for name in methods}
     for image_path, labels_path in pairs:
@@ -109,7 +54,7 @@ def main() -> None:
             f"classical {rows['classical'][-1]['aji']:.3f}"
         )
     means = {name: mean_scores(rows[name]) for name in methods}
-    print(f"\n{len(pairs)} held-out images, model '{folder.name}'\n")
+    print(f"\n{len(pairs)} held-out images, model '{model.name}'\n")
     print(f"{'score':<17} {'model':>8} {'classical':>10}  better")
     wins = compared = 0
     for score in (*SCORE_NAMES, "seconds per image"):

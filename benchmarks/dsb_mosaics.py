@@ -1,13 +1,13 @@
 """Data Science Bowl 2018's brightfield nuclei as extra training images for the default model.
 
-An experiment (trained_models/default/README.md, "Tried, not shipped"). The colour images
+An experiment (trained_models/default/EXPERIMENTS.md, row 20). The colour images
 of ../shared/datasets/dsb2018/train (haematoxylin-stained tissue and cells at several
 magnifications, 256 x 320 pixels; the grey ones are fluorescence and are left out) are each
-resized so that their median nucleus has the area of MoNuSeg's at 40x (339 pixels, at
+resized so that their median nucleus has the area of MoNuSeg's at 40x (``--cell-area``, at
 most 2x larger or smaller), then packed side by side into 1000 x 1000 mosaics on white,
 with their labels. Among MoNuSeg's 1000 x 1000 training images the mosaics get a share of
 the tiles close to their share of the pixels: training visits the images in turn, whatever
-their size, so 53 small images alone would get most of the tiles.
+their size, so the many small images alone would get most of the tiles.
 
     python benchmarks/dsb_mosaics.py --output DIR [--source DIR] [--cell-area 339]
 

@@ -18,13 +18,14 @@ area over drawn area): how far off the areas that `cellseg predict` reports run.
 
     python benchmarks/error_sources.py [--model default] [--images DIR --labels DIR]
 
-Without folders it uses the MoNuSeg images held out from the default model's training, as
-`benchmarks/default_vs_classical.py` does. Images are scored at their own scale (no
-``--scale auto`` enlargement), so the first row is `cellseg evaluate --scale 1`'s.
+Without folders it uses the MoNuSeg images held out from the default model's training
+(`benchmarks/held_out.py`), as `benchmarks/default_vs_classical.py` does. Images are scored
+at their own scale (no ``--scale auto`` enlargement), so the first row is
+`cellseg evaluate --scale 1`'s.
 """
 
 import numpy as np
-from default_vs_classical import held_out_arguments, held_out_pairs, load_model
+from held_out import held_out_arguments, held_out_pairs, load_model
 from scipy import ndimage as ndi
 
 from cellseg.metrics import overlaps
@@ -105,16 +106,14 @@ def main() -> None:
     from cellseg.image_io import read_image
     from cellseg.metrics import image_scores
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.prediction import model_output
 
-    folder, model, config = load_model(arguments.model)
-    thresholds = Thresholds.from_dict(config.get("postprocessing", {}))
+    model = load_model(arguments.model)
     rows = {source: [] for source in SOURCES}
     pairs = held_out_pairs(arguments.images, arguments.labels)
     for image_path, labels_path in pairs:
         truth = read_image(labels_path)
-        output = model_output(model, read_image(image_path), config)
-        found = error_sources(output, truth, config["target"], thresholds)
+        output = model.output(read_image(image_path))
+        found = error_sources(output, truth, model.target, model.thresholds)
         for source in SOURCES:
             rows[source].append(image_scores(truth, found[source]))
         sizes = size_comparison(truth, found["network"])
@@ -124,7 +123,7 @@ def main() -> None:
             + f"; nucleus pixels drawn {sizes['drawn']:.1%}, found {sizes['found']:.1%}"
             + f"; matched nuclei found at {sizes['matched_area_ratio']:.2f}x their area"
         )
-    print(f"\n{len(pairs)} images, model '{folder.name}', scale 1; counts per image\n")
+    print(f"\n{len(pairs)} images, model '{model.name}', scale 1; counts per image\n")
     header = [*COLUMNS, *COUNTS]
     print(f"{'cells from':<16}" + "".join(f"{name:>17}" for name in header))
     for source in SOURCES:

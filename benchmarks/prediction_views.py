@@ -13,9 +13,9 @@ to the network's seconds per held-out image.
     python benchmarks/prediction_views.py [--model default] [--with MODEL ...]
         [--images DIR --labels DIR] [--validation-images DIR --validation-labels DIR]
 
-Without folders: the MoNuSeg images held out from the default model's training, as
-`benchmarks/default_vs_classical.py` uses, and the model's own validation images (named in
-its config.json) from ../shared/datasets/monuseg/train.
+Without folders: the MoNuSeg images held out from the default model's training
+(`benchmarks/held_out.py`), as `benchmarks/default_vs_classical.py` uses, and the model's own
+validation images (named in its config.json) from ../shared/datasets/monuseg/train.
 """
 
 import argparse
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from default_vs_classical import MONUSEG, held_out_pairs, load_model
+from held_out import MONUSEG, add_pair_arguments, held_out_pairs, load_model
 
 from cellseg.tensorflow_import import import_tensorflow
 
@@ -43,27 +43,19 @@ CANDIDATES = (
 COLUMNS = ("aji", "f1", "panoptic_quality", "dice", "count_error", "merged")
 
 
-def averaged_output(networks, image: np.ndarray, config: dict, flips: int) -> np.ndarray:
-    """The mean of the outputs of ``networks`` for ``image``, each averaged over ``flips``
-    views, with the model's size divisor and target."""
-    from cellseg.neural_network.prediction import network_output
+def with_networks(model, networks, flips: int):
+    """``model`` (a `TrainedModel`: its thresholds, size divisor and target) predicting with
+    the mean of the outputs of ``networks``, each averaged over ``flips`` views."""
+    from cellseg.neural_network.model import TrainedModel
 
-    outputs = [
-        network_output(
-            network, image, divisor=config.get("divisor", 32), flips=flips, target=config["target"]
-        )
-        for network in networks
-    ]
-    return np.mean(outputs, axis=0)
+    config = model.config.with_changes(test_time_flips=flips)
+    return TrainedModel(networks, config, name=model.name, folder=model.folder)
 
 
-def validation_pairs(config: dict) -> list[tuple[Path, Path]]:
-    """The model's validation images, by the names its config.json records, in MoNuSeg."""
-    names = [
-        entry["image"]
-        for entry in config.get("settings", {}).get("data", {}).get("files", [])
-        if entry["split"] == "validation"
-    ]
+def validation_pairs(config) -> list[tuple[Path, Path]]:
+    """The validation images of a model's configuration (`ModelConfig`), by the names its
+    config.json records, in MoNuSeg."""
+    names = [entry["image"] for entry in config.training_files if entry["split"] == "validation"]
     return [(MONUSEG / "images" / name, MONUSEG / "labels" / name) for name in names]
 
 
@@ -80,33 +72,34 @@ def main() -> None:
         "images and divisor are the model's)",
     )
     for prefix in ("", "validation-"):
-        parser.add_argument(f"--{prefix}images", type=Path)
-        parser.add_argument(f"--{prefix}labels", type=Path)
+        add_pair_arguments(parser, prefix)
     arguments = parser.parse_args()
     import_tensorflow()
 
     from cellseg.image_io import read_image
     from cellseg.metrics import image_scores
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.model_folder import load_network
-    from cellseg.neural_network.targets import cells_from_output, tune_thresholds
-    from cellseg.postprocessing.instances import Thresholds
+    from cellseg.neural_network.model import TrainedModel
+    from cellseg.neural_network.targets import tune_thresholds
 
-    folder, best, config = load_model(arguments.model)
-    networks = {"best": [best], "with": [load_model(other)[1] for other in arguments.others]}
+    model = load_model(arguments.model)
+    networks = {
+        "best": model.networks,
+        "with": [network for other in arguments.others for network in load_model(other).networks],
+    }
+    folder = model.folder
     if folder.model_path.is_file() and folder.prediction_path() != folder.model_path:
-        networks["last"] = [load_network(folder, folder.model_path)]
+        networks["last"] = TrainedModel.from_folder(folder, network_path=folder.model_path).networks
     validation = (
         held_out_pairs(arguments.validation_images, arguments.validation_labels)
         if arguments.validation_images
-        else validation_pairs(config)
+        else validation_pairs(model.config)
     )
     held_out = held_out_pairs(arguments.images, arguments.labels)
     if not validation:
         parser.error("the model records no validation images: pass --validation-images")
     read = {path: read_image(path) for pair in validation + held_out for path in pair}
-    start = Thresholds.from_dict(config.get("postprocessing", {}))
-    averaged_output(networks["best"], read[held_out[0][0]], config, 1)  # warm-up
+    model.output(read[held_out[0][0]], flips=1)  # warm-up
 
     print(f"{'views':>5} {'networks':<10} {'val AJI':>8} {'val F1':>7}", end="")
     print("".join(f"{name[:11]:>12}" for name in COLUMNS) + f"{'s/image':>9}")
@@ -114,21 +107,24 @@ def main() -> None:
         if not all(networks.get(name) for name in names):
             continue
         chosen = [network for name in names for network in networks[name]]
-        outputs = [averaged_output(chosen, read[image], config, flips) for image, _ in validation]
+        candidate = with_networks(model, chosen, flips)
+        outputs = [candidate.output(read[image]) for image, _ in validation]
         truths = [read[labels] for _, labels in validation]
-        thresholds, _ = tune_thresholds(outputs, truths, config["target"], start=start)
+        # The outputs serve both tuning and scoring (`TrainedModel.tune` would compute them
+        # again).
+        thresholds, _ = tune_thresholds(outputs, truths, model.target, start=model.thresholds)
         tuned = mean_scores(
             [
-                image_scores(truth, cells_from_output(output, config["target"], thresholds))
+                image_scores(truth, candidate.cells_from_output(output, thresholds))
                 for output, truth in zip(outputs, truths, strict=True)
             ]
         )
         rows, seconds = [], []
         for image, labels in held_out:
             began = time.perf_counter()
-            output = averaged_output(chosen, read[image], config, flips)
+            output = candidate.output(read[image])
             seconds.append(time.perf_counter() - began)
-            cells = cells_from_output(output, config["target"], thresholds)
+            cells = candidate.cells_from_output(output, thresholds)
             rows.append(image_scores(read[labels], cells))
         means = mean_scores(rows)
         print(
@@ -138,7 +134,7 @@ def main() -> None:
             flush=True,
         )
     print(
-        f"\nmodel '{folder.name}': thresholds tuned on {len(validation)} validation images, "
+        f"\nmodel '{model.name}': thresholds tuned on {len(validation)} validation images, "
         f"scored on {len(held_out)} held-out images at scale 1; s/image: the network alone"
         + (f"; with: {', '.join(arguments.others)}" if arguments.others else "")
     )

@@ -52,28 +52,25 @@ def test_image(size: int):
 
 def predict_one_size(size: int, model_reference: str | None, repeats: int) -> dict:
     """Run in a child process: time both pipelines on one image size."""
+    from cellseg.errors import CellsegError
     from cellseg.neural_network.architectures import unet, with_normalisation
-    from cellseg.neural_network.prediction import segment
+    from cellseg.neural_network.model import TrainedModel
+    from cellseg.neural_network.model_config import ModelConfig
     from cellseg.postprocessing.classical import classical_segmentation
     from cellseg.postprocessing.measurements import measure_cells
 
     image, source = test_image(size)
-    from cellseg.errors import CellsegError
-    from cellseg.neural_network.model_folder import load_network, resolve_model
-
     try:
-        folder = resolve_model(model_reference)
-        model, config = load_network(folder), folder.read_config()
-        row_model = folder.name
+        model = TrainedModel.load(model_reference)
     except CellsegError:
         if model_reference != "default":
             raise
-        model = with_normalisation(unet(), (180.0,) * 3, (40.0,) * 3)
-        config = {"target": "3class", "divisor": 16}
-        row_model = "untrained U-Net"
+        network = with_normalisation(unet(), (180.0,) * 3, (40.0,) * 3)
+        config = ModelConfig(target="3class", divisor=16)
+        model = TrainedModel(network, config, name="untrained U-Net")
 
     def deep():
-        labels = segment(model, image, config, scale="auto")  # as cellseg predict
+        labels = model.segment(image, scale="auto").labels  # as cellseg predict
         measure_cells(image, labels)
         return labels
 
@@ -82,7 +79,7 @@ def predict_one_size(size: int, model_reference: str | None, repeats: int) -> di
         measure_cells(image, labels)
         return labels
 
-    row = {"size": size, "source": source, "model": row_model}
+    row = {"size": size, "source": source, "model": model.name}
     for name, pipeline in (("deep", deep), ("classical", classical)):
         pipeline()  # warm-up: graph tracing, caches
         times = []

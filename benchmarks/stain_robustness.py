@@ -9,19 +9,16 @@ real section by eye too (`cellseg demo`).
 
     python benchmarks/stain_robustness.py [--model default ...] [--images DIR --labels DIR]
 
-Without folders it uses the MoNuSeg images held out from the default model's training.
+Without folders it uses the MoNuSeg images held out from the default model's training
+(`benchmarks/held_out.py`).
 """
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
+from held_out import add_pair_arguments, held_out_pairs, load_model
 
 from cellseg.tensorflow_import import import_tensorflow
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from default_vs_classical import held_out_pairs, load_model
 
 #: Haematoxylin kept, per version of each image; None: the H&E image as it is.
 HAEMATOXYLIN = (None, 1.0, 0.5, 0.3)
@@ -42,31 +39,30 @@ def as_haematoxylin_dab(image: np.ndarray, haematoxylin: float) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", action="append", help="model(s) to compare (default)")
-    parser.add_argument("--images", type=Path)
-    parser.add_argument("--labels", type=Path)
+    add_pair_arguments(parser)
     arguments = parser.parse_args()
     import_tensorflow()
 
     from cellseg.image_io import read_image
     from cellseg.metrics import image_scores
     from cellseg.neural_network.evaluation import mean_scores
-    from cellseg.neural_network.prediction import segment
 
     pairs = held_out_pairs(arguments.images, arguments.labels)
     images = [(read_image(image)[..., :3], read_image(labels)) for image, labels in pairs]
     print(f"{len(images)} images; eosin re-coloured as DAB x{DAB_PER_EOSIN:g}\n")
     print(f"{'model':<24} {'haematoxylin':>12} {'AJI':>7} {'F1':>7} {'count error':>12}")
     for name in arguments.model or ["default"]:
-        folder, model, config = load_model(name)
+        model = load_model(name)
         for kept in HAEMATOXYLIN:
             rows = []
             for image, truth in images:
                 shown = image if kept is None else as_haematoxylin_dab(image, kept)
-                rows.append(image_scores(truth, segment(model, shown, config, scale="auto")))
+                found = model.segment(shown, scale="auto").labels  # as cellseg predict
+                rows.append(image_scores(truth, found))
             mean = mean_scores(rows)
             label = "H&E" if kept is None else f"x{kept:g}"
             print(
-                f"{folder.name[:24]:<24} {label:>12} {mean['aji']:7.3f} {mean['f1']:7.3f} "
+                f"{model.name[:24]:<24} {label:>12} {mean['aji']:7.3f} {mean['f1']:7.3f} "
                 f"{mean['count_error']:12.1%}",
                 flush=True,
             )

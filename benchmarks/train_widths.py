@@ -17,7 +17,6 @@ is not counted: on a CPU use --epochs).
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -42,6 +41,8 @@ def main() -> None:
     budget.add_argument("--seconds", type=float)
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args()
+
+    from cellseg.neural_network.model_folder import ModelFolder
 
     cores = sorted(os.sched_getaffinity(0))
     share = len(cores) // len(arguments.widths)
@@ -83,9 +84,8 @@ def main() -> None:
     for width, name, process in runs:
         process.wait()
         minutes = (time.perf_counter() - started) / 60
-        config_path = arguments.models_dir / name / "config.json"
-        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-        scores = config.get("validation")
+        folder = ModelFolder(arguments.models_dir / name)
+        scores = folder.read_config().validation if folder.config_path.is_file() else None
         if process.returncode or not scores:
             print(f"| {width} | {epochs} | {minutes:.1f} | failed: see {name}.log |")
             continue
@@ -96,7 +96,7 @@ def main() -> None:
 def epochs_for(arguments, cpus: list[int]) -> int:
     """Epochs whose tiles one share of the cores cuts in about ``arguments.seconds``."""
     from cellseg.neural_network.dataset import pair_by_stem, prepare, training_dataset
-    from cellseg.neural_network.training import _augmentation
+    from cellseg.neural_network.runs import training_augmentation
     from cellseg.neural_network.user_files import load_hyperparameters_file
 
     recipe = load_hyperparameters_file(RECIPE)
@@ -110,13 +110,13 @@ def epochs_for(arguments, cpus: list[int]) -> int:
             target="3class",
             tile=recipe.tile_size,
             batch_size=recipe.batch_size,
-            augmentation=_augmentation(recipe),
+            augmentation=training_augmentation(recipe),
             seed=arguments.seed,
             steps_per_epoch=recipe.steps_per_epoch,
             first_epoch=0,
             epochs=recipe.epochs,
         )
-        rate = _tiles_per_second(batches, warm_up=len(cpus), seconds=8)
+        rate = tiles_per_second(batches, warm_up=len(cpus), seconds=8)
     os.sched_setaffinity(0, all_cores)
     per_epoch = recipe.steps_per_epoch * recipe.batch_size
     epochs = max(1, int(arguments.seconds * rate / per_epoch))
@@ -124,7 +124,7 @@ def epochs_for(arguments, cpus: list[int]) -> int:
     return epochs
 
 
-def _tiles_per_second(batches, *, warm_up: int, seconds: float) -> float:
+def tiles_per_second(batches, *, warm_up: int, seconds: float) -> float:
     """How fast ``batches`` come, read as Keras reads them (with its worker processes).
 
     The first ``warm_up`` batches (the workers' start-up and first decoding) are not timed.

@@ -9,40 +9,39 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from prediction_views import CANDIDATES, averaged_output, validation_pairs
+from prediction_views import CANDIDATES, validation_pairs, with_networks
+
+from cellseg.neural_network.model_config import ModelConfig
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "prediction_views.py"
 
 
 def test_outputs_are_averaged_over_networks_and_views():
     keras = pytest.importorskip("keras")
+    from cellseg.neural_network.model import TrainedModel
+
     inputs = keras.Input((None, None, 3))
     network = keras.Model(inputs, keras.layers.Rescaling(1 / 255)(inputs))
     doubled = keras.Model(inputs, keras.layers.Rescaling(2 / 255)(inputs))
     image = np.random.default_rng(0).integers(0, 256, (20, 28, 3), dtype=np.uint8)
-    config = {"target": "3class", "divisor": 4}
-    alone = averaged_output([network], image, config, 1)
-    np.testing.assert_allclose(alone, image / 255, atol=1e-6)
+    model = TrainedModel(network, ModelConfig(divisor=4), name="identity")
+    alone = with_networks(model, [network], 1)
+    assert alone.name == "identity" and alone.thresholds == model.thresholds
+    np.testing.assert_allclose(alone.output(image), image / 255, atol=1e-6)
     # A network that maps each pixel to itself is the same in every view, flipped back.
-    np.testing.assert_allclose(averaged_output([network], image, config, 4), alone, atol=1e-6)
-    both = averaged_output([network, doubled], image, config, 2)
+    four_views = with_networks(model, [network], 4)
+    assert four_views.config.test_time_flips == 4
+    np.testing.assert_allclose(four_views.output(image), alone.output(image), atol=1e-6)
+    both = with_networks(model, [network, doubled], 2).output(image)
     np.testing.assert_allclose(both, 1.5 * image / 255, atol=1e-5)
 
 
 def test_validation_images_are_the_ones_the_model_recorded():
-    config = {
-        "settings": {
-            "data": {
-                "files": [
-                    {"image": "a.png", "split": "training"},
-                    {"image": "b.png", "split": "validation"},
-                ]
-            }
-        }
-    }
+    files = [{"image": "a.png", "split": "training"}, {"image": "b.png", "split": "validation"}]
+    config = ModelConfig(training={"data": {"files": files}})
     [(image, labels)] = validation_pairs(config)
     assert (image.name, image.parent.name, labels.parent.name) == ("b.png", "images", "labels")
-    assert validation_pairs({"target": "3class"}) == []
+    assert validation_pairs(ModelConfig()) == []
 
 
 def test_the_script_reports_each_candidate(tissue_folders):
