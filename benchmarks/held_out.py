@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MONUSEG = ROOT.parent / "shared" / "datasets" / "monuseg" / "train"
+DSB2018 = ROOT.parent / "shared" / "datasets" / "dsb2018" / "train"
 HELD_OUT = ROOT / "scripts" / "default_model" / "held_out_images.txt"
 
 
@@ -40,6 +41,26 @@ def held_out_pairs(images: Path | None, labels: Path | None) -> list[tuple[Path,
         for path in pair:
             if not path.is_file():
                 sys.exit(f"{_script()}: {path}: no such file")
+    return pairs
+
+
+def brightfield_tissue_pairs(folder: Path = DSB2018) -> list[tuple[Path, Path]]:
+    """(image, labels) paths of the Data Science Bowl 2018's stained brightfield tissue: its
+    colour images on a light background (mean brightness 100 or more, a mean spread of
+    more than 20 between their colour channels), which no cellseg model shipped trains on:
+    a second source of held-out images, from other labs and microscopes than MoNuSeg's."""
+    from cellseg.image_io import read_image
+
+    pairs = []
+    for path in sorted((folder / "images").glob("*.png")):
+        image = read_image(path)
+        if image.ndim != 3:
+            continue
+        rgb = image[..., :3].astype(int)
+        if rgb.mean() >= 100 and (rgb.max(axis=-1) - rgb.min(axis=-1)).mean() > 20:
+            pairs.append((path, folder / "labels" / path.name))
+    if not pairs:
+        sys.exit(f"{_script()}: {folder}: no brightfield tissue images")
     return pairs
 
 

@@ -1,7 +1,10 @@
 """Write files atomically and never overwrite unless asked.
 
 A file is written to a hidden temporary file in the destination folder, then moved into
-place in one step, so a crash or a full disk never leaves a half-written output behind.
+place in one step, so a crash or a full disk never leaves a half-written output behind. The
+temporary file is named after its process (``.<name>.<host>-<pid>-<random>.tmp``), so that
+one left by a process that was killed is recognised, and removed by the next write into
+its folder.
 
 One rule for every command run twice: an output that exists with exactly the content it
 would be given is kept as it is (the command goes on); one that differs is refused unless
@@ -12,6 +15,8 @@ the same result, and nothing a user changed or put there is replaced silently.
 import contextlib
 import filecmp
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -56,9 +61,10 @@ def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = F
     path = Path(path)
     if path.exists() and not path.is_file():
         raise file_error(path, "exists and is not a file")
+    remove_abandoned_temporaries(path.parent)
     try:
         handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+            prefix=f".{path.name}.{_HOST}-{os.getpid()}-", suffix=".tmp", dir=path.parent
         )
     except OSError as error:
         raise file_error(path, f"cannot write: {error.strerror or error}") from None
@@ -79,6 +85,43 @@ def write_atomically(path, write: Callable[[Path], None], *, overwrite: bool = F
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+
+
+#: This computer's name, in the names of temporary files: a process of another computer
+#: writing into a shared folder is never taken for a killed one of this computer.
+_HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+#: Folders already cleared of abandoned temporary files by this process.
+_SWEPT: set[str] = set()
+
+
+def remove_abandoned_temporaries(folder) -> None:
+    """Remove the temporary files that processes of this computer which no longer run
+    (killed in the middle of a write) left in ``folder``; once per folder and process."""
+    folder = Path(folder)
+    key = os.path.abspath(folder)
+    if key in _SWEPT:
+        return
+    _SWEPT.add(key)
+    pattern = re.compile(rf"\..+\.{re.escape(_HOST)}-(\d+)-\w+\.tmp")
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # a folder that cannot be listed is reported when written to
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match and not _running(int(match[1])) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process; or no process id: keep the file
+    return True
 
 
 #: Why an existing output is not replaced.

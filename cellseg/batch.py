@@ -6,6 +6,7 @@ file is processed in turn under a progress bar. A bad file does not stop the oth
 failures are listed at the end, one line each, and the exit code is 1.
 """
 
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -125,9 +126,27 @@ def run_each(
     return 1 if failures else 0
 
 
+#: Line breaks and tabs, with the spaces around them: a library's message may span lines.
+_BREAKS = re.compile(r" *[\t\n\r\v\f][ \t\n\r\v\f]*")
+#: Control characters (a file may be named with any), and the bytes of a file name that
+#: are not UTF-8 (Python holds them as lone surrogates, which no terminal can print).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+
+
 def one_line(error: BaseException) -> str:
-    """An error's message on one line."""
-    return " ".join(str(error).split())
+    """An error's message on one line that a terminal shows as it is.
+
+    Line breaks and tabs become one space; other control characters and the undecodable
+    bytes of a file name are written ``\\xNN``, so that no name rings a bell, moves the
+    cursor or clears the screen.
+
+    Examples
+    --------
+    >>> print(one_line(ValueError("scan\\x1b[2J.png: truncated\\n  PNG")))
+    scan\\x1b[2J.png: truncated PNG
+    """
+    text = _BREAKS.sub(" ", str(error).strip())
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match[0]) & 0xFF:02x}", text)
 
 
 def _check_unique_stems(files: list[Path]) -> None:

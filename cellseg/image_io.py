@@ -6,6 +6,7 @@ TIFF through tifffile. Images come back as numpy arrays of shape ``(rows, column
 says; every problem with a file is a `CellsegError` whose one-line message names the file.
 """
 
+import os
 import struct
 from pathlib import Path
 
@@ -49,13 +50,13 @@ def read_image(path) -> np.ndarray:
     ------
     CellsegError
         Missing, empty, truncated, corrupt or non-image file (any error of the decoder),
-        unsupported layout (CMYK, multi-page TIFF), float data with NaN, or a declared size
-        above `MAX_PIXELS` or `MAX_BYTES`.
+        unsupported layout (CMYK, multi-page TIFF), float data with NaN or infinity, values
+        that are no intensities (complex numbers), or a declared size above `MAX_PIXELS` or
+        `MAX_BYTES`.
     """
     path = Path(path)
     suffix = _checked_suffix(path)
-    if not path.is_file():
-        raise file_error(path, "no such file" if not path.exists() else "is not a file")
+    _check_is_a_file(path)
     if path.stat().st_size == 0:
         raise file_error(path, "empty file (0 bytes)")
     if suffix in PNG_SUFFIXES:
@@ -68,8 +69,11 @@ def read_image(path) -> np.ndarray:
         image = image[:, :, 0]
     if image.dtype == bool:
         image = image.astype(np.uint8) * 255
-    if image.dtype.kind == "f" and np.isnan(image).any():
-        raise file_error(path, "contains NaN values")
+    if image.dtype.kind not in "uif":  # complex numbers, records: no intensities
+        raise file_error(path, f"holds {image.dtype} values, not intensities")
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        what = "NaN" if np.isnan(image).any() else "infinite"
+        raise file_error(path, f"contains {what} values")
     return image
 
 
@@ -82,8 +86,7 @@ def read_image_shape(path) -> tuple[int, int]:
     """
     path = Path(path)
     suffix = _checked_suffix(path)
-    if not path.is_file():
-        raise file_error(path, "no such file" if not path.exists() else "is not a file")
+    _check_is_a_file(path)
     if suffix in PNG_SUFFIXES:
         with decoding(path, "PNG"), open(path, "rb") as file:
             rows, columns, _, _ = _png_header(path, file.read(33))
@@ -94,36 +97,6 @@ def read_image_shape(path) -> tuple[int, int]:
                 return picture.width, picture.height
             return picture.height, picture.width
     return _tiff_shape(path)
-
-
-def read_bit_depth(path) -> int | None:
-    """The bits per sample a TIFF declares where its dtype holds more, else None.
-
-    A 12-bit camera TIFF (``BitsPerSample`` 12) is read as uint16 with values up to 4095:
-    this says 12, so that it is scaled by its own range (see
-    `cellseg.preprocessing.colour.as_rgb`). PNG and JPEG store their samples scaled to the
-    whole range of their depth, and most cameras write 12-bit data with ``BitsPerSample``
-    16: for those this is None, and the depth is told from the values instead
-    (`cellseg.preprocessing.colour.significant_bits`).
-
-    Raises
-    ------
-    CellsegError
-        For a TIFF that is missing or cannot be read.
-    """
-    path = Path(path)
-    if not is_tiff(path):
-        return None
-    import tifffile
-
-    if not path.is_file():
-        raise file_error(path, "no such file" if not path.exists() else "is not a file")
-    with decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
-        page = tiff.pages[0]
-        bits, dtype = page.bitspersample, page.dtype
-    if dtype is None or dtype.kind != "u" or bits >= 8 * dtype.itemsize:
-        return None
-    return int(bits)
 
 
 def is_tiff(path) -> bool:
@@ -200,6 +173,15 @@ def output_suffix(image: np.ndarray) -> str:
 
 def _channels_ok(image: np.ndarray) -> bool:
     return image.ndim == 2 or (image.ndim == 3 and 1 <= image.shape[2] <= 4)
+
+
+def _check_is_a_file(path: Path) -> None:
+    """Refuse what is not a file: nothing, a folder, a pipe (which would wait forever)."""
+    if path.is_file():
+        return
+    if path.is_symlink() and not path.exists():
+        raise file_error(path, f"broken symbolic link (to {os.readlink(path)}, which is missing)")
+    raise file_error(path, "no such file" if not path.exists() else "is not a file")
 
 
 def _checked_suffix(path: Path) -> str:

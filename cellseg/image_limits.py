@@ -2,12 +2,16 @@
 
 A file's size is checked from its header, before anything is decoded or allocated, so a
 tiny "decompression bomb" cannot exhaust memory; whatever a decoder raises for a truncated
-or corrupt file becomes a `CellsegError` naming the file.
+or corrupt file becomes a `CellsegError` naming the file, and what it logs a warning naming
+the file.
 """
 
+import logging
+import re
+import warnings
 from contextlib import contextmanager
 
-from cellseg.errors import CellsegError, file_error
+from cellseg.errors import CellsegError, CellsegWarning, file_error
 
 #: Largest image read whole, in pixels (about 11,600 x 11,600). A file that declares more is
 #: refused before it is decoded, so a tiny "decompression bomb" cannot exhaust memory.
@@ -69,8 +73,47 @@ def decoding(path, kind: str):
     """Turn any error of a decoder into a `CellsegError` naming the file.
 
     imagecodecs raises a type per codec (``DeflateError``, ``Jpeg8Error``...), Pillow and
-    tifffile many more, for a file that is truncated or corrupt anywhere.
+    tifffile many more, for a file that is truncated or corrupt anywhere. What tifffile
+    logs about a file it reads all the same (a page that points back to itself) becomes a
+    `CellsegWarning` naming the file; about a file that is refused, the error says enough.
     """
+    with _tifffile_messages() as messages:
+        with _as_file_error(path, kind):
+            yield
+    for message in messages:
+        warnings.warn(CellsegWarning(f"{path}: {message}"), stacklevel=3)
+
+
+class _Collector(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        # tifffile starts its messages with the object they are about: "<tifffile...> ".
+        self.messages.append(re.sub(r"^<[^>]*> ", "", record.getMessage()))
+
+
+@contextmanager
+def _tifffile_messages():
+    """Collect tifffile's log messages instead of letting them reach standard error as
+    lines that name no file; nested readings collect into the outermost."""
+    logger = logging.getLogger("tifffile")
+    if any(isinstance(handler, _Collector) for handler in logger.handlers):
+        yield []
+        return
+    collector, propagate = _Collector(), logger.propagate
+    logger.addHandler(collector)
+    logger.propagate = False
+    try:
+        yield collector.messages
+    finally:
+        logger.removeHandler(collector)
+        logger.propagate = propagate
+
+
+@contextmanager
+def _as_file_error(path, kind: str):
     try:
         yield
     except CellsegError:

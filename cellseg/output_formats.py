@@ -34,6 +34,31 @@ LARGEST_PICTURE = 50_000_000
 
 
 @dataclass(frozen=True)
+class ImageResult:
+    """What the writers of an image held whole are given.
+
+    Attributes
+    ----------
+    stem : str
+        The image's file name without its suffix.
+    cells : cellseg.neural_network.model.Cells
+    measured : list of CellMeasurement
+    marks : ndarray of bool or None
+        One positive flag per measured cell, when a DAB threshold was given.
+    overlay : OverlayStyle
+    pixel_size : float or None
+        Micrometres per pixel, when known.
+    """
+
+    stem: str
+    cells: object
+    measured: list
+    marks: object
+    overlay: object
+    pixel_size: float | None = None
+
+
+@dataclass(frozen=True)
 class OutputFormat:
     """One kind of result file.
 
@@ -46,14 +71,12 @@ class OutputFormat:
     files : tuple of str
         The names of the files it may write, with ``{stem}`` for the image's stem.
     write_image : callable
-        ``write_image(folder, stem, cells, measured, marks, style)``: the files of an image
-        held whole (``cells`` a `cellseg.neural_network.model.Cells`; ``marks`` one
-        positive flag per measured cell, or None; ``style`` an
-        `cellseg.postprocessing.drawing.OverlayStyle`).
+        ``write_image(folder, result)``: the files of an image held whole (an
+        `ImageResult`).
     slide_writer : callable
-        ``slide_writer(folder, stem, shape, strip_rows)``: an object whose ``add(region,
-        marks)`` takes each region of a slide in order, ``commit()`` moves the files into
-        place and ``discard()`` removes what was begun.
+        ``slide_writer(folder, stem, shape, strip_rows, pixel_size)``: an object whose
+        ``add(region, marks)`` takes each region of a slide in order, ``commit()`` moves the
+        files into place and ``discard()`` removes what was begun.
     """
 
     name: str
@@ -63,9 +86,10 @@ class OutputFormat:
     slide_writer: Callable
 
 
-def _write_png(folder: Path, stem: str, cells, measured, marks, style) -> None:
+def _write_png(folder: Path, result: ImageResult) -> None:
     from cellseg.postprocessing.drawing import draw_outlines, outline_layer, style_colours
 
+    stem, cells, style = result.stem, result.cells, result.overlay
     labels = cells.labels
     wide = labels.max() > np.iinfo(np.uint16).max
     files = {
@@ -80,21 +104,25 @@ def _write_png(folder: Path, stem: str, cells, measured, marks, style) -> None:
             labels,
             colour=style.colour,
             width=style.width,
-            cell_colours=style_colours(style, [cell.id for cell in measured], marks),
+            cell_colours=style_colours(style, [cell.id for cell in result.measured], result.marks),
         )
     for name, content in files.items():
         write_image(folder / name, content, overwrite=True)
 
 
-def _write_tiff(folder: Path, stem: str, cells, measured, marks, style) -> None:
-    write_image(folder / f"{stem}_labels.tif", cells.labels.astype(np.uint32), overwrite=True)
+def _write_tiff(folder: Path, result: ImageResult) -> None:
+    labels = result.cells.labels.astype(np.uint32)
+    write_image(folder / f"{result.stem}_labels.tif", labels, overwrite=True)
 
 
-def _write_geojson(folder: Path, stem: str, cells, measured, marks, style) -> None:
+def _write_geojson(folder: Path, result: ImageResult) -> None:
     from cellseg.postprocessing.geojson import feature_collection
 
-    collection = feature_collection(cells.labels, measured, marks)
-    write_text_atomically(folder / f"{stem}.geojson", json.dumps(collection), overwrite=True)
+    collection = feature_collection(
+        result.cells.labels, result.measured, result.marks, pixel_size=result.pixel_size
+    )
+    path = folder / f"{result.stem}.geojson"
+    write_text_atomically(path, json.dumps(collection), overwrite=True)
 
 
 class LabelTiffSlide:
@@ -107,7 +135,7 @@ class LabelTiffSlide:
 
     _END = object()
 
-    def __init__(self, folder: Path, stem: str, shape, strip_rows: int):
+    def __init__(self, folder: Path, stem: str, shape, strip_rows: int, pixel_size=None):
         self.path = folder / f"{stem}_labels.tif"
         self.strips = LabelStrips(*shape, strip_rows)
         self.row_index = None
@@ -168,8 +196,9 @@ class GeoJsonSlide:
     """A slide's cells streamed as GeoJSON features to a temporary file, moved into place
     by `commit` (so a crash leaves no half-written collection)."""
 
-    def __init__(self, folder: Path, stem: str, shape, strip_rows: int):
+    def __init__(self, folder: Path, stem: str, shape, strip_rows: int, pixel_size=None):
         self.path = folder / f"{stem}.geojson"
+        self.pixel_size = pixel_size
         handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         self.temporary = Path(name)
         self.file = open(handle, "w")
@@ -180,7 +209,10 @@ class GeoJsonSlide:
         from cellseg.postprocessing.geojson import cell_features
 
         offset = (region.top, region.left)
-        for feature in cell_features(region.labels, region.cells, marks, offset=offset):
+        features = cell_features(
+            region.labels, region.cells, marks, offset=offset, pixel_size=self.pixel_size
+        )
+        for feature in features:
             self.file.write(("" if self.first else ",\n") + json.dumps(feature))
             self.first = False
 

@@ -23,9 +23,11 @@ import numpy as np
 
 from cellseg.atomic_write import write_text_atomically
 from cellseg.errors import CellsegError, file_error
-from cellseg.output_formats import FORMATS
+from cellseg.output_formats import FORMATS, ImageResult
+from cellseg.postprocessing.confidence import count_interval
 from cellseg.postprocessing.drawing import OverlayStyle
-from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells, positive
+from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells
+from cellseg.postprocessing.positivity import auto_positive_threshold, positive
 from cellseg.tables import csv_text
 
 COUNTS_FILE, CELLS_FILE = "counts.csv", "cells.csv"
@@ -40,8 +42,10 @@ class PredictionFiles:
     ----------
     output : path
         An existing folder.
-    positive_threshold : float, optional
-        Mean DAB optical density from which a cell counts as positive.
+    positive_threshold : float or "auto", optional
+        Mean DAB optical density from which a cell counts as positive; ``"auto"``, told
+        from each image's cells (`auto_positive_threshold`; for a slide, its cell tables
+        only). None: no positivity.
     overwrite : bool
         Predict images again even when their results are there, and replace files that
         cellseg did not write.
@@ -52,6 +56,9 @@ class PredictionFiles:
         scale setting); an image predicted with other settings is predicted again.
     overlay : OverlayStyle, optional
         How the cells are drawn over the image (``<stem>_overlay.png``).
+    pixel_size : float, optional
+        Micrometres per pixel of every image (``--pixel-size``), instead of what each
+        image's file records.
     """
 
     def __init__(
@@ -63,8 +70,10 @@ class PredictionFiles:
         formats=("png",),
         settings=None,
         overlay: OverlayStyle | None = None,
+        pixel_size: float | None = None,
     ):
         self.output = Path(output)
+        self.pixel_size = pixel_size
         self.overlay = overlay or OverlayStyle()
         self.positive_threshold = positive_threshold
         self.overwrite = overwrite
@@ -72,7 +81,11 @@ class PredictionFiles:
         unknown = [name for name in self.formats if name not in FORMATS]
         if unknown:
             raise ValueError(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
-        self.settings = {**(settings or {}), "formats": sorted(self.formats)}
+        self.settings = {
+            **(settings or {}),
+            "formats": sorted(self.formats),
+            "pixel_size": pixel_size,
+        }
         if set(self.formats) & {"png", "geojson"}:  # their pictures and classes show both
             self.settings["positive_threshold"] = positive_threshold
         if "png" in self.formats:
@@ -84,15 +97,20 @@ class PredictionFiles:
 
     @property
     def count_columns(self) -> list[str]:
-        columns = ["image", "count"]
+        """``counts.csv``: ``count`` cells found, ``expected`` real nuclei among them (the
+        sum of their confidences) and the 95% interval of that number, ``count_low`` to
+        ``count_high`` (`cellseg.postprocessing.confidence.count_interval`)."""
+        columns = ["image", "count", "expected", "count_low", "count_high"]
         if self.positive_threshold is not None:
-            columns += ["positive", "positive_percent"]
-        return [*columns, "mean_area", "scale"]
+            columns += ["positive", "positive_percent", "positive_threshold"]
+        return [*columns, "mean_area", "mean_area_um2", "scale", "pixel_size"]
 
     @property
     def cell_columns(self) -> list[str]:
+        """``cells.csv``: `CELL_COLUMNS`, the area in µm² and perimeter in µm when the
+        pixel size is known (blank otherwise), and ``positive`` with a threshold."""
         extra = ["positive"] if self.positive_threshold is not None else []
-        return ["image", *CELL_COLUMNS, *extra]
+        return ["image", *CELL_COLUMNS, "area_um2", "perimeter_um", *extra]
 
     def cells_path(self, name: str) -> Path:
         return self.output / f"{Path(name).stem}_cells.csv"
@@ -108,28 +126,29 @@ class PredictionFiles:
         record = self._record(name)
         return bool(record and record.get("complete") and record.get("settings") == self.settings)
 
-    def add(self, name: str, result) -> None:
+    def add(self, name: str, result, *, pixel_size: float | None = None) -> None:
         """Write one image's files: its record first and last, its cell table last of the
         files. ``result`` is a `Cells` (an image held whole) or `SlideCells` (a slide, its
-        regions found as they are written)."""
+        regions found as they are written); ``pixel_size``, the micrometres per pixel its
+        file records (``--pixel-size`` wins over it)."""
         stem = Path(name).stem
+        pixel_size = self.pixel_size or pixel_size
         if hasattr(result, "regions"):
-            measured = self._add_slide(stem, name, result)
+            measured = self._add_slide(stem, name, result, pixel_size)
         else:
-            measured = self._add_image(stem, name, result)
-        self._write_cells(name, measured)
-        self._write_record(name, result.scale, complete=True)
+            measured = self._add_image(stem, name, result, pixel_size)
+        self._write_cells(name, measured, pixel_size)
+        self._write_record(name, result.scale, complete=True, pixel_size=pixel_size)
 
-    def _add_image(self, stem: str, name: str, cells) -> list:
+    def _add_image(self, stem: str, name: str, cells, pixel_size) -> list:
         self._claim(name)
-        measured = measure_cells(cells.image, cells.labels)
-        marks = self._marks(measured)
+        measured = measure_cells(cells.image, cells.labels, cells.confidence)
+        result = ImageResult(stem, cells, measured, self._marks(measured), self.overlay, pixel_size)
         for format_name in self.formats:
-            output = FORMATS[format_name]
-            output.write_image(self.output, stem, cells, measured, marks, self.overlay)
+            FORMATS[format_name].write_image(self.output, result)
         return measured
 
-    def _add_slide(self, stem: str, name: str, slide) -> list:
+    def _add_slide(self, stem: str, name: str, slide, pixel_size) -> list:
         self._claim(name)
         writers, kinds = [], set()
         try:
@@ -137,11 +156,13 @@ class PredictionFiles:
                 kind = FORMATS[format_name].slide_writer
                 if kind not in kinds:  # png and tiff share the label TIFF of a slide
                     kinds.add(kind)
-                    writers.append(kind(self.output, stem, slide.shape, slide.region_rows))
+                    writers.append(
+                        kind(self.output, stem, slide.shape, slide.region_rows, pixel_size)
+                    )
             measured = []
             for region in slide.regions:
                 measured.extend(region.cells)
-                marks = self._marks(region.cells)
+                marks = None if self.positive_threshold == "auto" else self._marks(region.cells)
                 for writer in writers:
                     writer.add(region, marks)
             for writer in writers:
@@ -168,10 +189,11 @@ class PredictionFiles:
                     )
         self._write_record(name, None, complete=False)
 
-    def _write_record(self, name: str, scale, *, complete: bool) -> None:
+    def _write_record(self, name: str, scale, *, complete: bool, pixel_size=None) -> None:
         record = {
             "image": name,
             "scale": None if scale is None else round(float(scale), 4),
+            "pixel_size": pixel_size,
             "settings": self.settings,
             "complete": complete,
         }
@@ -187,15 +209,26 @@ class PredictionFiles:
         return record if isinstance(record, dict) else None
 
     def _marks(self, measured):
+        """Which cells are DAB-positive, by this run's threshold; None without one."""
         if self.positive_threshold is None:
             return None
-        return positive(measured, self.positive_threshold)
+        threshold = self._threshold([cell.dab for cell in measured])
+        return positive(measured, np.inf if threshold is None else threshold)
 
-    def _write_cells(self, name: str, measured) -> None:
+    def _threshold(self, dab) -> float | None:
+        """The DAB threshold for one image's cells; None: ``auto`` found no positive group."""
+        if self.positive_threshold == "auto":
+            return auto_positive_threshold(np.asarray(dab, dtype=float))
+        return self.positive_threshold
+
+    def _write_cells(self, name: str, measured, pixel_size) -> None:
         marks = self._marks(measured)
         rows = []
         for index, cell in enumerate(measured):
             row = {"image": name, **asdict(cell)}
+            if pixel_size:
+                row["area_um2"] = round(cell.area * pixel_size**2, 4)
+                row["perimeter_um"] = round(cell.perimeter * pixel_size, 4)
             if marks is not None:
                 row["positive"] = int(marks[index])
             rows.append(row)
@@ -229,11 +262,14 @@ class PredictionFiles:
                 continue
             with open(path, newline="") as file:
                 rows = list(csv.DictReader(file))
+            threshold = None
             if self.positive_threshold is not None:  # this run's threshold decides
+                threshold = self._threshold([float(row["dab"]) for row in rows])
                 for row in rows:
-                    row["positive"] = int(float(row["dab"]) >= self.positive_threshold)
+                    row["positive"] = int(threshold is not None and float(row["dab"]) >= threshold)
             cells.extend(rows)
-            counts.append(self._count_row(name, rows, self._scale(name)))
+            pixel_size = (self._record(name) or {}).get("pixel_size")
+            counts.append(self._count_row(name, rows, self._scale(name), pixel_size, threshold))
         if counts:
             write_text_atomically(
                 self.output / COUNTS_FILE, csv_text(counts, self.count_columns), overwrite=True
@@ -261,13 +297,20 @@ class PredictionFiles:
         scale = record.get("scale") if isinstance(record, dict) else None
         return "" if scale is None else scale
 
-    def _count_row(self, name: str, rows: list[dict], scale) -> dict:
+    def _count_row(self, name, rows, scale, pixel_size=None, threshold=None) -> dict:
         areas = [float(row["area"]) for row in rows]
         row = {"image": name, "count": len(rows)}
+        sure = [float(cell["confidence"]) for cell in rows if cell.get("confidence")]
+        if rows and len(sure) == len(rows):
+            row["expected"], row["count_low"], row["count_high"] = count_interval(np.array(sure))
         if self.positive_threshold is not None:
-            positives = sum(float(cell["dab"]) >= self.positive_threshold for cell in rows)
+            positives = sum(int(cell["positive"]) for cell in rows)
             row["positive"] = positives
             row["positive_percent"] = round(100.0 * positives / len(rows), 2) if rows else 0.0
+            row["positive_threshold"] = threshold
         row["mean_area"] = round(float(np.mean(areas)), 2) if areas else 0.0
+        if pixel_size and areas:
+            row["mean_area_um2"] = round(float(np.mean(areas)) * pixel_size**2, 3)
         row["scale"] = scale
+        row["pixel_size"] = pixel_size
         return row

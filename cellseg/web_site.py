@@ -152,17 +152,43 @@ def _running(pid: int) -> bool:
 
 
 def model_settings(model, positive_threshold: float) -> dict:
-    """What the page needs to know about a `TrainedModel`, from its configuration."""
+    """What the page needs to know about a `TrainedModel`, from its configuration, and what
+    the site was made from (the network's SHA-256, cellseg's version)."""
+    from cellseg import __version__
+
     rows, columns = model.network.input_shape[1:3]
     config = model.config
     return {
         "name": model.name,
         "target": config.target,
         "postprocessing": config.thresholds.to_dict(),
+        "calibration": config.calibration.to_dict(),
         "divisor": config.divisor,
         "test_time_flips": config.test_time_flips,
         "cell_area": config.cell_area,
+        "pixel_size": config.pixel_size,
         "input_size": None if rows is None else [int(rows), int(columns)],
         "positive_threshold": positive_threshold,
         "onnxruntime_web": ONNX_RUNTIME_WEB_VERSION,
+        "model_sha256": model.identity()["model_sha256"],
+        "cellseg": __version__,
     }
+
+
+def site_is_current(output: Path, settings: dict) -> bool:
+    """Whether ``output`` holds the site an export with ``settings`` would make: the same
+    model and settings (its ``model.json``) and today's page files, byte for byte. The
+    network's conversion to ONNX names its nodes anew each time, so it is not compared:
+    the network's own SHA-256 in ``model.json`` stands for it."""
+    try:
+        written = json.loads((output / "model.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if written != json.loads(json.dumps(settings)) or not (output / "model.onnx").is_file():
+        return False
+    for source in web_files().rglob("*"):
+        if source.is_file() and "__pycache__" not in source.parts:
+            copy = output / source.relative_to(web_files())
+            if not copy.is_file() or copy.read_bytes() != source.read_bytes():
+                return False
+    return True

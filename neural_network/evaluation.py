@@ -1,5 +1,7 @@
 """Score a trained model on annotated images; tune its post-processing on validation images."""
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from cellseg.errors import CellsegError
@@ -7,16 +9,14 @@ from cellseg.image_io import read_image
 from cellseg.metrics import SCORE_NAMES, image_scores
 
 
-def evaluate_images(model, pairs, *, tune: bool = False):
-    """Predict every image, optionally tune the thresholds, and score the cells found.
+def evaluate_images(model, pairs):
+    """Predict every image at the model's own scale (1) and score the cells found.
 
     Parameters
     ----------
     model : cellseg.neural_network.model.TrainedModel
     pairs : list of (image, labels)
         Each an image path or an array.
-    tune : bool
-        Choose the post-processing thresholds that maximise the mean of AJI and F1 first.
 
     Returns
     -------
@@ -27,50 +27,64 @@ def evaluate_images(model, pairs, *, tune: bool = False):
     def array(item):
         return item if isinstance(item, np.ndarray) else read_image(item)
 
-    images = [array(image) for image, _ in pairs]
-    truths = [array(truth) for _, truth in pairs]
-    outputs = [model.output(image) for image in images]
-    thresholds = model.thresholds
-    if tune:
-        from cellseg.neural_network.targets import tune_thresholds
-
-        thresholds, _ = tune_thresholds(outputs, truths, model.target)
     rows = [
-        image_scores(truth, model.cells_from_output(output, thresholds))
-        for output, truth in zip(outputs, truths, strict=True)
+        image_scores(array(truth), model.segment(array(image), scale=1).labels)
+        for image, truth in pairs
     ]
-    return thresholds, mean_scores(rows)
+    return model.thresholds, mean_scores(rows)
 
 
-def score_pairs(model, pairs, style=None, *, scale="auto"):
+@dataclass
+class Scores:
+    """What `score_pairs` measured: a row of scores per image scored, the errors of the
+    images it could not score, and, pooled over every cell found whose confidence is known,
+    each cell's confidence and whether it is a real nucleus
+    (`cellseg.postprocessing.confidence.real_cells`)."""
+
+    rows: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    confidence: list = field(default_factory=list)
+    real: list = field(default_factory=list)
+
+    def reliability(self, bins: int = 10) -> tuple[float, list[dict]]:
+        """The confidence's calibration error and its reliability diagram's points."""
+        from cellseg.postprocessing.confidence import calibration_error, reliability
+
+        if not self.confidence:
+            return float("nan"), []
+        confidence, real = np.concatenate(self.confidence), np.concatenate(self.real)
+        return calibration_error(confidence, real, bins), reliability(confidence, real, bins)
+
+
+def score_pairs(model, pairs, style=None, *, scale="auto") -> Scores:
     """Score the cells predicted for each (image, annotation) pair, as ``cellseg predict``
     finds them (`TrainedModel.segment_file`).
 
     Annotations are red-outline layers or label images (`cellseg.annotations`). A pair
     that cannot be scored (an unreadable file, an annotation of another size than its
     image) does not stop the others.
-
-    Returns
-    -------
-    (list of dict, list of CellsegError)
-        One row of scores per image scored, and the errors of the others.
     """
     from tqdm import tqdm
 
     from cellseg.annotations import check_same_size, read_annotation_labels
     from cellseg.image_io import read_image_shape
+    from cellseg.postprocessing.confidence import real_cells
 
-    rows, failures = [], []
+    scores = Scores()
     for pair in tqdm(pairs, desc="cellseg evaluate", unit="image", disable=None):
         try:
             truth = read_annotation_labels(pair.annotation, style)
             check_same_size(pair.annotation, truth.shape, pair.image, read_image_shape(pair.image))
-            found = model.segment_file(pair.image, scale=scale).whole_labels()
+            result = model.segment_file(pair.image, scale=scale)
+            found = result.whole_labels()
         except CellsegError as error:
-            failures.append(error)
+            scores.failures.append(error)
             continue
-        rows.append({"image": pair.image.name, **image_scores(truth, found)})
-    return rows, failures
+        scores.rows.append({"image": pair.image.name, **image_scores(truth, found)})
+        if getattr(result, "confidence", None) is not None:
+            scores.confidence.append(result.confidence)
+            scores.real.append(real_cells(truth, found))
+    return scores
 
 
 def seen_in_training(model, pairs) -> dict[str, int]:
@@ -81,7 +95,10 @@ def seen_in_training(model, pairs) -> dict[str, int]:
     splits = {entry["image_sha256"]: entry["split"] for entry in model.config.training_files}
     seen: dict[str, int] = {}
     for pair in pairs:
-        split = splits.get(file_digest(pair.image))
+        try:
+            split = splits.get(file_digest(pair.image))
+        except OSError:  # unreadable: scoring it will say so, naming it
+            continue
         if split is not None:
             seen[split] = seen.get(split, 0) + 1
     return seen

@@ -15,7 +15,7 @@ region by region from the file for larger images (`cellseg.neural_network.whole_
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 from pathlib import Path
 
@@ -23,24 +23,56 @@ import numpy as np
 
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import ModelFolder, load_network, resolve_model
-from cellseg.neural_network.prediction import AUTO, auto_scale, network_output, rescaled
+from cellseg.neural_network.prediction import (
+    AUTO,
+    AUTO_SCALE_CROP,
+    AUTO_SCALES,
+    ScaleTrial,
+    central_crop,
+    choose_scale,
+    enlarged,
+    network_output,
+    rescaled,
+)
 from cellseg.neural_network.targets import get_target, tune_thresholds
+from cellseg.postprocessing.confidence import cell_scores
 from cellseg.postprocessing.instances import Thresholds
 from cellseg.preprocessing.colour import as_rgb
 
 #: Images above this many pixels, at the scale they are predicted at, are read and
 #: predicted region by region, never whole.
 REGION_MODE_PIXELS = 25_000_000
+#: The least confidences a cell may need to be counted, tried when a model is tuned.
+MIN_CONFIDENCES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def count_score(rows: Sequence[dict]) -> float:
+    """How well cells were found and counted on annotated images, from their scores
+    (`cellseg.metrics.image_scores`): the mean of the outlines' aggregated Jaccard index,
+    the matches' F1 and one less the count's relative error, each image alike.
+
+    Examples
+    --------
+    >>> count_score([{"aji": 0.6, "f1": 0.8, "count_error": 0.1}])
+    0.7667
+    """
+    return round(
+        float(np.mean([(row["aji"] + row["f1"] + 1 - row["count_error"]) / 3 for row in rows])),
+        4,
+    )
 
 
 @dataclass(frozen=True)
 class Cells:
-    """The cells of one image held whole: the image, its labels (0 background, 1..N) and
-    the scale it was enlarged by before the network."""
+    """The cells of one image held whole: the image, its labels (0 background, 1..N), the
+    scale it was enlarged by before the network, and each cell's confidence (the
+    probability that it is a real nucleus, `cellseg.postprocessing.confidence`; index 0
+    is cell 1)."""
 
     image: np.ndarray
     labels: np.ndarray
     scale: float
+    confidence: np.ndarray | None = None
 
     def whole_labels(self) -> np.ndarray:
         """The labels (as `SlideCells.whole_labels`, for callers that take either)."""
@@ -137,6 +169,20 @@ class TrainedModel:
             self._digest = file_digest(self.folder.prediction_path())
         return {"model": self.name, "model_sha256": self._digest}
 
+    def scale_for_pixel_size(self, pixel_size: float | None) -> float | None:
+        """The enlargement that brings an image of ``pixel_size`` micrometres per pixel to
+        the model's own (0.5 for a model of 0.25: 2); None when either is unknown.
+
+        Examples
+        --------
+        >>> from cellseg.neural_network.model_config import ModelConfig
+        >>> TrainedModel([], ModelConfig(pixel_size=0.25)).scale_for_pixel_size(0.5)
+        2.0
+        """
+        if not pixel_size or not self.config.pixel_size:
+            return None
+        return round(pixel_size / self.config.pixel_size, 2)
+
     def with_config(self, **changes) -> "TrainedModel":
         """The same networks with some configuration changed (thresholds, flips...)."""
         return TrainedModel(
@@ -156,9 +202,29 @@ class TrainedModel:
         return total if len(self.networks) == 1 else total / np.float32(len(self.networks))
 
     def cells_from_output(self, output: np.ndarray, thresholds: Thresholds | None = None):
-        """Cells from an output of this model's networks, with its thresholds."""
-        decode = get_target(self.target).decode
-        return decode(output, thresholds or self.thresholds)
+        """Cells (labels) from an output of this model's networks, with its thresholds."""
+        return self.find_cells(output, thresholds)[0]
+
+    def find_cells(self, output: np.ndarray, thresholds: Thresholds | None = None):
+        """Cells from an output of this model's networks, and their confidences; those
+        below the thresholds' ``min_confidence`` are left out, the others numbered 1..N.
+
+        Returns
+        -------
+        (ndarray of int32, ndarray of float64)
+            The labels, and the confidence of cells 1..N.
+        """
+        thresholds = thresholds or self.thresholds
+        record = get_target(self.target)
+        labels = record.decode(output, thresholds)
+        scores = cell_scores(record.cell_probability(output), labels)
+        confidence = self.config.calibration.confidence(scores)
+        if thresholds.min_confidence > 0 and confidence.size:
+            kept = confidence >= thresholds.min_confidence
+            lookup = np.zeros(confidence.size + 1, dtype=labels.dtype)
+            lookup[1:][kept] = np.arange(1, kept.sum() + 1)
+            labels, confidence = lookup[labels], confidence[kept]
+        return labels, confidence
 
     def segment(self, image: np.ndarray, *, scale: float | str = AUTO) -> Cells:
         """Find the cells of an image held whole.
@@ -166,23 +232,45 @@ class TrainedModel:
         ``scale`` enlarges (or shrinks) the image before the network so that its cells
         take the size the model was trained on (2 for a 20x image and a model trained at
         40x, as StarDist's ``scale`` or Cellpose's diameter); labels come back at the
-        image's own size. ``"auto"`` finds the cells once as they are, and again enlarged
-        when they are much smaller than the training cells (`auto_scale`).
+        image's own size. ``"auto"`` chooses it from the image (`choose_scale`).
         """
         if scale == AUTO:
-            labels = self._labels(image, 1.0)
-            chosen = auto_scale(labels, self.config.cell_area)
-            if chosen != 1:
-                labels = self._labels(image, chosen)
-            return Cells(image, labels, float(chosen))
-        return Cells(image, self._labels(image, float(scale)), float(scale))
+            scale = self.choose_scale(image)
+        labels, confidence = self._cells(image, float(scale))
+        return Cells(image, labels, float(scale), confidence)
 
-    def _labels(self, image: np.ndarray, scale: float) -> np.ndarray:
+    def choose_scale(self, image: np.ndarray) -> float:
+        """The scale ``"auto"`` uses for ``image``: among `AUTO_SCALES` (40x, 20x and 10x
+        images for a model trained at 40x), the one at which the network is surest of the
+        cells it finds on the image's central crop (`choose_scale`)."""
+        crop = as_rgb(central_crop(image, AUTO_SCALE_CROP))
+        trials = []
+        for scale in AUTO_SCALES:
+            output = self.output(enlarged(crop, scale))
+            record = get_target(self.target)
+            labels = record.decode(output, self.thresholds)
+            scores = cell_scores(record.cell_probability(output), labels)
+            areas = np.bincount(labels.ravel())[1:]
+            areas = areas[areas > 0]
+            trial = ScaleTrial(
+                scale,
+                int(areas.size),
+                float(scores.mean()) if scores.size else 0.0,
+                float(np.median(areas)) if areas.size else 0.0,
+            )
+            trials.append(trial)
+            if len(trials) > 1 and trial.mean_score < trials[-2].mean_score:
+                small = trials[-2].median_area < (self.config.cell_area or 0) / 2
+                if not small:
+                    break  # surer of the smaller scale's cells: no use going further
+        return choose_scale(trials, self.config.cell_area)
+
+    def _cells(self, image: np.ndarray, scale: float):
         if not scale > 0:
             raise ValueError(f"scale must be positive, got {scale}")
         if scale == 1:
-            return self.cells_from_output(self.output(image))
-        return rescaled(lambda enlarged: self._labels(enlarged, 1.0), as_rgb(image), scale)
+            return self.find_cells(self.output(image))
+        return rescaled(lambda bigger: self._cells(bigger, 1.0), as_rgb(image), scale)
 
     def segment_file(self, path, *, scale: float | str = AUTO, progress=None):
         """Find the cells of an image file: `Cells` when it is held whole, `SlideCells`
@@ -220,8 +308,51 @@ class TrainedModel:
         count = region_count(source.shape)
         return SlideCells(source.shape, float(scale), regions, count, REGION, source)
 
-    def tune(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
-        """The thresholds that find the true cells of ``images`` best, and their score
-        (`cellseg.neural_network.targets.tune_thresholds`)."""
+    def tuned_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
+        """This model with its post-processing fitted to annotated images (the validation
+        images, after training): the thresholds that find their cells best
+        (`cellseg.neural_network.targets.tune_thresholds`), the calibration of the cells'
+        confidence (`cellseg.postprocessing.confidence.Calibration.fit`), and the least
+        confidence a cell needs to be counted, chosen for the count as much as for
+        outlines and matches (`MIN_CONFIDENCES`, `count_score`).
+
+        Returns
+        -------
+        (TrainedModel, dict)
+            The tuned model, and its mean scores on the images
+            (`cellseg.metrics.image_scores`, with ``calibration_error``).
+        """
+        from cellseg.metrics import image_scores
+        from cellseg.neural_network.evaluation import mean_scores
+        from cellseg.postprocessing.confidence import (
+            Calibration,
+            calibration_error,
+            real_cells,
+        )
+
+        record = get_target(self.target)
         outputs = [self.output(image) for image in images]
-        return tune_thresholds(outputs, truths, self.target, start=self.thresholds)
+        untuned = Thresholds()  # as training always did: from the defaults
+        thresholds, _ = tune_thresholds(outputs, truths, self.target, start=untuned)
+        found = [record.decode(output, thresholds) for output in outputs]
+        scores = np.concatenate(
+            [
+                cell_scores(record.cell_probability(o), f)
+                for o, f in zip(outputs, found, strict=True)
+            ]
+        )
+        real = np.concatenate([real_cells(t, f) for t, f in zip(truths, found, strict=True)])
+        tuned = self.with_config(thresholds=thresholds, calibration=Calibration.fit(scores, real))
+
+        def rows(minimum):
+            model = tuned.with_config(thresholds=replace(thresholds, min_confidence=minimum))
+            cells = [model.find_cells(output) for output in outputs]
+            pairs = zip(truths, cells, strict=True)
+            return model, [image_scores(truth, labels) for truth, (labels, _) in pairs]
+
+        best = max(MIN_CONFIDENCES, key=lambda minimum: count_score(rows(minimum)[1]))
+        tuned, results = rows(best)
+        confidence = tuned.config.calibration.confidence(scores)
+        means = mean_scores(results)
+        means["calibration_error"] = round(calibration_error(confidence, real), 4)
+        return tuned, means

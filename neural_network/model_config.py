@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
 from cellseg.neural_network.targets import DEFAULT_TARGET, TARGETS
+from cellseg.postprocessing.confidence import Calibration
 from cellseg.postprocessing.instances import Thresholds
 
 #: The format `ModelConfig.to_dict` writes. 1: cellseg 0.1's files, which had no
@@ -44,6 +45,9 @@ class ModelConfig:
         Flipped views whose outputs are averaged when predicting.
     thresholds : Thresholds
         How the network's output becomes cells, tuned on the validation images.
+    calibration : Calibration
+        How a cell's raw score becomes the probability that it is a real nucleus
+        (`cellseg.postprocessing.confidence`), fitted on the validation images.
     cell_area : float or None
         Median area, in pixels, of the training cells: ``--scale auto`` enlarges images
         whose cells are much smaller.
@@ -74,6 +78,7 @@ class ModelConfig:
     divisor: int = 32
     test_time_flips: int = 1
     thresholds: Thresholds = field(default_factory=Thresholds)
+    calibration: Calibration = field(default_factory=Calibration)
     cell_area: float | None = None
     pixel_size: float | None = None
     normalisation: Mapping | None = None
@@ -117,6 +122,12 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown threshold {', '.join(map(repr, unknown))}")
         values["thresholds"] = Thresholds(**thresholds)
+        calibration = values.get("calibration", {})
+        if not isinstance(calibration, Mapping) or set(calibration) - {"slope", "intercept"}:
+            raise ValueError(
+                f"calibration must be an object of slope and intercept, not {calibration!r}"
+            )
+        values["calibration"] = Calibration(**calibration)
         if values.get("class_frequencies") is not None:
             values["class_frequencies"] = tuple(values["class_frequencies"])
         return cls(**values)
@@ -126,7 +137,7 @@ class ModelConfig:
         values = {"format": FORMAT}
         for item in fields(self):
             value = getattr(self, item.name)
-            if isinstance(value, Thresholds):
+            if isinstance(value, Thresholds | Calibration):
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -191,6 +202,15 @@ def _problems(config: ModelConfig) -> list[str]:
             problems.append(f"thresholds.{name} must be a number from 0 to 1, not {value!r}")
     if not (_whole(thresholds.min_area) and thresholds.min_area >= 0):
         problems.append(f"thresholds.min_area must be a whole number, not {thresholds.min_area!r}")
+    if not (_number(thresholds.min_confidence) and 0 <= thresholds.min_confidence <= 1):
+        problems.append(
+            f"thresholds.min_confidence must be a number from 0 to 1, not "
+            f"{thresholds.min_confidence!r}"
+        )
+    for name in ("slope", "intercept"):
+        value = getattr(config.calibration, name)
+        if not _number(value):
+            problems.append(f"calibration.{name} must be a number, not {value!r}")
     if not (_number(thresholds.smoothing) and 0 <= thresholds.smoothing <= 20):
         problems.append(
             f"thresholds.smoothing must be a number from 0 to 20, not {thresholds.smoothing!r}"

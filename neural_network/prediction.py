@@ -7,6 +7,8 @@ the stitched output, never per tile, so none is cut or counted twice at a seam
 (`cellseg.neural_network.model.TrainedModel.segment`).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from cellseg.neural_network.targets import get_target
@@ -84,60 +86,94 @@ def network_output(
     return stitched[:rows, :columns]
 
 
-#: The scale that measures the cells first (see `auto_scale`).
+#: The scale chosen from the image itself (see `choose_scale`).
 AUTO = "auto"
-#: Largest enlargement `auto_scale` chooses (a 10x image is beyond what it can rescue).
-MAX_AUTO_SCALE = 2.0
-#: Cells this much smaller (linearly) than the training cells, or more, are enlarged.
-AUTO_SCALE_FROM = 1.15
-#: Fewer cells than this tell too little about their size: the image is left as it is.
+#: The scales ``auto`` chooses among: a model trained at 40x meets 40x, 20x and 10x images.
+AUTO_SCALES = (1.0, 2.0, 4.0)
+#: Side of the central crop the scale is chosen on: a few dozen nuclei, in a fraction of
+#: the time the whole image takes.
+AUTO_SCALE_CROP = 384
+#: Fewer cells than this tell too little about their size.
 AUTO_SCALE_MIN_CELLS = 10
 
 
-def auto_scale(labels: np.ndarray, cell_area: float | None) -> float:
-    """The enlargement that brings the median area of the cells of ``labels`` to
-    ``cell_area`` (the median area of the training cells, a model's ``cell_area``).
+@dataclass(frozen=True)
+class ScaleTrial:
+    """The cells found on a crop at one scale: how many, how sure the network was of them
+    (their mean raw score), and their median area in the enlarged image's pixels."""
 
-    As Cellpose estimates a diameter before it segments: cells found much smaller than
-    those trained on (a 20x image for a 40x model, a crowd of small lymphocytes that the
-    network merges) are found again at a size it knows. Only enlarging: on MoNuSeg,
-    shrinking images of large nuclei lost more detail than it gained. 1 when the cells are
-    within `AUTO_SCALE_FROM` of the training size or larger, when fewer than
-    `AUTO_SCALE_MIN_CELLS` were found, or when the model does not know ``cell_area``;
-    at most `MAX_AUTO_SCALE`.
+    scale: float
+    cells: int
+    mean_score: float
+    median_area: float
+
+
+def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
+    """The scale ``auto`` chooses from the trials of a crop at `AUTO_SCALES`, in order.
+
+    The network is surest of cells of the size it learned: the scale whose cells it scores
+    highest on average wins (trials stop at the first scale that does worse than the one
+    before). A scale whose cells are still under half the training cells' area
+    (``cell_area``) gives way to the next, as a 20x image's nuclei would at 1. Scales with
+    fewer than `AUTO_SCALE_MIN_CELLS` cells tell nothing.
 
     Examples
     --------
-    >>> labels = np.kron(np.arange(1, 17).reshape(4, 4), np.ones((5, 5), int))  # 16 of 25 px
-    >>> auto_scale(labels, cell_area=64.0), auto_scale(labels, cell_area=30.0)
-    (1.6, 1.0)
-    >>> auto_scale(labels, cell_area=400.0)  # 4x: beyond MAX_AUTO_SCALE
+    >>> trials = [ScaleTrial(1, 66, 0.952, 216), ScaleTrial(2, 170, 0.957, 456)]
+    >>> choose_scale(trials, 339.0)    # surer at 2
     2.0
+    >>> choose_scale([ScaleTrial(1, 150, 0.972, 150), ScaleTrial(2, 240, 0.971, 540)], 339)
+    2.0
+    >>> choose_scale([ScaleTrial(1, 60, 0.97, 400), ScaleTrial(2, 100, 0.96, 900)], 339)
+    1.0
     """
-    areas = np.bincount(np.asarray(labels).ravel())[1:]
-    areas = areas[areas > 0]
-    if not cell_area or areas.size < AUTO_SCALE_MIN_CELLS:
+    useful = [trial for trial in trials if trial.cells >= AUTO_SCALE_MIN_CELLS]
+    if not useful:
         return 1.0
-    factor = float(np.sqrt(cell_area / np.median(areas)))
-    return round(min(factor, MAX_AUTO_SCALE), 2) if factor >= AUTO_SCALE_FROM else 1.0
+    best = max(useful, key=lambda trial: trial.mean_score)
+    if cell_area:
+        for trial in useful:  # too small at the surest scale: the next one up
+            if trial.scale > best.scale and best.median_area < cell_area / 2:
+                best = trial
+    return float(best.scale)
 
 
-def rescaled(find, rgb: np.ndarray, scale: float) -> np.ndarray:
-    """The labels ``find`` gives for ``rgb`` enlarged by ``scale``, brought back to the
+def rescaled(find, rgb: np.ndarray, scale: float):
+    """The cells ``find`` gives for ``rgb`` enlarged by ``scale``, brought back to the
     image's size and numbered 1..N again.
 
-    ``find(image)`` returns the labels of an image; resizing is bilinear for the image
-    (antialiased when shrinking) and nearest-neighbour for the labels.
+    ``find(image)`` returns ``(labels, values)``, one value per cell 1..N (its confidence);
+    the values of the cells that remain come back with their labels. Resizing is bilinear
+    for the image (antialiased when shrinking) and nearest-neighbour for the labels.
     """
     from skimage.segmentation import relabel_sequential
     from skimage.transform import resize
 
     rows, columns = rgb.shape[:2]
+    labels, values = find(enlarged(rgb, scale))
+    back = resize(labels, (rows, columns), order=0, preserve_range=True, anti_aliasing=False)
+    numbered, _, inverse = relabel_sequential(back.astype(labels.dtype))
+    kept = np.asarray(inverse)[1:].astype(int)  # the id each new one had
+    return numbered, np.asarray(values)[kept - 1] if kept.size else np.zeros(0)
+
+
+def enlarged(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """``rgb`` resized by ``scale`` (bilinear, antialiased when shrinking), as uint8."""
+    from skimage.transform import resize
+
+    if scale == 1:
+        return rgb
+    rows, columns = rgb.shape[:2]
     scaled_shape = (max(1, round(rows * scale)), max(1, round(columns * scale)))
     scaled = resize(rgb, scaled_shape, order=1, preserve_range=True, anti_aliasing=scale < 1)
-    labels = find(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
-    back = resize(labels, (rows, columns), order=0, preserve_range=True, anti_aliasing=False)
-    return relabel_sequential(back.astype(labels.dtype))[0]
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def central_crop(image: np.ndarray, side: int) -> np.ndarray:
+    """The ``side`` x ``side`` window at the image's centre (the image, when smaller)."""
+    rows, columns = image.shape[:2]
+    top, left = max(0, (rows - side) // 2), max(0, (columns - side) // 2)
+    return image[top : top + side, left : left + side]
 
 
 #: Flipped views of a batch (rows, columns axes 1 and 2) for test-time augmentation.

@@ -84,6 +84,10 @@ class Target:
     loss : callable
         ``loss(class_weights, *, separation_weight, dice_weight)``: the default loss, a
         ``keras`` loss (`cellseg.neural_network.losses.default_loss` weighs the classes).
+    cell_probability : callable
+        ``cell_probability(output)``: each pixel's probability, 0..1, of being in a cell,
+        whose mean over a cell is its raw confidence
+        (`cellseg.postprocessing.confidence.cell_scores`).
     """
 
     name: str
@@ -94,6 +98,7 @@ class Target:
     encode: Callable[[np.ndarray, int], np.ndarray]
     decode: Callable[..., np.ndarray]
     loss: Callable
+    cell_probability: Callable[[np.ndarray], np.ndarray]
     continuous: bool = False
     mirrored: Mapping[int, int] = field(default_factory=dict)
     image_map: Callable[[np.ndarray], np.ndarray] | None = None
@@ -135,6 +140,14 @@ def _mask_picture(labels: np.ndarray, boundary_width: int):
 
 def _distance_picture(labels: np.ndarray, boundary_width: int):
     return distance_map(labels), ".tif"
+
+
+def _not_background(output: np.ndarray) -> np.ndarray:
+    return 1 - output[..., 0]
+
+
+def _first_channel(output: np.ndarray) -> np.ndarray:
+    return np.clip(output[..., 0], 0, 1)
 
 
 def _class_loss(weights, *, separation_weight=0.0, dice_weight=1.0):
@@ -181,6 +194,7 @@ TARGETS: dict[str, Target] = {
             encode=_one_hot_classes,
             decode=instances.cells_from_classes,
             loss=_class_loss,
+            cell_probability=_not_background,
             picture=_class_picture,
         ),
         Target(
@@ -194,6 +208,7 @@ TARGETS: dict[str, Target] = {
             encode=_classes_and_offsets,
             decode=instances.cells_from_hover,
             loss=_hover_loss,
+            cell_probability=_not_background,
         ),
         Target(
             name="mask",
@@ -204,6 +219,7 @@ TARGETS: dict[str, Target] = {
             encode=_cell_mask,
             decode=instances.cells_from_mask,
             loss=_mask_loss,
+            cell_probability=_first_channel,
             picture=_mask_picture,
             threshold_grid={k: v for k, v in _PROBABILITY_GRID.items() if k != "seed"},
         ),
@@ -218,6 +234,7 @@ TARGETS: dict[str, Target] = {
             encode=_as_map,
             decode=instances.cells_from_distance,
             loss=_distance_loss,
+            cell_probability=_first_channel,
             picture=_distance_picture,
             threshold_grid=_DISTANCE_GRID,
         ),

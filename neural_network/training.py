@@ -284,8 +284,9 @@ def _cell_dice(target: str):
 
 
 def _finish(folder: ModelFolder, config: ModelConfig, model, recorder, prepared_validation) -> None:
-    """Save the final network, tune post-processing, record validation metrics, clean up."""
-    from cellseg.neural_network.evaluation import evaluate_images
+    """Save the final network; fit the post-processing (thresholds, the cells'
+    confidence) to the validation images and record its scores there; clean up."""
+    from cellseg.image_io import read_image
     from cellseg.neural_network.model import TrainedModel
     from cellseg.neural_network.model_folder import load_network
 
@@ -295,10 +296,11 @@ def _finish(folder: ModelFolder, config: ModelConfig, model, recorder, prepared_
     config = config.with_changes(best_epoch=recorder.best_epoch)
     if prepared_validation:
         best = TrainedModel(load_network(folder, folder.best_path), config, folder=folder)
-        pairs = [(item.image, item.labels) for item in prepared_validation]
-        thresholds, scores = evaluate_images(best, pairs, tune=True)
-        config = config.with_changes(thresholds=thresholds, validation=scores)
-        shown = ("aji", "f1", "panoptic_quality", "dice", "count_error")
+        images = [read_image(item.image) for item in prepared_validation]
+        truths = [read_image(item.labels) for item in prepared_validation]
+        tuned, scores = best.tuned_on(images, truths)
+        config = tuned.config.with_changes(validation=scores)
+        shown = ("aji", "f1", "panoptic_quality", "dice", "count_error", "calibration_error")
         print("cellseg train: validation " + ", ".join(f"{key} {scores[key]:.3f}" for key in shown))
     folder.write_config(config.with_changes(status="finished"))
     shutil.rmtree(folder.checkpoints, ignore_errors=True)

@@ -45,6 +45,7 @@ class ScaledRegion:
     top: int
     left: int
     labels: np.ndarray
+    confidence: np.ndarray | None = None
 
 
 def region_cells(
@@ -80,10 +81,11 @@ def region_cells(
             window = _window(top, left, source.shape)
             image = source.read(*window)
             if known is not None and (known.top, known.left) == window[:2]:
-                labels = known.labels
+                labels, confidence = known.labels, known.confidence
             else:
-                labels = model.segment(image, scale=scale).labels
-            measured = measure_cells(image, labels)
+                found = model.segment(image, scale=scale)
+                labels, confidence = found.labels, found.confidence
+            measured = measure_cells(image, labels, confidence)
             lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint32)
             owned = []
             for cell in measured:
@@ -111,7 +113,7 @@ def slide_scale(model, source) -> ScaledRegion:
     top, left = rows // 2 // REGION * REGION, columns // 2 // REGION * REGION
     window = _window(top, left, source.shape)
     found = model.segment(source.read(*window), scale=AUTO)
-    return ScaledRegion(found.scale, window[0], window[1], found.labels)
+    return ScaledRegion(found.scale, window[0], window[1], found.labels, found.confidence)
 
 
 def _window(top: int, left: int, shape) -> tuple[int, int, int, int]:

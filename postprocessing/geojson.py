@@ -49,7 +49,7 @@ def cell_polygons(labels: np.ndarray) -> dict[int, list[list[float]]]:
     return polygons
 
 
-def feature_collection(labels: np.ndarray, measurements, positive=None) -> dict:
+def feature_collection(labels: np.ndarray, measurements, positive=None, *, pixel_size=None) -> dict:
     """A GeoJSON FeatureCollection of the cells, with their measurements.
 
     Parameters
@@ -58,15 +58,23 @@ def feature_collection(labels: np.ndarray, measurements, positive=None) -> dict:
     measurements : list of `cellseg.postprocessing.measurements.CellMeasurement`
     positive : sequence of bool, optional
         One per measurement: classifies the cells Positive or Negative.
+    pixel_size : float, optional
+        Micrometres per pixel: adds the area in µm² and the perimeter in µm.
     """
-    return {"type": "FeatureCollection", "features": cell_features(labels, measurements, positive)}
+    features = cell_features(labels, measurements, positive, pixel_size=pixel_size)
+    return {"type": "FeatureCollection", "features": features}
 
 
-def cell_features(labels, measurements, positive=None, *, offset=(0, 0)) -> list[dict]:
+def cell_features(
+    labels, measurements, positive=None, *, offset=(0, 0), pixel_size=None
+) -> list[dict]:
     """One GeoJSON polygon feature per measured cell.
 
     ``labels`` may be a window of a larger image whose top-left pixel is at ``offset`` (row,
     column); the measurements' centroids are then in the whole image's coordinates already.
+    Centroids follow QuPath's convention, pixel (row r, column c) covering x from c to c + 1
+    and y from r to r + 1: they are half a pixel more than ``cells.csv``'s, which counts
+    from the first pixel's centre.
     """
     ids = np.unique(labels)
     ids = ids[ids > 0]
@@ -95,6 +103,11 @@ def cell_features(labels, measurements, positive=None, *, offset=(0, 0)) -> list
                 "DAB OD mean": round(cell.dab, 4),
             },
         }
+        if cell.confidence is not None:
+            properties["measurements"]["Confidence"] = cell.confidence
+        if pixel_size:
+            properties["measurements"]["Area µm^2"] = round(cell.area * pixel_size**2, 3)
+            properties["measurements"]["Perimeter µm"] = round(cell.perimeter * pixel_size, 3)
         if positive is not None:
             name = "Positive" if positive[index] else "Negative"
             properties["classification"] = {"name": name, "color": CLASS_COLOURS[name]}

@@ -47,12 +47,16 @@ class Thresholds:
         Standard deviation (pixels) of a Gaussian applied to the output's probabilities
         (or distances) first, which keeps a faint cell from breaking into specks; 0 for
         none.
+    min_confidence : float
+        Cells whose calibrated confidence (`cellseg.postprocessing.confidence`) is below
+        this are dropped; 0 keeps them all.
     """
 
     foreground: float = 0.5
     seed: float = 0.6
     min_area: int = 20
     smoothing: float = 0.0
+    min_confidence: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -27,6 +27,7 @@ CELL_COLUMNS = (
     "eccentricity",
     "haematoxylin",
     "dab",
+    "confidence",
 )
 
 #: The stains that colour deconvolution separates, in scikit-image's `rgb2hed` order.
@@ -61,6 +62,9 @@ class CellMeasurement:
         Of the ellipse with the cell's second moments: 0 for a disc, towards 1 for a line.
     haematoxylin, dab : float
         Mean optical density of each stain over the cell's pixels (see `stain_densities`).
+    confidence : float or None
+        The probability that the cell is a real nucleus, from the model that found it
+        (`cellseg.postprocessing.confidence`); None when not known.
     """
 
     id: int
@@ -71,6 +75,7 @@ class CellMeasurement:
     eccentricity: float
     haematoxylin: float
     dab: float
+    confidence: float | None = None
 
 
 def stain_densities(
@@ -132,18 +137,27 @@ def stain_densities(
 
 
 def _as_unit_range(image: np.ndarray) -> np.ndarray:
-    """The image as float64 intensities in 0..1 (a new array: the input is never changed)."""
+    """The image as float64 intensities in 0..1 (a new array: the input is never changed):
+    8 and 16-bit images by their real depth (`significant_bits`), other integers by their
+    brightest value (negative values are 0), floats as 0..1, or 0..255 past 1 (as the
+    network reads them, `cellseg.preprocessing.colour.as_rgb`)."""
     image = np.asarray(image)
     if image.dtype == np.uint8:
         return image / 255.0
     if image.dtype == np.uint16:  # by its real depth: 12-bit camera data ends at 4095
         return image / float(2 ** significant_bits(image) - 1)
+    values = image.astype(np.float64)
+    if image.dtype.kind in "iu":
+        return np.clip(values / max(float(values.max(initial=0)), 1.0), 0.0, 1.0)
     if image.dtype.kind == "f":
-        return np.clip(image.astype(np.float64), 0.0, 1.0)
-    raise ValueError(f"expected a uint8, uint16 or float (0..1) image, got {image.dtype}")
+        brightest = float(np.nanmax(values)) if values.size else 0.0
+        return np.clip(values / (255.0 if brightest > 1 else 1.0), 0.0, 1.0)
+    raise ValueError(f"expected an image of numbers, got {image.dtype}")
 
 
-def measure_cells(image: np.ndarray, labels: np.ndarray) -> list[CellMeasurement]:
+def measure_cells(
+    image: np.ndarray, labels: np.ndarray, confidence: np.ndarray | None = None
+) -> list[CellMeasurement]:
     """Measure every cell of a label image: position, size, shape and mean stain densities.
 
     Parameters
@@ -152,6 +166,8 @@ def measure_cells(image: np.ndarray, labels: np.ndarray) -> list[CellMeasurement
         The stained image (see `stain_densities` for the accepted kinds).
     labels : ndarray of int, shape (rows, columns)
         0 for background, one positive id per cell (ids need not be consecutive).
+    confidence : ndarray, optional
+        Each cell's confidence, cell ``id`` at ``confidence[id - 1]``.
 
     Returns
     -------
@@ -184,7 +200,14 @@ def measure_cells(image: np.ndarray, labels: np.ndarray) -> list[CellMeasurement
     area, (row, column), eccentricity = _moments(np.nonzero(inside), cell_of_pixel, len(ids))
     perimeter = regionprops_table(labels, properties=("perimeter",))["perimeter"]
     haematoxylin, dab = _mean_densities(image, inside, cell_of_pixel, area)
-    columns = zip(ids, row, column, area, perimeter, eccentricity, haematoxylin, dab, strict=True)
+    sure = (
+        [None] * len(ids)
+        if confidence is None
+        else [round(float(value), 4) for value in np.asarray(confidence)[ids - 1]]
+    )
+    columns = zip(
+        ids, row, column, area, perimeter, eccentricity, haematoxylin, dab, sure, strict=True
+    )
     # np.unique and regionprops both give the cells in increasing label order.
     return [
         CellMeasurement(
@@ -196,8 +219,9 @@ def measure_cells(image: np.ndarray, labels: np.ndarray) -> list[CellMeasurement
             eccentricity=float(eccentricity),
             haematoxylin=float(haematoxylin),
             dab=float(dab),
+            confidence=sure,
         )
-        for cell, row, column, area, perimeter, eccentricity, haematoxylin, dab in columns
+        for cell, row, column, area, perimeter, eccentricity, haematoxylin, dab, sure in columns
     ]
 
 
@@ -235,59 +259,3 @@ def _mean_densities(image: np.ndarray, inside: np.ndarray, cell_of_pixel: np.nda
         np.bincount(cell_of_pixel, weights=densities[:, stain], minlength=len(area)) / area
         for stain in (0, 1)
     ]
-
-
-def positive(measurements: list[CellMeasurement], threshold: float) -> np.ndarray:
-    """Which cells are DAB-positive: mean DAB optical density at or above ``threshold``.
-
-    Parameters
-    ----------
-    measurements : list of CellMeasurement
-        As `measure_cells` returns them.
-    threshold : float
-        Mean DAB optical density from which a cell counts as positive.
-
-    Returns
-    -------
-    ndarray of bool, shape (cells,)
-
-    Examples
-    --------
-    >>> cells = [CellMeasurement(1, 0.0, 0.0, 1, 0.0, 0.0, 0.5, dab) for dab in (0.1, 0.2)]
-    >>> positive(cells, 0.2)
-    array([False,  True])
-    """
-    dab = np.array([cell.dab for cell in measurements], dtype=float)
-    return dab >= threshold
-
-
-def count_summary(
-    measurements: list[CellMeasurement], *, positive_threshold: float | None = None
-) -> dict:
-    """Count the cells and, given a DAB threshold, the positive ones.
-
-    Parameters
-    ----------
-    measurements : list of CellMeasurement
-        As `measure_cells` returns them.
-    positive_threshold : float, optional
-        Mean DAB optical density from which a cell is positive (see `positive`).
-
-    Returns
-    -------
-    dict
-        ``count``; with a threshold also ``positive`` (cells) and ``positive_percent``
-        (of all cells, 0.0 when there are none).
-
-    Examples
-    --------
-    >>> cells = [CellMeasurement(1, 0.0, 0.0, 1, 0.0, 0.0, 0.5, dab) for dab in (0.1, 0.3)]
-    >>> count_summary(cells, positive_threshold=0.2)
-    {'count': 2, 'positive': 1, 'positive_percent': 50.0}
-    """
-    summary = {"count": len(measurements)}
-    if positive_threshold is not None:
-        positives = int(positive(measurements, positive_threshold).sum())
-        summary["positive"] = positives
-        summary["positive_percent"] = 100.0 * positives / len(measurements) if measurements else 0.0
-    return summary

@@ -52,6 +52,8 @@ def gaussian_blur(image: np.ndarray, sigma: float, *, truncate: float = 4.0) -> 
         source = sources[:, :, channel]
         if source.dtype == bool:
             source = source.view(np.uint8)
+        elif source.dtype == np.float16:  # which scipy does not filter
+            source = source.astype(np.float32)
         ndi.gaussian_filter(source, sigma, output=buffer, mode="nearest", truncate=truncate)
         if integer:
             np.rint(buffer, out=buffer)

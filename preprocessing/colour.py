@@ -15,7 +15,7 @@ def significant_bits(image: np.ndarray, *, declared: int | None = None) -> int:
     16-bit image is the shallowest of `CAMERA_BIT_DEPTHS` that holds its brightest colour
     value (alpha is not looked at): below 1024 it is 10-bit, below 4096 12-bit, and so on. A
     dark 16-bit image can therefore be taken for a shallower one; a depth the file declares
-    (`cellseg.image_io.read_bit_depth`) avoids that.
+    (`cellseg.image_metadata.read_bit_depth`) avoids that.
 
     Parameters
     ----------

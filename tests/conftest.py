@@ -3,21 +3,22 @@
 import hashlib
 import json
 import os
-import struct
-import zlib
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
-from PIL import Image
 
 from cellseg.cli import main
 
 # Quiet TensorFlow's start-up chatter (CUDA probing on machines without a GPU), as the
 # commands do.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-from cellseg.image_io import write_image
+
+# The tests' own modules (hostile_corpus: every kind of hostile file, built in code),
+# importable from every test module.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostile_corpus import BAD_IMAGE_KINDS, make_bad_file
 
 #: Real annotated microscopy beside the repository; absent on a user's clone.
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -83,81 +84,6 @@ def rgb_image() -> np.ndarray:
     """A 61 x 47 RGB uint8 image with structure in every channel."""
     rng = np.random.default_rng(7)
     return rng.integers(0, 256, size=(61, 47, 3), dtype=np.uint8)
-
-
-def png_declaring(columns: int, rows: int) -> bytes:
-    header = struct.pack(">IIBBBBB", columns, rows, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + header
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(header))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-        + b"\x00" * 64
-    )
-
-
-def make_bad_file(folder: Path, kind: str) -> Path:
-    """A file that is not a usable image, of the given ``kind``, in ``folder``."""
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    good = np.zeros((20, 30, 3), np.uint8)
-    if kind == "missing":
-        return folder / "missing.png"
-    if kind == "zero bytes":
-        path = folder / "empty.png"
-        path.write_bytes(b"")
-    elif kind == "text named .png":
-        path = folder / "notes.png"
-        path.write_text("not an image\n")
-    elif kind == "truncated PNG":
-        path = folder / "truncated.png"
-        write_image(path, rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
-        path.write_bytes(path.read_bytes()[:300])
-    elif kind == "decompression bomb":
-        path = folder / "bomb.png"
-        path.write_bytes(png_declaring(100_000, 100_000))
-    elif kind == "truncated JPEG":
-        path = folder / "truncated.jpg"
-        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path)
-        path.write_bytes(path.read_bytes()[:400])
-    elif kind == "CMYK JPEG":
-        path = folder / "cmyk.jpg"
-        Image.fromarray(good).convert("CMYK").save(path)
-    elif kind == "unreadable TIFF":
-        path = folder / "broken.tif"
-        path.write_bytes(b"II*\x00" + b"\xff" * 40)
-    elif kind == "multi-page TIFF":
-        path = folder / "pages.tif"
-        with tifffile.TiffWriter(path) as tiff:
-            for _ in range(3):
-                tiff.write(np.zeros((20, 30), np.uint8))
-    elif kind == "float TIFF with NaN":
-        path = folder / "nan.tif"
-        data = np.zeros((20, 30), np.float32)
-        data[3, 4] = np.nan
-        tifffile.imwrite(path, data)
-    elif kind == "unsupported format":
-        path = folder / "image.bmp"
-        Image.fromarray(good).save(path)
-    else:
-        raise ValueError(kind)
-    return path
-
-
-BAD_IMAGE_KINDS = [
-    "missing",
-    "zero bytes",
-    "text named .png",
-    "truncated PNG",
-    "decompression bomb",
-    "truncated JPEG",
-    "CMYK JPEG",
-    "unreadable TIFF",
-    "multi-page TIFF",
-    "float TIFF with NaN",
-    "unsupported format",
-]
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import tifffile
 from PIL import Image
 
 from cellseg.errors import CellsegError
-from cellseg.image_io import read_bit_depth, read_image, read_image_shape, write_image
+from cellseg.image_io import read_image, read_image_shape, write_image
 from cellseg.image_limits import MAX_BYTES, MAX_PIXELS
+from cellseg.image_metadata import read_bit_depth
 
 RNG = np.random.default_rng(3)
 

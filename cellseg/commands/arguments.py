@@ -87,6 +87,41 @@ def optical_density(text: str) -> float:
     return _number_between(text, 0, MAX_OPTICAL_DENSITY)
 
 
+def threshold_or_auto(text: str) -> float | str:
+    """argparse type: ``auto``, or an optical density (`optical_density`)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return optical_density(text)
+
+
+def confidence_level(text: str) -> float:
+    """argparse type: a confidence from 0 to 1."""
+    return _number_between(text, 0, 1)
+
+
+def pixel_size(text: str) -> float:
+    """argparse type: micrometres per pixel, 0.01 to 100."""
+    return _number_between(text, 0.01, 100)
+
+
+def add_positivity_argument(parser: argparse.ArgumentParser) -> None:
+    """``--positive-threshold [OD|auto]``: count DAB-positive cells, only when asked."""
+    from cellseg.postprocessing.positivity import DEFAULT_POSITIVE_THRESHOLD
+
+    parser.add_argument(
+        "--positive-threshold",
+        type=threshold_or_auto,
+        nargs="?",
+        const=DEFAULT_POSITIVE_THRESHOLD,
+        metavar="OD|auto",
+        help="count DAB-positive cells (haematoxylin + DAB sections): those whose mean DAB "
+        "optical density reaches OD (QuPath's scale; without a value "
+        f"{DEFAULT_POSITIVE_THRESHOLD}), or 'auto': a threshold told from each image's "
+        "cells, when they make a DAB-positive group. Without it, no positivity is counted "
+        "(in H&E it means nothing)",
+    )
+
+
 def fraction(text: str) -> float:
     """argparse type: a number from 0 to 1."""
     return _number_between(text, 0, 1)

@@ -7,14 +7,9 @@ from cellseg.commands.arguments import (
     add_models_dir_argument,
     add_overlay_arguments,
     optical_density,
-    scale_factor,
+    scale_or_auto,
 )
-
-#: Mean DAB optical density from which the demo counts a nucleus as positive.
-DEMO_POSITIVE_THRESHOLD = 0.15
-#: The sample's nuclei are about half as large as those of the default model's 40x
-#: training images (it looks like a 20x photo), so it is enlarged 2x before the network.
-DEMO_SCALE = 2.0
+from cellseg.postprocessing.positivity import DEFAULT_POSITIVE_THRESHOLD
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,17 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--positive-threshold",
         type=optical_density,
-        default=DEMO_POSITIVE_THRESHOLD,
+        default=DEFAULT_POSITIVE_THRESHOLD,
         metavar="OD",
-        help=f"mean DAB optical density of a positive cell ({DEMO_POSITIVE_THRESHOLD})",
+        help=f"mean DAB optical density of a positive cell ({DEFAULT_POSITIVE_THRESHOLD}: "
+        "the sample is a haematoxylin + DAB section)",
     )
     parser.add_argument(
         "--scale",
-        type=scale_factor,
-        default=DEMO_SCALE,
+        type=scale_or_auto,
+        default="auto",
         metavar="FACTOR",
-        help=f"enlargement before the network, as in cellseg predict ({DEMO_SCALE:g}: the "
-        "sample is at about half the default model's 40x magnification)",
+        help="enlargement before the network, as in cellseg predict (auto: the sample looks "
+        "like a 20x photo, and comes out enlarged 2x for the default 40x model)",
     )
     add_models_dir_argument(parser)
     add_overlay_arguments(parser)
@@ -89,9 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     print(
         f"Image: scikit-image's immunohistochemistry sample (haematoxylin and DAB), "
-        f"{tissue.shape[1]} x {tissue.shape[0]} pixels enlarged {arguments.scale:g}x, "
-        f"model '{model.name}'\n"
-        f"Cells found: {counts['count']}, of which {counts['positive']} DAB-positive "
+        f"{tissue.shape[1]} x {tissue.shape[0]} pixels enlarged {float(counts['scale']):g}x"
+        f"{' (--scale auto)' if arguments.scale == 'auto' else ''}, model '{model.name}'\n"
+        f"Cells found: {counts['count']} (real nuclei among them: about {counts['expected']:.0f}, "
+        f"95% {counts['count_low']}-{counts['count_high']}), of which {counts['positive']} "
+        "DAB-positive "
         f"({counts['positive_percent']:.1f}%; mean DAB optical density >= "
         f"{arguments.positive_threshold})\n"
         f"Results in {output}/: tissue_overlay.png (outlines over the image), "

@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             "flatter it; score it on images it has never seen",
             file=sys.stderr,
         )
-    rows, failures = score_pairs(model, pairs, outline_style(arguments), scale=arguments.scale)
+    scores = score_pairs(model, pairs, outline_style(arguments), scale=arguments.scale)
+    rows, failures = scores.rows, scores.failures
     for error in failures:
         print(f"cellseg evaluate: error: {one_line(error)}", file=sys.stderr)
     if not rows:
@@ -86,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     written = write_text_atomically(output, csv_text(rows, columns), overwrite=arguments.overwrite)
     failed = f"; {len(failures)} could not be scored" if failures else ""
     said = "written to" if written else "the same as in"
+    error, _ = scores.reliability()
+    if error == error:  # known: the cells' confidence, against what they are
+        cells = sum(len(confidence) for confidence in scores.confidence)
+        print(
+            f"cellseg evaluate: the cells' confidence is off by {error:.3f} on average "
+            f"(calibration error over 10 bins, {counted(cells, 'cell')})"
+        )
     print(
         f"cellseg evaluate: {counted(len(rows) - 1, 'image')} scored{failed}; table {said} {output}"
     )

@@ -4,6 +4,7 @@ import argparse
 
 from cellseg.batch import check_not_an_input
 from cellseg.commands.arguments import add_model_argument, optical_density
+from cellseg.postprocessing.positivity import DEFAULT_POSITIVE_THRESHOLD
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,9 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--positive-threshold",
         type=optical_density,
-        default=0.15,
+        default=DEFAULT_POSITIVE_THRESHOLD,
         metavar="OD",
-        help="the page's initial DAB-positive threshold, mean optical density (0.15)",
+        help="the page's DAB-positive threshold, mean optical density, used when its stain "
+        f"is set to haematoxylin + DAB ({DEFAULT_POSITIVE_THRESHOLD})",
     )
     parser.add_argument(
         "--overwrite",
@@ -50,13 +52,24 @@ def main(argv: list[str] | None = None) -> int:
         check_site_destination,
         install_site,
         model_settings,
+        remove_abandoned_staging,
+        site_is_current,
         staging_folder,
     )
 
     output = Path(arguments.output)
-    check_site_destination(output, overwrite=arguments.overwrite)
+    check_site_destination(output, overwrite=True)  # a dangerous or foreign folder: never
+    remove_abandoned_staging(output.parent)
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
     check_not_an_input(output, [model.folder.path])
+    settings = model_settings(model, arguments.positive_threshold)
+    if not arguments.overwrite and site_is_current(output, settings):
+        print(
+            f"cellseg export: {output} already holds the site of model {model.name} with "
+            f"these settings, unchanged. View it with: cellseg serve {output}"
+        )
+        return 0
+    check_site_destination(output, overwrite=arguments.overwrite)
     # Build beside the destination, then move it into place: never half a site.
     staging = staging_folder(output)
     try:
@@ -67,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{model.folder.path}: the ONNX model differs from the Keras one by "
                 f"{difference:.2g}"
             )
-        settings = model_settings(model, arguments.positive_threshold)
         site = staging / "site"
         build_site(site, staging / "model.onnx", settings)
         install_site(site, output, overwrite=arguments.overwrite)

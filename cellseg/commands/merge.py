@@ -9,6 +9,10 @@ from pathlib import Path
 from cellseg.commands.arguments import add_overwrite_argument
 from cellseg.commands.split import MANIFEST_NAME
 
+#: Largest tile manifest read (a larger one is refused unread): that of an image of
+#: `cellseg.image_limits.MAX_PIXELS` cut into tiles of 64 pixels overlapping by half is 5 MB.
+MAX_MANIFEST_BYTES = 2**24
+
 TILE_PATTERN = re.compile(
     r"^(?P<stem>.+)_r(?P<row>\d+)_c(?P<column>\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE
 )
@@ -76,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def tile_groups(folder: Path) -> dict[str, list[tuple[int, int, Path]]]:
-    """Tiles in ``folder`` by image stem, as ``(row, column, path)``."""
+    """Tiles in ``folder`` by image stem, as ``(row, column, path)``; a broken link named
+    like a tile is one too, so that its image is refused rather than stitched with a hole."""
     groups: dict[str, list[tuple[int, int, Path]]] = {}
     for path in sorted(folder.iterdir()):
         match = TILE_PATTERN.match(path.name)
-        if match and path.is_file():
+        if match and (path.is_file() or (path.is_symlink() and not path.exists())):
             groups.setdefault(match["stem"], []).append(
                 (int(match["row"]), int(match["column"]), path)
             )
@@ -159,9 +164,18 @@ def _image_size(folder: Path, stem: str, extent: tuple[int, int]) -> tuple[int, 
     if not manifest.is_file():
         return extent
     try:
+        size = manifest.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise file_error(
+                manifest,
+                f"is {size:,} bytes, more than the {MAX_MANIFEST_BYTES:,} a tile manifest "
+                "may have (not one written by cellseg split?)",
+            )
         shape = json.loads(manifest.read_text())["shape"]
-    except (ValueError, KeyError, TypeError, OSError) as error:
-        raise file_error(manifest, f"unreadable tile manifest ({error})") from None
+    except (ValueError, KeyError, TypeError, OSError, RecursionError) as error:
+        # RecursionError: brackets nested thousands deep.
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise file_error(manifest, f"unreadable tile manifest ({reason})") from None
     if (
         not isinstance(shape, list)
         or len(shape) < 2

@@ -5,7 +5,9 @@ import argparse
 from cellseg.commands.arguments import (
     add_model_argument,
     add_overlay_arguments,
-    optical_density,
+    add_positivity_argument,
+    confidence_level,
+    pixel_size,
     scale_or_auto,
     shard,
 )
@@ -48,16 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="enlarge (or shrink) the images by FACTOR before the network, so that their "
         "cells take the size the model was trained on: 2 for 20x images with a model "
         "trained at 40x such as the default; results keep the images' own size. 'auto' "
-        "(the default) measures the cells found first and enlarges images whose cells are "
-        "much smaller than the training cells, up to 2x; 1 turns it off",
+        "(the default): from the image's pixel size when its file records it (or "
+        "--pixel-size), else 1, 2 or 4, whichever the network is surest of on the image's "
+        "centre; 1 turns it off",
     )
     parser.add_argument(
-        "--positive-threshold",
-        type=optical_density,
-        metavar="OD",
-        help="mean DAB optical density from which a cell counts as DAB-positive (QuPath's "
-        "scale; 0.2 is a common start): adds positive counts and percentages",
+        "--pixel-size",
+        type=pixel_size,
+        metavar="UM",
+        help="micrometres per pixel of the images (their files' own record otherwise): "
+        "adds areas in um2 and perimeters in um, and sets --scale auto's enlargement",
     )
+    parser.add_argument(
+        "--min-confidence",
+        type=confidence_level,
+        metavar="P",
+        help="leave out cells less likely than P (0-1) to be real nuclei (the model's own, "
+        "tuned on its validation images, by default)",
+    )
+    add_positivity_argument(parser)
     add_overlay_arguments(parser)
     parser.add_argument(
         "--overwrite",
@@ -79,15 +90,22 @@ def main(argv: list[str] | None = None) -> int:
 
     import_tensorflow()
 
+    from dataclasses import replace
+
     from tqdm import tqdm
 
-    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.batch import counted, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import overlay_style
+    from cellseg.image_metadata import read_pixel_size
     from cellseg.neural_network.model import SlideCells, TrainedModel
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
 
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
+    if arguments.min_confidence is not None:
+        model = model.with_config(
+            thresholds=replace(model.thresholds, min_confidence=arguments.min_confidence)
+        )
     files = image_files(arguments.inputs)
     mine = files if arguments.shard is None else files[arguments.shard[0] - 1 :: arguments.shard[1]]
     output = prepare_output_folder(arguments.output, [*arguments.inputs, model.folder.path])
@@ -96,8 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         positive_threshold=arguments.positive_threshold,
         overwrite=arguments.overwrite,
         formats=arguments.format,
-        settings={**model.identity(), "scale": arguments.scale},
+        settings={
+            **model.identity(),
+            "scale": arguments.scale,
+            "min_confidence": model.thresholds.min_confidence,
+        },
         overlay=overlay_style(arguments),
+        pixel_size=arguments.pixel_size,
     )
     todo = [path for path in mine if not results.finished(path.name)]
     if len(todo) < len(mine):
@@ -109,9 +132,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def predict_one(path):
         bars = []  # a slide's progress bar, once it is known to be one
-        found = model.segment_file(
-            path, scale=arguments.scale, progress=lambda: bars and bars[0].update()
-        )
+        pixel_size = arguments.pixel_size or read_pixel_size(path)
+        scale, why = arguments.scale, "the cells the network is surest of"
+        if scale == "auto" and model.scale_for_pixel_size(pixel_size):
+            scale, why = model.scale_for_pixel_size(pixel_size), f"{pixel_size:g} um pixels"
+        found = model.segment_file(path, scale=scale, progress=lambda: bars and bars[0].update())
         if isinstance(found, SlideCells):
             bars.append(
                 tqdm(
@@ -123,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         if arguments.scale == "auto" and found.scale != 1:
-            enlarged[path.name] = found.scale
+            enlarged[path.name] = (found.scale, why)
         try:
-            results.add(path.name, found)
+            results.add(path.name, found, pixel_size=pixel_size)
         finally:
             for bar in bars:
                 bar.close()
@@ -139,11 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     if shown:
         print(text_table(shown, results.count_columns))
         total = sum(row["count"] for row in shown)
-        print(f"cellseg predict: {total} cells in {len(shown)} images; results in {output}")
-    if enlarged:
-        listed = ", ".join(f"{name} {factor:g}x" for name, factor in enlarged.items())
         print(
-            f"cellseg predict: cells smaller than the model's, images enlarged before the "
-            f"network (--scale auto): {listed}; pass --scale 1 to turn this off"
+            f"cellseg predict: {counted(total, 'cell')} in {counted(len(shown), 'image')}; "
+            f"results in {output}"
+        )
+    if enlarged:
+        listed = ", ".join(
+            f"{name} {factor:g}x (from {why})" for name, (factor, why) in enlarged.items()
+        )
+        print(
+            f"cellseg predict: images of smaller cells than the model's, enlarged before "
+            f"the network (--scale auto): {listed}; --scale sets it yourself"
         )
     return code

@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.image_io import read_image
     from cellseg.metrics import SCORE_NAMES, image_scores
     from cellseg.neural_network.dataset import pair_by_stem
-    from cellseg.neural_network.evaluation import mean_scores
+    from cellseg.neural_network.evaluation import Scores, mean_scores
     from cellseg.neural_network.model import TrainedModel
+    from cellseg.postprocessing.confidence import real_cells
 
     output = Path(arguments.output)
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
@@ -63,11 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     config, history = model.config, model.folder.read_history()
     style = outline_style(arguments)
 
+    sure = Scores()  # each evaluation cell's confidence, and whether it is real
+
     def figure(image_path, annotation_path, caption):
         image = read_image(image_path)
         truth = read_annotation_labels(annotation_path, style)
-        found = model.segment_file(image_path).whole_labels()
+        result = model.segment_file(image_path)
+        found = result.whole_labels()
         scores = image_scores(truth, found)
+        if getattr(result, "confidence", None) is not None:
+            sure.confidence.append(result.confidence)
+            sure.real.append(real_cells(truth, found))
         text = (
             f"{caption}: AJI {scores['aji']:.3f}, {int(scores['predicted_count'])} cells "
             f"found of {int(scores['true_count'])}"
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         sections.append(("Worst evaluation images", LEGEND + "".join(worst[:SHOWN_IMAGES])))
+        sections.append(("Confidence", report.reliability_chart(*sure.reliability())))
     sections.append(("Configuration", report.settings_block(config)))
     title = f"cellseg model {model.name} ({config.target}, {config.status})"
     page = report.page(title, sections)

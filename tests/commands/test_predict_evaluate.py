@@ -9,6 +9,7 @@ from skimage.segmentation import find_boundaries
 
 from cellseg.cli import main
 from cellseg.image_io import read_image
+from cellseg.postprocessing.drawing import NEGATIVE_COLOUR, POSITIVE_COLOUR
 from cellseg.preprocessing.outlines import outline_mask
 
 
@@ -68,20 +69,30 @@ def test_predict_writes_labels_outlines_overlay_and_tables(
         # The outline layer is the users' annotation format: red on each cell's boundary.
         boundaries = find_boundaries(labels, mode="inner") & (labels > 0)
         assert np.array_equal(outline_mask(layer), boundaries)
-        assert (overlay[boundaries] == (255, 0, 0)).all()
+        # Over the image, with a DAB threshold: positive and negative cells, QuPath's colours.
+        drawn = overlay[boundaries]
+        assert (
+            np.all(drawn == POSITIVE_COLOUR, axis=1) | np.all(drawn == NEGATIVE_COLOUR, axis=1)
+        ).all()
     counts = read_csv(tmp_path / "out" / "counts.csv")
     assert [row["image"] for row in counts] == names
     assert all(
         (tmp_path / "out" / f"{name.removesuffix('.png')}_cells.csv").is_file() for name in names
     )
     assert list(counts[0]) == [
-        "image", "count", "positive", "positive_percent", "mean_area", "scale"
+        "image", "count", "expected", "count_low", "count_high", "positive", "positive_percent",
+        "positive_threshold", "mean_area", "mean_area_um2", "scale", "pixel_size",
     ]  # fmt: skip
+    for row in counts:  # every cell found has a confidence: the count has its interval
+        if int(row["count"]):
+            assert int(row["count_low"]) <= float(row["expected"]) <= int(row["count_high"])
+            assert int(row["count_high"]) <= int(row["count"])
     cells = read_csv(tmp_path / "out" / "cells.csv")
     assert sum(int(row["count"]) for row in counts) == len(cells)
     if cells:
         assert list(cells[0])[:3] == ["image", "id", "centroid_row"]
-        assert {"haematoxylin", "dab", "eccentricity", "positive"} <= set(cells[0])
+        assert {"haematoxylin", "dab", "eccentricity", "positive", "confidence"} <= set(cells[0])
+        assert all(0 <= float(row["confidence"]) <= 1 for row in cells)
 
 
 def test_a_second_run_resumes_and_overwrite_predicts_again(
@@ -165,7 +176,7 @@ def test_auto_scale_enlarges_a_20x_image_for_the_40x_default(cellseg, datasets, 
 
     auto = cellseg("predict", "default", folder, "--output", tmp_path / "auto")
     assert auto.code == 0, auto.err
-    assert f"{name}.png" in auto.out and "enlarged" in auto.out and "--scale 1" in auto.out
+    assert f"{name}.png" in auto.out and "enlarged" in auto.out and "--scale" in auto.out
     fixed = cellseg("predict", "default", folder, "--output", tmp_path / "one", "--scale", "1")
     assert fixed.code == 0 and "enlarged" not in fixed.out
     rows = {kind: read_csv(tmp_path / kind / "counts.csv")[0] for kind in ("auto", "one")}
@@ -179,6 +190,38 @@ def test_auto_scale_enlarges_a_20x_image_for_the_40x_default(cellseg, datasets, 
     for kind, count in found.items():
         option = "auto" if kind == "auto" else "1"
         print(f"--scale {option}: {count} nuclei of {true_count} ({count / true_count - 1:+.0%})")
+
+
+def test_auto_scale_counts_the_demo_and_its_half_size_copy_as_at_their_best_scale(
+    cellseg, tmp_path
+):
+    """The bundled sample looks like a 20x photo: the default (40x) model counts it best
+    enlarged 2x; its half-size copy, a 10x one, 4x. ``--scale auto`` must come within 10%."""
+    from skimage import data
+    from skimage.transform import rescale
+
+    from cellseg.image_io import write_image
+
+    tissue = data.immunohistochemistry()
+    half = np.rint(rescale(tissue, 0.5, channel_axis=2, preserve_range=True, anti_aliasing=True))
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_image(folder / "tissue.png", tissue)
+    write_image(folder / "half.png", half.astype(np.uint8))
+
+    def counts(*options):
+        output = tmp_path / "-".join(options or ("auto",))
+        result = cellseg("predict", "default", folder, "--output", output, *options)
+        assert result.code == 0, result.err
+        return {
+            row["image"]: (int(row["count"]), row["scale"])
+            for row in read_csv(output / "counts.csv")
+        }
+
+    auto, at_two, at_four = counts(), counts("--scale", "2"), counts("--scale", "4")
+    assert auto["tissue.png"][1] == "2.0" and auto["half.png"][1] == "4.0"
+    for name, best in (("tissue.png", at_two), ("half.png", at_four)):
+        assert abs(auto[name][0] - best[name][0]) <= 0.1 * best[name][0], (name, auto, best)
 
 
 def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_path, monkeypatch):
@@ -259,7 +302,7 @@ def test_predict_by_model_name_and_bad_model(cellseg, models, training_data, tmp
     image = training_data / "images" / "synthetic_001.png"
     monkeypatch.chdir(models.parent)
     named = cellseg("predict", "nowhere", image, "--output", tmp_path / "a")
-    assert named.code == 1 and "nowhere: no model folder" in named.err
+    assert named.code == 1 and "nowhere: no model of that name" in named.err
     broken = models.parent / "broken"
     broken.mkdir()
     (broken / "config.json").write_text('{"target": "3class"}')
@@ -340,7 +383,8 @@ def test_report_is_one_offline_file_with_curves_scores_and_overlays(
         "Configuration",
     ):
         assert f"<h2>{heading}</h2>" in text
-    assert text.count("<svg") == 2  # loss and score curves
+    assert text.count("<svg") == 3  # loss and score curves, the confidence's reliability
+    assert "<h2>Confidence</h2>" in text and "expected calibration error" in text
     assert text.count("red</span>: the cells the model found") == 2  # each set of overlays
     # Both score tables give their scores in one order.
     headers = re.findall(r"<thead><tr>(.*?)</tr></thead>", text)

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,13 +34,21 @@ def test_the_shipped_default_is_the_same_configuration_in_the_current_format():
     assert json.loads(shipped.config_path.read_text())["format"] == FORMAT
     first = ModelConfig.from_dict(json.loads(DEFAULT_V1.read_text()))
     config = shipped.read_config()
-    # The same model, its data folders now where they came from, not a temporary folder.
+    # What changed since: its data folders are where they came from, not a temporary
+    # folder; its pixel size is said; its post-processing was tuned again with the cells'
+    # confidence (scripts/default_model/tune.py), the network untouched.
     assert config.training["data"]["images"] == "../shared/datasets/monuseg/train/images"
-    data = {
-        **config.training["data"],
-        **{key: first.training["data"][key] for key in ("images", "annotations")},
-    }
-    assert config.with_changes(training={**config.training, "data": data}) == first
+    assert config.pixel_size == 0.25 and config.calibration.slope > 0
+    assert config.thresholds == replace(first.thresholds, min_confidence=0.5)
+    assert {"calibration_error", "count_error"} <= set(config.validation)
+    again = config.with_changes(
+        training=first.training,
+        pixel_size=None,
+        thresholds=first.thresholds,
+        calibration=first.calibration,
+        validation=first.validation,
+    )
+    assert again == first
 
 
 def test_a_configuration_round_trips():

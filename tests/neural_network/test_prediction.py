@@ -78,11 +78,15 @@ def test_flip_averaging_turns_mirrored_hover_offsets_back(flips):
     assert np.abs(unsigned[..., 3:]).max() < 1e-6 < np.abs(plain[..., 3:]).max()
 
 
-def test_auto_scale_enlarges_only_images_of_small_cells():
-    cells = np.kron(np.arange(1, 17).reshape(4, 4), np.ones((5, 5), int))  # 16 cells of 25 px
-    assert prediction.auto_scale(cells, 64.0) == 1.6
-    assert prediction.auto_scale(cells, 30.0) == 1.0  # about the training size
-    assert prediction.auto_scale(cells, 10.0) == 1.0  # larger cells: never shrunk
-    assert prediction.auto_scale(cells, 400.0) == prediction.MAX_AUTO_SCALE
-    assert prediction.auto_scale(cells, None) == 1.0  # a model that does not know its cells
-    assert prediction.auto_scale(cells[:5, :15], 64.0) == 1.0  # 3 cells tell too little
+def test_auto_scale_takes_the_scale_the_network_is_surest_of():
+    trial = prediction.ScaleTrial
+    surest_at_two = [trial(1, 60, 0.95, 300), trial(2, 170, 0.96, 420), trial(4, 350, 0.95, 340)]
+    assert prediction.choose_scale(surest_at_two, 339.0) == 2
+    assert prediction.choose_scale(surest_at_two[:1], 339.0) == 1
+    # Surest of cells still under half the training cells' area: the next scale up.
+    too_small = [trial(1, 150, 0.972, 150), trial(2, 240, 0.971, 540)]
+    assert prediction.choose_scale(too_small, 339.0) == 2
+    assert prediction.choose_scale(too_small, None) == 1  # a model that does not know its cells
+    # Too few cells at a scale tell nothing; none anywhere: the image as it is.
+    assert prediction.choose_scale([trial(1, 3, 0.99, 40), trial(2, 40, 0.9, 300)], 339) == 2
+    assert prediction.choose_scale([trial(1, 0, 0.0, 0), trial(2, 2, 0.9, 50)], 339) == 1

@@ -51,8 +51,11 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
         ]
     )
     assert config.cell_area == float(np.median(areas[areas > 0]))
-    assert set(written["thresholds"]) == {"foreground", "seed", "min_area", "smoothing"}
-    assert {"aji", "f1", "dice", "count_error"} <= set(config.validation)
+    assert set(written["thresholds"]) == {
+        "foreground", "seed", "min_area", "smoothing", "min_confidence"
+    }  # fmt: skip
+    assert set(written["calibration"]) == {"slope", "intercept"}
+    assert {"aji", "f1", "dice", "count_error", "calibration_error"} <= set(config.validation)
     assert {"tensorflow", "keras", "numpy", "cellseg"} <= set(config.libraries)
     labels = TrainedModel.from_folder(folder).segment(read_image(image)).labels
     assert labels.shape == (96, 96) and labels.dtype == np.int32

@@ -14,11 +14,10 @@ from skimage.measure import regionprops_table
 from cellseg.postprocessing.measurements import (
     CELL_COLUMNS,
     CellMeasurement,
-    count_summary,
     measure_cells,
-    positive,
     stain_densities,
 )
+from cellseg.postprocessing.positivity import count_summary, positive
 
 BROWN = (150, 96, 52)  # DAB-like
 BLUE = (78, 62, 148)  # haematoxylin-like
@@ -109,12 +108,21 @@ def test_input_is_not_changed(rgb_image):
 
 @pytest.mark.parametrize(
     "image",
-    [np.zeros((2, 2, 5), np.uint8), np.zeros((2, 2), np.int32), np.zeros(4, np.uint8)],
-    ids=["five channels", "int32", "1-D"],
+    [np.zeros((2, 2, 5), np.uint8), np.zeros((2, 2), complex), np.zeros(4, np.uint8)],
+    ids=["five channels", "complex", "1-D"],
 )
 def test_unusable_images_are_refused(image):
     with pytest.raises(ValueError, match="expected"):
         stain_densities(image)
+
+
+def test_any_integer_image_is_read_by_its_brightest_value():
+    gray = np.array([[0, 50, 100]], np.int32)  # a 32-bit gray image, as TIFFs may hold
+    np.testing.assert_allclose(
+        stain_densities(gray)[0, :, 0],
+        stain_densities(np.array([[0, 127, 255]], np.uint8))[0, :, 0],
+        atol=0.01,
+    )
 
 
 def test_unknown_stain_is_refused(rgb_image):

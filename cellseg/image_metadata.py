@@ -1,0 +1,105 @@
+"""What an image file says about itself besides its pixels: its pixel size and bit depth.
+
+Both are read from the file's tags when it records them; a file that does not say, or
+says what no microscope gives, has none (None).
+"""
+
+import struct
+from pathlib import Path
+
+from cellseg.errors import file_error
+from cellseg.image_io import PNG_SUFFIXES, is_tiff
+from cellseg.image_limits import decoding
+
+#: Pixel sizes, in micrometres, that a microscope image can have: a file recording another
+#: (72 dots per inch, the common default, is 353 um) says nothing of its magnification.
+PLAUSIBLE_PIXEL_SIZES = (0.05, 20.0)
+
+
+def read_pixel_size(path) -> float | None:
+    """Micrometres per pixel, as the file records it: a TIFF's OME ``PhysicalSizeX``, its
+    Aperio ``MPP``, or its resolution tags in centimetres or inches; a PNG's ``pHYs`` in
+    metres. None when it records none, or one no microscope gives
+    (`PLAUSIBLE_PIXEL_SIZES`). Never raises for a readable image.
+    """
+    path = Path(path)
+    try:
+        if is_tiff(path):
+            size = _tiff_pixel_size(path)
+        elif path.suffix.lower() in PNG_SUFFIXES:
+            size = _png_pixel_size(path)
+        else:
+            size = None
+    except Exception:  # a pixel size is a bonus: a file that hides it has none
+        return None
+    low, high = PLAUSIBLE_PIXEL_SIZES
+    return round(size, 6) if size is not None and low <= size <= high else None
+
+
+def _tiff_pixel_size(path: Path) -> float | None:
+    import re
+
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        page = tiff.pages[0]
+        if tiff.is_ome and tiff.ome_metadata:
+            found = re.search(r'PhysicalSizeX="([0-9.eE+-]+)"', tiff.ome_metadata)
+            unit = re.search(r'PhysicalSizeXUnit="([^"]+)"', tiff.ome_metadata)
+            if found:
+                scale = {"nm": 1e-3, "um": 1.0, "µm": 1.0, "mm": 1e3}.get(
+                    unit.group(1) if unit else "µm", 1.0
+                )
+                return float(found.group(1)) * scale
+        description = page.description or ""
+        found = re.search(r"MPP\s*=\s*([0-9.]+)", description)
+        if found:
+            return float(found.group(1))
+        tags = page.tags
+        if "XResolution" in tags and "ResolutionUnit" in tags:
+            numerator, denominator = tags["XResolution"].value
+            per_unit = numerator / denominator if denominator else 0
+            unit = int(tags["ResolutionUnit"].value)
+            if per_unit > 0 and unit in (2, 3):  # pixels per inch, per centimetre
+                return (25400.0 if unit == 2 else 10000.0) / per_unit
+    return None
+
+
+def _png_pixel_size(path: Path) -> float | None:
+    with open(path, "rb") as file:
+        data = file.read(1 << 16)  # pHYs comes before the image data
+    index = data.find(b"pHYs")
+    if index < 0 or len(data) < index + 13:
+        return None
+    across, _, unit = struct.unpack(">IIB", data[index + 4 : index + 13])
+    return 1e6 / across if unit == 1 and across else None
+
+
+def read_bit_depth(path) -> int | None:
+    """The bits per sample a TIFF declares where its dtype holds more, else None.
+
+    A 12-bit camera TIFF (``BitsPerSample`` 12) is read as uint16 with values up to 4095:
+    this says 12, so that it is scaled by its own range (see
+    `cellseg.preprocessing.colour.as_rgb`). PNG and JPEG store their samples scaled to the
+    whole range of their depth, and most cameras write 12-bit data with ``BitsPerSample``
+    16: for those this is None, and the depth is told from the values instead
+    (`cellseg.preprocessing.colour.significant_bits`).
+
+    Raises
+    ------
+    CellsegError
+        For a TIFF that is missing or cannot be read.
+    """
+    path = Path(path)
+    if not is_tiff(path):
+        return None
+    import tifffile
+
+    if not path.is_file():
+        raise file_error(path, "no such file" if not path.exists() else "is not a file")
+    with decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
+        page = tiff.pages[0]
+        bits, dtype = page.bitspersample, page.dtype
+    if dtype is None or dtype.kind != "u" or bits >= 8 * dtype.itemsize:
+        return None
+    return int(bits)

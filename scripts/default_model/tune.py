@@ -1,0 +1,56 @@
+"""Fit the shipped default model's post-processing to its validation images again.
+
+    python scripts/default_model/tune.py [MONUSEG_TRAIN_DIR]
+
+Training ends with this step (`TrainedModel.tuned_on`): the thresholds that find the cells of
+the validation images best, the calibration of each cell's confidence and the least
+confidence a cell needs to be counted. This runs it alone, on the same validation images
+(named in the model's config.json; MONUSEG_TRAIN_DIR, default ../shared/datasets/monuseg/train,
+holds them), when the tuning itself changed: the network is not touched. It writes the
+model's config.json and prints the validation scores before and after.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "monuseg", nargs="?", type=Path, default=ROOT.parent / "shared/datasets/monuseg/train"
+    )
+    arguments = parser.parse_args()
+
+    from cellseg.tensorflow_import import import_tensorflow
+
+    import_tensorflow()
+
+    from cellseg.image_io import read_image
+    from cellseg.neural_network.model import TrainedModel
+    from cellseg.neural_network.model_folder import ModelFolder
+
+    folder = ModelFolder(ROOT / "trained_models" / "default")
+    model = TrainedModel.from_folder(folder)
+    names = [
+        entry["image"] for entry in model.config.training_files if entry["split"] == "validation"
+    ]
+    missing = [name for name in names if not (arguments.monuseg / "images" / name).is_file()]
+    if missing:
+        sys.exit(f"tune.py: {arguments.monuseg}: no {', '.join(missing)}")
+    images = [read_image(arguments.monuseg / "images" / name) for name in names]
+    truths = [read_image(arguments.monuseg / "labels" / name) for name in names]
+    tuned, scores = model.tuned_on(images, truths)
+    print(f"{len(names)} validation images: {', '.join(names)}")
+    print(f"thresholds: {model.thresholds} -> {tuned.thresholds}")
+    print(f"calibration: {tuned.config.calibration}")
+    before = model.config.validation or {}
+    for name, value in scores.items():
+        print(f"{name:<20} {before.get(name, float('nan')):>9.4f} -> {value:.4f}")
+    folder.write_config(tuned.config.with_changes(validation=scores))
+
+
+if __name__ == "__main__":
+    main()
