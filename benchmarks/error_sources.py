@@ -4,7 +4,8 @@ A model's cells come from two things it predicts: one core per cell (the marker 
 grows from) and the foreground the cores grow over. This scores, on images with exact
 labels, the model's cells three ways:
 
-- **network**: as `cellseg evaluate --scale 1` finds them;
+- **network**: as `cellseg evaluate --scale 1` finds them, before the model's minimum
+  confidence leaves any out (the other two rows have no confidences to filter by);
 - **true centres**: the network's foreground, but grown from the annotated nuclei, one
   marker each (the pixel of each nucleus farthest from its edge): what perfect detection and
   separation would score with this foreground;

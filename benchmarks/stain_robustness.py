@@ -5,7 +5,10 @@ stand in: each is split into stain optical densities (colour deconvolution, Ruif
 Johnston), its eosin re-coloured as DAB brown 4 times denser, and its haematoxylin thinned
 (x1, x0.5, x0.3: IHC counterstains are often paler than H&E), then scored against the same
 exact labels. This is a proxy, close to the training augmentation, not real IHC; check a
-real section by eye too (`cellseg demo`).
+real section by eye too (`cellseg demo`). Each model runs twice: as `cellseg predict` runs
+it, a counterstain paler than its training images' strengthened first
+(`cellseg.preprocessing.colour.counterstain_factor`; the "strengthened" column is the mean
+factor), and with that step left out.
 
     python benchmarks/stain_robustness.py [--model default ...] [--images DIR --labels DIR]
 
@@ -50,22 +53,31 @@ def main() -> None:
     pairs = held_out_pairs(arguments.images, arguments.labels)
     images = [(read_image(image)[..., :3], read_image(labels)) for image, labels in pairs]
     print(f"{len(images)} images; eosin re-coloured as DAB x{DAB_PER_EOSIN:g}\n")
-    print(f"{'model':<24} {'haematoxylin':>12} {'AJI':>7} {'F1':>7} {'count error':>12}")
+    print(
+        f"{'model':<24} {'haematoxylin':>12} {'strengthened':>12} "
+        f"{'AJI':>7} {'F1':>7} {'count error':>12}"
+    )
     for name in arguments.model or ["default"]:
         model = load_model(name)
         for kept in HAEMATOXYLIN:
-            rows = []
-            for image, truth in images:
-                shown = image if kept is None else as_haematoxylin_dab(image, kept)
-                found = model.segment(shown, scale="auto").labels  # as cellseg predict
-                rows.append(image_scores(truth, found))
-            mean = mean_scores(rows)
-            label = "H&E" if kept is None else f"x{kept:g}"
-            print(
-                f"{model.name[:24]:<24} {label:>12} {mean['aji']:7.3f} {mean['f1']:7.3f} "
-                f"{mean['count_error']:12.1%}",
-                flush=True,
-            )
+            shown = [
+                (image if kept is None else as_haematoxylin_dab(image, kept), truth)
+                for image, truth in images
+            ]
+            for variant in (model, model.with_config(haematoxylin=None)):
+                rows, factors = [], []
+                for image, truth in shown:
+                    cells = variant.segment(image, scale="auto")  # as cellseg predict
+                    rows.append(image_scores(truth, cells.labels))
+                    factors.append(cells.counterstain)
+                mean = mean_scores(rows)
+                label = "H&E" if kept is None else f"x{kept:g}"
+                strengthened = "left out" if variant is not model else f"x{np.mean(factors):.2f}"
+                print(
+                    f"{model.name[:24]:<24} {label:>12} {strengthened:>12} {mean['aji']:7.3f} "
+                    f"{mean['f1']:7.3f} {mean['count_error']:12.1%}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

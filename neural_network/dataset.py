@@ -25,7 +25,12 @@ from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
 from cellseg.neural_network.targets import get_target
 from cellseg.preprocessing.augmentation import Augmentation, random_tile
-from cellseg.preprocessing.colour import as_rgb
+from cellseg.preprocessing.colour import (
+    as_rgb,
+    counterstain_reference,
+    counterstain_strength,
+    is_brightfield,
+)
 from cellseg.preprocessing.targets import contacts
 from cellseg.preprocessing.tiling import tile_positions
 
@@ -111,7 +116,9 @@ def prepare(
     standard deviation of the images (0-255 RGB), the frequency of each class of the
     target (background, interior, boundary for ``3class``; background, cell otherwise) and
     the median area of the cells in pixels (None without cells), by which prediction's
-    ``--scale auto`` recognises images of smaller cells. ``boundary_width`` is that of the
+    ``--scale auto`` recognises images of smaller cells, and how strong the brightfield
+    images' haematoxylin is (`counterstain_reference`, None without brightfield images),
+    by which paler counterstains are strengthened. ``boundary_width`` is that of the
     ``3class`` target's boundary class.
     """
     record = get_target(target)
@@ -119,7 +126,7 @@ def prepare(
     prepared = []
     channel_sum, channel_squares, pixels = np.zeros(3), np.zeros(3), 0
     classes = np.zeros(3 if record.classes else 2)
-    areas = []
+    areas, strengths = [], []
     for pair in pairs:
         image = as_rgb(read_image(pair.image))
         key = file_digest(pair.annotation)[:16]
@@ -143,6 +150,8 @@ def prepare(
         cell_areas = np.bincount(labels.ravel())[1:]
         areas.append(cell_areas[cell_areas > 0])
         classes += record.class_counts(labels, boundary_width)
+        if is_brightfield(image):
+            strengths.append(counterstain_strength(image)[0])
     mean = channel_sum / max(pixels, 1)
     std = np.sqrt(np.maximum(channel_squares / max(pixels, 1) - mean**2, 1.0))
     statistics = {
@@ -150,6 +159,7 @@ def prepare(
         "std": std.round(4).tolist(),
         "class_frequencies": (classes / max(classes.sum(), 1)).round(6).tolist(),
         "cell_area": _median_area(areas),
+        "haematoxylin": counterstain_reference(strengths),
     }
     return prepared, statistics
 

@@ -37,7 +37,7 @@ from cellseg.neural_network.prediction import (
 from cellseg.neural_network.targets import get_target, tune_thresholds
 from cellseg.postprocessing.confidence import cell_scores
 from cellseg.postprocessing.instances import Thresholds
-from cellseg.preprocessing.colour import as_rgb
+from cellseg.preprocessing.colour import as_rgb, counterstain_factor, with_counterstain
 
 #: Images above this many pixels, at the scale they are predicted at, are read and
 #: predicted region by region, never whole.
@@ -67,12 +67,14 @@ class Cells:
     """The cells of one image held whole: the image, its labels (0 background, 1..N), the
     scale it was enlarged by before the network, and each cell's confidence (the
     probability that it is a real nucleus, `cellseg.postprocessing.confidence`; index 0
-    is cell 1)."""
+    is cell 1), and how much its haematoxylin was strengthened before the network
+    (`cellseg.preprocessing.colour.counterstain_factor`)."""
 
     image: np.ndarray
     labels: np.ndarray
     scale: float
     confidence: np.ndarray | None = None
+    counterstain: float = 1.0
 
     def whole_labels(self) -> np.ndarray:
         """The labels (as `SlideCells.whole_labels`, for callers that take either)."""
@@ -226,18 +228,27 @@ class TrainedModel:
             labels, confidence = lookup[labels], confidence[kept]
         return labels, confidence
 
-    def segment(self, image: np.ndarray, *, scale: float | str = AUTO) -> Cells:
+    def segment(
+        self, image: np.ndarray, *, scale: float | str = AUTO, counterstain: float | None = None
+    ) -> Cells:
         """Find the cells of an image held whole.
 
         ``scale`` enlarges (or shrinks) the image before the network so that its cells
         take the size the model was trained on (2 for a 20x image and a model trained at
         40x, as StarDist's ``scale`` or Cellpose's diameter); labels come back at the
         image's own size. ``"auto"`` chooses it from the image (`choose_scale`).
+        A counterstain paler than the training images' is strengthened first by
+        ``counterstain``, measured on the image when None (`counterstain_factor`; a
+        slide's regions share the factor of one).
         """
+        factor = counterstain
+        if factor is None:
+            factor = counterstain_factor(image, self.config.haematoxylin)
+        shown = with_counterstain(image, factor)
         if scale == AUTO:
-            scale = self.choose_scale(image)
-        labels, confidence = self._cells(image, float(scale))
-        return Cells(image, labels, float(scale), confidence)
+            scale = self.choose_scale(shown)
+        labels, confidence = self._cells(shown, float(scale))
+        return Cells(image, labels, float(scale), confidence, factor)
 
     def choose_scale(self, image: np.ndarray) -> float:
         """The scale ``"auto"`` uses for ``image``: among `AUTO_SCALES` (40x, 20x and 10x

@@ -55,6 +55,10 @@ class ModelConfig:
         Micrometres per pixel of the training images, when known.
     normalisation : mapping or None
         Per-channel ``mean`` and ``std`` of the training images (also inside the network).
+    haematoxylin : mapping or None
+        How strong the training images' haematoxylin is: the ``lowest`` and ``median`` of
+        their `counterstain_strength`; a paler counterstain without eosin is strengthened
+        to the median before the network (`cellseg.preprocessing.colour.counterstain_factor`).
     class_frequencies : tuple of float or None
         Share of each class of the target in the training data (the default loss's weights).
     best_epoch : int or None
@@ -82,6 +86,7 @@ class ModelConfig:
     cell_area: float | None = None
     pixel_size: float | None = None
     normalisation: Mapping | None = None
+    haematoxylin: Mapping | None = None
     class_frequencies: tuple[float, ...] | None = None
     best_epoch: int | None = None
     distribute: bool = False
@@ -214,6 +219,13 @@ def _problems(config: ModelConfig) -> list[str]:
     if not (_number(thresholds.smoothing) and 0 <= thresholds.smoothing <= 20):
         problems.append(
             f"thresholds.smoothing must be a number from 0 to 20, not {thresholds.smoothing!r}"
+        )
+    if config.haematoxylin is not None and not (
+        isinstance(config.haematoxylin, Mapping)
+        and all(_number(config.haematoxylin.get(key)) for key in ("lowest", "median"))
+    ):
+        problems.append(
+            f"haematoxylin must hold numbers lowest and median, not {config.haematoxylin!r}"
         )
     for name in ("normalisation", "validation", "training", "parent", "libraries"):
         value = getattr(config, name)

@@ -153,6 +153,7 @@ def _train(
         normalisation=config.normalisation or {key: statistics[key] for key in ("mean", "std")},
         class_frequencies=config.class_frequencies or tuple(statistics["class_frequencies"]),
         cell_area=config.cell_area or statistics["cell_area"],
+        haematoxylin=statistics["haematoxylin"],  # of the images this run learns from
         divisor=32 if get_model is not None else 2**hyperparameters.depth,
         test_time_flips=hyperparameters.test_time_flips,
     )

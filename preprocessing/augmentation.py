@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cellseg.preprocessing.colour import rgb_from_stain_amounts, stain_amounts
+
 
 @dataclass(frozen=True)
 class Augmentation:
@@ -280,7 +282,7 @@ def jitter_colours(
     strength = augmentation.strength
     if strength <= 0:
         return image.astype(np.float32)
-    stains = _stains(np.clip(image / np.float32(255), 0, 1))
+    stains = stain_amounts(np.clip(image / np.float32(255), 0, 1))
     # Ranges capped below 1, as ``pale`` is: a factor below 0 would invert the stains or
     # the contrast, a nucleus lighter than its background under the same label.
     spread = min(augmentation.stain * strength, _WIDEST_FACTOR_RANGE)
@@ -298,31 +300,13 @@ def jitter_colours(
         stains[..., 1] = eosin * (1 - share)
         stains[..., 2] = stains[..., 2] * (1 - share) + eosin * share * rng.uniform(2.0, 6.0)
     stains += shifts.astype(np.float32)
-    jittered = _rgb(stains) * np.float32(255)
+    jittered = rgb_from_stain_amounts(stains) * np.float32(255)
     light = min(augmentation.light * strength, _WIDEST_FACTOR_RANGE)
     contrast = rng.uniform(1 - light, 1 + light)
     brightness = rng.uniform(-light, light) * 255.0
     mean = jittered.mean()
     jittered = (jittered - mean) * contrast + mean + brightness
     return np.clip(jittered, 0, 255).astype(np.float32)
-
-
-# skimage.color.rgb2hed and hed2rgb with skimage's matrices, in float32 rather than float64
-# (the same to within 1e-6, tested), since they run on every training tile.
-_LOG_FLOOR = np.float32(np.log(1e-6))
-
-
-def _stains(rgb: np.ndarray) -> np.ndarray:
-    from skimage.color import hed_from_rgb
-
-    density = np.log(np.maximum(rgb, np.float32(1e-6))) / _LOG_FLOOR
-    return np.maximum(density @ hed_from_rgb.astype(np.float32), 0)
-
-
-def _rgb(stains: np.ndarray) -> np.ndarray:
-    from skimage.color import rgb_from_hed
-
-    return np.clip(np.exp((stains * _LOG_FLOOR) @ rgb_from_hed.astype(np.float32)), 0, 1)
 
 
 def _pad_to(image: np.ndarray, target: np.ndarray, size: int):

@@ -116,3 +116,107 @@ def _colour_channels(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image[:, :, None]
     return image[:, :, :1] if image.shape[2] in (1, 2) else image[:, :, :3]
+
+
+# skimage.color.rgb2hed and hed2rgb with skimage's matrices, in float32 rather than float64
+# (the same to within 1e-6, tested): they run on every training tile.
+_LOG_FLOOR = np.float32(np.log(1e-6))
+
+
+def stain_amounts(rgb: np.ndarray) -> np.ndarray:
+    """Haematoxylin, eosin and DAB amounts of RGB intensities in 0..1 (float32), as
+    `skimage.color.rgb2hed` gives them (Ruifrok & Johnston's vectors; negatives are 0)."""
+    from skimage.color import hed_from_rgb
+
+    density = np.log(np.maximum(rgb, np.float32(1e-6))) / _LOG_FLOOR
+    return np.maximum(density @ hed_from_rgb.astype(np.float32), 0)
+
+
+def rgb_from_stain_amounts(stains: np.ndarray) -> np.ndarray:
+    """RGB intensities in 0..1 (float32) of stain amounts (`stain_amounts`' inverse, as
+    `skimage.color.hed2rgb`)."""
+    from skimage.color import rgb_from_hed
+
+    return np.clip(np.exp((stains * _LOG_FLOOR) @ rgb_from_hed.astype(np.float32)), 0, 1)
+
+
+#: Below this 99th percentile of eosin an image has none: a haematoxylin + DAB section (or
+#: haematoxylin alone), not an H&E one.
+NO_EOSIN = 0.01
+#: The largest factor a counterstain is strengthened by.
+MOST_COUNTERSTAIN = 4.0
+
+
+#: Brightfield images (stains on a light background) have a median grey of this or more,
+#: even sections dense with DAB; fluorescence images (light nuclei on black) less: the Data
+#: Science Bowl's fluorescence images all under 50, its brightfield ones all over 140.
+BRIGHTFIELD_GREY = 64
+
+
+def is_brightfield(image: np.ndarray) -> bool:
+    """Whether an image is brightfield: its median grey (over every other row and column)
+    is `BRIGHTFIELD_GREY` or more.
+
+    Examples
+    --------
+    >>> is_brightfield(np.full((4, 4, 3), 230, np.uint8)), is_brightfield(np.zeros((4, 4)))
+    (True, False)
+    """
+    rgb = as_rgb(np.asarray(image)[::2, ::2])
+    return bool(rgb.size) and float(np.median(rgb.mean(axis=-1))) >= BRIGHTFIELD_GREY
+
+
+def counterstain_reference(strengths) -> dict | None:
+    """What `counterstain_factor` compares an image with: the ``lowest`` and ``median``
+    haematoxylin strength (`counterstain_strength`) of a model's brightfield training
+    images; None without any."""
+    values = np.asarray([value for value in strengths if value > 0], dtype=float)
+    if values.size == 0:
+        return None
+    return {"lowest": round(float(values.min()), 4), "median": round(float(np.median(values)), 4)}
+
+
+def counterstain_strength(image: np.ndarray) -> tuple[float, float]:
+    """How strong an image's haematoxylin and eosin are: the 99th percentile of each
+    stain's amount (`stain_amounts`) over a quarter of the pixels (every other row and
+    column), the haematoxylin's set by its nuclei."""
+    rgb = as_rgb(np.asarray(image)[::2, ::2]) / np.float32(255)
+    stains = stain_amounts(rgb).reshape(-1, 3)
+    if stains.size == 0:
+        return 0.0, 0.0
+    haematoxylin, eosin = np.percentile(stains[:, :2], 99, axis=0)
+    return float(haematoxylin), float(eosin)
+
+
+def counterstain_factor(image: np.ndarray, reference: dict | None) -> float:
+    """How much to strengthen the haematoxylin of an image before the network, 1 for none.
+
+    Immunohistochemistry counterstains are often much paler than the H&E a model learned:
+    a brightfield image with no eosin whose haematoxylin is paler than every training
+    image's (``reference["lowest"]``, `counterstain_reference`) is brought to the training
+    images' typical strength (``reference["median"]``), by at most `MOST_COUNTERSTAIN`.
+    H&E images, fluorescence images, and any image within the training images' range are
+    left as they are.
+
+    Examples
+    --------
+    >>> white = np.full((8, 8, 3), 255, np.uint8)
+    >>> counterstain_factor(white, {"lowest": 0.08, "median": 0.15})  # nothing to see
+    1.0
+    """
+    if not reference or not is_brightfield(image):
+        return 1.0
+    haematoxylin, eosin = counterstain_strength(image)
+    if eosin >= NO_EOSIN or haematoxylin <= 0 or haematoxylin >= reference["lowest"]:
+        return 1.0
+    return round(min(reference["median"] / haematoxylin, MOST_COUNTERSTAIN), 3)
+
+
+def with_counterstain(image: np.ndarray, factor: float) -> np.ndarray:
+    """The image (as 8-bit RGB) with its haematoxylin amount multiplied by ``factor``; the
+    image itself when ``factor`` is 1. Its other stains are kept."""
+    if factor == 1:
+        return image
+    stains = stain_amounts(as_rgb(image) / np.float32(255))
+    stains[..., 0] *= np.float32(factor)
+    return np.clip(np.rint(rgb_from_stain_amounts(stains) * 255), 0, 255).astype(np.uint8)

@@ -84,7 +84,13 @@ def test_repository_paths_are_found_as_quoted():
 
 def test_card_quotes_the_benchmarks_behind_its_figures():
     paths = repository_paths(CARD.read_text())
-    for benchmark in ("default_vs_classical", "stain_robustness", "error_sources", "speed"):
+    for benchmark in (
+        "default_vs_classical",
+        "stain_robustness",
+        "error_sources",
+        "counts",
+        "speed",
+    ):
         assert f"benchmarks/{benchmark}.py" in paths
 
 

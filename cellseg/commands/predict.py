@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             f"cellseg predict: {len(mine) - len(todo)} images already predicted in {output} "
             "with this model and these settings, skipped (--overwrite predicts them again)"
         )
-    enlarged = {}
+    enlarged, strengthened = {}, {}
 
     def predict_one(path):
         bars = []  # a slide's progress bar, once it is known to be one
@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if arguments.scale == "auto" and found.scale != 1:
             enlarged[path.name] = (found.scale, why)
+        if getattr(found, "counterstain", 1) != 1:  # SlideCells: none yet
+            strengthened[path.name] = found.counterstain
         try:
             results.add(path.name, found, pixel_size=pixel_size)
         finally:
@@ -175,5 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"cellseg predict: images of smaller cells than the model's, enlarged before "
             f"the network (--scale auto): {listed}; --scale sets it yourself"
+        )
+    if strengthened:
+        listed = ", ".join(f"{name} x{factor:g}" for name, factor in strengthened.items())
+        print(
+            "cellseg predict: haematoxylin paler than the model's training images, without "
+            f"eosin, strengthened before the network (outputs show the image as it is): {listed}"
         )
     return code

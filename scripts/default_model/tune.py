@@ -4,7 +4,9 @@
 
 Training ends with this step (`TrainedModel.tuned_on`): the thresholds that find the cells of
 the validation images best, the calibration of each cell's confidence and the least
-confidence a cell needs to be counted. This runs it alone, on the same validation images
+confidence a cell needs to be counted, and how strong the training images' haematoxylin
+is (`counterstain_reference`, by which paler counterstains are strengthened). This runs it
+alone, on the same validation images
 (named in the model's config.json; MONUSEG_TRAIN_DIR, default ../shared/datasets/monuseg/train,
 holds them), when the tuning itself changed: the network is not touched. It writes the
 model's config.json and prints the validation scores before and after.
@@ -31,21 +33,37 @@ def main() -> None:
     from cellseg.image_io import read_image
     from cellseg.neural_network.model import TrainedModel
     from cellseg.neural_network.model_folder import ModelFolder
+    from cellseg.preprocessing.colour import (
+        counterstain_reference,
+        counterstain_strength,
+        is_brightfield,
+    )
 
     folder = ModelFolder(ROOT / "trained_models" / "default")
     model = TrainedModel.from_folder(folder)
-    names = [
-        entry["image"] for entry in model.config.training_files if entry["split"] == "validation"
+    files = model.config.training_files
+    missing = [
+        entry["image"]
+        for entry in files
+        if not (arguments.monuseg / "images" / entry["image"]).is_file()
     ]
-    missing = [name for name in names if not (arguments.monuseg / "images" / name).is_file()]
     if missing:
         sys.exit(f"tune.py: {arguments.monuseg}: no {', '.join(missing)}")
+    strengths = []
+    for entry in files:
+        image = read_image(arguments.monuseg / "images" / entry["image"])
+        if entry["split"] == "training" and is_brightfield(image):
+            strengths.append(counterstain_strength(image)[0])
+    haematoxylin = counterstain_reference(strengths)
+    model = model.with_config(haematoxylin=haematoxylin)
+    names = [entry["image"] for entry in files if entry["split"] == "validation"]
     images = [read_image(arguments.monuseg / "images" / name) for name in names]
     truths = [read_image(arguments.monuseg / "labels" / name) for name in names]
     tuned, scores = model.tuned_on(images, truths)
     print(f"{len(names)} validation images: {', '.join(names)}")
     print(f"thresholds: {model.thresholds} -> {tuned.thresholds}")
     print(f"calibration: {tuned.config.calibration}")
+    print(f"haematoxylin of the {len(strengths)} training images: {haematoxylin}")
     before = model.config.validation or {}
     for name, value in scores.items():
         print(f"{name:<20} {before.get(name, float('nan')):>9.4f} -> {value:.4f}")

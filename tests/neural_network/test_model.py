@@ -67,6 +67,27 @@ def test_scale_finds_cells_at_the_size_the_model_expects():
         model.segment(image, scale=0)
 
 
+def test_a_counterstain_paler_than_the_training_images_is_strengthened_first():
+    from skimage.draw import disk
+
+    from cellseg.preprocessing.colour import rgb_from_stain_amounts
+
+    stains = np.zeros((120, 130, 3), np.float32)
+    centres = [(20 + 40 * row, 20 + 45 * column) for row in range(3) for column in range(3)]
+    for centre in centres:
+        stains[disk(centre, 8)] = (0.04, 0, 0)  # pale haematoxylin, no eosin
+    image = np.rint(rgb_from_stain_amounts(stains) * 255).astype(np.uint8)
+    thresholds = Thresholds(foreground=0.5, seed=0.5, min_area=20, smoothing=0)
+    config = ModelConfig(divisor=1, thresholds=thresholds)
+    model = TrainedModel(dark_is_cell_network(), config)
+    plain = model.segment(image, scale=1)
+    assert plain.labels.max() == 0 and plain.counterstain == 1
+    trained_on = {"lowest": 0.08, "median": 0.14}  # the training images' haematoxylin
+    found = model.with_config(haematoxylin=trained_on).segment(image, scale=1)
+    assert 3 < found.counterstain <= 4 and found.labels.max() == len(centres)
+    assert found.image is image  # outputs are drawn on the image as it was
+
+
 def test_auto_scale_finds_small_cells_again_at_the_training_size():
     from skimage.draw import disk
 

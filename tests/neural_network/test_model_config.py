@@ -36,17 +36,20 @@ def test_the_shipped_default_is_the_same_configuration_in_the_current_format():
     config = shipped.read_config()
     # What changed since: its data folders are where they came from, not a temporary
     # folder; its pixel size is said; its post-processing was tuned again with the cells'
-    # confidence (scripts/default_model/tune.py), the network untouched.
+    # confidence and its training images' haematoxylin measured
+    # (scripts/default_model/tune.py), the network untouched.
     assert config.training["data"]["images"] == "../shared/datasets/monuseg/train/images"
     assert config.pixel_size == 0.25 and config.calibration.slope > 0
     assert config.thresholds == replace(first.thresholds, min_confidence=0.5)
     assert {"calibration_error", "count_error"} <= set(config.validation)
+    assert 0 < config.haematoxylin["lowest"] < config.haematoxylin["median"]
     again = config.with_changes(
         training=first.training,
         pixel_size=None,
         thresholds=first.thresholds,
         calibration=first.calibration,
         validation=first.validation,
+        haematoxylin=None,
     )
     assert again == first
 
@@ -87,6 +90,7 @@ def test_the_smallest_configuration_is_a_target():
         ({"divisor": 0}, "divisor must be a whole number"),
         ({"divisor": True}, "divisor must be a whole number"),
         ({"cell_area": "big"}, "cell_area must be a number"),
+        ({"haematoxylin": {"lowest": "pale"}}, "haematoxylin must hold numbers"),
         ({"status": "broken"}, "status 'broken'"),
         ({"settings": [1, 2]}, "training must be an object"),
         ({"format": 99}, "format 99 is newer"),

@@ -51,6 +51,16 @@ def test_default_training_writes_a_complete_model_folder(train_command, tmp_path
         ]
     )
     assert config.cell_area == float(np.median(areas[areas > 0]))
+    # How strong the training images' haematoxylin is, for pale counterstains.
+    from cellseg.preprocessing.colour import counterstain_reference, counterstain_strength
+
+    training_images = [
+        read_image(training_data / "images" / entry["image"])
+        for entry in files
+        if entry["split"] == "training"
+    ]
+    strengths = [counterstain_strength(image)[0] for image in training_images]
+    assert config.haematoxylin == counterstain_reference(strengths)
     assert set(written["thresholds"]) == {
         "foreground", "seed", "min_area", "smoothing", "min_confidence"
     }  # fmt: skip

@@ -11,13 +11,11 @@ from skimage.transform import resize
 
 from cellseg.preprocessing.augmentation import (
     Augmentation,
-    _rgb,
-    _stains,
     jitter_colours,
     random_tile,
     resize_square,
 )
-from cellseg.preprocessing.colour import as_rgb
+from cellseg.preprocessing.colour import as_rgb, rgb_from_stain_amounts, stain_amounts
 from cellseg.preprocessing.synthetic import synthetic_tissue
 
 IMAGE, LABELS = synthetic_tissue((120, 150), seed=9)
@@ -229,10 +227,10 @@ def test_training_zooms_need_no_anti_aliasing():
 
 def test_stain_separation_is_skimage_in_float32():
     rgb = np.random.default_rng(1).uniform(0, 1, (30, 30, 3)).astype(np.float32)
-    stains = _stains(rgb)
+    stains = stain_amounts(rgb)
     assert stains.dtype == np.float32
     np.testing.assert_allclose(stains, rgb2hed(rgb), atol=1e-5)
-    np.testing.assert_allclose(_rgb(stains), hed2rgb(stains), atol=1e-5)
+    np.testing.assert_allclose(rgb_from_stain_amounts(stains), hed2rgb(stains), atol=1e-5)
 
 
 def test_stain_jitter_changes_colours_within_range_and_keeps_white_white():
@@ -271,7 +269,7 @@ def test_no_strength_makes_a_nucleus_lighter_than_its_background(strength):
     stains = np.zeros((8, 16, 3), np.float32)
     stains[..., 0] = 0.01
     stains[:, :8, 0] = 0.08
-    image = _rgb(stains) * 255
+    image = rgb_from_stain_amounts(stains) * 255
     rng = np.random.default_rng(0)
     for _ in range(300):
         jittered = jitter_colours(image, rng, Augmentation(strength=strength))
