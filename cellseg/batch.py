@@ -68,12 +68,17 @@ def prepare_output_folder(output: str | Path, inputs: Iterable[str | Path]) -> P
 
 def check_output_file(path: str | Path, inputs: Iterable[str | Path]) -> Path:
     """Check that the file ``path`` (a report, a table) is written outside every input
-    folder (see `check_not_an_input`), and is not an input file itself."""
+    folder (see `check_not_an_input`), and is not an input file itself; make its folder,
+    before the work, so that a folder that cannot be made stops the command at once."""
     path = Path(path)
     for source in map(Path, inputs):
         if source.exists() and path.exists() and path.resolve() == source.resolve():
             raise CellsegError(f"{path}: is an input of this command; choose another file")
     check_not_an_input(path.parent, [source for source in map(Path, inputs) if source.is_dir()])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CellsegError(f"{path.parent}: cannot make the folder ({error.strerror})") from None
     return path
 
 

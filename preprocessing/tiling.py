@@ -82,7 +82,7 @@ def stitch_tiles(
     *,
     method: str = "blend",
     dtype=None,
-    accumulate=np.float64,
+    accumulate=None,
 ) -> np.ndarray:
     """Assemble tiles into one image of ``shape``.
 
@@ -97,10 +97,12 @@ def stitch_tiles(
         average weighted toward each tile's centre, so that seams do not show.
     dtype : numpy dtype, optional
         Of the result; by default that of the first tile. Integer results are rounded.
-    accumulate : numpy dtype
-        What ``"mean"`` and ``"blend"`` sum the overlapping tiles in. float64, the default,
-        gives tiles that agree back exactly; float32 halves the memory where they differ
-        anyway, as neighbouring tiles of a network's output do.
+    accumulate : numpy dtype, optional
+        What ``"mean"`` and ``"blend"`` sum the overlapping tiles in. By default float32
+        for results of integers of up to 16 bits (rounded, tiles that agree come back
+        exactly) and float64 for the others, which gives tiles that agree back exactly;
+        float32 halves the memory where tiles differ anyway, as neighbouring tiles of a
+        network's output do.
 
     Returns
     -------
@@ -125,6 +127,7 @@ def stitch_tiles(
             if method == "max":
                 result = np.full(shape, _lowest(dtype), dtype=dtype)
             else:
+                accumulate = np.dtype(accumulate or _accumulator(dtype))
                 result = np.zeros(shape, dtype=accumulate)
                 weight_sum = np.zeros(shape[:2], dtype=accumulate)
         window = position.window
@@ -150,10 +153,18 @@ def stitch_tiles(
     if method == "max":
         return result
     result /= weight_sum if result.ndim == 2 else weight_sum[:, :, None]
-    if np.issubdtype(dtype, np.integer):
+    del weight_sum, covered
+    if np.issubdtype(dtype, np.integer):  # in place: an image at the size cap has no room
         info = np.iinfo(dtype)
-        result = np.clip(np.rint(result), info.min, info.max)
-    return result.astype(dtype)
+        np.clip(np.rint(result, out=result), info.min, info.max, out=result)
+    return result.astype(dtype, copy=False)
+
+
+def _accumulator(dtype: np.dtype) -> np.dtype:
+    """float32 for integers of up to 16 bits and booleans (exact once rounded), float64
+    for the others."""
+    small = dtype.kind == "b" or (np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2)
+    return np.dtype(np.float32 if small else np.float64)
 
 
 def _blend_weights(size: tuple[int, int]) -> np.ndarray:

@@ -253,3 +253,21 @@ def test_a_run_killed_while_preparing_its_data_finishes_when_run_again(
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert folder.read_config().status == "finished"
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_a_table_or_report_into_a_new_folder_makes_it_and_one_that_cannot_be_made_stops_first(
+    cellseg, small_model, training_data, tmp_path, command
+):
+    name = "scores.csv" if command == "evaluate" else "report.html"
+    arguments = [command, small_model, "--images", training_data / "images"]
+    arguments += ["--annotations", training_data / "outlines"]
+    target = tmp_path / "new" / "deeper" / name
+    result = cellseg(*arguments, "--output", target)
+    assert result.code == 0, result.err
+    assert target.is_file()
+    (tmp_path / "file").write_text("a file where a folder should be")
+    blocked = cellseg(*arguments, "--output", tmp_path / "file" / name)
+    assert blocked.code == 1 and len(blocked.error_lines) == 1, blocked.err
+    assert f"{tmp_path / 'file'}: cannot make the folder" in blocked.err
+    assert not blocked.out  # stopped before scoring a single image

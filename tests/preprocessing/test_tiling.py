@@ -89,6 +89,29 @@ def test_large_tiles_of_full_range_values_stitch_back_exactly(dtype, method):
     assert np.array_equal(stitched, image)
 
 
+@pytest.mark.parametrize("method", ["mean", "blend"])
+def test_an_8_bit_image_is_stitched_in_five_bytes_a_sample(method):
+    """``cellseg merge`` of an image at the size cap must fit in memory: float32 sums and
+    the result, no float64 copies (16 to 24 bytes a sample, as before)."""
+    import tracemalloc
+
+    image = np.random.default_rng(1).integers(0, 256, (600, 500, 3), dtype=np.uint8)
+    tiles = [
+        (position, tile.copy()) for position, tile in split_into_tiles(image, tile=256, overlap=32)
+    ]
+    tracemalloc.start()
+    try:
+        stitched = stitch_tiles(iter(tiles), image.shape, method=method)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(stitched, image)
+    pixels = image.shape[0] * image.shape[1]
+    # Sums (4 bytes a sample), weights (4 a pixel), coverage (1 a pixel), the result (1 a
+    # sample), and one tile's float copies.
+    assert peak <= 5 * image.nbytes + 5 * pixels + 4 * 12 * 256 * 256, peak / image.nbytes
+
+
 def test_float32_sums_blend_network_outputs_as_float64_sums_do():
     # Neighbouring tiles of a network's output disagree where they overlap; summed in
     # float32 (half the memory) their blend is the float64 blend to float32 rounding.
