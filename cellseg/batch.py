@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cellseg.errors import CellsegError
-from cellseg.image_io import IMAGE_SUFFIXES
+from cellseg.image_io import IMAGE_SUFFIXES, SLIDE_SUFFIXES
 
 
-def image_files(paths: Iterable[str | Path]) -> list[Path]:
+def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Path]:
     """Expand files and folders into the image files to process, in a stable order.
 
     A folder contributes its PNG, JPEG and TIFF files (not its subfolders, nor hidden
-    files); a file is taken as it is, so a wrong one is reported when it is read.
+    files) and, with ``slides``, its whole slides (`cellseg.image_io.SLIDE_SUFFIXES`): a
+    DICOM slide is a folder of files, one per level, so a folder's DICOM files are one
+    slide, opened by the first. A file is taken as it is, so a wrong one is reported when
+    it is read.
 
     Raises
     ------
@@ -28,6 +31,7 @@ def image_files(paths: Iterable[str | Path]) -> list[Path]:
         For a path that does not exist, a folder without images, or two inputs whose
         outputs would have the same name.
     """
+    suffixes = IMAGE_SUFFIXES + (SLIDE_SUFFIXES if slides else ())
     files: list[Path] = []
     for path in map(Path, paths):
         if not path.exists():
@@ -37,11 +41,14 @@ def image_files(paths: Iterable[str | Path]) -> list[Path]:
                 entry
                 for entry in path.iterdir()
                 if entry.is_file()
-                and entry.suffix.lower() in IMAGE_SUFFIXES
+                and entry.suffix.lower() in suffixes
                 and not entry.name.startswith(".")
             )
+            dicom = [entry for entry in found if entry.suffix.lower() == ".dcm"]
+            found = [entry for entry in found if entry not in dicom[1:]]
             if not found:
-                raise CellsegError(f"{path}: folder holds no PNG, JPEG or TIFF images")
+                kinds = "images or slides" if slides else "PNG, JPEG or TIFF images"
+                raise CellsegError(f"{path}: folder holds no {kinds}")
             files.extend(found)
         else:
             files.append(path)

@@ -20,6 +20,18 @@ PNG_SUFFIXES = (".png",)
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = PNG_SUFFIXES + JPEG_SUFFIXES + TIFF_SUFFIXES
+#: Whole-slide formats besides TIFF (which also holds OME-TIFF and the Aperio, Philips,
+#: Trestle and Ventana TIFFs), read region by region through OpenSlide (`cellseg.slide_io`).
+SLIDE_FORMATS = {
+    "Aperio": (".svs",),
+    "Hamamatsu": (".ndpi", ".vms", ".vmu"),
+    "MIRAX": (".mrxs",),
+    "DICOM": (".dcm",),
+    "Leica": (".scn",),
+    "Sakura": (".svslide",),
+    "Ventana": (".bif",),
+}
+SLIDE_SUFFIXES = tuple(suffix for suffixes in SLIDE_FORMATS.values() for suffix in suffixes)
 
 #: PNG colour type -> channels once decoded (palette images decode to RGB, or RGBA).
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}

@@ -8,7 +8,7 @@ import struct
 from pathlib import Path
 
 from cellseg.errors import file_error
-from cellseg.image_io import PNG_SUFFIXES, is_tiff
+from cellseg.image_io import PNG_SUFFIXES, SLIDE_SUFFIXES, is_tiff
 from cellseg.image_limits import decoding
 
 #: Pixel sizes, in micrometres, that a microscope image can have: a file recording another
@@ -19,12 +19,15 @@ PLAUSIBLE_PIXEL_SIZES = (0.05, 20.0)
 def read_pixel_size(path) -> float | None:
     """Micrometres per pixel, as the file records it: a TIFF's OME ``PhysicalSizeX``, its
     Aperio ``MPP``, or its resolution tags in centimetres or inches; a PNG's ``pHYs`` in
-    metres. None when it records none, or one no microscope gives
-    (`PLAUSIBLE_PIXEL_SIZES`). Never raises for a readable image.
+    metres; a slide's ``openslide.mpp-x`` (`cellseg.image_io.SLIDE_SUFFIXES`, as OpenSlide
+    reads it from the scanner's metadata). None when it records none, or one no
+    microscope gives (`PLAUSIBLE_PIXEL_SIZES`). Never raises for a readable image.
     """
     path = Path(path)
     try:
-        if is_tiff(path):
+        if path.suffix.lower() in SLIDE_SUFFIXES:
+            size = _slide_pixel_size(path)
+        elif is_tiff(path):
             size = _tiff_pixel_size(path)
         elif path.suffix.lower() in PNG_SUFFIXES:
             size = _png_pixel_size(path)
@@ -63,6 +66,14 @@ def _tiff_pixel_size(path: Path) -> float | None:
             if per_unit > 0 and unit in (2, 3):  # pixels per inch, per centimetre
                 return (25400.0 if unit == 2 else 10000.0) / per_unit
     return None
+
+
+def _slide_pixel_size(path: Path) -> float | None:
+    import openslide
+
+    with openslide.OpenSlide(path) as slide:
+        size = slide.properties.get(openslide.PROPERTY_NAME_MPP_X)
+    return float(size) if size else None
 
 
 def _png_pixel_size(path: Path) -> float | None:

@@ -1,34 +1,37 @@
 """The files `cellseg predict` can write for an image's cells: one table of formats.
 
 Each `OutputFormat` has two writers: one for an image held whole (`Cells`), which writes
-its files at once, and one for a slide found region by region, which receives the regions
-as they come (`add`) and moves its files into place at the end (`commit`), holding a few
-strips of labels at a time, never the slide. Adding a format is one entry of `FORMATS`.
+its files at once, and one for a slide, which reads its regions back from where they were
+kept as they were found (`SlideResult`, `cellseg.slide_io.RegionStore`) and streams them
+into its files, holding a band of labels or one region's cells at a time, never the slide.
+Adding a format is one entry of `FORMATS`.
 
 Per image ``<stem>``:
 
-    png       <stem>_labels.png (16-bit; a 32-bit TIFF past 65,535 cells), the red
-              outline layer <stem>_outlines.png and <stem>_overlay.png; slides: the
-              labels as <stem>_labels.tif (no pictures of that size)
-    tiff      <stem>_labels.tif, tiled 32-bit labels that napari and Fiji open
-    geojson   <stem>.geojson, one polygon per cell with its measurements, for QuPath
+    png         <stem>_labels.png (16-bit; a 32-bit TIFF past 65,535 cells), the red
+                outline layer <stem>_outlines.png and <stem>_overlay.png; slides: the
+                labels as <stem>_labels.tif (no pictures of that size)
+    tiff        <stem>_labels.tif, tiled 32-bit labels that napari and Fiji open; for a
+                slide a pyramidal OME-TIFF with its pixel size, shown over the slide
+    geojson     <stem>.geojson, one polygon per cell with its measurements, for QuPath
+    geojson.gz  the same, gzipped (QuPath reads it as it is): a few times smaller
 """
 
+import gzip
+import io
 import json
-import os
-import queue
-import tempfile
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cellseg.atomic_write import ordinary_mode, write_atomically, write_text_atomically
+from cellseg.atomic_write import write_atomically, write_bytes_atomically
 from cellseg.image_io import write_image
-from cellseg.slide_io import LabelStrips, write_label_tiff
+from cellseg.slide_io import write_label_pyramid
 
+#: JSON without the spaces after commas and colons: a tenth smaller.
+_COMPACT = (",", ":")
 #: Images larger than this (pixels) get no outline and overlay PNGs: too large to be useful.
 LARGEST_PICTURE = 50_000_000
 
@@ -59,6 +62,33 @@ class ImageResult:
 
 
 @dataclass(frozen=True)
+class SlideResult:
+    """What the writers of a slide are given: its regions' cells, read back one region at
+    a time, and its labels, one band of rows at a time.
+
+    Attributes
+    ----------
+    stem : str
+    shape : (rows, columns)
+    pixel_size : float or None
+        Micrometres per pixel, when known.
+    cells : callable
+        ``cells()`` iterates over the regions: (measurements, outlines, marks), the cells'
+        ids numbered across the slide, one (points, 2) ring each (empty when none was
+        kept), and one positive flag each (None without a DAB threshold).
+    label_bands : callable
+        ``label_bands()`` iterates over the slide's labels in bands of
+        `cellseg.slide_io.LABEL_TILE` rows, top to bottom.
+    """
+
+    stem: str
+    shape: tuple[int, int]
+    pixel_size: float | None
+    cells: Callable[[], Iterator]
+    label_bands: Callable[[], Iterator[np.ndarray]]
+
+
+@dataclass(frozen=True)
 class OutputFormat:
     """One kind of result file.
 
@@ -73,17 +103,18 @@ class OutputFormat:
     write_image : callable
         ``write_image(folder, result)``: the files of an image held whole (an
         `ImageResult`).
-    slide_writer : callable
-        ``slide_writer(folder, stem, shape, strip_rows, pixel_size)``: an object whose
-        ``add(region, marks)`` takes each region of a slide in order, ``commit()`` moves the
-        files into place and ``discard()`` removes what was begun.
+    write_slide : callable
+        ``write_slide(folder, slide)``: the files of a slide (a `SlideResult`).
+    outlines : bool
+        Whether it needs the cells' outlines (a slide keeps them as its regions are found).
     """
 
     name: str
     help: str
     files: tuple[str, ...]
     write_image: Callable
-    slide_writer: Callable
+    write_slide: Callable
+    outlines: bool = False
 
 
 def _write_png(folder: Path, result: ImageResult) -> None:
@@ -115,117 +146,54 @@ def _write_tiff(folder: Path, result: ImageResult) -> None:
     write_image(folder / f"{result.stem}_labels.tif", labels, overwrite=True)
 
 
-def _write_geojson(folder: Path, result: ImageResult) -> None:
+def _write_geojson(folder: Path, result: ImageResult, *, zipped: bool = False) -> None:
     from cellseg.postprocessing.geojson import feature_collection
 
     collection = feature_collection(
         result.cells.labels, result.measured, result.marks, pixel_size=result.pixel_size
     )
-    path = folder / f"{result.stem}.geojson"
-    write_text_atomically(path, json.dumps(collection), overwrite=True)
+    data = json.dumps(collection, separators=_COMPACT).encode("utf-8")
+    name = f"{result.stem}.geojson{'.gz' if zipped else ''}"
+    write_bytes_atomically(
+        folder / name, gzip.compress(data, mtime=0) if zipped else data, overwrite=True
+    )
 
 
-class LabelTiffSlide:
-    """A slide's labels streamed to ``<stem>_labels.tif`` as its regions come.
+def _write_label_slide(folder: Path, slide: SlideResult) -> None:
+    def write(temporary: Path) -> None:
+        bands, name = slide.label_bands(), f"{slide.stem}_labels"
+        write_label_pyramid(temporary, slide.shape, bands, pixel_size=slide.pixel_size, name=name)
 
-    tifffile takes the tiles from an iterator, so it runs on a thread of its own that is
-    fed, through a short queue, the tiles of each strip as soon as no later region can
-    reach them.
-    """
-
-    _END = object()
-
-    def __init__(self, folder: Path, stem: str, shape, strip_rows: int, pixel_size=None):
-        self.path = folder / f"{stem}_labels.tif"
-        self.strips = LabelStrips(*shape, strip_rows)
-        self.row_index = None
-        self.tiles = queue.Queue(maxsize=64)
-        self.failure = None
-        self.ended = self.discarded = False
-        self.thread = threading.Thread(
-            target=self._write, args=(shape,), name=f"label TIFF {stem}", daemon=True
-        )
-        self.thread.start()
-
-    def _queued_tiles(self):
-        while (tile := self.tiles.get()) is not self._END:
-            yield tile
-        self.ended = True
-
-    def _write(self, shape) -> None:
-        def write(temporary):
-            write_label_tiff(temporary, shape, self._queued_tiles())
-            if self.discarded:  # never move a slide's unfinished labels into place
-                raise RuntimeError("discarded")
-
-        try:
-            write_atomically(self.path, write, overwrite=True)
-        except BaseException as error:  # reported by commit, on the caller's thread
-            self.failure = error
-            while not self.ended and self.tiles.get() is not self._END:
-                pass  # let the regions' side finish
-            self.ended = True
-
-    def add(self, region, marks) -> None:
-        if region.row_index != self.row_index:
-            self.row_index = region.row_index
-            self._send(self.strips.tiles(before=region.row_index - 1))  # out of reach now
-        self.strips.paint(region.labels, region.top, region.left)
-
-    def _send(self, tiles) -> None:
-        for tile in tiles:
-            if self.failure is not None:
-                return
-            self.tiles.put(tile)
-
-    def commit(self) -> None:
-        self._send(self.strips.tiles())
-        self.tiles.put(self._END)
-        self.thread.join()
-        if self.failure is not None:
-            raise self.failure
-
-    def discard(self) -> None:
-        self.discarded = True
-        if self.thread.is_alive():
-            self.tiles.put(self._END)
-            self.thread.join()
+    write_atomically(folder / f"{slide.stem}_labels.tif", write, overwrite=True)
 
 
-class GeoJsonSlide:
-    """A slide's cells streamed as GeoJSON features to a temporary file, moved into place
-    by `commit` (so a crash leaves no half-written collection)."""
+def _write_geojson_slide(folder: Path, slide: SlideResult, *, zipped: bool = False) -> None:
+    """A slide's cells as GeoJSON features, one region at a time, into a temporary file
+    moved into place at the end (so a crash leaves no half-written collection)."""
+    from cellseg.postprocessing.geojson import cell_feature
 
-    def __init__(self, folder: Path, stem: str, shape, strip_rows: int, pixel_size=None):
-        self.path = folder / f"{stem}.geojson"
-        self.pixel_size = pixel_size
-        handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
-        self.temporary = Path(name)
-        self.file = open(handle, "w")
-        self.file.write('{"type": "FeatureCollection", "features": [')
-        self.first = True
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as raw:
+            packed = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if zipped else raw
+            with packed, io.TextIOWrapper(packed, encoding="utf-8") as file:
+                file.write('{"type":"FeatureCollection","features":[')
+                first = True
+                for cells, rings, marks in slide.cells():
+                    for index, (cell, ring) in enumerate(zip(cells, rings, strict=True)):
+                        if len(ring):
+                            mark = None if marks is None else bool(marks[index])
+                            feature = cell_feature(cell, ring, mark, pixel_size=slide.pixel_size)
+                            text = json.dumps(feature, separators=_COMPACT)
+                            file.write(("" if first else ",\n") + text)
+                            first = False
+                file.write("]}\n")
 
-    def add(self, region, marks) -> None:
-        from cellseg.postprocessing.geojson import cell_features
+    name = f"{slide.stem}.geojson{'.gz' if zipped else ''}"
+    write_atomically(folder / name, write, overwrite=True)
 
-        offset = (region.top, region.left)
-        features = cell_features(
-            region.labels, region.cells, marks, offset=offset, pixel_size=self.pixel_size
-        )
-        for feature in features:
-            self.file.write(("" if self.first else ",\n") + json.dumps(feature))
-            self.first = False
 
-    def commit(self) -> None:
-        self.file.write("]}\n")
-        self.file.close()
-        os.chmod(self.temporary, ordinary_mode())
-        os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
-        if not self.file.closed:
-            self.file.close()
-        self.temporary.unlink(missing_ok=True)
+def _zipped(write: Callable) -> Callable:
+    return lambda folder, result: write(folder, result, zipped=True)
 
 
 FORMATS: dict[str, OutputFormat] = {
@@ -241,21 +209,31 @@ FORMATS: dict[str, OutputFormat] = {
                 "{stem}_overlay.png",
             ),
             _write_png,
-            LabelTiffSlide,
+            _write_label_slide,
         ),
         OutputFormat(
             "tiff",
-            "a tiled 32-bit label TIFF that napari and Fiji open as labels",
+            "a tiled 32-bit label TIFF that napari and Fiji open as labels (slides: a "
+            "pyramidal OME-TIFF with the slide's pixel size, shown over it)",
             ("{stem}_labels.tif",),
             _write_tiff,
-            LabelTiffSlide,
+            _write_label_slide,
         ),
         OutputFormat(
             "geojson",
             "cell polygons with their measurements, for QuPath (File > Import objects)",
             ("{stem}.geojson",),
             _write_geojson,
-            GeoJsonSlide,
+            _write_geojson_slide,
+            outlines=True,
+        ),
+        OutputFormat(
+            "geojson.gz",
+            "the same, gzipped: a few times smaller, and QuPath reads it as it is",
+            ("{stem}.geojson.gz",),
+            _zipped(_write_geojson),
+            _zipped(_write_geojson_slide),
+            outlines=True,
         ),
     )
 }

@@ -15,18 +15,21 @@ that cellseg did not write are never replaced without ``--overwrite``. ``counts.
 """
 
 import csv
+import hashlib
 import json
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from cellseg.atomic_write import write_text_atomically
+from cellseg.atomic_write import write_atomically, write_text_atomically
 from cellseg.errors import CellsegError, file_error
-from cellseg.output_formats import FORMATS, ImageResult
+from cellseg.image_io import write_image
+from cellseg.output_formats import FORMATS, ImageResult, SlideResult
 from cellseg.postprocessing.confidence import count_interval
 from cellseg.postprocessing.drawing import OverlayStyle
-from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells
+from cellseg.postprocessing.measurements import CELL_COLUMNS, CellMeasurement, measure_cells
 from cellseg.postprocessing.positivity import auto_positive_threshold, positive
 from cellseg.tables import csv_text
 
@@ -126,52 +129,94 @@ class PredictionFiles:
         record = self._record(name)
         return bool(record and record.get("complete") and record.get("settings") == self.settings)
 
-    def add(self, name: str, result, *, pixel_size: float | None = None) -> None:
+    def add(self, name: str, result, *, pixel_size: float | None = None, progress=None) -> None:
         """Write one image's files: its record first and last, its cell table last of the
         files. ``result`` is a `Cells` (an image held whole) or `SlideCells` (a slide, its
-        regions found as they are written); ``pixel_size``, the micrometres per pixel its
-        file records (``--pixel-size`` wins over it)."""
+        regions found as they are kept, `_add_slide`); ``pixel_size``, the micrometres per
+        pixel its file records (``--pixel-size`` wins over it); ``progress(done, total,
+        cells)`` is told of a slide's regions and cells as they are found."""
         stem = Path(name).stem
         pixel_size = self.pixel_size or pixel_size
-        if hasattr(result, "regions"):
-            measured = self._add_slide(stem, name, result, pixel_size)
+        if hasattr(result, "found"):
+            self._add_slide(stem, name, result, pixel_size, progress or (lambda *_: None))
         else:
-            measured = self._add_image(stem, name, result, pixel_size)
-        self._write_cells(name, measured, pixel_size)
+            self._claim(name)
+            cells = result
+            measured = measure_cells(cells.image, cells.labels, cells.confidence)
+            marks = self._marks(measured)
+            written = ImageResult(stem, cells, measured, marks, self.overlay, pixel_size)
+            for format_name in self.formats:
+                FORMATS[format_name].write_image(self.output, written)
+            self._write_cells(name, [(measured, marks)], pixel_size)
         self._write_record(name, result.scale, complete=True, pixel_size=pixel_size)
 
-    def _add_image(self, stem: str, name: str, cells, pixel_size) -> list:
-        self._claim(name)
-        measured = measure_cells(cells.image, cells.labels, cells.confidence)
-        result = ImageResult(stem, cells, measured, self._marks(measured), self.overlay, pixel_size)
-        for format_name in self.formats:
-            FORMATS[format_name].write_image(self.output, result)
-        return measured
+    def _add_slide(self, stem: str, name: str, slide, pixel_size, progress) -> None:
+        """Find a slide's regions, each kept on disk as it is found (`RegionStore`, in the
+        hidden folder ``.<stem>.regions``), so that a killed slide resumes without finding
+        its finished regions again; then write its files from them, and its tissue mask
+        ``<stem>_tissue.png``, and remove the folder."""
+        from cellseg.postprocessing.geojson import region_rings
+        from cellseg.slide_io import RegionStore
 
-    def _add_slide(self, stem: str, name: str, slide, pixel_size) -> list:
         self._claim(name)
-        writers, kinds = [], set()
+        outlines = any(FORMATS[format_name].outlines for format_name in self.formats)
+        windows = [[region.index, *region.window] for region in slide.regions]
+        key = {**self.settings, "slide_scale": slide.scale, "outlines": outlines}
+        key["regions"] = hashlib.sha256(json.dumps([slide.shape, windows]).encode()).hexdigest()
+        store = RegionStore(self.output / f".{stem}.regions", key)
         try:
-            for format_name in self.formats:
-                kind = FORMATS[format_name].slide_writer
-                if kind not in kinds:  # png and tiff share the label TIFF of a slide
-                    kinds.add(kind)
-                    writers.append(
-                        kind(self.output, stem, slide.shape, slide.region_rows, pixel_size)
-                    )
-            measured = []
-            for region in slide.regions:
-                measured.extend(region.cells)
-                marks = None if self.positive_threshold == "auto" else self._marks(region.cells)
-                for writer in writers:
-                    writer.add(region, marks)
-            for writer in writers:
-                writer.commit()
+            counts = {index: len(store.read(index, "cells")[0]) for index in store.done()}
+            progress(len(counts), slide.region_count, sum(counts.values()))
+            for found in slide.found(skip=set(counts)):
+                region = found.region
+                rows = [[getattr(cell, column) for column in CELL_COLUMNS] for cell in found.cells]
+                table = np.array(rows, dtype=float).reshape(-1, len(CELL_COLUMNS))
+                rings = None
+                if outlines:
+                    rings = region_rings(found.labels, len(rows), offset=region.window[:2])
+                store.add(region.index, region.window, found.labels, table, rings)
+                counts[region.index] = len(rows)
+                progress(len(counts), slide.region_count, sum(counts.values()))
+            self._write_slide(stem, name, slide, store, counts, pixel_size)
+        except CellsegError:
+            store.remove()  # the file is at fault: finding it again would fail again
+            raise
         finally:
-            for writer in writers:
-                writer.discard()
             slide.close()
-        return measured
+        store.remove()
+
+    def _write_slide(self, stem: str, name: str, slide, store, counts, pixel_size) -> None:
+        """A slide's files from its regions kept in ``store`` (``counts``: their cells)."""
+        order = [region.index for region in slide.regions]
+        firsts = np.cumsum([0] + [counts[index] for index in order])[:-1].tolist()
+        offsets = dict(zip(order, firsts, strict=True))
+        threshold = None
+        if self.positive_threshold is not None:
+            dab = [store.read(index, "cells")[0][:, CELL_COLUMNS.index("dab")] for index in order]
+            threshold = self._threshold(np.concatenate([np.zeros(0), *dab]))
+        outlines = any(FORMATS[format_name].outlines for format_name in self.formats)
+
+        def cells():
+            for index in order:
+                names = ["cells", "ring_ends", "ring_points"][: 1 + 2 * outlines]
+                table, *outline = store.read(index, *names)
+                measured = [_measurement(row, offsets[index]) for row in table.tolist()]
+                rings = [()] * len(table)
+                if outlines and len(table):
+                    rings = np.split(outline[1], outline[0][:-1])
+                marks = None
+                if self.positive_threshold is not None:
+                    marks = positive(measured, np.inf if threshold is None else threshold)
+                yield measured, rings, marks
+
+        bands = partial(store.label_bands, slide.shape, offsets)
+        result = SlideResult(stem, slide.shape, pixel_size, cells, bands)
+        if slide.tissue is not None:
+            write_image(self.output / f"{stem}_tissue.png", slide.tissue.mask, overwrite=True)
+        writers = dict.fromkeys(FORMATS[format_name].write_slide for format_name in self.formats)
+        for writer in writers:  # png and tiff share a slide's label TIFF
+            writer(self.output, result)
+        self._write_cells(name, ((measured, marks) for measured, _, marks in cells()), pixel_size)
 
     def _claim(self, name: str) -> None:
         """Refuse to replace an image's files that cellseg did not write (without
@@ -179,7 +224,8 @@ class PredictionFiles:
         stem = Path(name).stem
         legacy = self.output / _LEGACY_RECORD.format(stem=stem)
         if not (self.overwrite or self.record_path(name).is_file() or legacy.is_file()):
-            names = {"{stem}_cells.csv"}.union(*(FORMATS[kind].files for kind in FORMATS))
+            names = {"{stem}_cells.csv", "{stem}_tissue.png"}
+            names = names.union(*(FORMATS[kind].files for kind in FORMATS))
             for path in sorted(self.output / pattern.format(stem=stem) for pattern in names):
                 if path.exists():
                     raise file_error(
@@ -221,20 +267,26 @@ class PredictionFiles:
             return auto_positive_threshold(np.asarray(dab, dtype=float))
         return self.positive_threshold
 
-    def _write_cells(self, name: str, measured, pixel_size) -> None:
-        marks = self._marks(measured)
-        rows = []
-        for index, cell in enumerate(measured):
-            row = {"image": name, **asdict(cell)}
-            if pixel_size:
-                row["area_um2"] = round(cell.area * pixel_size**2, 4)
-                row["perimeter_um"] = round(cell.perimeter * pixel_size, 4)
-            if marks is not None:
-                row["positive"] = int(marks[index])
-            rows.append(row)
-        write_text_atomically(
-            self.cells_path(name), csv_text(rows, self.cell_columns), overwrite=True
-        )
+    def _write_cells(self, name: str, batches, pixel_size) -> None:
+        """``<stem>_cells.csv``, streamed from (measurements, marks) pairs."""
+
+        def write(temporary: Path) -> None:
+            with open(temporary, "w", newline="") as file:
+                table = csv.DictWriter(
+                    file, self.cell_columns, lineterminator="\n", extrasaction="ignore"
+                )
+                table.writeheader()
+                for measured, marks in batches:
+                    for index, cell in enumerate(measured):
+                        row = {"image": name, **asdict(cell)}
+                        if pixel_size:
+                            row["area_um2"] = round(cell.area * pixel_size**2, 4)
+                            row["perimeter_um"] = round(cell.perimeter * pixel_size, 4)
+                        if marks is not None:
+                            row["positive"] = int(marks[index])
+                        table.writerow(row)
+
+        write_atomically(self.cells_path(name), write, overwrite=True)
 
     def _check_tables(self) -> None:
         """Refuse a folder whose ``counts.csv`` or ``cells.csv`` cellseg did not write."""
@@ -314,3 +366,13 @@ class PredictionFiles:
         row["scale"] = scale
         row["pixel_size"] = pixel_size
         return row
+
+
+def _measurement(row: list, first_id: int) -> CellMeasurement:
+    """A cell kept by a slide's `RegionStore` (a row of `CELL_COLUMNS`, NaN for no
+    confidence), its id numbered across the slide."""
+    values = dict(zip(CELL_COLUMNS, row, strict=True))
+    values["id"], values["area"] = int(values["id"]) + first_id, int(values["area"])
+    if values["confidence"] != values["confidence"]:
+        values["confidence"] = None
+    return CellMeasurement(**values)

@@ -83,30 +83,46 @@ class Cells:
 
 @dataclass
 class SlideCells:
-    """The cells of an image too large to hold, found region by region as ``regions`` is
-    iterated (`cellseg.neural_network.whole_slide.RegionCells`, in order). ``close`` frees
-    the file when done."""
+    """The cells of an image too large to hold (a whole slide), found region by region as
+    `found` is iterated: its ``regions`` that go through the network (those holding
+    ``tissue``, when it was looked for) at one ``scale``, their haematoxylin strengthened by
+    one factor, ``counterstain`` (`cellseg.neural_network.whole_slide.plan_slide`)."""
 
     shape: tuple[int, int]
     scale: float
-    regions: Iterator
-    region_count: int
-    region_rows: int
+    regions: list
     source: object
+    model: object = None
+    tissue: object = None
+    known: object = None
+    counterstain: float = 1.0
+
+    @property
+    def region_count(self) -> int:
+        return len(self.regions)
+
+    def found(self, *, skip=frozenset()) -> Iterator:
+        """Each region's cells (`RegionCells`), lazily; those numbered in ``skip`` left out."""
+        from cellseg.neural_network.whole_slide import region_cells
+
+        return region_cells(
+            self.model,
+            self.source,
+            self.regions,
+            scale=self.scale,
+            known=self.known,
+            skip=skip,
+            counterstain=self.counterstain,
+        )
 
     def close(self) -> None:
         self.source.close()
 
     def whole_labels(self) -> np.ndarray:
         """All regions' labels in one array of the slide's size (for scoring; memory!)."""
-        labels = np.zeros(self.shape, dtype=np.uint32)
-        for region in self.regions:
-            window = labels[
-                region.top : region.top + region.labels.shape[0],
-                region.left : region.left + region.labels.shape[1],
-            ]
-            np.copyto(window, region.labels, where=region.labels > 0)
-        return labels
+        from cellseg.neural_network.whole_slide import whole_labels
+
+        return whole_labels(self.shape, self.found())
 
 
 class TrainedModel:
@@ -283,41 +299,47 @@ class TrainedModel:
             return self.find_cells(self.output(image))
         return rescaled(lambda bigger: self._cells(bigger, 1.0), as_rgb(image), scale)
 
-    def segment_file(self, path, *, scale: float | str = AUTO, progress=None):
-        """Find the cells of an image file: `Cells` when it is held whole, `SlideCells`
-        (read and found region by region, lazily) when it is too large at that scale.
+    def segment_file(self, path, *, scale: float | str = AUTO, tissue_only: bool = True):
+        """Find the cells of an image or slide file: `Cells` when it is held whole,
+        `SlideCells` (`segment_slide`) for a slide: a scanner's format
+        (`cellseg.image_io.SLIDE_SUFFIXES`), a pyramidal TIFF, or any image past
+        `REGION_MODE_PIXELS` at that scale."""
+        from cellseg.errors import CellsegError
+        from cellseg.image_io import SLIDE_SUFFIXES, is_tiff, read_image
+        from cellseg.slide_io import ArrayRegions, TiffRegions, open_slide
 
-        ``progress``, if given, is called once per region of a slide.
-        """
-        from cellseg.image_io import is_tiff, read_image, read_image_shape
-        from cellseg.slide_io import ArrayRegions, TiffRegions
-
-        size_scale = 1.0 if scale == AUTO else float(scale)
-        path = Path(path)
-        if is_tiff(path) and prod(read_image_shape(path)) * size_scale**2 > REGION_MODE_PIXELS:
-            return self.segment_slide(TiffRegions(path), scale=scale, progress=progress)
+        size_scale, path, source = 1.0 if scale == AUTO else float(scale), Path(path), None
+        if path.suffix.lower() in SLIDE_SUFFIXES or is_tiff(path):
+            try:
+                source = open_slide(path)
+            except CellsegError:
+                if not is_tiff(path):
+                    raise  # else read whole: read_image says what is wrong, or reads it
+        if source is not None:
+            pyramid = not isinstance(source, TiffRegions) or len(source.level_shapes) > 1
+            if pyramid or prod(source.shape) * size_scale**2 > REGION_MODE_PIXELS:
+                return self.segment_slide(source, scale=scale, tissue_only=tissue_only)
+            source.close()
         image = read_image(path)
         if prod(image.shape[:2]) * size_scale**2 <= REGION_MODE_PIXELS:
             return self.segment(image, scale=scale)
-        return self.segment_slide(ArrayRegions(image), scale=scale, progress=progress)
+        return self.segment_slide(ArrayRegions(image), scale=scale, tissue_only=tissue_only)
 
-    def segment_slide(self, source, *, scale: float | str = AUTO, progress=None) -> SlideCells:
-        """Find the cells of a large image region by region (`SlideCells`); ``"auto"``
-        chooses one scale for the whole slide, on its central region."""
-        from cellseg.neural_network.whole_slide import (
-            REGION,
-            region_cells,
-            region_count,
-            slide_scale,
-        )
+    def segment_slide(self, source, *, scale=AUTO, tissue_only: bool = True) -> SlideCells:
+        """Find the cells of a large image region by region (`SlideCells`): with
+        ``tissue_only``, only its regions that hold tissue, cut down to it; ``"auto"``
+        chooses one scale for the whole slide, on its central region with tissue."""
+        from cellseg.neural_network.whole_slide import plan_slide
 
-        known = None
-        if scale == AUTO:
-            known = slide_scale(self, source)
-            scale = known.scale
-        regions = region_cells(self, source, scale=scale, known=known, progress=progress)
-        count = region_count(source.shape)
-        return SlideCells(source.shape, float(scale), regions, count, REGION, source)
+        try:
+            tissue, regions, known, counterstain = plan_slide(
+                self, source, tissue_only, scale == AUTO
+            )
+        except BaseException:
+            source.close()
+            raise
+        scale = (known.scale if known else 1.0) if scale == AUTO else float(scale)
+        return SlideCells(source.shape, scale, regions, source, self, tissue, known, counterstain)
 
     def tuned_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         """This model with its post-processing fitted to annotated images (the validation

@@ -1,16 +1,20 @@
 """Find the cells of images too large to hold in memory (whole slides), region by region.
 
 The slide is cut into square regions of `REGION` pixels. Each is read from its source
-(`cellseg.slide_io`: TIFFs are read lazily, only the tiles or strips a region touches)
-with a `HALO` of context around it, its cells are found, and a cell belongs to the region
-that holds its centroid. The halo is wider than any nucleus, so a region sees its cells
-whole: none is cut, none is counted twice. Regions come row by row, so the writers of the
-results (`cellseg.prediction_files`) hold a few strips of labels at a time, never the slide.
+(`cellseg.slide_io`: only the tiles a window touches) with a `HALO` of context around it,
+its cells are found, and a cell belongs to the region that holds its centroid. The halo is
+wider than any nucleus, so a region sees its cells whole: none is cut, none is counted
+twice.
+
+Only the tissue goes through the network: the slide's tissue is told from a picture of it
+`TISSUE_DOWNSAMPLE` times smaller (`cellseg.preprocessing.tissue`), regions without any
+are skipped, and the window read for the others is cut down to the tissue it holds (its
+halo too), so a slide that is two thirds glass costs about a third of a full one.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from math import isqrt
+from math import ceil, floor, isqrt
 
 import numpy as np
 
@@ -23,27 +27,125 @@ HALO = 128
 #: a region is the largest image the network takes in one piece (`WHOLE_IMAGE_PIXELS`), so
 #: its output is never tiled and stitched.
 REGION = (isqrt(WHOLE_IMAGE_PIXELS) - 2 * HALO) // LABEL_TILE * LABEL_TILE
+#: The tissue is found on the slide shrunk this many times (8 um pixels at 40x), or fewer
+#: (a power of 2) for a slide too small to give a picture of `TISSUE_PICTURE` pixels a side.
+TISSUE_DOWNSAMPLE = 32
+TISSUE_PICTURE = 64
+
+
+@dataclass(frozen=True)
+class Tissue:
+    """Where a slide holds tissue: a mask of it at low resolution, and the slide's shape."""
+
+    mask: np.ndarray
+    shape: tuple[int, int]
+
+    @property
+    def fraction(self) -> float:
+        """The share of the slide that is tissue."""
+        return float(self.mask.mean()) if self.mask.size else 0.0
+
+    def box(self, top: int, left: int, bottom: int, right: int):
+        """The smallest window within this one that holds all its tissue, in the slide's
+        pixels (a mask pixel is tissue throughout); None without tissue."""
+        row_step = self.shape[0] / self.mask.shape[0]
+        column_step = self.shape[1] / self.mask.shape[1]
+        first_row, first_column = floor(top / row_step), floor(left / column_step)
+        part = self.mask[
+            first_row : ceil(bottom / row_step), first_column : ceil(right / column_step)
+        ]
+        rows, columns = np.nonzero(part.any(axis=1))[0], np.nonzero(part.any(axis=0))[0]
+        if not rows.size:
+            return None
+        return (
+            max(top, floor((first_row + rows[0]) * row_step)),
+            max(left, floor((first_column + columns[0]) * column_step)),
+            min(bottom, ceil((first_row + rows[-1] + 1) * row_step)),
+            min(right, ceil((first_column + columns[-1] + 1) * column_step)),
+        )
+
+
+def tissue_downsample(shape) -> int:
+    """How many times smaller the picture the tissue is found on is than the slide.
+
+    Examples
+    --------
+    >>> tissue_downsample((40_000, 60_000)), tissue_downsample((1500, 1800))
+    (32, 16)
+    >>> tissue_downsample((300, 280)), tissue_downsample((50, 50))
+    (4, 1)
+    """
+    fits = max(1, min(shape) // TISSUE_PICTURE)
+    return min(TISSUE_DOWNSAMPLE, 1 << (fits.bit_length() - 1))
+
+
+def find_tissue(source) -> Tissue | None:
+    """The tissue of a slide source (`cellseg.slide_io`), from its low-resolution picture;
+    None for a slide whose tissue cannot be told from glass by its colour, a grey or a
+    fluorescence one (`cellseg.preprocessing.colour.is_brightfield`): all of it is looked at.
+    """
+    from cellseg.preprocessing.colour import is_brightfield
+    from cellseg.preprocessing.tissue import tissue_mask
+
+    picture = source.low_resolution(tissue_downsample(source.shape))
+    if picture.ndim != 3 or picture.shape[-1] < 3 or not is_brightfield(picture):
+        return None
+    return Tissue(tissue_mask(picture), tuple(source.shape))
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region: its number in the slide's order, the pixels it owns (the cells whose
+    centroid they hold) and the window read for it (top, left, bottom, right)."""
+
+    index: int
+    top: int
+    left: int
+    bottom: int
+    right: int
+    window: tuple[int, int, int, int]
+
+
+def slide_regions(shape, tissue: Tissue | None = None) -> list[Region]:
+    """The regions of a slide to go through the network, in order (row by row): all of
+    them, or with a `Tissue`, those that hold tissue, their windows cut down to it."""
+    rows, columns = shape
+    regions = []
+    for index, (top, left) in enumerate(
+        (top, left) for top in range(0, rows, REGION) for left in range(0, columns, REGION)
+    ):
+        bottom, right = min(top + REGION, rows), min(left + REGION, columns)
+        window = (max(top - HALO, 0), max(left - HALO, 0))
+        window += (min(bottom + HALO, rows), min(right + HALO, columns))
+        if tissue is not None:
+            if tissue.box(top, left, bottom, right) is None:
+                continue
+            window = tissue.box(*window)
+        regions.append(Region(index, top, left, bottom, right, window))
+    return regions
+
+
+def region_count(shape) -> int:
+    """How many regions a slide is cut into (with tissue or not)."""
+    return -(-shape[0] // REGION) * -(-shape[1] // REGION)
 
 
 @dataclass(frozen=True)
 class RegionCells:
-    """The cells one region owns: their labels (global ids) in the window read, and where."""
+    """The cells one region owns: their labels (ids 1..n of the region's own) in the window
+    read (``region.window``), and their measurements, centroids in the slide's pixels."""
 
-    row_index: int
-    top: int
-    left: int
+    region: Region
     labels: np.ndarray
-    image: np.ndarray
     cells: list
 
 
 @dataclass(frozen=True)
 class ScaledRegion:
-    """The scale `slide_scale` chose, and the cells of the region window it chose it on."""
+    """The scale `plan_slide` chose, and the cells of the region it chose it on."""
 
     scale: float
-    top: int
-    left: int
+    index: int
     labels: np.ndarray
     confidence: np.ndarray | None = None
 
@@ -51,83 +153,105 @@ class ScaledRegion:
 def region_cells(
     model,
     source,
+    regions: list[Region],
     *,
-    progress=None,
     scale: float = 1.0,
     known: ScaledRegion | None = None,
+    skip=frozenset(),
+    counterstain: float = 1.0,
 ) -> Iterator[RegionCells]:
-    """Find the cells of a large image region by region; ids are numbered across the slide.
+    """Find the cells of a large image region by region, lazily.
 
     Parameters
     ----------
     model : cellseg.neural_network.model.TrainedModel
-    source : ArrayRegions or TiffRegions
+    source : a slide source (`cellseg.slide_io`)
         Anything with a ``shape`` (rows, columns) and ``read(top, left, bottom, right)``.
-    progress : callable, optional
-        Called once per region.
+    regions : list of Region
+        `slide_regions`' answer.
     scale : float
         The enlargement before the network, the same for every region.
     known : ScaledRegion, optional
-        `slide_scale`'s answer: the cells of the region the scale was chosen on, so that
+        `plan_slide`'s answer: the cells of the region the scale was chosen on, so that
         region is not found twice.
+    skip : set of int
+        The numbers of regions already found (a killed slide's), left out.
+    counterstain : float
+        How much every region's haematoxylin is strengthened before the network, the same
+        for the whole slide (`plan_slide`).
     """
     from cellseg.postprocessing.measurements import measure_cells
 
-    rows, columns = source.shape
-    next_id = 1
-    for row_index, top in enumerate(range(0, rows, REGION)):
-        for left in range(0, columns, REGION):
-            bottom, right = min(top + REGION, rows), min(left + REGION, columns)
-            window = _window(top, left, source.shape)
-            image = source.read(*window)
-            if known is not None and (known.top, known.left) == window[:2]:
-                labels, confidence = known.labels, known.confidence
-            else:
-                found = model.segment(image, scale=scale)
-                labels, confidence = found.labels, found.confidence
-            measured = measure_cells(image, labels, confidence)
-            lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint32)
-            owned = []
-            for cell in measured:
-                row = cell.centroid_row + window[0]
-                column = cell.centroid_column + window[1]
-                if top <= row < bottom and left <= column < right:
-                    lookup[cell.id] = next_id
-                    owned.append(
-                        replace(cell, id=next_id, centroid_row=row, centroid_column=column)
-                    )
-                    next_id += 1
-            yield RegionCells(row_index, window[0], window[1], lookup[labels], image, owned)
-            if progress is not None:
-                progress()
+    for region in regions:
+        if region.index in skip:
+            continue
+        image = source.read(*region.window)
+        if known is not None and known.index == region.index:
+            labels, confidence = known.labels, known.confidence
+        else:
+            found = model.segment(image, scale=scale, counterstain=counterstain)
+            labels, confidence = found.labels, found.confidence
+        top, left = region.window[:2]
+        lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint32)
+        owned = []
+        for cell in measure_cells(image, labels, confidence):
+            row, column = cell.centroid_row + top, cell.centroid_column + left
+            if region.top <= row < region.bottom and region.left <= column < region.right:
+                owned.append(
+                    replace(cell, id=len(owned) + 1, centroid_row=row, centroid_column=column)
+                )
+                lookup[cell.id] = len(owned)
+        yield RegionCells(region, lookup[labels], owned)
 
 
-def slide_scale(model, source) -> ScaledRegion:
-    """The automatic scale for a whole slide (`TrainedModel.segment`'s ``"auto"``), chosen
-    on its central region.
-
-    The region is the one of `region_cells` that holds the slide's centre, read with its
-    halo, and its cells found at the chosen scale come back with it to be used again.
-    """
-    rows, columns = source.shape
-    top, left = rows // 2 // REGION * REGION, columns // 2 // REGION * REGION
-    window = _window(top, left, source.shape)
-    found = model.segment(source.read(*window), scale=AUTO)
-    return ScaledRegion(found.scale, window[0], window[1], found.labels, found.confidence)
-
-
-def _window(top: int, left: int, shape) -> tuple[int, int, int, int]:
-    """Top, left, bottom and right of the window read for the region at ``top``, ``left``:
-    the region and its halo, within the slide."""
+def central_region(shape, regions: list[Region]) -> Region:
+    """The region holding the slide's centre, or, when that one has no tissue (is not
+    among ``regions``), the nearest that has."""
     rows, columns = shape
-    return (
-        max(top - HALO, 0),
-        max(left - HALO, 0),
-        min(top + REGION + HALO, rows),
-        min(left + REGION + HALO, columns),
-    )
+
+    def distance(region: Region):
+        holds = (
+            region.top <= rows // 2 < region.bottom and region.left <= columns // 2 < region.right
+        )
+        centre = (
+            (region.top + region.bottom) / 2 - rows / 2,
+            (region.left + region.right) / 2 - columns / 2,
+        )
+        return (not holds, np.hypot(*centre))
+
+    return min(regions, key=distance)
 
 
-def region_count(shape) -> int:
-    """How many regions `region_cells` goes through."""
-    return -(-shape[0] // REGION) * -(-shape[1] // REGION)
+def plan_slide(model, source, tissue_only: bool, auto: bool):
+    """What a slide's prediction starts from, all told from its `central_region` at full
+    resolution (the low-resolution picture blurs nuclei away): its `Tissue` (None when not
+    looked for), the regions that go through the network, how much its haematoxylin is
+    strengthened (`cellseg.preprocessing.colour.counterstain_factor`, 1 for none), and with
+    ``auto`` the scale (`TrainedModel.segment`'s ``"auto"``) with the cells of that region
+    found at it, to be used again (a `ScaledRegion`; None for a slide without tissue)."""
+    from cellseg.preprocessing.colour import counterstain_factor
+
+    tissue = find_tissue(source) if tissue_only else None
+    regions = slide_regions(source.shape, tissue)
+    known, counterstain = None, 1.0
+    if regions and (auto or model.config.haematoxylin):
+        region = central_region(source.shape, regions)
+        image = source.read(*region.window)
+        counterstain = counterstain_factor(image, model.config.haematoxylin)
+        if auto:
+            found = model.segment(image, scale=AUTO, counterstain=counterstain)
+            known = ScaledRegion(found.scale, region.index, found.labels, found.confidence)
+    return tissue, regions, known, counterstain
+
+
+def whole_labels(shape, found: Iterator[RegionCells]) -> np.ndarray:
+    """The regions' labels in one array of the slide's size, numbered 1..N region after
+    region."""
+    labels = np.zeros(shape, dtype=np.uint32)
+    first = 0
+    for region in found:
+        top, left, bottom, right = region.region.window
+        cells = region.labels + np.uint32(first)
+        np.copyto(labels[top:bottom, left:right], cells, where=region.labels > 0)
+        first += len(region.cells)
+    return labels

@@ -11,7 +11,14 @@ from cellseg.commands.arguments import (
     scale_or_auto,
     shard,
 )
+from cellseg.image_io import SLIDE_FORMATS
 from cellseg.output_formats import FORMATS
+
+#: The inputs predict reads, for its help: one list, `cellseg.image_io.SLIDE_FORMATS`.
+INPUTS = "image files or folders: PNG, JPEG and TIFF images (BigTIFF, OME-TIFF and the " + (
+    "scanners' TIFFs too), and whole slides: "
+    + ", ".join(f"{name} {' '.join(suffixes)}" for name, suffixes in SLIDE_FORMATS.items())
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,10 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
         "<stem>_overlay.png (outlines over the image) and <stem>_cells.csv; for all images "
         "counts.csv (one row per image: count, mean area, the scale used) and cells.csv (one "
         "row per cell: position, area, perimeter, eccentricity, mean haematoxylin and DAB "
-        "optical density). Running the same command again skips the images already done.",
+        "optical density). Whole slides are read region by region, only where they hold "
+        "tissue (<stem>_tissue.png shows where), with their pixel size setting the scale. "
+        "Running the same command again skips the images already done, and goes on with a "
+        "slide where it stopped.",
     )
     add_model_argument(parser)
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help=INPUTS)
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for the results")
     parser.add_argument(
         "--format",
@@ -68,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave out cells less likely than P (0-1) to be real nuclei (the model's own, "
         "tuned on its validation images, by default)",
     )
+    parser.add_argument(
+        "--tissue-only",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send through the network only the regions of a slide that hold tissue, found "
+        "on a low-resolution picture of it and saved as <stem>_tissue.png (the default; "
+        "--no-tissue-only or --all-regions: every region)",
+    )
+    parser.add_argument(
+        "--all-regions", dest="tissue_only", action="store_false", help=argparse.SUPPRESS
+    )
     add_positivity_argument(parser)
     add_overlay_arguments(parser)
     parser.add_argument(
@@ -90,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import_tensorflow()
 
+    import time
     from dataclasses import replace
 
     from tqdm import tqdm
@@ -106,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         model = model.with_config(
             thresholds=replace(model.thresholds, min_confidence=arguments.min_confidence)
         )
-    files = image_files(arguments.inputs)
+    files = image_files(arguments.inputs, slides=True)
     mine = files if arguments.shard is None else files[arguments.shard[0] - 1 :: arguments.shard[1]]
     output = prepare_output_folder(arguments.output, [*arguments.inputs, model.folder.path])
     results = PredictionFiles(
@@ -118,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             **model.identity(),
             "scale": arguments.scale,
             "min_confidence": model.thresholds.min_confidence,
+            # Only when off, so that the results of earlier versions still count as done.
+            **({} if arguments.tissue_only else {"tissue_only": False}),
         },
         overlay=overlay_style(arguments),
         pixel_size=arguments.pixel_size,
@@ -131,31 +155,28 @@ def main(argv: list[str] | None = None) -> int:
     enlarged, strengthened = {}, {}
 
     def predict_one(path):
-        bars = []  # a slide's progress bar, once it is known to be one
         pixel_size = arguments.pixel_size or read_pixel_size(path)
-        scale, why = arguments.scale, "the cells the network is surest of"
+        scale, why = arguments.scale, "--scale"
         if scale == "auto" and model.scale_for_pixel_size(pixel_size):
-            scale, why = model.scale_for_pixel_size(pixel_size), f"{pixel_size:g} um pixels"
-        found = model.segment_file(path, scale=scale, progress=lambda: bars and bars[0].update())
+            scale = model.scale_for_pixel_size(pixel_size)
+            why = f"{pixel_size:g} um pixels, the model's {model.config.pixel_size:g}"
+        elif scale == "auto":
+            why = "the cells the network is surest of"
+        start = time.monotonic()
+        found = model.segment_file(path, scale=scale, tissue_only=arguments.tissue_only)
+        progress = None
         if isinstance(found, SlideCells):
-            bars.append(
-                tqdm(
-                    total=found.region_count,
-                    desc=path.name,
-                    unit="region",
-                    disable=None,
-                    leave=False,
-                )
-            )
+            tqdm.write(slide_line(path, found, pixel_size, why))
+            progress = SlideProgress(path.name, start)
         if arguments.scale == "auto" and found.scale != 1:
             enlarged[path.name] = (found.scale, why)
-        if getattr(found, "counterstain", 1) != 1:  # SlideCells: none yet
+        if found.counterstain != 1:
             strengthened[path.name] = found.counterstain
         try:
-            results.add(path.name, found, pixel_size=pixel_size)
+            results.add(path.name, found, pixel_size=pixel_size, progress=progress)
         finally:
-            for bar in bars:
-                bar.close()
+            if progress is not None:
+                progress.close()
 
     try:
         code = run_each(todo, predict_one, command="predict") if todo else 0
@@ -185,3 +206,58 @@ def main(argv: list[str] | None = None) -> int:
             f"eosin, strengthened before the network (outputs show the image as it is): {listed}"
         )
     return code
+
+
+def slide_line(path, slide, pixel_size, why: str) -> str:
+    """What predict says of a slide before finding its cells: its size, the scale and
+    why, and how much of it goes through the network."""
+    rows, columns = slide.shape
+    size = f"{columns} x {rows} pixels" + (f" of {pixel_size:g} um" if pixel_size else "")
+    line = f"cellseg predict: {path.name}: {size}, scale {slide.scale:g} ({why}); "
+    if slide.tissue is None:
+        return line + f"all {slide.region_count} regions (--all-regions)"
+    from cellseg.neural_network.whole_slide import region_count
+
+    return line + (
+        f"tissue in {slide.region_count} of {region_count(slide.shape)} regions "
+        f"({slide.tissue.fraction:.0%} of the slide, shown in {path.stem}_tissue.png)"
+    )
+
+
+class SlideProgress:
+    """A slide's progress: regions done of all, cells so far and the time left, as a bar
+    on a terminal, else a line a minute (a cluster job's log); one line at the end."""
+
+    def __init__(self, name: str, start: float):
+        self.name, self.start, self.bar = name, start, None
+
+    def __call__(self, done: int, total: int, cells: int) -> None:
+        import time
+
+        from tqdm import tqdm
+
+        if self.bar is None:  # regions found before a kill are done already
+            shown = {"desc": self.name, "unit": "region", "leave": False, "disable": None}
+            self.bar = tqdm(total=total, initial=done, **shown)
+            self.resumed, self.last = done, time.monotonic()
+        self.bar.update(done - self.bar.n)
+        self.bar.set_postfix(cells=cells, refresh=False)
+        self.done, self.total, self.cells = done, total, cells
+        if self.bar.disable and time.monotonic() - self.last >= 60:
+            self.last = time.monotonic()
+            rate = (done - self.resumed) / (self.last - self.start)
+            left = f", about {(total - done) / rate / 60:.0f} min left" if rate else ""
+            print(f"cellseg predict: {self.name}: {done} of {total} regions, {cells} cells{left}")
+
+    def close(self) -> None:
+        import time
+
+        if self.bar is None:
+            return
+        self.bar.close()
+        if self.done == self.total:
+            again = f", {self.resumed} found before it was stopped" if self.resumed else ""
+            print(
+                f"cellseg predict: {self.name}: {self.cells} cells in {self.total} regions"
+                f"{again}, {time.monotonic() - self.start:.0f} s"
+            )

@@ -1,0 +1,210 @@
+"""Whole slides as scanners write them, read and written region by region.
+
+The slides are built here, small, in the scanners' own layouts: an Aperio SVS (a tiled
+TIFF whose first ``ImageDescription`` starts ``Aperio`` and gives ``MPP``, its levels in
+further tiled pages, a stripped thumbnail), an OME-TIFF pyramid in SubIFDs with its
+``PhysicalSizeX``. `tissue_slide` makes one of synthetic H&E on glass.
+"""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import tifffile
+
+from cellseg.batch import image_files
+from cellseg.errors import CellsegError
+from cellseg.image_io import write_image
+from cellseg.image_metadata import read_pixel_size
+from cellseg.neural_network.model import TrainedModel
+from cellseg.neural_network.model_config import ModelConfig
+from cellseg.preprocessing.synthetic import synthetic_tissue
+from cellseg.slide_io import (
+    LABEL_TILE,
+    OpenSlideRegions,
+    RegionStore,
+    TiffRegions,
+    open_slide,
+    write_label_pyramid,
+)
+
+GLASS = (238, 236, 240)
+
+
+def aperio_slide(path, image, mpp, *, downsamples=(4, 16)):
+    """An Aperio-style pyramidal TIFF (``.svs``) of ``image`` at ``mpp`` um per pixel."""
+    rows, columns = image.shape[:2]
+    head = "Aperio Image Library v12.0.15\r\n"
+    level = {"tile": (256, 256), "photometric": "rgb", "compression": "zlib", "metadata": None}
+    with tifffile.TiffWriter(path) as tiff:
+        tiff.write(
+            image,
+            description=f"{head}{columns}x{rows} [0,0 {columns}x{rows}] (256x256) "
+            f"RAW/RGB|AppMag = {round(10 / mpp)}|MPP = {mpp}",
+            **level,
+        )
+        thumbnail = image[::32, ::32]
+        tiff.write(thumbnail, photometric="rgb", description=f"{head}thumbnail", metadata=None)
+        for factor in downsamples:
+            small = image[::factor, ::factor]
+            size = f"{columns}x{rows} -> {small.shape[1]}x{small.shape[0]}"
+            tiff.write(small, description=f"{head}{size} - ", **level)
+
+
+def ome_slide(path, image, pixel_size, *, levels=2):
+    """A pyramidal OME-TIFF of ``image``, its levels in SubIFDs, at ``pixel_size`` um."""
+    options = {"tile": (256, 256), "photometric": "rgb", "compression": "zlib"}
+    metadata = {"axes": "YXS", "PhysicalSizeX": pixel_size, "PhysicalSizeY": pixel_size}
+    with tifffile.TiffWriter(path, bigtiff=True, ome=True) as tiff:
+        tiff.write(image, subifds=levels, metadata=metadata, **options)
+        for level in range(1, levels + 1):
+            tiff.write(image[:: 2**level, :: 2**level], subfiletype=1, **options)
+
+
+def tissue_slide(shape, *, tissue=0.3, seed=0):
+    """Synthetic H&E on glass: an ellipse of tissue covering ``tissue`` of the slide, its
+    image and its cells (labels, cut at the tissue's edge)."""
+    image, labels = synthetic_tissue(shape, seed=seed, cell_radius=(4, 9), density=0.2)
+    rows, columns = np.ogrid[: shape[0], : shape[1]]
+    radius = np.sqrt(tissue * shape[0] * shape[1] / np.pi)
+    inside = ((rows - shape[0] / 2) / (radius * 0.8)) ** 2 + (
+        (columns - shape[1] / 2) / (radius / 0.8)
+    ) ** 2 <= 1
+    noise = np.random.default_rng(seed).integers(-3, 4, (*shape, 3))
+    glass = np.clip(np.array(GLASS) + noise, 0, 255).astype(np.uint8)
+    image = np.where(inside[..., None], image, glass)
+    return image, np.where(inside, labels, 0), inside
+
+
+@pytest.fixture(scope="module")
+def picture():
+    image, _, _ = tissue_slide((700, 1000), tissue=0.5, seed=1)
+    return image
+
+
+def test_an_aperio_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
+    aperio_slide(tmp_path / "scan.svs", picture, 0.499)
+    source = open_slide(tmp_path / "scan.svs")
+    assert isinstance(source, OpenSlideRegions) and source.shape == (700, 1000)
+    window = source.read(100, 200, 400, 650)
+    assert window.dtype == np.uint8 and np.array_equal(window, picture[100:400, 200:650])
+    # The low-resolution picture comes from the 4x level, shrunk 2x more: 8x in all.
+    small = source.low_resolution(8)
+    assert small.shape == (88, 125, 3)
+    means = picture[:696].reshape(87, 8, 125, 8, 3).mean(axis=(1, 3))
+    assert np.abs(small[:87] - means).mean() < 12
+    source.close()
+    assert read_pixel_size(tmp_path / "scan.svs") == 0.499
+
+
+def test_an_ome_tiff_pyramid_is_read_through_tifffile(picture, tmp_path):
+    ome_slide(tmp_path / "scan.ome.tif", picture, 0.25)
+    source = open_slide(tmp_path / "scan.ome.tif")
+    assert isinstance(source, TiffRegions)
+    assert source.level_shapes == [(700, 1000), (350, 500), (175, 250)]
+    assert np.array_equal(source.read(0, 900, 700, 1000), picture[:, 900:])
+    assert source.low_resolution(8).shape == (88, 125, 3)  # from the 4x level, halved
+    source.close()
+    assert read_pixel_size(tmp_path / "scan.ome.tif") == 0.25
+
+
+@pytest.mark.parametrize(
+    ("write", "pixel_size", "scale"),
+    [(aperio_slide, 0.5, 2.0), (aperio_slide, 0.25, 1.0), (ome_slide, 0.5, 2.0)],
+)
+def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pixel_size, scale):
+    path = tmp_path / ("scan.svs" if write is aperio_slide else "scan.ome.tif")
+    write(path, picture, pixel_size)
+    model = TrainedModel([], ModelConfig(pixel_size=0.25))
+    assert model.scale_for_pixel_size(read_pixel_size(path)) == scale
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("garbage.svs", b"not a slide at all" * 100),
+        ("empty.ndpi", b""),
+        ("cut.svs", None),  # an Aperio slide cut short
+        ("picture.mrxs", "png"),  # a PNG named as a MIRAX slide
+        ("broken.tif", b"II*\x00" + b"\xff" * 40),
+    ],
+)
+def test_an_unreadable_slide_is_one_line_naming_it(picture, tmp_path, name, content):
+    path = tmp_path / name
+    if content is None:
+        aperio_slide(tmp_path / "whole.svs", picture, 0.25)
+        path.write_bytes((tmp_path / "whole.svs").read_bytes()[:5000])
+    elif content == "png":
+        write_image(tmp_path / "picture.png", picture)
+        (tmp_path / "picture.png").rename(path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CellsegError) as refused:
+        open_slide(path).read(0, 0, 10, 10)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+
+
+def test_the_label_pyramid_is_an_ome_tiff_at_the_slides_pixel_size(tmp_path):
+    labels = np.random.default_rng(2).integers(0, 5000, (1300, 2100)).astype(np.uint32)
+    bands = (labels[top : top + LABEL_TILE] for top in range(0, 1300, LABEL_TILE))
+    write_label_pyramid(tmp_path / "labels.tif", labels.shape, bands, pixel_size=0.5)
+    with tifffile.TiffFile(tmp_path / "labels.tif") as tiff:
+        assert tiff.is_ome and tiff.is_bigtiff and tiff.pages[0].is_tiled
+        assert 'PhysicalSizeX="0.5"' in tiff.ome_metadata
+        levels = tiff.series[0].levels
+        assert [level.shape for level in levels] == [(1300, 2100), (650, 1050), (325, 525)]
+        for level, factor in zip(levels, (1, 2, 4), strict=True):
+            assert np.array_equal(level.asarray(), labels[::factor, ::factor])
+        x_resolution = tiff.pages[0].tags["XResolution"].value
+        assert x_resolution[0] / x_resolution[1] == pytest.approx(1e4 / 0.5)  # per cm
+    assert list(tmp_path.iterdir()) == [tmp_path / "labels.tif"]  # no level left behind
+
+
+def test_the_label_pyramid_is_written_without_holding_the_slide(tmp_path):
+    """A 4096 x 4096 slide's labels (64 MB) are written holding a few bands at a time."""
+    rows = columns = 4096
+
+    def bands():
+        for top in range(0, rows, LABEL_TILE):
+            band = np.arange(top * columns, (top + LABEL_TILE) * columns, dtype=np.uint32)
+            yield band.reshape(LABEL_TILE, columns) // 97
+
+    tracemalloc.start()
+    write_label_pyramid(tmp_path / "labels.tif", (rows, columns), bands())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    band = LABEL_TILE * columns * 4  # bytes
+    assert peak < 4 * band, f"{peak / 1e6:.0f} MB of a {rows * columns * 4 / 1e6:.0f} MB slide"
+    with tifffile.TiffFile(tmp_path / "labels.tif") as tiff:
+        assert tiff.series[0].levels[0].asarray()[-1, -1] == (rows * columns - 1) // 97
+
+
+def test_regions_kept_on_disk_rebuild_the_slides_labels(tmp_path):
+    shape = (600, 500)
+    first = np.zeros((400, 300), np.uint32)
+    first[10:20, 10:20], first[300:310, 200:210] = 1, 2
+    second = np.zeros((350, 500), np.uint32)
+    second[100:120, 400:420] = 1
+    store = RegionStore(tmp_path / ".slide.regions", {"model": "a"})
+    store.add(0, (0, 0, 400, 300), first, np.zeros((2, 9)))
+    store.add(3, (250, 0, 600, 500), second, np.ones((1, 9)), rings=[np.ones((5, 2))])
+    assert store.done() == {0, 3}
+    assert store.read(3, "ring_ends", "ring_points")[0].tolist() == [5]
+    labels = np.concatenate(list(store.label_bands(shape, {0: 0, 3: 2})))
+    expected = np.zeros(shape, np.uint32)
+    expected[:400, :300] = first
+    expected[350:370, 400:420] = 3  # the second region's cell 1, after the first's 2
+    assert np.array_equal(labels, expected)
+    assert RegionStore(tmp_path / ".slide.regions", {"model": "a"}).done() == {0, 3}
+    assert RegionStore(tmp_path / ".slide.regions", {"model": "b"}).done() == set()
+    store.remove()
+    assert not (tmp_path / ".slide.regions").exists()
+
+
+def test_folder_scans_list_slides_and_one_file_of_a_dicom_slide(tmp_path):
+    for name in ("a.png", "b.svs", "c.ndpi", "d.mrxs", "level0.dcm", "level1.dcm", "e.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [path.name for path in image_files([tmp_path])] == ["a.png"]
+    found = [path.name for path in image_files([tmp_path], slides=True)]
+    assert found == ["a.png", "b.svs", "c.ndpi", "d.mrxs", "level0.dcm"]
