@@ -167,6 +167,9 @@ def model_settings(model, positive_threshold: float) -> dict:
         "test_time_flips": config.test_time_flips,
         "cell_area": config.cell_area,
         "pixel_size": config.pixel_size,
+        # How strong the training images' haematoxylin was: the page strengthens a paler
+        # counterstain as TrainedModel.segment does (None for models that do not say).
+        "haematoxylin": getattr(config, "haematoxylin", None),
         "input_size": None if rows is None else [int(rows), int(columns)],
         "positive_threshold": positive_threshold,
         "onnxruntime_web": ONNX_RUNTIME_WEB_VERSION,

@@ -1,109 +1,321 @@
-// The page: hand the chosen image to the worker, show its cells, offer the results.
-// DOM contract (kept stable for tests and for labs who script the page):
-//   #image-input       the file input
-//   #scale             enlargement before the network: auto, or 1 to 4 (2 for 20x images)
-//   #cell-count        its text starts with the number of cells found
-//   body[data-state]   idle, running, done or error (the message is in #status)
-//   body[data-model]   "ready" once the model is loaded (an image chosen earlier waits for it)
+// The page: a case of images counted in Web Workers, a table of their counts, one image
+// shown to look at closely and correct by click, the files to download and a report to
+// print. DOM contract (kept stable for tests and for labs who script the page):
+//   #image-input        the file input (several files); #folder-input, a folder
+//   #scale              enlargement before the network: auto, or 0.5 to 4
+//   #case-table         a row per image, tr[data-image="<file name>"], its count in td.count
+//   #cell-count         its text starts with the number of cells of the image shown
+//   #view               the canvas of the image shown (data-zoom, data-left, data-top)
+//   #download-case      the ZIP of every file of the case
+//   body[data-state]    idle, running, done (the whole queue is done) or error (#status)
+//   body[data-model]    "ready" once the model is loaded (images chosen earlier wait)
+//   body[data-stain]    "he", or "dab" when DAB-positive cells are counted
+//   tr[data-seconds]    where a finished image's time went (worker.js), for benchmarks
+//   ?workers=N&threads=M in the address: the Web Workers and ONNX Runtime threads each
+//                       (by default two workers, the cores shared between them)
 
-import { innerBoundaries } from "./cells.js";
-import { encodeGray16 } from "./png.js";
+import { Case } from "./case.js";
+import { correctAt, correctionLog, undo } from "./corrections.js";
+import { caseZip, imageFiles, save } from "./downloads.js";
+import { colourOf, outlineOverlay } from "./drawing.js";
+import { positives } from "./positivity.js";
+import { buildReport } from "./report.js";
+import { intervalText, renderTable, rowOf } from "./table.js";
+import { countsCsv } from "./tables.js";
+import { Viewer } from "./viewer.js";
 
+document.body.dataset.app = "started";
 const $ = (selector) => document.querySelector(selector);
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-let result = null;
-let urls = [];
-let chosen = null;
+const IMAGE_NAME = /\.(png|jpe?g|tiff?)$/i;
+const STYLE_KEY = "cellseg-outlines"; // the outlines' colour and width: no image data
+let settings = { postprocessing: {} }; // the model's, from model.json
+let selected = null; // the name of the image shown
 
-fetch("model.json").then((response) => response.json()).then((settings) => {
-  $("#model-name").textContent = `Model: ${settings.name} (${settings.target})`;
-  if (settings.positive_threshold !== undefined) $("#positive-threshold").value = settings.positive_threshold;
+fetch("model.json").then((response) => response.json()).then((loaded) => {
+  settings = loaded;
+  $("#model-name").textContent = `Model: ${loaded.name} (${loaded.target}), cellseg ${loaded.cellseg || ""}`;
+  if (loaded.positive_threshold !== undefined) $("#positive-threshold").value = loaded.positive_threshold;
 }).catch(() => {});
+try {
+  const kept = JSON.parse(localStorage.getItem(STYLE_KEY) || "{}");
+  if (kept.colour) $("#outline-colour").value = kept.colour;
+  if (kept.width) $("#outline-width").value = kept.width;
+} catch { /* storage off: the defaults */ }
+
+const theCase = new Case({
+  onChange: (record) => update(record),
+  onReady: () => {
+    document.body.dataset.model = "ready";
+    update(null);
+  },
+  onFailure: (message) => setState("error", `Cannot load the model: ${message}`),
+});
+const viewer = new Viewer($("#view"), { onClick: correct });
 
 function setState(state, message) {
   document.body.dataset.state = state;
   if (message !== undefined) $("#status").textContent = message;
 }
 
-function start(file) {
-  if (!file) return;
-  chosen = file;
-  result = null;
-  $("#progress").value = 0;
-  setState("running", `Working on ${file.name}...`);
-  const scale = $("#scale").value;
-  worker.postMessage({ file, scale: scale === "auto" ? scale : Number(scale) });
+function positivity() {
+  const on = document.querySelector('input[name="stain"]:checked').value === "dab";
+  return { on, threshold: $("#positive-auto").checked ? "auto" : Number($("#positive-threshold").value) };
 }
 
-worker.onmessage = async ({ data }) => {
-  if (data.type === "ready") {
-    document.body.dataset.model = "ready";
-  } else if (data.type === "progress") {
-    $("#progress").value = data.fraction;
-    $("#status").textContent = `${data.stage}...`;
-  } else if (data.type === "error") {
-    setState("error", `Error: ${data.message}`);
-  } else if (data.type === "done") {
-    result = data;
-    await show();
-    $("#progress").value = 1;
-    const enlarged = data.scale !== 1 ? `, enlarged ${data.scale}x to find the cells` : "";
-    setState("done", `Done: ${data.columns} x ${data.rows} pixels${enlarged}.`);
-  }
-};
-worker.onerror = (event) => setState("error", `Error: ${event.message || "the worker failed to start"}`);
+function options() {
+  const scale = $("#scale").value;
+  const pixelSize = Number($("#pixel-size").value);
+  return { scale: scale === "auto" ? scale : Number(scale), pixelSize: pixelSize > 0 ? pixelSize : null };
+}
 
-$("#image-input").addEventListener("change", (event) => start(event.target.files[0]));
+function addFiles(files) {
+  const images = [...files].filter((file) => IMAGE_NAME.test(file.name) || file.type.startsWith("image/"));
+  if (!images.length) return setState(document.body.dataset.state, "No image among the files chosen (PNG, JPEG or TIFF).");
+  selected = images[0].name;
+  theCase.add(images, options());
+}
+
+/** Bring the page up to date after a change to `record` (null: to the case as a whole). */
+function update(record) {
+  refresh();
+  if (!record) showSelected(false);
+  else if (record.name === selected) showSelected(true);
+}
+
+/** The table, the progress and the state, from the case. */
+function refresh() {
+  const images = theCase.list;
+  $("#case-section").hidden = images.length === 0;
+  renderTable($("#case-table"), images, positivity(), selected);
+  const finished = images.filter((image) => image.state === "done" || image.state === "error");
+  const working = images.filter((image) => image.state === "running");
+  $("#progress").value = images.length ? images.reduce((sum, image) =>
+    sum + (image.state === "done" || image.state === "error" ? 1 : image.fraction || 0), 0) / images.length : 0;
+  if (theCase.failure) {
+    setState("error", `Cannot load the model: ${theCase.failure}`);
+  } else if (!images.length) {
+    setState("idle", document.body.dataset.model === "ready" ? "Choose or drop images to count their cells." : "Loading the model…");
+  } else if (theCase.busy) {
+    const now = working.map((image) => `${image.name}: ${image.stage}`).join("; ");
+    setState("running", `Counting ${images.length} image${images.length === 1 ? "" : "s"}, ${finished.length} done${now ? `. ${now}…` : "."}`);
+  } else {
+    const failed = images.filter((image) => image.state === "error");
+    const cells = images.reduce((sum, image) => sum + (image.cells ? image.cells.length : 0), 0);
+    const summary = `Done: ${images.length - failed.length} image${images.length - failed.length === 1 ? "" : "s"}, ${cells} cells.`;
+    if (failed.length) setState("error", `${summary} Not counted: ${failed.map((image) => image.message).join("; ")}`);
+    else setState("done", summary);
+  }
+}
+
+/** Show the selected image: its view (redrawn when `redraw`), counts and corrections. */
+function showSelected(redraw = true) {
+  const image = theCase.images.get(selected);
+  const ready = Boolean(image && image.state === "done");
+  $("#results").hidden = !ready;
+  if (!ready) return;
+  const marks = markings(image);
+  if (redraw) viewer.show(image.rgba, image.rows, image.columns, overlay(image, marks));
+  const row = rowOf(image, positivity());
+  const count = image.cells.length;
+  $("#image-name").textContent = image.name;
+  $("#cell-count").textContent = `${count} cell${count === 1 ? "" : "s"}` +
+    (row.expected === undefined ? "" : `: ${intervalText(row).replace(" (", " real nuclei expected (95%: ")}`);
+  $("#positive-count").textContent = row.positive === undefined ? "" :
+    `${row.positive} DAB-positive (${row.positive_percent}%)` +
+    (row.positive_threshold === null ? ": no positive group (auto)" : `, from mean DAB optical density ${row.positive_threshold}`);
+  const log = correctionLog(image);
+  $("#correction-count").textContent = log.length ? String(log.length) : "none";
+  $("#corrections").replaceChildren(...log.map((entry) => {
+    const item = document.createElement("li");
+    item.textContent = `${entry.action === "add" ? "added" : "removed"} a cell of ${entry.area} pixels at row ${entry.row}, column ${entry.column}`;
+    return item;
+  }));
+  $("#undo").disabled = !image.corrections.length;
+}
+
+function markings(image) {
+  const threshold = rowOf(image, positivity()).positive_threshold;
+  return threshold === undefined ? null : positives(image.cells, threshold);
+}
+
+function overlay(image, marks = markings(image)) {
+  return outlineOverlay(image.labels, image.rows, image.columns, {
+    width: Math.max(1, Number($("#outline-width").value) || 1),
+    colour: colourOf($("#outline-colour").value),
+    marks,
+  });
+}
+
+function redrawOutlines() {
+  const image = theCase.images.get(selected);
+  if (image && image.state === "done") viewer.setOverlay(overlay(image));
+}
+
+function correct(row, column) {
+  const image = theCase.images.get(selected);
+  if (!image || image.state !== "done") return;
+  if (!correctAt(image, row, column, settings)) return;
+  image.version = (image.version || 0) + 1;
+  redrawOutlines();
+  refresh();
+  showSelected(false);
+}
+
+// Choosing images: the inputs, and dropping files or folders.
+for (const input of [$("#image-input"), $("#folder-input")]) {
+  input.addEventListener("change", () => {
+    addFiles(input.files);
+    input.value = ""; // the same files may be chosen again
+  });
+}
 const zone = $("#drop-zone");
 zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
 zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-zone.addEventListener("drop", (event) => {
+zone.addEventListener("drop", async (event) => {
   event.preventDefault();
   zone.classList.remove("over");
-  start(event.dataTransfer.files[0]);
+  addFiles(await droppedFiles(event.dataTransfer));
 });
-$("#positive-threshold").addEventListener("input", () => result && showCounts());
-$("#scale").addEventListener("change", () => document.body.dataset.state !== "running" && start(chosen));
 
-function showCounts() {
-  const threshold = Number($("#positive-threshold").value);
-  const count = result.cells.length;
-  const positive = result.cells.filter((cell) => cell.dab >= threshold).length;
-  const percent = count ? (100 * positive / count).toFixed(1) : "0.0";
-  $("#cell-count").textContent = `${count} cell${count === 1 ? "" : "s"}`;
-  $("#positive-count").textContent = `${positive} DAB-positive (${percent}%)`;
-  const columns = ["id", "centroid_row", "centroid_column", "area", "perimeter", "eccentricity", "haematoxylin", "dab", "positive"];
-  const lines = [columns.join(",")].concat(result.cells.map((cell) =>
-    columns.map((column) => (column === "positive" ? Number(cell.dab >= threshold) : cell[column])).join(",")));
-  link("#download-cells", new Blob([lines.join("\n") + "\n"], { type: "text/csv" }), "cells.csv");
+/** The files dropped, those inside dropped folders too. */
+async function droppedFiles(transfer) {
+  const entries = [...transfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry()).filter(Boolean);
+  if (!entries.length) return [...transfer.files];
+  const files = [];
+  const walk = async (entry) => {
+    if (entry.isFile) files.push(await new Promise((resolve, reject) => entry.file(resolve, reject)));
+    else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child);
+      }
+    }
+  };
+  for (const entry of entries) await walk(entry);
+  return files.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function link(selector, blob, name) {
-  const url = URL.createObjectURL(blob);
-  urls.push(url);
-  $(selector).href = url;
-  $(selector).download = name;
+// The table: a click on a row shows that image.
+$("#case-table").addEventListener("click", (event) => {
+  const tr = event.target.closest("tbody tr");
+  if (!tr) return;
+  selected = tr.dataset.image;
+  refresh();
+  showSelected(true);
+});
+$("#case-table").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && event.target.matches("tbody tr")) event.target.click();
+});
+
+// Settings: a new scale or pixel size finds every image's cells again.
+function rerun() {
+  const corrected = theCase.list.some((image) => image.corrections.length);
+  if (corrected && !confirm("Find the cells again? The corrections made so far are lost.")) return false;
+  theCase.rerun(options());
+  return true;
+}
+let lastScale = $("#scale").value;
+$("#scale").addEventListener("change", () => {
+  if (theCase.list.length && !rerun()) $("#scale").value = lastScale;
+  lastScale = $("#scale").value;
+});
+$("#pixel-size").addEventListener("change", () => theCase.list.length && rerun());
+$("#new-case").addEventListener("click", () => {
+  const corrected = theCase.list.some((image) => image.corrections.length);
+  if (corrected && !confirm("Start a new case? This case's images and corrections leave the page.")) return;
+  theCase.clear();
+  selected = null;
+  viewer.clear();
+  update(null);
+});
+function restain() {
+  document.body.dataset.stain = positivity().on ? "dab" : "he";
+  update(null);
+  redrawOutlines();
+}
+for (const input of document.querySelectorAll('input[name="stain"], #positive-threshold, #positive-auto')) {
+  input.addEventListener(input.type === "number" ? "input" : "change", restain);
+}
+restain();
+for (const input of [$("#outline-colour"), $("#outline-width")]) {
+  input.addEventListener("input", () => {
+    redrawOutlines();
+    try {
+      localStorage.setItem(STYLE_KEY, JSON.stringify({ colour: $("#outline-colour").value, width: $("#outline-width").value }));
+    } catch { /* storage off */ }
+  });
 }
 
-async function show() {
-  for (const url of urls) URL.revokeObjectURL(url);
-  urls = [];
-  const { rgba, labels, rows, columns } = result;
-  const edge = innerBoundaries(labels, rows, columns);
-  const overlay = new ImageData(new Uint8ClampedArray(rgba), columns, rows);
-  const outlines = new ImageData(columns, rows);
-  for (let index = 0; index < edge.length; index++) {
-    if (!edge[index]) continue;
-    overlay.data.set([255, 0, 0, 255], index * 4);
-    outlines.data.set([255, 0, 0, 255], index * 4);
+// The view's buttons, and undo.
+$("#zoom-in").addEventListener("click", () => viewer.zoomBy(1.5));
+$("#zoom-out").addEventListener("click", () => viewer.zoomBy(1 / 1.5));
+$("#zoom-fit").addEventListener("click", () => viewer.fit());
+$("#undo").addEventListener("click", () => {
+  const image = theCase.images.get(selected);
+  if (!image || !undo(image)) return;
+  image.version = (image.version || 0) + 1;
+  redrawOutlines();
+  refresh();
+  showSelected(false);
+});
+
+// Downloads and the report.
+const finished = () => theCase.list.filter((image) => image.state === "done");
+function about() {
+  return {
+    cellseg: settings.cellseg || null,
+    model: settings.name || null,
+    model_sha256: settings.model_sha256 || null,
+    onnxruntime_web: settings.onnxruntime_web || null,
+    scale: $("#scale").value,
+    min_confidence: settings.postprocessing.min_confidence ?? null,
+    counted: new Date().toISOString(),
+  };
+}
+async function saving(task) {
+  try {
+    await task();
+  } catch (error) {
+    $("#status").textContent = `Cannot save: ${error.message || error}`;
   }
-  const view = $("#view");
-  view.width = columns;
-  view.height = rows;
-  view.getContext("2d").putImageData(overlay, 0, 0);
-  const canvas = new OffscreenCanvas(columns, rows);
-  canvas.getContext("2d").putImageData(outlines, 0, 0);
-  link("#download-outlines", await canvas.convertToBlob({ type: "image/png" }), "outlines.png");
-  link("#download-labels", await encodeGray16(labels, rows, columns), "labels.png");
-  showCounts();
 }
+[["#download-labels", 0], ["#download-outlines", 1], ["#download-cells", 2]].forEach(([button, which]) => {
+  $(button).addEventListener("click", () => saving(async () => {
+    const image = theCase.images.get(selected);
+    if (!image || image.state !== "done") return;
+    const file = (await imageFiles(image, positivity()))[which];
+    save(file.data, file.name, which === 2 ? "text/csv" : "image/png");
+  }));
+});
+$("#download-counts").addEventListener("click", () => save(countsCsv(finished(), positivity()), "counts.csv", "text/csv"));
+$("#download-case").addEventListener("click", () => saving(async () => {
+  if (!finished().length) return;
+  save(await caseZip(finished(), positivity(), about()), `cellseg-case-${new Date().toISOString().slice(0, 10)}.zip`);
+}));
+function report() {
+  const shown = positivity();
+  const facts = about();
+  buildReport($("#report"), {
+    images: theCase.list,
+    positivity: shown,
+    settings: [
+      ["Report made", new Date().toLocaleString()],
+      ["Model", `${facts.model} (SHA-256 ${String(facts.model_sha256 || "unknown").slice(0, 12)}…)`],
+      ["cellseg", `${facts.cellseg}, ONNX Runtime Web ${facts.onnxruntime_web}, in the browser`],
+      ["Scale", facts.scale === "auto" ? "auto (per image, below)" : `${facts.scale}x`],
+      ["Stain", shown.on ? `haematoxylin + DAB, positive from mean DAB optical density ${shown.threshold}` : "H&E (no positivity)"],
+      ["Pixel size", $("#pixel-size").value ? `${$("#pixel-size").value} µm` : "as each file records it"],
+      ["Cells counted", `those at least ${facts.min_confidence} likely to be real nuclei (the model's least confidence)`],
+      ["Real nuclei", "expected among the cells found, with its 95% interval, from each cell's confidence"],
+    ],
+    style: (image) => ({ width: 1, colour: colourOf($("#outline-colour").value), marks: markings(image) }),
+  });
+}
+window.addEventListener("beforeprint", report);
+$("#print-report").addEventListener("click", () => {
+  report();
+  window.print();
+});
+update(null);

@@ -5,6 +5,9 @@
 // watershed flooding by priority then first-come, orphans, small cells dropped) so that the
 // page counts what `cellseg predict` counts. No DOM: the Web Worker and Node (tests) run it.
 
+import { pyRound } from "./numbers.js";
+import { gaussianFilter } from "./smoothing.js";
+
 const FOUR = [[-1, 0], [1, 0], [0, -1], [0, 1]];
 
 /** Labels of the 4-connected pieces of `mask` (Uint8Array), numbered in raster order. */
@@ -21,75 +24,76 @@ export function labelPieces(mask, rows, columns) {
     labels[start] = count;
     while (head < tail) {
       const index = queue[head++];
-      const row = (index / columns) | 0;
-      const column = index - row * columns;
-      for (const [dr, dc] of FOUR) {
-        const r = row + dr;
-        const c = column + dc;
-        if (r < 0 || r >= rows || c < 0 || c >= columns) continue;
-        const next = r * columns + c;
-        if (mask[next] && !labels[next]) {
-          labels[next] = count;
-          queue[tail++] = next;
-        }
+      const column = index % columns;
+      // Up, down, left, right: the order of the neighbours does not change the pieces.
+      if (index >= columns && mask[index - columns] && !labels[index - columns]) {
+        labels[index - columns] = count;
+        queue[tail++] = index - columns;
+      }
+      if (index + columns < mask.length && mask[index + columns] && !labels[index + columns]) {
+        labels[index + columns] = count;
+        queue[tail++] = index + columns;
+      }
+      if (column > 0 && mask[index - 1] && !labels[index - 1]) {
+        labels[index - 1] = count;
+        queue[tail++] = index - 1;
+      }
+      if (column + 1 < columns && mask[index + 1] && !labels[index + 1]) {
+        labels[index + 1] = count;
+        queue[tail++] = index + 1;
       }
     }
   }
   return { labels, count };
 }
 
-/** A binary min-heap of (value, age, index), ties broken by age: first in, first out. */
+/** A binary min-heap of (value, age, index) in typed arrays, ties broken by age: first in,
+ *  first out. Room for `capacity` entries: each pixel enters it at most once. */
 class Heap {
-  constructor() {
-    this.values = [];
-    this.ages = [];
-    this.indices = [];
-  }
-  get size() {
-    return this.values.length;
-  }
-  less(a, b) {
-    return this.values[a] < this.values[b] ||
-      (this.values[a] === this.values[b] && this.ages[a] < this.ages[b]);
-  }
-  swap(a, b) {
-    for (const array of [this.values, this.ages, this.indices]) {
-      const kept = array[a];
-      array[a] = array[b];
-      array[b] = kept;
-    }
+  constructor(capacity) {
+    this.values = new Float64Array(capacity);
+    this.ages = new Float64Array(capacity);
+    this.indices = new Int32Array(capacity);
+    this.size = 0;
   }
   push(value, age, index) {
-    this.values.push(value);
-    this.ages.push(age);
-    this.indices.push(index);
-    let child = this.values.length - 1;
-    while (child > 0) {
-      const parent = (child - 1) >> 1;
-      if (!this.less(child, parent)) break;
-      this.swap(child, parent);
-      child = parent;
+    const { values, ages, indices } = this;
+    let hole = this.size++;
+    while (hole > 0) { // move the parents down until the new entry's place is found
+      const parent = (hole - 1) >> 1;
+      if (values[parent] < value || (values[parent] === value && ages[parent] < age)) break;
+      values[hole] = values[parent];
+      ages[hole] = ages[parent];
+      indices[hole] = indices[parent];
+      hole = parent;
     }
+    values[hole] = value;
+    ages[hole] = age;
+    indices[hole] = index;
   }
   pop() {
-    const index = this.indices[0];
-    const last = this.values.length - 1;
-    this.swap(0, last);
-    this.values.pop();
-    this.ages.pop();
-    this.indices.pop();
-    let parent = 0;
+    const { values, ages, indices } = this;
+    const top = indices[0];
+    const size = --this.size;
+    const value = values[size]; // the last entry, sifted down from the top
+    const age = ages[size];
+    const index = indices[size];
+    let hole = 0;
     for (;;) {
-      const left = 2 * parent + 1;
-      const right = left + 1;
-      let smallest = parent;
-      if (left < this.values.length && this.less(left, smallest)) smallest = left;
-      if (right < this.values.length && this.less(right, smallest)) smallest = right;
-      if (smallest === parent) break;
-      this.swap(parent, smallest);
-      parent = smallest;
+      let child = 2 * hole + 1;
+      if (child >= size) break;
+      const right = child + 1;
+      if (right < size && (values[right] < values[child] || (values[right] === values[child] && ages[right] < ages[child]))) child = right;
+      if (value < values[child] || (value === values[child] && age < ages[child])) break;
+      values[hole] = values[child];
+      ages[hole] = ages[child];
+      indices[hole] = indices[child];
+      hole = child;
     }
-    return index;
+    values[hole] = value;
+    ages[hole] = age;
+    indices[hole] = index;
+    return top;
   }
 }
 
@@ -99,34 +103,28 @@ class Heap {
  */
 export function watershed(elevation, markers, mask, rows, columns) {
   const labels = Int32Array.from(markers);
-  const heap = new Heap();
+  const heap = new Heap(labels.length);
   let age = 0;
   for (let index = 0; index < labels.length; index++) {
     if (labels[index]) heap.push(elevation[index], age++, index);
   }
+  const flood = (next, label) => {
+    if (mask[next] && !labels[next]) {
+      labels[next] = label;
+      heap.push(elevation[next], age++, next);
+    }
+  };
   while (heap.size) {
     const index = heap.pop();
-    const row = (index / columns) | 0;
-    const column = index - row * columns;
-    for (const [dr, dc] of FOUR) {
-      const r = row + dr;
-      const c = column + dc;
-      if (r < 0 || r >= rows || c < 0 || c >= columns) continue;
-      const next = r * columns + c;
-      if (mask[next] && !labels[next]) {
-        labels[next] = labels[index];
-        heap.push(elevation[next], age++, next);
-      }
-    }
+    const label = labels[index];
+    const column = index % columns;
+    // Up, down, left, right: skimage's order of the neighbours (its offsets, raveled).
+    if (index >= columns) flood(index - columns, label);
+    if (index + columns < labels.length) flood(index + columns, label);
+    if (column > 0) flood(index - 1, label);
+    if (column + 1 < columns) flood(index + 1, label);
   }
   return labels;
-}
-
-/** scipy's "reflect" (half-sample symmetric) index: d c b a | a b c d | d c b a. */
-function reflectIndex(index, length) {
-  const period = 2 * length;
-  let wrapped = ((index % period) + period) % period;
-  return wrapped < length ? wrapped : period - 1 - wrapped;
 }
 
 /**
@@ -134,34 +132,7 @@ function reflectIndex(index, length) {
  * kernel radius int(4 s + 0.5), weights normalised, reflected edges, rows then columns.
  */
 export function gaussianSmooth(output, rows, columns, channels, sigma) {
-  const radius = Math.floor(4 * sigma + 0.5);
-  const weights = [];
-  let total = 0;
-  for (let offset = -radius; offset <= radius; offset++) {
-    const weight = Math.exp(-0.5 * (offset * offset) / (sigma * sigma));
-    weights.push(weight);
-    total += weight;
-  }
-  for (let i = 0; i < weights.length; i++) weights[i] /= total;
-  const pass = (source, alongRows) => {
-    const result = new Float32Array(source.length);
-    const length = alongRows ? rows : columns;
-    for (let row = 0; row < rows; row++) {
-      for (let column = 0; column < columns; column++) {
-        for (let k = 0; k < channels; k++) {
-          let sum = 0;
-          for (let offset = -radius; offset <= radius; offset++) {
-            const position = reflectIndex((alongRows ? row : column) + offset, length);
-            const index = alongRows ? position * columns + column : row * columns + position;
-            sum += weights[offset + radius] * source[index * channels + k];
-          }
-          result[(row * columns + column) * channels + k] = sum;
-        }
-      }
-    }
-    return result;
-  };
-  return pass(pass(output, true), false);
+  return gaussianFilter(output, rows, columns, channels, sigma, sigma, "reflect", Float32Array);
 }
 
 /** Output channels whose sign turns when the image is mirrored, by axis (as
@@ -195,23 +166,26 @@ export function cellsFromOutput(output, rows, columns, channels, target, thresho
   let edges = null;
   if (target === "hover") { // from the offsets as they are: smoothing would soften the jumps
     edges = offsetEdges(output, rows, columns, channels);
-    const classes = new Float32Array(pixels * 3);
-    for (let index = 0; index < pixels; index++) {
-      for (let k = 0; k < 3; k++) classes[index * 3 + k] = output[index * channels + k];
-    }
-    output = classes;
-    channels = 3;
   }
-  if (thresholds.smoothing > 0) {
+  const classes = target === "3class" || target === "hover";
+  if (classes) { // interior and boundary: the background's channel is not needed
+    const kept = new Float32Array(pixels * 2);
+    for (let index = 0; index < pixels; index++) {
+      kept[index * 2] = output[index * channels + 1];
+      kept[index * 2 + 1] = output[index * channels + 2];
+    }
+    output = kept;
+    channels = 2;
+  }
+  if (thresholds.smoothing > 0) { // each channel apart, so smoothing two is smoothing those
     output = gaussianSmooth(output, rows, columns, channels, thresholds.smoothing);
   }
   const foreground = new Float32Array(pixels);
   const core = new Float32Array(pixels);
   for (let index = 0; index < pixels; index++) {
-    if (target === "3class" || target === "hover") {
-      foreground[index] = output[index * 3 + 1] + output[index * 3 + 2];
-      core[index] = edges ? Math.fround(output[index * 3 + 1] * Math.fround(1 - edges[index]))
-        : output[index * 3 + 1];
+    if (classes) {
+      foreground[index] = output[index * 2] + output[index * 2 + 1];
+      core[index] = edges ? Math.fround(output[index * 2] * Math.fround(1 - edges[index])) : output[index * 2];
     } else {
       foreground[index] = core[index] = output[index * channels];
     }
@@ -316,8 +290,9 @@ function perimeter(mask, rows, columns) {
   return total;
 }
 
-/** One row per cell, the columns of cellseg's cells.csv (image-independent part). */
-export function measureCells(labels, rgba, rows, columns) {
+/** One row per cell, the columns of cellseg's cells.csv (CELL_COLUMNS): cell `id` has the
+ *  confidence `confidence[id - 1]` rounded to 4 decimals (null without `confidence`). */
+export function measureCells(labels, rgba, rows, columns, confidence = null) {
   let count = 0;
   for (const label of labels) if (label > count) count = label;
   const sums = Array.from({ length: count + 1 }, () => ({
@@ -375,6 +350,7 @@ export function measureCells(labels, rgba, rows, columns) {
       eccentricity: major > 0 ? Math.sqrt(Math.max(0, 1 - minor / major)) : 0,
       haematoxylin: cell.haematoxylin / n,
       dab: cell.dab / n,
+      confidence: confidence ? pyRound(confidence[label - 1], 4) : null,
     });
   }
   return cells;

@@ -1,69 +1,194 @@
-// Image scale for the page: how much to enlarge an image before the network, and the
-// resizing there and back, as cellseg.neural_network.prediction's auto_scale and
+// Image scale for the page: which enlargement "auto" chooses, and resizing there and back,
+// as cellseg.neural_network.prediction (choose_scale, enlarged, rescaled) and
 // skimage.transform.resize. No DOM: the Web Worker and Node (tests) run it.
 
-import { dropSmall } from "./cells.js";
+import { median, pairwiseSum, pyRound, roundHalfEven } from "./numbers.js";
+import { gaussianFilter } from "./smoothing.js";
 
-// As cellseg.neural_network.prediction.auto_scale.
-const MAX_AUTO_SCALE = 2.0;
-const AUTO_SCALE_FROM = 1.15;
-const AUTO_SCALE_MIN_CELLS = 10;
+// As cellseg.neural_network.prediction.
+/** The scales "auto" tries, in order: a model trained at 40x meets 40x, 20x and 10x. */
+export const AUTO_SCALES = [1, 2, 4];
+/** Side of the central crop the scale is chosen on. */
+export const AUTO_SCALE_CROP = 384;
+/** Fewer cells than this tell too little about their size. */
+export const AUTO_SCALE_MIN_CELLS = 10;
 
-/** The enlargement that brings the median cell area of `labels` to `cellArea`, or 1. */
-export function autoScale(labels, cellArea) {
+/**
+ * What one trial of a scale found on the crop (ScaleTrial): how many cells, their mean raw
+ * score and their median area, from the labels and raw scores of the cells found there.
+ */
+export function scaleTrial(scale, labels, scores) {
   let largest = 0;
-  for (const label of labels) if (label > largest) largest = label;
-  const areas = new Int32Array(largest + 1);
-  for (const label of labels) areas[label] += 1;
-  const found = Array.from(areas.subarray(1)).filter((area) => area > 0).sort((a, b) => a - b);
-  if (!cellArea || found.length < AUTO_SCALE_MIN_CELLS) return 1;
-  const middle = found.length >> 1;
-  const median = found.length % 2 ? found[middle] : (found[middle - 1] + found[middle]) / 2;
-  const factor = Math.sqrt(cellArea / median);
-  return factor >= AUTO_SCALE_FROM ? Math.round(Math.min(factor, MAX_AUTO_SCALE) * 100) / 100 : 1;
+  for (let index = 0; index < labels.length; index++) if (labels[index] > largest) largest = labels[index];
+  const areas = new Float64Array(largest + 1);
+  for (let index = 0; index < labels.length; index++) areas[labels[index]] += 1;
+  const found = Array.from(areas.subarray(1)).filter((area) => area > 0);
+  return {
+    scale,
+    cells: found.length,
+    meanScore: scores.length ? pairwiseSum(scores) / scores.length : 0,
+    medianArea: median(found),
+  };
+}
+
+/** Whether the trials so far decide (TrainedModel.choose_scale): the last one did worse than
+ *  the one before, whose cells were not too small to stop at. */
+export function trialsDecide(trials, cellArea) {
+  if (trials.length < 2) return false;
+  const [before, last] = trials.slice(-2);
+  return last.meanScore < before.meanScore && !(before.medianArea < (cellArea || 0) / 2);
 }
 
 /**
- * RGBA resized to newRows x newColumns by bilinear interpolation, as
- * skimage.transform.resize(order=1) without anti-aliasing: pixel centres map to pixel
- * centres, and samples beyond the edge are mirrored about the edge pixel (its "reflect").
+ * The scale "auto" chooses from the trials at AUTO_SCALES, in order (choose_scale): the one
+ * whose cells the network scores highest on average, or, when its cells are still under
+ * half the training cells' area `cellArea`, a larger one; 1 without a useful trial.
+ */
+export function chooseScale(trials, cellArea) {
+  const useful = trials.filter((trial) => trial.cells >= AUTO_SCALE_MIN_CELLS);
+  if (!useful.length) return 1;
+  let best = useful[0];
+  for (const trial of useful) if (trial.meanScore > best.meanScore) best = trial;
+  if (cellArea) {
+    for (const trial of useful) {
+      if (trial.scale > best.scale && best.medianArea < cellArea / 2) best = trial;
+    }
+  }
+  return best.scale;
+}
+
+/** The scale a pixel size implies for a model of `modelPixelSize` micrometres per pixel
+ *  (TrainedModel.scale_for_pixel_size); null when either is unknown. */
+export function scaleForPixelSize(pixelSize, modelPixelSize) {
+  return pixelSize && modelPixelSize ? pyRound(pixelSize / modelPixelSize, 2) : null;
+}
+
+/** The `side` x `side` window at the image's centre (the image, when smaller), as
+ *  central_crop: `{ rgba, rows, columns }`. */
+export function centralCrop(rgba, rows, columns, side) {
+  const top = Math.max(0, Math.floor((rows - side) / 2));
+  const left = Math.max(0, Math.floor((columns - side) / 2));
+  const height = Math.min(side, rows - top);
+  const width = Math.min(side, columns - left);
+  const out = new Uint8ClampedArray(height * width * 4);
+  for (let r = 0; r < height; r++) {
+    out.set(rgba.subarray(((top + r) * columns + left) * 4, ((top + r) * columns + left + width) * 4), r * width * 4);
+  }
+  return { rgba: out, rows: height, columns: width };
+}
+
+/** The size an image of rows x columns takes at `scale`, as enlarged (Python's round). */
+export function scaledSize(rows, columns, scale) {
+  return [Math.max(1, roundHalfEven(rows * scale)), Math.max(1, roundHalfEven(columns * scale))];
+}
+
+/** The image resized by `scale`, as enlarged: bilinear, anti-aliased when shrinking,
+ *  rounded to integers (halves to even): `{ rgba, rows, columns }`. */
+export function enlarged(rgba, rows, columns, scale) {
+  if (scale === 1) return { rgba, rows, columns };
+  const [newRows, newColumns] = scaledSize(rows, columns, scale);
+  return { rgba: resizeBilinear(rgba, rows, columns, newRows, newColumns), rows: newRows, columns: newColumns };
+}
+
+/** For each of `newLength` positions, the two source positions and the weight of the
+ *  second, as scipy's zoom (grid_mode, order 1) finds them: pixel centres map to pixel
+ *  centres, positions beyond the edge are mirrored about the edge pixel. */
+function bilinearAxis(length, newLength) {
+  const zoom = length / newLength;
+  const mirror = (index) => {
+    if (length === 1) return 0;
+    const period = 2 * (length - 1);
+    let at = ((index % period) + period) % period;
+    return at < length ? at : period - at;
+  };
+  return Array.from({ length: newLength }, (_, index) => {
+    const at = (index + 0.5) * zoom - 0.5;
+    const low = Math.floor(at);
+    return [mirror(low), mirror(low + 1), at - low];
+  });
+}
+
+/**
+ * RGBA resized to newRows x newColumns as skimage.transform.resize(order=1,
+ * preserve_range=True) then rint: bilinear, pixel centres to pixel centres, mirrored beyond
+ * the edge; smoothed first by a Gaussian of sigma (factor - 1) / 2 along an axis that
+ * shrinks (its anti-aliasing). Alpha comes out opaque.
  */
 export function resizeBilinear(rgba, rows, columns, newRows, newColumns) {
+  const rowFactor = rows / newRows;
+  const columnFactor = columns / newColumns;
+  let source = null; // float RGB, when smoothed first
+  if (rowFactor > 1 || columnFactor > 1) {
+    source = new Float64Array(rows * columns * 3);
+    for (let index = 0; index < rows * columns; index++) {
+      for (let k = 0; k < 3; k++) source[index * 3 + k] = rgba[index * 4 + k];
+    }
+    const sigma = (factor) => Math.max(0, (factor - 1) / 2);
+    source = gaussianFilter(source, rows, columns, 3, sigma(rowFactor), sigma(columnFactor), "mirror", Float64Array);
+  }
+  const value = source ? (index, k) => source[index * 3 + k] : (index, k) => rgba[index * 4 + k];
   const out = new Uint8ClampedArray(newRows * newColumns * 4);
-  const axis = (length, newLength) => Array.from({ length: newLength }, (_, index) => {
-    let at = Math.abs((index + 0.5) * length / newLength - 0.5);
-    if (at > length - 1) at = Math.max(2 * (length - 1) - at, 0);
-    const low = Math.min(Math.floor(at), length - 2 < 0 ? 0 : length - 2);
-    return [low, Math.min(low + 1, length - 1), at - low];
-  });
-  const down = axis(rows, newRows);
-  const across = axis(columns, newColumns);
+  const down = bilinearAxis(rows, newRows);
+  const across = bilinearAxis(columns, newColumns);
   for (let r = 0; r < newRows; r++) {
     const [top, bottom, v] = down[r];
     for (let c = 0; c < newColumns; c++) {
       const [left, right, u] = across[c];
       const to = (r * newColumns + c) * 4;
-      for (let k = 0; k < 4; k++) {
-        const upper = rgba[(top * columns + left) * 4 + k] * (1 - u) + rgba[(top * columns + right) * 4 + k] * u;
-        const lower = rgba[(bottom * columns + left) * 4 + k] * (1 - u) + rgba[(bottom * columns + right) * 4 + k] * u;
-        out[to + k] = Math.round(upper * (1 - v) + lower * v);
+      for (let k = 0; k < 3; k++) {
+        const upper = value(top * columns + left, k) * (1 - u) + value(top * columns + right, k) * u;
+        const lower = value(bottom * columns + left, k) * (1 - u) + value(bottom * columns + right, k) * u;
+        out[to + k] = roundHalfEven(upper * (1 - v) + lower * v);
       }
+      out[to + 3] = 255;
     }
   }
   return out;
 }
 
+/** `values` (one a pixel: labels, probabilities) resized to newRows x newColumns by the
+ *  nearest pixel, as resize(order=0); of the same typed array kind. */
+export function resizeNearest(values, rows, columns, newRows, newColumns) {
+  const out = new values.constructor(newRows * newColumns);
+  const nearest = (index, length, newLength) =>
+    Math.min(Math.max(Math.round((index + 0.5) * (length / newLength) - 0.5), 0), length - 1);
+  const sources = Int32Array.from({ length: newColumns }, (_, c) => nearest(c, columns, newColumns));
+  for (let r = 0; r < newRows; r++) {
+    const row = nearest(r, rows, newRows) * columns;
+    for (let c = 0; c < newColumns; c++) out[r * newColumns + c] = values[row + sources[c]];
+  }
+  return out;
+}
+
+/** Labels numbered 1..N again in label order (relabel_sequential): `{ labels, kept }`,
+ *  kept[i] the old label of new label i + 1. */
+export function relabelSequential(labels) {
+  let largest = 0;
+  for (let index = 0; index < labels.length; index++) if (labels[index] > largest) largest = labels[index];
+  const present = new Uint8Array(largest + 1);
+  for (let index = 0; index < labels.length; index++) present[labels[index]] = 1;
+  const lookup = new Int32Array(largest + 1);
+  const kept = [];
+  for (let label = 1; label <= largest; label++) {
+    if (present[label]) {
+      kept.push(label);
+      lookup[label] = kept.length;
+    }
+  }
+  return { labels: Int32Array.from(labels, (label) => lookup[label]), kept };
+}
+
 /**
- * Labels resized to newRows x newColumns by nearest neighbour (as resize(order=0)), then
- * numbered 1..N again: a cell too small to keep a pixel disappears.
+ * Labels resized to newRows x newColumns by nearest neighbour, then numbered 1..N again:
+ * a cell too small to keep a pixel disappears.
  */
 export function resizeLabels(labels, rows, columns, newRows, newColumns) {
-  const out = new Int32Array(newRows * newColumns);
-  const nearest = (index, length, newLength) =>
-    Math.min(Math.max(Math.round((index + 0.5) * length / newLength - 0.5), 0), length - 1);
-  for (let r = 0; r < newRows; r++) {
-    const row = nearest(r, rows, newRows);
-    for (let c = 0; c < newColumns; c++) out[r * newColumns + c] = labels[row * columns + nearest(c, columns, newColumns)];
-  }
-  return dropSmall(out, 1);
+  return relabelSequential(resizeNearest(labels, rows, columns, newRows, newColumns)).labels;
+}
+
+/** Cells found on an image enlarged to bigRows x bigColumns brought back to rows x
+ *  columns (rescaled): their labels numbered 1..N again, each keeping its confidence. */
+export function rescaledCells(found, bigRows, bigColumns, rows, columns) {
+  const back = relabelSequential(resizeNearest(found.labels, bigRows, bigColumns, rows, columns));
+  return { labels: back.labels, confidence: Float64Array.from(back.kept, (label) => found.confidence[label - 1]) };
 }

@@ -1,86 +1,148 @@
-// The page's Web Worker: decode the image, run the network with ONNX Runtime Web
-// (WebAssembly), find and measure the cells. The page never freezes: everything heavy is here.
+// The page's Web Worker: decode an image, choose its scale, run the network with ONNX
+// Runtime Web (WebAssembly), find, rate and measure the cells. The page never freezes:
+// everything heavy is here, one image at a time; the page may start several workers.
 //
-// The network runs as in cellseg.neural_network.prediction.segment: the image enlarged by the
-// page's scale first (2 for a 20x image and a model trained at 40x; "auto" measures the cells
-// found at the image's size first, as auto_scale), cells found at that scale and brought back
-// to the image's size; whole images up to
-// WHOLE_IMAGE_PIXELS (padded by reflection to a multiple of the model's divisor), larger ones
-// in balanced tiles overlapping by TILE_OVERLAP, blended toward each tile's centre.
+// It follows TrainedModel.segment: a pale counterstain strengthened first (as the model's
+// training images' haematoxylin says); with scale "auto", the scale the image's pixel size
+// implies when its file records one (or the page is told it), else the one the network
+// is surest of on the image's central crop (trials at 1, 2 and 4, as choose_scale); the
+// image enlarged by that scale first, its cells found, rated and brought back to the
+// image's size (rescaled).
 
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
-import { MIRRORED_CHANNELS, cellsFromOutput, measureCells } from "./cells.js";
-import { autoScale, resizeBilinear, resizeLabels } from "./scale.js";
+import { measureCells } from "./cells.js";
+import { counterstainFactor, withCounterstain } from "./counterstain.js";
+import { networkOutput } from "./network.js";
+import { pngPixelSize } from "./png.js";
+import { AUTO_SCALES, AUTO_SCALE_CROP, centralCrop, chooseScale, enlarged, rescaledCells, resizeNearest,
+  scaleForPixelSize, scaledSize, trialsDecide } from "./scale.js";
+import { findCells, trialOfOutput } from "./segment.js";
 
-// Smaller than Python's 2048 x 2048: a tab's WebAssembly memory is tighter, and tiled outputs
-// agree closely with whole ones.
-const WHOLE_IMAGE_PIXELS = 2600000;
-const LARGE_TILE = 1280;
-const TILE_OVERLAP = 64;
-// Enlarging only: shrinking would need anti-aliasing to match Python's resize.
-const MIN_SCALE = 1;
-const MAX_SCALE = 4;
+// Scales the page takes (as predict's --scale), and the most pixels it finds cells in at
+// once (larger images: cellseg predict, which goes region by region).
+const SCALE_RANGE = [0.1, 10];
+const MOST_PIXELS = 25000000;
 
 ort.env.wasm.wasmPaths = {
   mjs: new URL("./vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs", import.meta.url).href,
   wasm: new URL("./vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm", import.meta.url).href,
 };
-// Threads need cross-origin isolation (`cellseg serve` sends the headers); else one thread.
-ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
 
-const progress = (stage, fraction) => postMessage({ type: "progress", stage, fraction });
+let ready = null;
 
-const ready = (async () => {
-  const response = await fetch(new URL("./model.json", import.meta.url));
-  if (!response.ok) throw new Error("model.json is missing from the site");
-  const settings = await response.json();
-  const session = await ort.InferenceSession.create(new URL("./model.onnx", import.meta.url).href, {
-    executionProviders: ["wasm"],
-    graphOptimizationLevel: "all",
-  });
-  postMessage({ type: "ready" });
-  return { settings, session };
-})();
-ready.catch((error) => postMessage({ type: "error", message: `cannot load the model: ${error.message || error}` }));
+/** Load the settings and the model, with `threads` threads (more need cross-origin
+ *  isolation, which `cellseg serve` gives). */
+function load(threads) {
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, threads) : 1;
+  return (async () => {
+    const response = await fetch(new URL("./model.json", import.meta.url));
+    if (!response.ok) throw new Error("model.json is missing from the site");
+    const settings = await response.json();
+    const session = await ort.InferenceSession.create(new URL("./model.onnx", import.meta.url).href, {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+    });
+    postMessage({ type: "ready" });
+    return { settings, session };
+  })();
+}
 
 onmessage = async ({ data }) => {
+  if (data.type === "start") {
+    ready = load(data.threads || 1);
+    ready.catch((error) => postMessage({ type: "failed", message: `cannot load the model: ${error.message || error}` }));
+    return;
+  }
+  const { id } = data;
+  const progress = (stage, fraction) => postMessage({ type: "progress", id, stage, fraction });
   try {
-    progress("loading the model", 0.02);
+    progress("loading the model", 0.01);
     const { settings, session } = await ready;
-    progress("reading the image", 0.05);
-    const { rgba, rows, columns } = await decode(data.file);
-    const auto = data.scale === "auto";
-    let scale = auto ? 1 : Number(data.scale) || 1;
-    if (!(scale >= MIN_SCALE && scale <= MAX_SCALE)) throw new Error(`scale must be between ${MIN_SCALE} and ${MAX_SCALE}, got ${data.scale}`);
-    let labels = await findCellsAtScale(session, settings, rgba, rows, columns, scale);
-    if (auto) {
-      scale = autoScale(labels, settings.cell_area);
-      if (scale !== 1) {
-        progress(`small cells: enlarging ${scale}x`, 0.1);
-        labels = await findCellsAtScale(session, settings, rgba, rows, columns, scale);
-      }
-    }
-    progress("measuring the cells", 0.95);
-    const cells = measureCells(labels, rgba, rows, columns);
-    postMessage({ type: "done", labels, rgba, rows, columns, cells, scale }, [labels.buffer, rgba.buffer]);
+    const result = await segmentFile(session, settings, data, progress);
+    postMessage({ type: "done", id, ...result },
+      [result.labels.buffer, result.rgba.buffer, result.probability.buffer, result.confidence.buffer]);
   } catch (error) {
-    postMessage({ type: "error", message: String(error && error.message ? error.message : error) });
+    postMessage({ type: "error", id, message: String(error && error.message ? error.message : error) });
   }
 };
 
-async function findCellsAtScale(session, settings, rgba, rows, columns, scale) {
-  if (scale === 1) return findCells(session, settings, rgba, rows, columns);
-  const scaledRows = Math.max(1, Math.round(rows * scale));
-  const scaledColumns = Math.max(1, Math.round(columns * scale));
-  const scaled = resizeBilinear(rgba, rows, columns, scaledRows, scaledColumns);
-  const found = await findCells(session, settings, scaled, scaledRows, scaledColumns);
-  return resizeLabels(found, scaledRows, scaledColumns, rows, columns);
+/** The cells of one image file, as TrainedModel.segment_file with `data.scale`. */
+async function segmentFile(session, settings, data, progress) {
+  const { file } = data;
+  const seconds = {}; // where the time went, for benchmarks
+  let clock = performance.now();
+  const lap = (stage) => {
+    const now = performance.now();
+    seconds[stage] = (seconds[stage] || 0) + (now - clock) / 1000;
+    clock = now;
+  };
+  progress("reading the image", 0.02);
+  const head = new Uint8Array(await file.slice(0, 1 << 16).arrayBuffer());
+  const pixelSize = data.pixelSize || pngPixelSize(head);
+  const { rgba, rows, columns } = await decode(file);
+  const counterstain = counterstainFactor(rgba, rows, columns, settings.haematoxylin);
+  const shown = withCounterstain(rgba, rows, columns, counterstain); // what the network sees
+  lap("decode");
+  let scale = data.scale;
+  let reason = "chosen";
+  let trials = [];
+  const cache = new Map(); // outputs of trials that covered the whole image
+  if (scale === "auto") {
+    scale = scaleForPixelSize(pixelSize, settings.pixel_size);
+    reason = `${pixelSize} µm pixels`;
+    if (!scale) {
+      ({ scale, trials } = await chooseScaleOf(session, settings, shown, rows, columns, cache, progress));
+      reason = "the cells the network is surest of";
+      lap("scale");
+    }
+  }
+  scale = Number(scale);
+  if (!(scale >= SCALE_RANGE[0] && scale <= SCALE_RANGE[1])) {
+    throw new Error(`scale must be between ${SCALE_RANGE[0]} and ${SCALE_RANGE[1]}, got ${data.scale}`);
+  }
+  const [bigRows, bigColumns] = scaledSize(rows, columns, scale);
+  if (bigRows * bigColumns > MOST_PIXELS) {
+    throw new Error(`${file.name}: ${columns} x ${rows} pixels at scale ${scale} is too large for the page; count it with cellseg predict`);
+  }
+  const big = scale === 1 ? { rgba: shown, rows, columns } : enlarged(shown, rows, columns, scale);
+  lap("enlarge");
+  let output = cache.get(scale);
+  if (!output) {
+    progress(scale === 1 ? "running the network" : `running the network, enlarged ${scale}x`, 0.3);
+    output = await networkOutput(session, settings, big.rgba, big.rows, big.columns,
+      (fraction) => progress("running the network", 0.3 + 0.55 * fraction));
+  }
+  lap("network");
+  progress("separating the cells", 0.88);
+  const found = findCells(output.data, big.rows, big.columns, output.channels, settings);
+  output = null;
+  let { labels, confidence, probability } = found;
+  if (scale !== 1) {
+    ({ labels, confidence } = rescaledCells(found, big.rows, big.columns, rows, columns));
+    probability = resizeNearest(found.probability, big.rows, big.columns, rows, columns);
+  }
+  lap("cells");
+  progress("measuring the cells", 0.95);
+  const cells = measureCells(labels, rgba, rows, columns, confidence);
+  lap("measure");
+  return { labels, confidence, probability, rgba, rows, columns, cells, scale, reason, trials, pixelSize, counterstain, seconds };
 }
 
-async function findCells(session, settings, rgba, rows, columns) {
-  const output = await networkOutput(session, settings, rgba, rows, columns);
-  progress("separating the cells", 0.9);
-  return cellsFromOutput(output.data, rows, columns, output.channels, settings.target, settings.postprocessing);
+/** The scale "auto" chooses for an image (TrainedModel.choose_scale): trials on its central
+ *  crop enlarged by each of AUTO_SCALES in turn, until one decides. */
+async function chooseScaleOf(session, settings, rgba, rows, columns, cache, progress) {
+  const crop = centralCrop(rgba, rows, columns, AUTO_SCALE_CROP);
+  const whole = crop.rows === rows && crop.columns === columns;
+  const trials = [];
+  for (const scale of AUTO_SCALES) {
+    progress(`choosing the scale: trying ${scale}x`, 0.04 + 0.06 * scale);
+    const big = enlarged(crop.rgba, crop.rows, crop.columns, scale);
+    const output = await networkOutput(session, settings, big.rgba, big.rows, big.columns);
+    trials.push(trialOfOutput(scale, output.data, big.rows, big.columns, output.channels, settings));
+    if (whole) cache.set(scale, output);
+    if (trialsDecide(trials, settings.cell_area)) break;
+  }
+  return { scale: chooseScale(trials, settings.cell_area), trials };
 }
 
 async function decode(file) {
@@ -93,144 +155,7 @@ async function decode(file) {
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const context = canvas.getContext("2d", { willReadFrequently: true });
   context.drawImage(bitmap, 0, 0);
-  const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
-  return { rgba: new Uint8ClampedArray(rgba.buffer), rows: bitmap.height, columns: bitmap.width };
-}
-
-const roundUp = (value, divisor) => Math.ceil(value / divisor) * divisor;
-
-/** numpy's "reflect" padding index (edge repeated where reflecting is impossible). */
-function reflect(index, length, reflectable) {
-  if (index < length) return index;
-  return reflectable ? 2 * length - 2 - index : length - 1;
-}
-
-/** RGB float32 (0-255) of the window [top, top+height) x [left, left+width), padded. */
-function windowTensor(rgba, rows, columns, top, left, height, width, reflectable) {
-  const data = new Float32Array(height * width * 3);
-  for (let r = 0; r < height; r++) {
-    const row = reflect(top + r, rows, reflectable);
-    for (let c = 0; c < width; c++) {
-      const column = reflect(left + c, columns, reflectable);
-      const from = (row * columns + column) * 4;
-      const to = (r * width + c) * 3;
-      data[to] = rgba[from];
-      data[to + 1] = rgba[from + 1];
-      data[to + 2] = rgba[from + 2];
-    }
-  }
-  return new ort.Tensor("float32", data, [1, height, width, 3]);
-}
-
-// Test-time augmentation, as cellseg.neural_network.prediction._averaged_over_flips: the
-// outputs for flipped views (flipped back) summed in this order, then averaged, in float32.
-const FLIPS = { 1: [[false, false]], 2: [[false, false], [true, true]],
-  4: [[false, false], [false, true], [true, false], [true, true]] };
-
-function flipped(data, height, width, depth, upDown, leftRight) {
-  if (!upDown && !leftRight) return data;
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < height; r++) {
-    const from = upDown ? height - 1 - r : r;
-    for (let c = 0; c < width; c++) {
-      const source = (from * width + (leftRight ? width - 1 - c : c)) * depth;
-      out.set(data.subarray(source, source + depth), (r * width + c) * depth);
-    }
-  }
-  return out;
-}
-
-async function run(session, tensor, flips = 1, target = "3class") {
-  const mirrored = MIRRORED_CHANNELS[target] || {};
-  const [, height, width] = tensor.dims;
-  let total = null;
-  let channels = 0;
-  for (const [upDown, leftRight] of FLIPS[flips] || FLIPS[1]) {
-    const input = flipped(tensor.data, height, width, 3, upDown, leftRight);
-    const results = await session.run({
-      [session.inputNames[0]]: new ort.Tensor("float32", input, tensor.dims),
-    });
-    const output = results[session.outputNames[0]];
-    channels = output.dims[3];
-    const back = flipped(output.data, height, width, channels, upDown, leftRight);
-    // A mirrored view's offsets point the other way: turn their signs back (in `back`, a
-    // new array whenever the view was flipped).
-    for (const [channel, turned] of [[mirrored.upDown, upDown], [mirrored.leftRight, leftRight]]) {
-      if (channel === undefined || !turned) continue;
-      for (let i = channel; i < back.length; i += channels) back[i] = -back[i];
-    }
-    if (total === null) total = Float32Array.from(back);
-    else for (let i = 0; i < total.length; i++) total[i] += back[i];
-  }
-  if (flips > 1) for (let i = 0; i < total.length; i++) total[i] /= flips;
-  return { data: total, channels };
-}
-
-function tileStarts(length, tile, overlap) {
-  if (length <= tile) return [0];
-  const starts = [];
-  for (let start = 0; start <= length - tile; start += tile - overlap) starts.push(start);
-  if (starts[starts.length - 1] + tile < length) starts.push(length - tile);
-  return starts;
-}
-
-function balancedTile(length, divisor) {
-  const count = Math.max(1, Math.ceil((length - TILE_OVERLAP) / (LARGE_TILE - TILE_OVERLAP)));
-  const side = Math.ceil((length + (count - 1) * TILE_OVERLAP) / count);
-  return Math.min(roundUp(side, divisor), LARGE_TILE);
-}
-
-async function networkOutput(session, settings, rgba, rows, columns) {
-  const divisor = settings.divisor || 32;
-  const fixed = settings.input_size;
-  if (!fixed && rows * columns <= WHOLE_IMAGE_PIXELS) {
-    progress("running the network", 0.1);
-    const height = roundUp(rows, divisor);
-    const width = roundUp(columns, divisor);
-    const reflectable = height - rows < rows && width - columns < columns;
-    const result = await run(session, windowTensor(rgba, rows, columns, 0, 0, height, width, reflectable),
-      settings.test_time_flips, settings.target);
-    return { data: crop(result.data, height, width, result.channels, rows, columns), channels: result.channels };
-  }
-  const tile = fixed ? fixed[0] : Math.max(balancedTile(rows, divisor), balancedTile(columns, divisor));
-  const overlap = fixed ? Math.floor(tile / 4) : TILE_OVERLAP;
-  const paddedRows = Math.max(rows, tile);
-  const paddedColumns = Math.max(columns, tile);
-  const reflectable = paddedRows - rows < rows && paddedColumns - columns < columns;
-  const starts = [];
-  for (const top of tileStarts(paddedRows, tile, overlap)) {
-    for (const left of tileStarts(paddedColumns, tile, overlap)) starts.push([top, left]);
-  }
-  const ramp = Float32Array.from({ length: tile }, (_, i) => Math.min(i + 1, tile - i));
-  let sum = null;
-  let channels = 0;
-  const weights = new Float32Array(rows * columns);
-  for (const [index, [top, left]] of starts.entries()) {
-    progress(`running the network, tile ${index + 1} of ${starts.length}`, 0.1 + 0.8 * index / starts.length);
-    const result = await run(session, windowTensor(rgba, rows, columns, top, left, tile, tile, reflectable),
-      settings.test_time_flips, settings.target);
-    channels = result.channels;
-    sum = sum || new Float32Array(rows * columns * channels);
-    for (let r = 0; r < tile && top + r < rows; r++) {
-      for (let c = 0; c < tile && left + c < columns; c++) {
-        const weight = ramp[r] * ramp[c];
-        const to = (top + r) * columns + left + c;
-        weights[to] += weight;
-        for (let k = 0; k < channels; k++) sum[to * channels + k] += weight * result.data[(r * tile + c) * channels + k];
-      }
-    }
-  }
-  for (let index = 0; index < rows * columns; index++) {
-    for (let k = 0; k < channels; k++) sum[index * channels + k] /= weights[index];
-  }
-  return { data: sum, channels };
-}
-
-function crop(data, height, width, channels, rows, columns) {
-  if (height === rows && width === columns) return data;
-  const out = new Float32Array(rows * columns * channels);
-  for (let r = 0; r < rows; r++) {
-    out.set(data.subarray(r * width * channels, (r * width + columns) * channels), r * columns * channels);
-  }
-  return out;
+  bitmap.close();
+  const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  return { rgba: new Uint8ClampedArray(rgba.buffer), rows: canvas.height, columns: canvas.width };
 }

@@ -1,14 +1,22 @@
 """The exported page in a real browser (headless Chromium driven by Playwright).
 
-It exports the default model, serves the site on 127.0.0.1, uploads a real image, and checks
-the count against Python's prediction, that no request left the origin, and that a broken
-file ends in the error state. Skipped, with the reason, where Chromium or Playwright is
-missing (.ci/run installs Debian's chromium).
+It exports the default model, serves the site on 127.0.0.1 and drives the page as a doctor
+would: a case of several images counted one after another, every count and interval equal
+to Python's; a broken file; another scale; clicks that remove and add cells, undo, and the
+files downloaded after them (labels, outline layer, cell table, the case's ZIP); positivity
+only when asked; the printed report; and the page opened from disk. Skipped, with the
+reason, where Chromium or Playwright is missing (.ci/run installs Debian's chromium).
 """
 
+import csv
+import io
+import json
+import re
 import shutil
 import threading
 import time
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,15 +39,24 @@ CHROMIUM_ARGUMENTS = [
     "--disable-sync",
     "--disable-quic",
 ]
+FINISHED = 'body[data-state="done"], body[data-state="error"]'
+#: Real annotated microscopy beside the repository (tests/conftest.py), when present.
+SHARED_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
 @pytest.fixture(scope="module")
-def served_site(tmp_path_factory):
+def site(tmp_path_factory):
     from cellseg.cli import main
+
+    folder = tmp_path_factory.mktemp("browser") / "site"
+    assert main(["export", "default", "--output", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def served_site(site):
     from cellseg.commands.serve import make_server
 
-    site = tmp_path_factory.mktemp("browser") / "site"
-    assert main(["export", "default", "--output", str(site)]) == 0
     server = make_server(site, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, port = server.server_address[:2]
@@ -49,85 +66,320 @@ def served_site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(served_site):
+def browser():
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGUMENTS)
-        page = browser.new_page()
-        page.requested = []
-        page.on("request", lambda request: page.requested.append(request.url))
-        page.goto(served_site + "/")
-        yield page
+        yield browser
         browser.close()
 
 
-def run_page(page, path, timeout=120_000):
-    """Upload ``path``; returns the final state and the seconds it took."""
+@pytest.fixture(scope="module")
+def page(browser, served_site):
+    page = browser.new_page(viewport={"width": 1200, "height": 1000}, accept_downloads=True)
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.goto(served_site + "/")
+    page.wait_for_selector('body[data-model="ready"]', state="attached", timeout=120_000)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def model():
+    from cellseg.neural_network.model import TrainedModel
+
+    return TrainedModel.load("default")
+
+
+def new_case(page):
+    """Start an empty case (yes to the question asked when the case holds corrections)."""
+
+    def accept(dialog):
+        dialog.accept()
+
+    page.on("dialog", accept)
+    page.click("#new-case")
+    page.remove_listener("dialog", accept)
+    page.wait_for_selector('body[data-state="idle"]', state="attached")
+
+
+def run_page(page, paths, timeout=300_000):
+    """Choose the image files ``paths``; returns the final state and the seconds it took."""
     started = time.monotonic()
-    page.set_input_files("#image-input", str(path))
-    page.wait_for_selector('body[data-state="done"], body[data-state="error"]', timeout=timeout)
+    page.set_input_files("#image-input", [str(path) for path in paths])
+    page.wait_for_selector(FINISHED, state="attached", timeout=timeout)
     return page.get_attribute("body", "data-state"), time.monotonic() - started
 
 
-@pytest.fixture
-def test_image(tmp_path, datasets_if_present):
-    """A real H&E image held out from training, or the bundled IHC sample without ../shared."""
-    if datasets_if_present is not None:
-        return datasets_if_present / "monuseg" / "train" / "images" / "TCGA-21-5786-01Z-00-DX1.png"
-    from skimage import data
+def table_row(page, name) -> list[str]:
+    return [cell.text_content() for cell in page.query_selector_all(f'tr[data-image="{name}"] td')]
 
-    path = tmp_path / "ihc.png"
-    write_image(path, data.immunohistochemistry())
+
+def row_count(page, name) -> int:
+    return int(page.text_content(f'tr[data-image="{name}"] td.count'))
+
+
+def shown_count(page) -> int:
+    return int(page.text_content("#cell-count").split()[0])
+
+
+def download(page, selector, folder) -> Path:
+    """Click ``selector``; the file it downloads, saved in ``folder`` under its own name."""
+    with page.expect_download() as info:
+        page.click(selector)
+    path = Path(folder) / info.value.suggested_filename
+    info.value.save_as(path)
     return path
 
 
-def test_page_counts_what_python_counts_and_stays_on_its_origin(page, served_site, test_image):
-    from cellseg.neural_network.model import TrainedModel
+def click_pixel(page, row, column):
+    """Click image pixel (row, column) on the view (its transform: viewer.js)."""
+    box = page.query_selector("#view").bounding_box()
+    view = {
+        key: float(page.get_attribute("#view", f"data-{key}")) for key in ("zoom", "left", "top")
+    }
+    page.mouse.click(
+        box["x"] + view["left"] + (column + 0.5) * view["zoom"],
+        box["y"] + view["top"] + (row + 0.5) * view["zoom"],
+    )
 
-    state, seconds = run_page(page, test_image)
+
+def interval_text(confidence) -> str:
+    """What the page shows for Python's count interval of these confidences (as counts.csv
+    holds them, rounded to 4 decimals)."""
+    from cellseg.postprocessing.confidence import count_interval
+
+    expected, low, high = count_interval(np.round(confidence, 4))
+    return f"{expected} ({low}–{high})"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Three images of a case: real H&E held out from training (or synthetic tissue without
+    ../shared), a crop of another, and the bundled IHC sample (haematoxylin + DAB)."""
+    from skimage import data
+
+    from cellseg.preprocessing.synthetic import synthetic_tissue
+
+    folder = tmp_path_factory.mktemp("case")
+    if SHARED_DATASETS.is_dir():
+        monuseg = SHARED_DATASETS / "monuseg" / "train" / "images"
+        first = read_image(monuseg / "TCGA-21-5786-01Z-00-DX1.png")
+        second = read_image(monuseg / "TCGA-HE-7129-01Z-00-DX1.png")[:600, 200:800]
+    else:
+        first = synthetic_tissue((700, 700), seed=1)[0]
+        second = synthetic_tissue((500, 600), seed=2)[0]
+    paths = [folder / "he tissue.png", folder / "he crop.png", folder / "ihc.png"]
+    for path, image in zip(paths, [first, second, data.immunohistochemistry()], strict=True):
+        write_image(path, image)
+    return paths
+
+
+def test_case_counts_what_python_counts_and_stays_on_its_origin(page, served_site, images, model):
+    new_case(page)
+    state, seconds = run_page(page, images)
     assert state == "done", page.text_content("#status")
-    count = int(page.text_content("#cell-count").split()[0])
-    expected = int(TrainedModel.load("default").segment_file(test_image).labels.max())
-    assert expected > 20
-    assert abs(count - expected) <= 0.02 * expected, (count, expected)
+    names = [
+        tr.get_attribute("data-image") for tr in page.query_selector_all("#case-table tbody tr")
+    ]
+    assert names == [path.name for path in images]
+    total = 0
+    for path in images:
+        cells = model.segment_file(path)  # scale auto, as the page's default
+        row = table_row(page, path.name)
+        assert row_count(page, path.name) == cells.labels.max() > 20, path.name
+        assert row[3] == interval_text(cells.confidence), path.name
+        assert row[6] == f"{cells.scale:g}x", path.name
+        total += int(cells.labels.max())
+    summary = [cell.text_content() for cell in page.query_selector_all("#case-table tfoot td")]
+    assert summary[0] == "Case: 3 of 3 images" and int(summary[2]) == total
+    assert shown_count(page) == row_count(page, images[0].name)  # the first is shown
+    page.click(f'tr[data-image="{images[2].name}"]')  # a click on a row shows that image
+    assert page.text_content("#image-name") == images[2].name
+    assert shown_count(page) == row_count(page, images[2].name)
     assert page.evaluate("crossOriginIsolated") is True
     foreign = [url for url in page.requested if not url.startswith((served_site, "blob:", "data:"))]
     assert foreign == []
-    print(f"browser: {count} cells (Python {expected}) in {seconds:.1f} s")
+    print(f"browser: {total} cells in {len(images)} images in {seconds:.1f} s")
 
 
 def test_broken_image_gives_the_error_state(page, tmp_path):
+    new_case(page)
     truncated = tmp_path / "truncated.png"
     write_image(truncated, np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8))
     truncated.write_bytes(truncated.read_bytes()[:200])
-    state, _ = run_page(page, truncated)
+    state, _ = run_page(page, [truncated])
     assert state == "error"
     assert "truncated.png" in page.text_content("#status")
+    assert "error" in table_row(page, "truncated.png")[1]
 
 
-def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_path, test_image):
-    from cellseg.neural_network.model import TrainedModel
-
+def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_path, images, model):
+    new_case(page)
     path = tmp_path / "crop.png"
-    write_image(path, read_image(test_image)[:400, :400])
-    model = TrainedModel.load("default")
+    write_image(path, read_image(images[0])[:300, :300])
     assert page.evaluate("document.querySelector('#scale').value") == "auto"  # the default
     page.evaluate("document.querySelector('#scale').value = '2'")  # no event: no run yet
     try:
-        state, _ = run_page(page, path)
+        state, _ = run_page(page, [path])
         assert state == "done", page.text_content("#status")
-        enlarged = int(page.text_content("#cell-count").split()[0])
-        expected = int(model.segment_file(path, scale=2).labels.max())
-        assert expected > 20
-        assert abs(enlarged - expected) <= max(2, 0.02 * expected), (enlarged, expected)
-        # Changing the scale runs the chosen image again.
+        expected = model.segment_file(path, scale=2)
+        assert shown_count(page) == expected.labels.max() > 20
+        assert table_row(page, "crop.png")[3] == interval_text(expected.confidence)
+        # Changing the scale runs the case again.
         page.evaluate(
             "const s = document.querySelector('#scale'); s.value = '1';"
             "s.dispatchEvent(new Event('change'))"
         )
         assert page.get_attribute("body", "data-state") == "running"
-        page.wait_for_selector('body[data-state="done"], body[data-state="error"]')
-        count = int(page.text_content("#cell-count").split()[0])
-        expected = int(model.segment_file(path, scale=1).labels.max())
-        assert abs(count - expected) <= max(2, 0.02 * expected), (count, expected)
+        page.wait_for_selector(FINISHED, state="attached", timeout=300_000)
+        assert shown_count(page) == model.segment_file(path, scale=1).labels.max()
     finally:
         page.evaluate("document.querySelector('#scale').value = 'auto'")
+
+
+def test_clicks_correct_the_count_and_the_downloads_follow(page, images, model, tmp_path):
+    """Remove a cell, add one, undo: the count by exactly one each time, the table, the
+    labels, the outline layer (valid for cellseg train), the cell table and the ZIP follow."""
+    from scipy import ndimage as ndi
+
+    from cellseg.annotations import read_annotation_labels
+    from cellseg.postprocessing.drawing import outline_layer
+    from cellseg.prediction_files import PredictionFiles
+
+    new_case(page)
+    name = images[1].name
+    state, _ = run_page(page, [images[1]])
+    assert state == "done", page.text_content("#status")
+    before = read_image(download(page, "#download-labels", tmp_path)).astype(np.int64)
+    count = int(before.max())
+    assert count == shown_count(page) == model.segment_file(images[1]).labels.max()
+
+    # Remove the cell with the deepest pixel (the click lands well inside it).
+    depth = ndi.distance_transform_edt(np.pad(before, 1))[1:-1, 1:-1]
+    row, column = np.unravel_index(np.argmax(depth), before.shape)
+    removed = int(before[row, column])
+    click_pixel(page, row, column)
+    assert shown_count(page) == row_count(page, name) == count - 1
+    expected = np.where(before == removed, 0, before - (before > removed))
+    after_removal = read_image(download(page, "#download-labels", tmp_path)).astype(np.int64)
+    assert np.array_equal(after_removal, expected)
+
+    # Add a cell where there is none, as far from every cell as can be.
+    space = ndi.distance_transform_edt(after_removal == 0)
+    row, column = np.unravel_index(np.argmax(space), space.shape)
+    click_pixel(page, row, column)
+    assert shown_count(page) == row_count(page, name) == count
+    added = read_image(download(page, "#download-labels", tmp_path)).astype(np.int64)
+    assert added[row, column] == count and np.array_equal(
+        np.where(added == count, 0, added), after_removal
+    )
+    assert page.text_content("#correction-count") == "2"
+
+    # Undo the addition: back to the labels after the removal, exactly.
+    page.click("#undo")
+    assert shown_count(page) == row_count(page, name) == count - 1
+    labels_path = download(page, "#download-labels", tmp_path)
+    assert labels_path.name == f"{Path(name).stem}_labels.png"  # files named after the image
+    labels = read_image(labels_path).astype(np.int64)
+    assert np.array_equal(labels, after_removal)
+
+    # The other files of the image, named after it, follow the corrections.
+    outlines_path = download(page, "#download-outlines", tmp_path)
+    assert np.array_equal(read_image(outlines_path), outline_layer(labels))  # predict's layer
+    annotated = read_annotation_labels(outlines_path)  # as cellseg train reads it
+    assert abs(int(annotated.max()) - (count - 1)) <= max(2, 0.02 * count)
+    table = list(
+        csv.DictReader(io.StringIO(download(page, "#download-cells", tmp_path).read_text()))
+    )
+    assert len(table) == count - 1 and [int(r["id"]) for r in table] == list(range(1, count))
+    columns = PredictionFiles(Path("."), formats=()).cell_columns
+    assert list(table[0]) == columns
+
+    # The case's ZIP: every file, read back with its checksums.
+    with page.expect_download() as info:
+        page.click("#download-case")
+    assert info.value.suggested_filename.endswith(".zip")
+    with zipfile.ZipFile(info.value.path()) as archive:
+        assert archive.testzip() is None
+        stem = Path(name).stem
+        assert set(archive.namelist()) == {
+            f"{stem}_labels.png",
+            f"{stem}_outlines.png",
+            f"{stem}_cells.csv",
+            "counts.csv",
+            "cells.csv",
+            "case.json",
+        }
+        counts = list(csv.DictReader(io.StringIO(archive.read("counts.csv").decode())))
+        assert list(counts[0]) == PredictionFiles(Path("."), formats=()).count_columns
+        assert counts[0]["image"] == name and int(counts[0]["count"]) == count - 1
+        record = json.loads(archive.read("case.json"))
+        assert (
+            record["model"] == "default"
+            and record["model_sha256"] == model.identity()["model_sha256"]
+        )
+        (image_record,) = record["images"]
+        assert [entry["action"] for entry in image_record["corrections"]] == ["remove"]
+        assert archive.read(f"{stem}_labels.png") == labels_path.read_bytes()
+    assert page.evaluate("Object.keys(localStorage)") in ([], ["cellseg-outlines"])
+
+
+def test_positivity_only_when_asked(page, images, model, tmp_path):
+    from cellseg.postprocessing.measurements import measure_cells
+    from cellseg.postprocessing.positivity import DEFAULT_POSITIVE_THRESHOLD, positive
+
+    new_case(page)
+    ihc = images[2]
+    state, _ = run_page(page, [ihc])
+    assert state == "done", page.text_content("#status")
+    assert page.get_attribute("body", "data-stain") == "he"  # H&E unless asked
+    assert not page.is_visible("#positive-threshold")
+    assert page.text_content("#positive-count") == ""
+    assert table_row(page, ihc.name)[4] == ""
+    counts = download(page, "#download-counts", tmp_path).read_text().splitlines()[0]
+    assert "positive" not in counts
+
+    page.check('input[name="stain"][value="dab"]')
+    assert page.get_attribute("body", "data-stain") == "dab"
+    threshold = float(page.input_value("#positive-threshold"))
+    assert threshold == DEFAULT_POSITIVE_THRESHOLD  # model.json's
+    cells = model.segment_file(ihc)
+    expected = int(positive(measure_cells(cells.image, cells.labels), threshold).sum())
+    assert 0 < expected < cells.labels.max()
+    assert int(table_row(page, ihc.name)[4]) == expected
+    assert page.text_content("#positive-count").startswith(f"{expected} DAB-positive")
+    header = download(page, "#download-counts", tmp_path).read_text().splitlines()[0]
+    assert "positive,positive_percent,positive_threshold" in header
+    page.check('input[name="stain"][value="he"]')
+
+
+def test_the_case_report_prints_on_one_page(page, images, tmp_path):
+    new_case(page)
+    state, _ = run_page(page, images[1:])
+    assert state == "done", page.text_content("#status")
+    page.evaluate("window.print = () => {}")  # headless: no print dialog to wait for
+    page.click("#print-report")
+    report = page.inner_text("#report")
+    for text in ("default", "cellseg", "Scale", "Stain", images[1].name, images[2].name):
+        assert text in report
+    assert len(page.query_selector_all("#report figure canvas")) == 2
+    page.emulate_media(media="print")
+    try:
+        assert page.is_visible("#report") and not page.is_visible("#choose")
+        pdf = page.pdf(format="A4")
+    finally:
+        page.emulate_media(media="screen")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+
+
+def test_page_opened_from_disk_says_how_to_start_it(browser, site):
+    page = browser.new_page()
+    try:
+        page.goto((site / "index.html").as_uri())
+        page.wait_for_selector("#start-notice", state="visible", timeout=10_000)
+        notice = page.text_content("#start-notice")
+        assert f"cellseg serve {site}" in notice
+        assert page.get_attribute("body", "data-state") == "error"
+    finally:
+        page.close()

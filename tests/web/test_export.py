@@ -15,8 +15,10 @@ import pytest
 
 from cellseg.commands.serve import make_server
 from cellseg.neural_network.model_folder import ModelFolder, load_network
+from cellseg.web_site import web_files
 
-OWN_FILES = ("index.html", "app.js", "worker.js", "cells.js", "scale.js", "png.js", "style.css")
+#: The page's own files (its modules, the classic start script, the style sheet).
+OWN_FILES = tuple(sorted(path.name for path in web_files().iterdir() if path.is_file()))
 RUNTIME = (
     "ort.wasm.min.mjs",
     "ort-wasm-simd-threaded.mjs",
@@ -36,6 +38,9 @@ def site(small_model, tmp_path_factory):
 
 
 def test_site_holds_page_runtime_and_model(site):
+    assert {"index.html", "app.js", "worker.js", "start.js", "zip.js", "style.css"} <= set(
+        OWN_FILES
+    )
     for name in OWN_FILES + ("model.onnx", "model.json"):
         assert (site / name).is_file(), name
     for name in RUNTIME:
@@ -43,6 +48,10 @@ def test_site_holds_page_runtime_and_model(site):
     settings = json.loads((site / "model.json").read_text())
     assert settings["target"] == "3class" and settings["divisor"] == 4
     assert settings["postprocessing"]["min_area"] == 10 and settings["input_size"] is None
+    # What the page rates, drops and reports cells with.
+    assert set(settings["calibration"]) == {"slope", "intercept"}
+    assert "min_confidence" in settings["postprocessing"]
+    assert {"pixel_size", "model_sha256", "cellseg", "positive_threshold"} <= set(settings)
 
 
 def test_page_loads_nothing_from_elsewhere(site):
