@@ -102,11 +102,14 @@ class PredictionFiles:
     def count_columns(self) -> list[str]:
         """``counts.csv``: ``count`` cells found, ``expected`` real nuclei among them (the
         sum of their confidences) and the 95% interval of that number, ``count_low`` to
-        ``count_high`` (`cellseg.postprocessing.confidence.count_interval`)."""
+        ``count_high`` (`cellseg.postprocessing.confidence.count_interval`); ``scale``, the
+        enlargement used, and ``counterstain``, the factor a pale haematoxylin was
+        strengthened by before the network (1: not at all;
+        `cellseg.preprocessing.colour.counterstain_factor`)."""
         columns = ["image", "count", "expected", "count_low", "count_high"]
         if self.positive_threshold is not None:
             columns += ["positive", "positive_percent", "positive_threshold"]
-        return [*columns, "mean_area", "mean_area_um2", "scale", "pixel_size"]
+        return [*columns, "mean_area", "mean_area_um2", "scale", "counterstain", "pixel_size"]
 
     @property
     def cell_columns(self) -> list[str]:
@@ -148,7 +151,13 @@ class PredictionFiles:
             for format_name in self.formats:
                 FORMATS[format_name].write_image(self.output, written)
             self._write_cells(name, [(measured, marks)], pixel_size)
-        self._write_record(name, result.scale, complete=True, pixel_size=pixel_size)
+        self._write_record(
+            name,
+            result.scale,
+            complete=True,
+            pixel_size=pixel_size,
+            counterstain=result.counterstain,
+        )
 
     def _add_slide(self, stem: str, name: str, slide, pixel_size, progress) -> None:
         """Find a slide's regions, each kept on disk as it is found (`RegionStore`, in the
@@ -235,10 +244,13 @@ class PredictionFiles:
                     )
         self._write_record(name, None, complete=False)
 
-    def _write_record(self, name: str, scale, *, complete: bool, pixel_size=None) -> None:
+    def _write_record(
+        self, name: str, scale, *, complete: bool, pixel_size=None, counterstain=None
+    ) -> None:
         record = {
             "image": name,
             "scale": None if scale is None else round(float(scale), 4),
+            "counterstain": None if counterstain is None else round(float(counterstain), 4),
             "pixel_size": pixel_size,
             "settings": self.settings,
             "complete": complete,
@@ -320,8 +332,8 @@ class PredictionFiles:
                 for row in rows:
                     row["positive"] = int(threshold is not None and float(row["dab"]) >= threshold)
             cells.extend(rows)
-            pixel_size = (self._record(name) or {}).get("pixel_size")
-            counts.append(self._count_row(name, rows, self._scale(name), pixel_size, threshold))
+            record = self._record(name) or {}
+            counts.append(self._count_row(name, rows, self._scale(name), record, threshold))
         if counts:
             write_text_atomically(
                 self.output / COUNTS_FILE, csv_text(counts, self.count_columns), overwrite=True
@@ -349,7 +361,10 @@ class PredictionFiles:
         scale = record.get("scale") if isinstance(record, dict) else None
         return "" if scale is None else scale
 
-    def _count_row(self, name, rows, scale, pixel_size=None, threshold=None) -> dict:
+    def _count_row(self, name, rows, scale, record, threshold=None) -> dict:
+        """An image's row of ``counts.csv`` from its cell table's ``rows`` and its
+        ``record`` (its pixel size and counterstain factor, blank where not recorded)."""
+        pixel_size = record.get("pixel_size")
         areas = [float(row["area"]) for row in rows]
         row = {"image": name, "count": len(rows)}
         sure = [float(cell["confidence"]) for cell in rows if cell.get("confidence")]
@@ -364,6 +379,7 @@ class PredictionFiles:
         if pixel_size and areas:
             row["mean_area_um2"] = round(float(np.mean(areas)) * pixel_size**2, 3)
         row["scale"] = scale
+        row["counterstain"] = record.get("counterstain")
         row["pixel_size"] = pixel_size
         return row
 

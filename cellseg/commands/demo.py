@@ -83,10 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         results.add("tissue.png", model.segment_file(output / "tissue.png", scale=arguments.scale))
     (counts,) = results.finish(["tissue.png"])
     seconds = time.perf_counter() - started
+    factor = float(counts["counterstain"] or 1)
+    strengthened = f", its pale haematoxylin strengthened x{factor:.2f}" if factor != 1 else ""
     print(
         f"Image: scikit-image's immunohistochemistry sample (haematoxylin and DAB), "
         f"{tissue.shape[1]} x {tissue.shape[0]} pixels enlarged {float(counts['scale']):g}x"
-        f"{' (--scale auto)' if arguments.scale == 'auto' else ''}, model '{model.name}'\n"
+        f"{' (--scale auto)' if arguments.scale == 'auto' else ''}{strengthened}, "
+        f"model '{model.name}'\n"
         f"Cells found: {counts['count']} (real nuclei among them: about {counts['expected']:.0f}, "
         f"95% {counts['count_low']}-{counts['count_high']}), of which {counts['positive']} "
         "DAB-positive "

@@ -2,8 +2,9 @@
 // (PredictionFiles._count_row), its <stem>_cells.csv, and the case's counts.csv and
 // cells.csv, numbers written as Python writes them. No DOM: the page and Node run it.
 //
-// An "image" here is what the page holds for one image: { name, cells, scale, pixelSize }
-// with cells as measureCells gives them (confidence rounded to 4 decimals, as the files).
+// An "image" here is what the page holds for one image: { name, cells, scale, counterstain,
+// pixelSize } with cells as measureCells gives them (confidence rounded to 4 decimals, as
+// the files).
 
 import { countInterval } from "./confidence.js";
 import { mean, pyRound, pythonText } from "./numbers.js";
@@ -18,7 +19,7 @@ const INTEGERS = new Set(["id", "area", "count", "count_low", "count_high", "pos
 export function countColumns(positivity) {
   const columns = ["image", "count", "expected", "count_low", "count_high"];
   if (positivity && positivity.on) columns.push("positive", "positive_percent", "positive_threshold");
-  return [...columns, "mean_area", "mean_area_um2", "scale", "pixel_size"];
+  return [...columns, "mean_area", "mean_area_um2", "scale", "counterstain", "pixel_size"];
 }
 
 /** The columns of a cell table (PredictionFiles.cell_columns). */
@@ -52,6 +53,8 @@ export function countRow(image, positivity) {
   row.mean_area = areas.length ? pyRound(mean(areas), 2) : 0;
   if (image.pixelSize && areas.length) row.mean_area_um2 = pyRound(mean(areas) * image.pixelSize ** 2, 3);
   row.scale = image.scale === null || image.scale === undefined ? null : pyRound(Number(image.scale), 4);
+  row.counterstain = image.counterstain === null || image.counterstain === undefined ? null
+    : pyRound(Number(image.counterstain), 4);
   row.pixel_size = image.pixelSize || null;
   return row;
 }

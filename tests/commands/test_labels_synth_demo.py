@@ -1,5 +1,6 @@
 """``cellseg labels``, ``cellseg synth`` and ``cellseg demo`` end to end."""
 
+import csv
 import re
 import subprocess
 import sys
@@ -73,6 +74,11 @@ def test_demo_counts_the_cells_of_the_bundled_image(tmp_path, cellseg):
     assert found, result.out
     count, positive = int(found[1]), int(found[2])
     assert 100 < count < 1500 and 0 < positive < count  # the sample shows a few hundred nuclei
+    # Its pale counterstain is strengthened, and the line says by how much, as counts.csv.
+    factor = float(re.search(r"pale haematoxylin strengthened x([\d.]+)", result.out)[1])
+    with open(tmp_path / "demo" / "counts.csv") as file:
+        (row,) = csv.DictReader(file)
+    assert 1 < factor == pytest.approx(float(row["counterstain"]), abs=0.005)
     names = {path.name for path in (tmp_path / "demo").iterdir()}
     assert {
         "tissue.png",

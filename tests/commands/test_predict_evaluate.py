@@ -81,7 +81,8 @@ def test_predict_writes_labels_outlines_overlay_and_tables(
     )
     assert list(counts[0]) == [
         "image", "count", "expected", "count_low", "count_high", "positive", "positive_percent",
-        "positive_threshold", "mean_area", "mean_area_um2", "scale", "pixel_size",
+        "positive_threshold", "mean_area", "mean_area_um2", "scale", "counterstain",
+        "pixel_size",
     ]  # fmt: skip
     for row in counts:  # every cell found has a confidence: the count has its interval
         if int(row["count"]):
@@ -222,6 +223,32 @@ def test_auto_scale_counts_the_demo_and_its_half_size_copy_as_at_their_best_scal
     assert auto["tissue.png"][1] == "2.0" and auto["half.png"][1] == "4.0"
     for name, best in (("tissue.png", at_two), ("half.png", at_four)):
         assert abs(auto[name][0] - best[name][0]) <= 0.1 * best[name][0], (name, auto, best)
+
+
+def test_counts_say_how_much_a_pale_counterstain_was_strengthened(cellseg, tmp_path):
+    """The bundled haematoxylin + DAB sample, paler than the default's training images, is
+    strengthened before the network: predict says so and counts.csv records the factor; the
+    same section with its haematoxylin three times as dark is left as it is (factor 1)."""
+    from skimage import data
+
+    from cellseg.image_io import write_image
+    from cellseg.preprocessing.colour import rgb_from_stain_amounts, stain_amounts
+
+    pale = data.immunohistochemistry()[:256, :256]
+    stains = stain_amounts(pale / np.float32(255))
+    stains[..., 0] *= 3
+    dark = np.rint(rgb_from_stain_amounts(stains) * 255).astype(np.uint8)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_image(folder / "pale.png", pale)
+    write_image(folder / "dark.png", dark)
+    output = tmp_path / "out"
+    result = cellseg("predict", "default", folder, "--output", output, "--scale", "2")
+    assert result.code == 0, result.err
+    factors = {row["image"]: float(row["counterstain"]) for row in read_csv(output / "counts.csv")}
+    assert factors["dark.png"] == 1 and 1 < factors["pale.png"] <= 4
+    [line] = [line for line in result.out.splitlines() if "strengthened before" in line]
+    assert re.search(r": pale\.png x[\d.]+$", line) and "dark.png" not in line
 
 
 def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_path, monkeypatch):
