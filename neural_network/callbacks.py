@@ -1,4 +1,5 @@
-"""Keras callbacks of a training run: per-epoch records for resuming, progress, schedule."""
+"""Keras callbacks of a training run: per-epoch records for resuming, progress, time
+estimate, schedule."""
 
 import contextlib
 import math
@@ -8,6 +9,9 @@ import time
 import keras
 
 from cellseg.neural_network.model_folder import ModelFolder, save_network, save_weights
+
+#: Steps after the first that `TimeEstimate` times before it says how long a run takes.
+TIMED_STEPS = 3
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -158,6 +162,50 @@ class ProgressBar(keras.callbacks.Callback):
         )
 
 
+class TimeEstimate(keras.callbacks.Callback):
+    """Say, once the first steps of a run (or of a resumed run) are done, how long its
+    training steps will take: those left, at the pace of the steps after the first (which
+    also builds the network's graph), with that pace in tiles per second."""
+
+    def __init__(self, *, epochs: int, steps: int, first_epoch: int, batch_size: int, tile: int):
+        super().__init__()
+        self.total_steps = (epochs - first_epoch) * steps
+        self.epochs_left, self.steps = epochs - first_epoch, steps
+        self.batch_size, self.tile = batch_size, tile
+        self._started = time.monotonic()
+        self._ends: list[float] = []
+        self._said = False
+
+    def on_train_begin(self, logs=None):
+        self._started = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self._said:
+            self._ends.append(time.monotonic())
+            if len(self._ends) > TIMED_STEPS:
+                self._say()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._said and self._ends:  # epochs of fewer steps than those timed
+            self._say()
+
+    def _say(self):
+        self._said = True
+        ends = self._ends
+        if len(ends) > 1:
+            seconds = (ends[-1] - ends[0]) / (len(ends) - 1)
+        else:
+            seconds = ends[0] - self._started
+        left = (self.total_steps - len(ends)) * seconds
+        print(
+            f"cellseg train: {self.steps} steps of {self.batch_size} tiles of {self.tile} x "
+            f"{self.tile} pixels per epoch, {self.epochs_left} epochs: about "
+            f"{_duration(left)} more of training steps (at {self.batch_size / seconds:.1f} "
+            "tiles per second, the pace of the first steps)",
+            flush=True,
+        )
+
+
 def _duration(seconds: float) -> str:
     """A duration in words a person reads at a glance: ``"40 s"``, ``"7 min"``, ``"2.5 h"``."""
     if seconds < 90:
@@ -167,14 +215,42 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def cosine_schedule(learning_rate: float, epochs: int) -> keras.callbacks.Callback:
-    """Learning rate decaying along a half cosine from ``learning_rate`` to 5% of it.
+def cosine_schedule(
+    learning_rate: float, epochs: int, *, warmup_epochs: int = 0, steps: int = 1
+) -> keras.callbacks.Callback:
+    """Learning rate decaying along a half cosine from ``learning_rate`` to 5% of it, after
+    rising linearly, step by step, from 0 over the first ``warmup_epochs`` (of ``steps``
+    steps each): a network that already knows its task (fine-tuning) is not knocked off it
+    by the first steps' large updates, while Adam's statistics are still unsettled.
 
-    It depends on the epoch number alone, so a resumed run continues the same schedule.
+    It depends on the epoch and step numbers alone, so a resumed run continues the same
+    schedule.
     """
 
     def rate(epoch, current=None):
         progress = epoch / max(epochs, 1)
         return learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
-    return keras.callbacks.LearningRateScheduler(rate)
+    if not warmup_epochs:
+        return keras.callbacks.LearningRateScheduler(rate)
+    return _WarmedUp(rate, warmup_steps=warmup_epochs * steps, steps=steps)
+
+
+class _WarmedUp(keras.callbacks.LearningRateScheduler):
+    """A per-epoch schedule multiplied, in its first ``warmup_steps``, by the share of
+    them done (1/warmup_steps at the first step)."""
+
+    def __init__(self, schedule, *, warmup_steps: int, steps: int):
+        super().__init__(schedule)
+        self.warmup_steps, self.steps = warmup_steps, steps
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        super().on_epoch_begin(epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = self._epoch * self.steps + batch
+        if step < self.warmup_steps:
+            share = (step + 1) / self.warmup_steps
+            self.model.optimizer.learning_rate = float(self.schedule(self._epoch) * share)

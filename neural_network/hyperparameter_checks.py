@@ -8,6 +8,7 @@ out of range or not finite, and values allowed alone but not together.
 import difflib
 import math
 import numbers
+from dataclasses import replace
 
 from cellseg.neural_network.hyperparameters import DEFINITIONS, Definition, Hyperparameters
 
@@ -21,7 +22,9 @@ WIDEST_UNET_LAYER = 4096
 WIDEST_TILE_WINDOW = 8192
 
 
-def hyperparameters_from_names(names: dict) -> tuple[Hyperparameters, list[str]]:
+def hyperparameters_from_names(
+    names: dict, *, defaults: Hyperparameters | None = None
+) -> tuple[Hyperparameters, list[str]]:
     """Build hyperparameters from the upper-case names of a user's file.
 
     Parameters
@@ -29,6 +32,9 @@ def hyperparameters_from_names(names: dict) -> tuple[Hyperparameters, list[str]]
     names : dict
         Name -> value, e.g. ``{"BATCH_SIZE": 8, "EPOCHS": 40}``. Names starting with an
         underscore are the file's own helpers, and ignored.
+    defaults : Hyperparameters, optional
+        The values of the names the file leaves out (when fine-tuning, the fine-tuning
+        ones: `fine_tuning_hyperparameters`); by default each one's own default.
 
     Returns
     -------
@@ -61,7 +67,7 @@ def hyperparameters_from_names(names: dict) -> tuple[Hyperparameters, list[str]]
         else:
             values[definition.attribute] = None if value is None else definition.kind(value)
     problems.extend(_unknown_names(names))
-    hyperparameters = Hyperparameters(**values)
+    hyperparameters = replace(defaults or Hyperparameters(), **values)
     problems.extend(_combination_problems(hyperparameters, invalid))
     return hyperparameters, problems
 

@@ -7,10 +7,18 @@ does. `DEFINITIONS` lists them; ``cellseg train --help`` names them from it, and
 README's table of hyperparameters (which explains each at more length) and
 ``scripts/examples/hyperparameters.py`` are tested against it. `hyperparameter_checks`
 reads a user's file against these definitions.
+
+Each field also says what fine-tuning a trained model (``cellseg train --from``) sets it
+to where no file does: its own value (a short schedule, a lower learning rate warmed up),
+or `PARENT`, the parent model's (its augmentation, tiles and loss); see
+`fine_tuning_hyperparameters`.
 """
 
 import types
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
+
+#: A hyperparameter that fine-tuning takes from the parent model's training record.
+PARENT = "the parent's"
 
 
 def _hyperparameter(
@@ -22,6 +30,7 @@ def _hyperparameter(
     highest=None,
     choices: tuple = (),
     required: bool = False,
+    fine_tuning=PARENT,
 ):
     """A field of `Hyperparameters` carrying its definition (see `Definition`)."""
     metadata = {
@@ -31,6 +40,7 @@ def _hyperparameter(
         "highest": highest,
         "choices": choices,
         "required": required,
+        "fine_tuning": fine_tuning,
     }
     return field(default=default, metadata=metadata)
 
@@ -54,6 +64,7 @@ class Hyperparameters:
         lowest=1,
         highest=100_000,
         required=True,
+        fine_tuning=10,
     )
     learning_rate: float = _hyperparameter(
         1e-3,
@@ -62,6 +73,7 @@ class Hyperparameters:
         lowest=1e-12,
         highest=10.0,
         required=True,
+        fine_tuning=2e-4,
     )
     validation_split: float = _hyperparameter(
         0.2,
@@ -70,6 +82,7 @@ class Hyperparameters:
         lowest=0.0,
         highest=0.9,
         required=True,
+        fine_tuning=0.2,
     )
     tile_size: int = _hyperparameter(
         256,
@@ -84,6 +97,15 @@ class Hyperparameters:
         "training steps per epoch; None: about every training pixel once per epoch",
         lowest=1,
         highest=1_000_000,
+        fine_tuning=30,
+    )
+    warmup_epochs: int = _hyperparameter(
+        0,
+        "WARMUP_EPOCHS",
+        "epochs over which the learning rate rises step by step from 0 to LEARNING_RATE",
+        lowest=0,
+        highest=100_000,
+        fine_tuning=1,
     )
     augmentation: float = _hyperparameter(
         1.0,
@@ -210,6 +232,7 @@ class Hyperparameters:
         "networks use; 0 keeps none",
         lowest=0.0,
         highest=0.99999,
+        fine_tuning=0.0,
     )
 
     def to_dict(self) -> dict:
@@ -246,6 +269,9 @@ class Definition:
         The only values allowed, when not empty.
     required : bool
         Whether every hyperparameters file must set it.
+    fine_tuning : int, float, str or None
+        Its value when fine-tuning a model (``--from``) and no file sets it; `PARENT`:
+        the parent model's.
     accepts_none : bool
         Whether None is a value (its default is None).
     """
@@ -259,6 +285,7 @@ class Definition:
     highest: object = None
     choices: tuple = ()
     required: bool = False
+    fine_tuning: object = PARENT
     accepts_none: bool = False
 
 
@@ -278,6 +305,25 @@ def _definition(attribute) -> Definition:
 
 #: Every hyperparameter, in the order of the README's table.
 DEFINITIONS: tuple[Definition, ...] = tuple(map(_definition, fields(Hyperparameters)))
+
+
+def fine_tuning_hyperparameters(parent: Hyperparameters) -> Hyperparameters:
+    """The hyperparameters of fine-tuning a model trained with ``parent``: the parent's,
+    with the fine-tuning value of each hyperparameter that has one.
+
+    Examples
+    --------
+    >>> tuned = fine_tuning_hyperparameters(Hyperparameters(zoom=0.5, epochs=70))
+    >>> tuned.zoom, tuned.epochs, tuned.learning_rate, tuned.warmup_epochs
+    (0.5, 10, 0.0002, 1)
+    """
+    changes = {
+        definition.attribute: definition.fine_tuning
+        for definition in DEFINITIONS
+        if definition.fine_tuning != PARENT
+    }
+    return replace(parent, **changes)
+
 
 if Hyperparameters.__doc__:  # None under python -OO
     # help(Hyperparameters) lists the fields as numpydoc does, from their definitions.

@@ -2,13 +2,15 @@
 
 Every model folder of the models folder, and the models shipped with cellseg, with its
 status (``finished``; ``training`` while a run is going on; ``interrupted, resumable``
-when one was stopped), target, epochs, validation scores and parent model. A folder whose
-files are damaged is listed as unreadable, never stops the others.
+when one was stopped), target, epochs, validation scores and lineage: the models it was
+fine-tuned from, and its parent's AJI on the same validation images. A folder whose files
+are damaged is listed as unreadable, never stops the others.
 """
 
 import json
 import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 
 from cellseg.errors import CellsegError
@@ -23,7 +25,8 @@ RUNNING_FILE = ".training"
 def list_models(root: Path, *, sort: str = "aji", shipped: bool = True) -> list[dict]:
     """One row per model of ``root`` (and the shipped ones), ranked by validation ``sort``,
     finished models first; each row has ``rank``, ``name``, ``status``, ``target``,
-    ``epochs``, the validation scores, ``val_loss``, ``parent`` and ``folder``."""
+    ``epochs``, the validation scores, ``val_loss``, ``parent`` (`lineage`),
+    ``parent_aji`` and ``folder``."""
     folders = []
     if root.is_dir():
         folders = [
@@ -64,9 +67,29 @@ def model_row(folder: ModelFolder) -> dict:
         "epochs": f"{len(history)}/{hyperparameters.get('epochs', '?')}",
         **(config.validation or {}),
         "val_loss": min((row["val_loss"] for row in history if "val_loss" in row), default=None),
-        "parent": (config.parent or {}).get("name"),
+        "parent": lineage(config),
+        "parent_aji": ((config.parent or {}).get("validation") or {}).get("aji"),
         "folder": folder.path,
     }
+
+
+def lineage(config) -> str | None:
+    """The models a model was fine-tuned from, the first one first, e.g. ``"default >
+    lab"`` for a model fine-tuned from ``lab``, itself fine-tuned from ``default``; None
+    for a model trained from scratch.
+
+    Examples
+    --------
+    >>> from cellseg.neural_network.model_config import ModelConfig
+    >>> first = {"name": "default", "config": {"target": "3class"}}
+    >>> lineage(ModelConfig(parent={"name": "lab", "config": {"parent": first}}))
+    'default > lab'
+    """
+    names, parent = [], config.parent
+    while isinstance(parent, Mapping) and parent.get("name"):
+        names.append(str(parent["name"]))
+        parent = (parent.get("config") or {}).get("parent")
+    return " > ".join(reversed(names)) or None
 
 
 def training_status(folder: ModelFolder, status: str) -> str:

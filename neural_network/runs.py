@@ -1,25 +1,177 @@
 """What makes two training runs the same run, and starting a fresh one or resuming it.
 
 `run_settings` gathers every setting of a run (data by name and SHA-256, hyperparameters,
-augmentation, seed, the users' files); `start_or_resume` creates the model folder, or
-resumes the unfinished run in it when those settings agree, wherever the files now are.
+augmentation, seed, the users' files, the parent model fine-tuned); `start_or_resume`
+creates the model folder, or resumes the unfinished run in it when those settings agree,
+wherever the files now are. `Parent` is the model a run fine-tunes (``--from``), and
+`run_hyperparameters` what a run trains with, fine-tuning or not.
 """
 
 import copy
 import importlib
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cellseg import __version__
-from cellseg.errors import CellsegError
-from cellseg.neural_network.dataset import file_digest
-from cellseg.neural_network.hyperparameters import Hyperparameters
+from cellseg.errors import CellsegError, file_error
+from cellseg.neural_network.dataset import TrainingPair, file_digest, pair_by_stem
+from cellseg.neural_network.hyperparameter_checks import hyperparameters_from_names
+from cellseg.neural_network.hyperparameters import Hyperparameters, fine_tuning_hyperparameters
 from cellseg.neural_network.model_config import ModelConfig
-from cellseg.neural_network.model_folder import ModelFolder
+from cellseg.neural_network.model_folder import ModelFolder, resolve_model
+from cellseg.neural_network.user_files import load_hyperparameters_file, load_python_file
 from cellseg.preprocessing.augmentation import Augmentation
+
+#: What ``cellseg predict`` appends to an image's stem to name its outline layer.
+PREDICTED_OUTLINES = "_outlines"
+
+#: Each field of `Augmentation` that a hyperparameter sets, and that hyperparameter's field.
+AUGMENTED = {
+    "strength": "augmentation",
+    "scale": "zoom",
+    **{name: name for name in ("stain", "pale", "dab", "blur", "noise", "rotation")},
+    **{name: name for name in ("elastic", "crowded")},
+}
+
+
+@dataclass(frozen=True)
+class Parent:
+    """The model a run fine-tunes (``cellseg train --from``): its folder, configuration and
+    the SHA-256 of the network it predicts with, which the run starts from."""
+
+    folder: ModelFolder
+    config: ModelConfig
+    sha256: str
+
+    @classmethod
+    def load(cls, reference, *, models_root=None) -> "Parent":
+        """The model ``reference`` names, found as `TrainedModel.load` finds it; one that
+        is unfinished or holds no network is refused with one line naming it."""
+        try:
+            folder = resolve_model(reference, models_root=models_root)
+            config = folder.read_config()
+        except CellsegError as error:
+            raise CellsegError(f"--from {error}") from None
+        if config.status != "finished":
+            raise CellsegError(
+                f"--from {reference}: {folder.path} is an unfinished run; finish it (run its "
+                "training command again) before fine-tuning it"
+            )
+        network = folder.prediction_path()
+        if not network.is_file():
+            raise file_error(network, "missing: the model to fine-tune holds no network")
+        return cls(folder, config, file_digest(network))
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def identity(self) -> dict:
+        """What a run's settings record of it: its name and its network's SHA-256."""
+        return {"name": self.name, "sha256": self.sha256}
+
+    def record(self) -> dict:
+        """What the fine-tuned model's ``config.json`` records of it (`ModelConfig.parent`):
+        its identity, folder and whole configuration (with its own parent, if any)."""
+        return {
+            **self.identity(),
+            "folder": str(self.folder.path.resolve()),
+            "config": self.config.to_dict(),
+        }
+
+    def hyperparameters(self) -> Hyperparameters:
+        """The hyperparameters it was trained with, as its training record has them: the
+        augmentation record fills those an older version did not record, its names
+        unrecorded take their defaults, and the test-time flips are those it predicts with."""
+        training = self.config.training or {}
+        recorded = dict(training.get("hyperparameters") or {})
+        augmentation = training.get("augmentation") or {}
+        for name, attribute in AUGMENTED.items():
+            if name in augmentation:
+                recorded.setdefault(attribute, augmentation[name])
+        recorded["test_time_flips"] = self.config.test_time_flips
+        return Hyperparameters.from_dict(recorded)
+
+    def check(self, request, hyperparameters: Hyperparameters) -> None:
+        """Refuse, in one line, what fine-tuning this model cannot do for ``request``
+        (a `TrainingRequest`) with these hyperparameters."""
+        name, target = self.name, self.config.target
+        if request.architecture_file is not None:
+            raise CellsegError(
+                f"--architecture {request.architecture_file}: fine-tuning (--from) keeps the "
+                f"network of {name}; leave --architecture out"
+            )
+        if request.target != target:
+            raise CellsegError(
+                f"--target {request.target}: {name} learned the {target} target, which "
+                "fine-tuning (--from) keeps; leave --target out"
+            )
+        if (Path(request.models_root) / request.name).resolve() == self.folder.path.resolve():
+            raise CellsegError(
+                f"--name {request.name}: that is the model to fine-tune (--from); the new "
+                "model needs a name of its own"
+            )
+        divisor, tile = self.config.divisor, hyperparameters.tile_size
+        if tile % divisor:
+            where = request.hyperparameters_file or f"{name}'s hyperparameters"
+            raise CellsegError(
+                f"{where}: TILE_SIZE must be a multiple of {divisor} (the network of {name} "
+                f"halves its input that often), not {tile}"
+            )
+
+    def scores_on(self, images, truths) -> dict:
+        """Its mean scores on annotated images (`cellseg.metrics.image_scores`), as it
+        is, with its own thresholds, at the images' own scale."""
+        from cellseg.metrics import image_scores
+        from cellseg.neural_network.evaluation import mean_scores
+        from cellseg.neural_network.model import TrainedModel
+
+        model = TrainedModel.from_folder(self.folder)
+        return mean_scores(
+            [
+                image_scores(truth, model.cells_from_output(model.output(image)))
+                for image, truth in zip(images, truths, strict=True)
+            ]
+        )
+
+
+def run_hyperparameters(path, parent: Parent | None) -> Hyperparameters:
+    """What a run trains with: the hyperparameters file's values (``path``, None for no
+    file), the names it leaves out at their defaults or, fine-tuning ``parent``, at their
+    fine-tuning values (`fine_tuning_hyperparameters` of the parent's)."""
+    if parent is None:
+        return Hyperparameters() if path is None else load_hyperparameters_file(path)
+    defaults = fine_tuning_hyperparameters(parent.hyperparameters())
+    if path is None:
+        return defaults
+    module = load_python_file(path, role="hyperparameters")
+    names = {name: getattr(module, name) for name in dir(module) if name.isupper()}
+    hyperparameters, problems = hyperparameters_from_names(names, defaults=defaults)
+    if problems:
+        raise file_error(path, "; ".join(problems))
+    return hyperparameters
+
+
+def annotated_pairs(images, annotations) -> list[TrainingPair]:
+    """Each image of the folder ``images`` with its annotation: in a folder of ``cellseg
+    predict`` results, its outline layer ``<stem>_outlines.png`` (corrected by the user:
+    predictions are annotations to train on as they are); otherwise the annotation of the
+    same name (`pair_by_stem`, which names the files that do not match)."""
+    from cellseg.batch import image_files
+
+    predicted = {
+        path.name.removesuffix(f"{PREDICTED_OUTLINES}.png"): path
+        for path in Path(annotations).glob(f"*{PREDICTED_OUTLINES}.png")
+    }
+    if predicted and Path(images).is_dir():
+        found = sorted(image_files([images]), key=lambda path: path.stem)
+        if all(path.stem in predicted for path in found):
+            return [TrainingPair(path, predicted[path.stem]) for path in found]
+    return pair_by_stem(images, annotations)
 
 
 def run_settings(
@@ -28,6 +180,7 @@ def run_settings(
     augmentation: Augmentation,
     training_pairs,
     validation_pairs,
+    parent: Parent | None = None,
 ) -> dict:
     """Every setting that makes two runs the same run (resuming needs all of them equal)."""
 
@@ -52,6 +205,7 @@ def run_settings(
         "loss_file": user_file(request.loss_file),
         "architecture_file": user_file(request.architecture_file),
         "outline_style": request.outline_style.__dict__,
+        "parent": None if parent is None else parent.identity(),
         "data": {
             "images": str(Path(request.images).resolve()),
             "annotations": str(Path(request.annotations).resolve()),
@@ -63,20 +217,13 @@ def run_settings(
 def training_augmentation(hyperparameters: Hyperparameters) -> Augmentation:
     """How the training tiles of a run with these hyperparameters are varied."""
     return Augmentation(
-        strength=hyperparameters.augmentation,
-        scale=hyperparameters.zoom,
-        stain=hyperparameters.stain,
-        pale=hyperparameters.pale,
-        dab=hyperparameters.dab,
-        blur=hyperparameters.blur,
-        noise=hyperparameters.noise,
-        rotation=hyperparameters.rotation,
-        elastic=hyperparameters.elastic,
-        crowded=hyperparameters.crowded,
+        **{name: getattr(hyperparameters, attribute) for name, attribute in AUGMENTED.items()}
     )
 
 
-def start_or_resume(folder: ModelFolder, request, settings: dict) -> ModelConfig:
+def start_or_resume(
+    folder: ModelFolder, request, settings: dict, parent: Parent | None = None
+) -> ModelConfig:
     """The configuration to train with: a fresh one, or the unfinished run's to resume.
 
     A run that has not finished an epoch yet (killed while its data were prepared, or
@@ -117,6 +264,7 @@ def start_or_resume(folder: ModelFolder, request, settings: dict) -> ModelConfig
         status="training",
         training=settings,
         distribute=request.distribute,
+        parent=None if parent is None else parent.record(),
         libraries=_library_versions(),
     )
     folder.create(config)

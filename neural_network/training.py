@@ -2,11 +2,13 @@
 
 `train` reads the users' files, pairs and converts the data, builds the network (the
 default U-Net or the user's ``get_model``) with the training images' normalisation inside,
-and fits it on random tiles. At the end of every epoch the weights, the history row and
-the state that names them are written atomically, in that order, so a run killed at any
-moment resumes at its last finished epoch with each epoch in ``history.csv`` once. After
-the last epoch the post-processing thresholds are tuned on the validation images and the
-validation metrics stored for the leaderboard.
+and fits it on random tiles; or, fine-tuning (``request.parent``, ``--from``), starts
+from a trained model's network, normalisation and target. At the end of every epoch the
+weights, the history row and the state that names them are written atomically, in that
+order, so a run killed at any moment resumes at its last finished epoch with each epoch
+in ``history.csv`` once. After the last epoch the post-processing thresholds are tuned
+on the validation images and the validation metrics stored for the leaderboard (with the
+parent's on the same images, when fine-tuning).
 """
 
 import contextlib
@@ -14,34 +16,48 @@ import math
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from cellseg.annotations import OutlineStyle
 from cellseg.batch import counted
 from cellseg.errors import CellsegError
-from cellseg.neural_network.callbacks import EpochRecorder, ProgressBar, cosine_schedule
+from cellseg.neural_network.callbacks import (
+    EpochRecorder,
+    ProgressBar,
+    TimeEstimate,
+    cosine_schedule,
+)
 from cellseg.neural_network.dataset import (
-    pair_by_stem,
     prepare,
     split_validation,
     training_dataset,
     validation_dataset,
 )
-from cellseg.neural_network.hyperparameters import Hyperparameters
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
 from cellseg.neural_network.model_listing import mark_running
-from cellseg.neural_network.runs import run_settings, start_or_resume, training_augmentation
+from cellseg.neural_network.runs import (
+    Parent,
+    annotated_pairs,
+    run_hyperparameters,
+    run_settings,
+    start_or_resume,
+    training_augmentation,
+)
 from cellseg.neural_network.targets import DEFAULT_TARGET
 from cellseg.neural_network.user_files import (
     build_user_model,
     load_architecture_file,
-    load_hyperparameters_file,
     load_loss_file,
 )
+
+#: Fine-tuning holds whole images out for validation from this many annotated images on;
+#: with fewer, every one is trained on and the thresholds are tuned on them.
+LEAST_IMAGES_TO_VALIDATE = 3
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,7 @@ class TrainingRequest:
     images: Path
     annotations: Path
     name: str
-    target: str = DEFAULT_TARGET
+    target: str | None = DEFAULT_TARGET  # None: the parent's when fine-tuning, else the default
     loss_file: Path | None = None
     architecture_file: Path | None = None
     hyperparameters_file: Path | None = None
@@ -61,6 +77,7 @@ class TrainingRequest:
     distribute: bool = False
     outline_style: OutlineStyle = field(default_factory=OutlineStyle)
     models_root: Path = MODELS_ROOT
+    parent: str | Path | None = None  # the model to fine-tune (--from): name or folder
 
 
 def train(request: TrainingRequest) -> ModelFolder:
@@ -70,17 +87,20 @@ def train(request: TrainingRequest) -> ModelFolder:
     is created (or the unfinished run in it taken up again), marked as being trained while
     this process runs, and filled epoch by epoch.
     """
+    parent = None
+    if request.parent is not None:
+        parent = Parent.load(request.parent, models_root=request.models_root)
+    if request.target is None:
+        request = replace(request, target=parent.config.target if parent else DEFAULT_TARGET)
     user_loss = (
         load_loss_file(request.loss_file, target=request.target) if request.loss_file else None
     )
     get_model = (
         load_architecture_file(request.architecture_file) if request.architecture_file else None
     )
-    hyperparameters = (
-        load_hyperparameters_file(request.hyperparameters_file)
-        if request.hyperparameters_file
-        else Hyperparameters()
-    )
+    hyperparameters = run_hyperparameters(request.hyperparameters_file, parent)
+    if parent is not None:
+        parent.check(request, hyperparameters)
     if get_model is not None:  # check the user's network before anything is written
         build_user_model(
             get_model,
@@ -88,73 +108,67 @@ def train(request: TrainingRequest) -> ModelFolder:
             (hyperparameters.tile_size, hyperparameters.tile_size, 3),
             request.target,
         )
-    pairs = pair_by_stem(request.images, request.annotations)
+    pairs = annotated_pairs(request.images, request.annotations)
+    too_few = parent is not None and len(pairs) < LEAST_IMAGES_TO_VALIDATE
     training_pairs, validation_pairs = split_validation(
         pairs,
-        hyperparameters.validation_split,
+        0.0 if too_few else hyperparameters.validation_split,
         request.seed if request.split_seed is None else request.split_seed,
     )
     augmentation = training_augmentation(hyperparameters)
     settings = run_settings(
-        request, hyperparameters, augmentation, training_pairs, validation_pairs
+        request, hyperparameters, augmentation, training_pairs, validation_pairs, parent
     )
     strategy = _strategy(request.distribute)  # refuses --distribute before anything is written
     folder = ModelFolder(request.models_root / request.name)
-    config = start_or_resume(folder, request, settings)
+    config = start_or_resume(folder, request, settings, parent)
+    source = f" (fine-tuning {parent.name})" if parent is not None else ""
     print(
-        f"cellseg train: {request.name}: {counted(len(training_pairs), 'training image')}, "
+        f"cellseg train: {request.name}{source}: "
+        f"{counted(len(training_pairs), 'training image')}, "
         f"{counted(len(validation_pairs), 'validation image')} (whole images), "
         f"{hyperparameters.epochs} epochs; saving in {folder.path}",
         flush=True,
     )
+    run = SimpleNamespace(
+        request=request, hyperparameters=hyperparameters, augmentation=augmentation,
+        strategy=strategy, folder=folder, config=config, get_model=get_model,
+        user_loss=user_loss, parent=parent,
+    )  # fmt: skip
     running = mark_running(folder)
     try:
-        _train(request, hyperparameters, augmentation, strategy, folder, config, get_model,
-               user_loss, training_pairs, validation_pairs)  # fmt: skip
+        _train(run, training_pairs, validation_pairs)
     finally:
         running.unlink(missing_ok=True)
     return folder
 
 
-def _train(
-    request,
-    hyperparameters,
-    augmentation,
-    strategy,
-    folder,
-    config,
-    get_model,
-    user_loss,
-    training_pairs,
-    validation_pairs,
-) -> None:
+def _train(run, training_pairs, validation_pairs) -> None:
     """Prepare the data, build or restore the network, fit it, and finish the folder."""
     import keras
 
     from cellseg.neural_network.architectures import dtype_policy
 
+    request, hyperparameters, folder = run.request, run.hyperparameters, run.folder
     keras.utils.set_random_seed(request.seed)
     width = hyperparameters.boundary_width
-    prepared_training, statistics = prepare(
-        training_pairs,
-        folder.cache,
-        target=request.target,
-        style=request.outline_style,
-        boundary_width=width,
-    )
-    prepared_validation, _ = prepare(
-        validation_pairs,
-        folder.cache,
-        target=request.target,
-        style=request.outline_style,
-        boundary_width=width,
-    )
-    config = config.with_changes(  # a resumed run keeps what it started with
-        normalisation=config.normalisation or {key: statistics[key] for key in ("mean", "std")},
-        class_frequencies=config.class_frequencies or tuple(statistics["class_frequencies"]),
-        cell_area=config.cell_area or statistics["cell_area"],
+    (prepared_training, statistics), (prepared_validation, _) = (
+        prepare(pairs, folder.cache, target=request.target, style=request.outline_style,
+                boundary_width=width)
+        for pairs in (training_pairs, validation_pairs)
+    )  # fmt: skip
+    parent = run.parent
+    if parent is not None:  # its normalisation is inside the network it starts from
+        normalisation, divisor = parent.config.normalisation, parent.config.divisor
+    else:
+        normalisation = run.config.normalisation or {k: statistics[k] for k in ("mean", "std")}
+        divisor = 32 if run.get_model is not None else 2**hyperparameters.depth
+    config = run.config.with_changes(  # a resumed run keeps what it started with
+        normalisation=normalisation,
+        class_frequencies=run.config.class_frequencies or tuple(statistics["class_frequencies"]),
+        cell_area=run.config.cell_area or statistics["cell_area"],
         haematoxylin=statistics["haematoxylin"],  # of the images this run learns from
-        divisor=32 if get_model is not None else 2**hyperparameters.depth,
+        divisor=divisor,
         test_time_flips=hyperparameters.test_time_flips,
     )
     tile = hyperparameters.tile_size
@@ -163,40 +177,32 @@ def _train(
     )
     folder.write_config(config)
 
-    with strategy.scope(), dtype_policy(hyperparameters.precision):
-        model, loss = _build(request, hyperparameters, config, get_model, user_loss, tile)
+    with run.strategy.scope(), dtype_policy(hyperparameters.precision):
+        model, loss = _build(run, config, tile)
         metrics = [_cell_dice(request.target)]
-        if user_loss is not None and user_loss.metric is not None:
-            metrics.append(user_loss.metric)
-        model.compile(
-            optimizer=_optimizer(hyperparameters),
-            loss=loss,
-            metrics=metrics,
-        )
-    recorder = EpochRecorder(folder, total_epochs=hyperparameters.epochs)
+        if run.user_loss is not None and run.user_loss.metric is not None:
+            metrics.append(run.user_loss.metric)
+        model.compile(optimizer=_optimizer(hyperparameters), loss=loss, metrics=metrics)
+    epochs = hyperparameters.epochs
+    recorder = EpochRecorder(folder, total_epochs=epochs)
     first_epoch = recorder.restore(model)
-    if first_epoch >= hyperparameters.epochs:
+    if first_epoch >= epochs:
         print(f"cellseg train: {folder.path}: all {first_epoch} epochs were already finished")
         # What fit() ends with: the weights' moving average, if kept, set into the network.
         model.optimizer.finalize_variable_values(model.trainable_variables)
     else:
         if first_epoch:
             print(f"cellseg train: resuming {folder.path} after epoch {first_epoch}")
-        print(
-            f"cellseg train: {steps} steps of {hyperparameters.batch_size} tiles of {tile} x "
-            f"{tile} pixels per epoch; the first epoch tells how long the run takes",
-            flush=True,
-        )
         training = training_dataset(
             prepared_training,
             target=request.target,
             tile=tile,
             batch_size=hyperparameters.batch_size,
-            augmentation=augmentation,
+            augmentation=run.augmentation,
             seed=request.seed,
             steps_per_epoch=steps,
             first_epoch=first_epoch,
-            epochs=hyperparameters.epochs,
+            epochs=epochs,
             boundary_width=width,
         )
         validation = None
@@ -208,17 +214,28 @@ def _train(
                 batch_size=hyperparameters.batch_size,
                 boundary_width=width,
             )
+        schedule = cosine_schedule(
+            hyperparameters.learning_rate,
+            epochs,
+            warmup_epochs=hyperparameters.warmup_epochs,
+            steps=steps,
+        )
+        estimate = TimeEstimate(
+            epochs=epochs, steps=steps, first_epoch=first_epoch,
+            batch_size=hyperparameters.batch_size, tile=tile,
+        )  # fmt: skip
         model.fit(
             training,
             validation_data=validation,
-            epochs=hyperparameters.epochs,
+            epochs=epochs,
             initial_epoch=first_epoch,
             steps_per_epoch=steps,
             callbacks=[
                 *([keras.callbacks.SwapEMAWeights()] if hyperparameters.weight_average else []),
-                cosine_schedule(hyperparameters.learning_rate, hyperparameters.epochs),
+                schedule,
                 recorder,
-                ProgressBar(hyperparameters.epochs, steps),
+                estimate,
+                ProgressBar(epochs, steps),
             ],
             shuffle=False,  # the tiles are random already, and seeded for resuming
             verbose=0,
@@ -231,7 +248,7 @@ def _train(
                 f"(step {step}); lower LEARNING_RATE (now {hyperparameters.learning_rate}) or "
                 f"check {source}, then train again with --restart"
             )
-    _finish(folder, config, model, recorder, prepared_validation)
+    _finish(run, config, model, recorder, prepared_training, prepared_validation)
 
 
 def _optimizer(hyperparameters):
@@ -247,12 +264,16 @@ def _optimizer(hyperparameters):
     return keras.optimizers.Adam(hyperparameters.learning_rate)
 
 
-def _build(request, hyperparameters, config: ModelConfig, get_model, user_loss, tile):
-    """The network, normalisation inside, and its loss."""
+def _build(run, config: ModelConfig, tile):
+    """The network, normalisation inside (the parent's, when fine-tuning), and its loss."""
     from cellseg.neural_network.architectures import unet, with_normalisation
     from cellseg.neural_network.losses import default_loss
+    from cellseg.neural_network.model_folder import load_network
 
-    if get_model is None:
+    request, hyperparameters = run.request, run.hyperparameters
+    if run.parent is not None:
+        model = load_network(run.parent.folder)  # in Keras' safe mode
+    elif run.get_model is None:
         core = unet(
             (None, None, 3),
             target=request.target,
@@ -261,12 +282,13 @@ def _build(request, hyperparameters, config: ModelConfig, get_model, user_loss, 
         )
     else:
         core = build_user_model(
-            get_model, request.architecture_file, (tile, tile, 3), request.target
+            run.get_model, request.architecture_file, (tile, tile, 3), request.target
         )
-    normalisation = config.normalisation
-    model = with_normalisation(core, normalisation["mean"], normalisation["std"])
-    if user_loss is not None:
-        loss = user_loss.loss
+    if run.parent is None:
+        normalisation = config.normalisation
+        model = with_normalisation(core, normalisation["mean"], normalisation["std"])
+    if run.user_loss is not None:
+        loss = run.user_loss.loss
     else:
         loss = default_loss(
             request.target,
@@ -284,28 +306,50 @@ def _cell_dice(target: str):
     return CellDice(target=target)
 
 
-def _finish(folder: ModelFolder, config: ModelConfig, model, recorder, prepared_validation) -> None:
+def _finish(run, config, model, recorder, prepared_training, prepared_validation) -> None:
     """Save the final network; fit the post-processing (thresholds, the cells'
-    confidence) to the validation images and record its scores there; clean up."""
+    confidence) to the validation images and record its scores there, and the parent's
+    when fine-tuning; or, fine-tuning with no image held out, fit it to the training
+    images; clean up."""
     from cellseg.image_io import read_image
     from cellseg.neural_network.model import TrainedModel
     from cellseg.neural_network.model_folder import load_network
 
+    folder, parent = run.folder, run.parent
     save_network(model, folder.model_path)
     if not folder.best_path.is_file():
         shutil.copyfile(folder.model_path, folder.best_path)
     config = config.with_changes(best_epoch=recorder.best_epoch)
-    if prepared_validation:
+    fitted_on = prepared_validation or (prepared_training if parent is not None else [])
+    if fitted_on:
         best = TrainedModel(load_network(folder, folder.best_path), config, folder=folder)
-        images = [read_image(item.image) for item in prepared_validation]
-        truths = [read_image(item.labels) for item in prepared_validation]
+        images = [read_image(item.image) for item in fitted_on]
+        truths = [read_image(item.labels) for item in fitted_on]
         tuned, scores = best.tuned_on(images, truths)
-        config = tuned.config.with_changes(validation=scores)
-        shown = ("aji", "f1", "panoptic_quality", "dice", "count_error", "calibration_error")
-        print("cellseg train: validation " + ", ".join(f"{key} {scores[key]:.3f}" for key in shown))
+        config = tuned.config
+        if prepared_validation:
+            config = config.with_changes(validation=scores)
+            print(f"cellseg train: validation {_scores_line(scores)}")
+        else:
+            print(
+                f"cellseg train: fewer than {LEAST_IMAGES_TO_VALIDATE} images, so none was "
+                f"held out for validation: the thresholds of {parent.name} were tuned again "
+                f"on the {counted(len(images), 'training image')} ({_scores_line(scores)} "
+                "there, which flatters the model)"
+            )
+        if parent is not None and prepared_validation:
+            before = parent.scores_on(images, truths)
+            config = config.with_changes(parent={**config.parent, "validation": before})
+            print(f"cellseg train: {parent.name} as it was, on the same images: "
+                  f"{_scores_line(before)}")  # fmt: skip
     folder.write_config(config.with_changes(status="finished"))
     shutil.rmtree(folder.checkpoints, ignore_errors=True)
     shutil.rmtree(folder.cache, ignore_errors=True)
+
+
+def _scores_line(scores: dict) -> str:
+    shown = ("aji", "f1", "panoptic_quality", "dice", "count_error", "calibration_error")
+    return ", ".join(f"{key} {scores[key]:.3f}" for key in shown if key in scores)
 
 
 def _steps_covering(prepared, tile: int, batch_size: int) -> int:

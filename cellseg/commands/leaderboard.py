@@ -18,6 +18,7 @@ COLUMNS = (
     "count_error",
     "val_loss",
     "parent",
+    "parent_aji",
 )
 
 
@@ -27,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="List your models (the models folder) and those shipped with cellseg "
         "(default), ranked by their validation scores (measured on held-out whole images at "
         "the end of training). Unfinished runs come last: 'interrupted, resumable' ones "
-        "resume when their training command is run again.",
+        "resume when their training command is run again. A fine-tuned model (train "
+        "--from) names the models it came from in 'parent', the first one first, and "
+        "'parent_aji' is its parent's AJI, unchanged, on the same validation images.",
     )
     add_models_dir_argument(parser)
     parser.add_argument("--sort", choices=SORT_KEYS, default="aji", help="score to rank by (aji)")

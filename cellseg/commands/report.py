@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                 + ".</p>",
             )
         )
+    if config.parent:
+        sections.append(("Lineage", _lineage(model.name, config, SCORE_NAMES)))
     data = (config.training or {}).get("data", {})
     held = [entry for entry in data.get("files", []) if entry.get("split") == "validation"]
     figures = []
@@ -147,6 +149,31 @@ def main(argv: list[str] | None = None) -> int:
         + f" {output}"
     )
     return 0
+
+
+def _lineage(name: str, config, score_names) -> str:
+    """Which models this one was fine-tuned from, and its parent's scores beside its own
+    on its validation images."""
+    from cellseg import report
+    from cellseg.neural_network.model_listing import lineage
+
+    parent = config.parent
+    text = (
+        f"<p>Fine-tuned from {html.escape(lineage(config) or '?')} (first one first); the "
+        f"network it started from has SHA-256 {html.escape(str(parent.get('sha256')))}.</p>"
+    )
+    before, after = parent.get("validation"), config.validation
+    if not (before and after):
+        return text + (
+            "<p>No image was held out for validation (fewer than 3), so the parent was not "
+            "scored beside it.</p>"
+        )
+    columns = ["model", *(score for score in score_names if score in after and score in before)]
+    rows = [
+        {"model": f"{parent.get('name')} (the parent, as it was)", **before},
+        {"model": f"{name} (fine-tuned)", **after},
+    ]
+    return text + "<p>On the validation images:</p>" + report.table(rows, columns)
 
 
 def _epochs(history: list[dict], config) -> str:

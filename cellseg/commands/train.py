@@ -12,7 +12,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a network to find cells, from images and their annotations (red "
         "outlines on a transparent layer, or 16-bit label images) matched by file name. The "
         "model goes to NAME/ in the models folder (--models-dir). Running the same command "
-        "again after an interruption resumes at the last finished epoch.",
+        "again after an interruption resumes at the last finished epoch. With --from MODEL, "
+        "fine-tune a trained model on a few annotated images of your own (the README's "
+        "'Teach it your slides').",
         epilog="Your own files are Python files loaded by path. Loss: custom_loss(y_true, "
         "y_pred) and optionally custom_metric(y_true, y_pred), with keras.ops. Architecture: "
         "get_model(input_shape) returning a keras.Model. Hyperparameters: "
@@ -27,6 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of annotations with the images' file names",
     )
     parser.add_argument("--name", required=True, help="name of the model to create")
+    parser.add_argument(
+        "--from",
+        dest="parent",
+        metavar="MODEL",
+        help="fine-tune this model ('default', a model's name in the models folder, or a "
+        "model folder): start from its network, target and normalisation, with the "
+        "fine-tuning hyperparameters (a short schedule at a lower learning rate, its "
+        "augmentation) for the names no --hyperparameters file sets; works from 1 image",
+    )
     parser.add_argument("--loss", metavar="FILE", help="Python file defining custom_loss")
     parser.add_argument("--architecture", metavar="FILE", help="Python file defining get_model")
     parser.add_argument(
@@ -35,10 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--target",
         choices=tuple(TARGETS),
-        default=DEFAULT_TARGET,
         help="what the network learns, per pixel: "
         + "; ".join(f"{name}: {target.description}" for name, target in TARGETS.items())
-        + f" ({DEFAULT_TARGET})",
+        + f" ({DEFAULT_TARGET}; with --from, the model's own)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument(
@@ -101,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         images=Path(arguments.images),
         annotations=Path(arguments.annotations),
         name=arguments.name,
-        target=arguments.target,
+        target=arguments.target,  # None: the --from model's, else the default
         loss_file=Path(arguments.loss) if arguments.loss else None,
         architecture_file=Path(arguments.architecture) if arguments.architecture else None,
         hyperparameters_file=Path(arguments.hyperparameters) if arguments.hyperparameters else None,
@@ -111,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         distribute=arguments.distribute,
         outline_style=outline_style(arguments),
         models_root=models,
+        parent=arguments.parent,
     )
     folder = train(request)
     print(f"cellseg train: model saved in {folder.path}")

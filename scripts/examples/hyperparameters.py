@@ -1,7 +1,8 @@
 """Example hyperparameters file for `cellseg train --hyperparameters`.
 
 The first four names are required; the others are optional. Each comment ends with the
-default in parentheses; the README's table of hyperparameters says more about each.
+default in parentheses; the README's table of hyperparameters says more about each, and
+what fine-tuning (`cellseg train --from MODEL`) sets the names a file leaves out to.
 """
 
 BATCH_SIZE = 8  # tiles per training step, shared among the devices (8)
@@ -11,6 +12,7 @@ VALIDATION_SPLIT = 0.2  # fraction of the images held out, whole, for validation
 
 TILE_SIZE = 256  # side of the square training tiles, a multiple of 2**DEPTH (256)
 STEPS_PER_EPOCH = 50  # omit to see every training pixel about once per epoch (None)
+WARMUP_EPOCHS = 0  # epochs over which the learning rate rises from 0; --from uses 1 (0)
 AUGMENTATION = 1.0  # strength of random zoom, flips, rotations and stain jitter; 0 = none (1)
 BASE_FILTERS = 16  # width of the default U-Net (16)
 DEPTH = 4  # poolings of the default U-Net (4)

@@ -30,17 +30,20 @@ def literal(text: str):
 
 
 def readme_table() -> dict[str, dict]:
-    """The README's table of hyperparameters: name -> required, default and meaning."""
+    """The README's table of hyperparameters: name -> required, default, value when
+    fine-tuning (``--from``) and meaning."""
     lines = (ROOT / "README.md").read_text().splitlines()
-    start = lines.index("| hyperparameter | default | meaning |")
+    start = lines.index("| hyperparameter | default | with `--from` | meaning |")
     rows = {}
     for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
-        name, default, meaning = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        cells = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        name, default, fine_tuning, meaning = cells
         rows[name.split("`")[1]] = {
             "required": name.endswith("(required)"),
             "default": literal(default.strip("`")),
+            "fine_tuning": literal(fine_tuning.strip("`")),
             "meaning": meaning.replace("`", ""),
         }
     return rows
@@ -86,6 +89,7 @@ def test_readme_table_has_one_row_per_hyperparameter_with_its_default():
         row = table[definition.name]
         assert row["default"] == definition.default, definition.name
         assert row["required"] == definition.required, definition.name
+        assert row["fine_tuning"] == definition.fine_tuning, definition.name  # or PARENT
         # The README may explain more, after the one line the code gives.
         assert row["meaning"].startswith(definition.description), definition.name
 
@@ -133,7 +137,7 @@ REFUSED = {
         "STEP_PER_EPOCH is not a hyperparameter; did you mean STEPS_PER_EPOCH?",
     ),
     "misspelled depth": ({"DEPHT": 3}, "DEPHT is not a hyperparameter; did you mean DEPTH?"),
-    "unknown name": ({"WARMUP_STEPS": 3}, "WARMUP_STEPS is not a hyperparameter"),
+    "unknown name": ({"WARM_RESTARTS": 3}, "WARM_RESTARTS is not a hyperparameter"),
     "tile not a multiple of 2**DEPTH": (
         {"TILE_SIZE": 100},
         "TILE_SIZE must be a multiple of 2**DEPTH = 16",

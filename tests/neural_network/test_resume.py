@@ -31,7 +31,7 @@ DEPTH = 2
 """
 
 
-def command(training_data: Path, tmp_path: Path) -> list[str]:
+def command(training_data: Path, tmp_path: Path, *options: str) -> list[str]:
     cellseg = Path(sys.executable).parent / "cellseg"
     return [
         str(cellseg),
@@ -46,15 +46,19 @@ def command(training_data: Path, tmp_path: Path) -> list[str]:
         str(tmp_path / "hyperparameters.py"),
         "--models-dir",
         str(tmp_path / "models"),
+        *options,
     ]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_killed_run_resumes_with_each_epoch_once_from_its_data_moved(training_data, tmp_path):
+@pytest.mark.parametrize("options", [(), ("--from", "default")], ids=["scratch", "fine-tuning"])
+def test_killed_run_resumes_with_each_epoch_once_from_its_data_moved(
+    training_data, tmp_path, options
+):
     (tmp_path / "hyperparameters.py").write_text(HYPERPARAMETERS)
     folder = ModelFolder(tmp_path / "models" / "resumed")
     process = subprocess.Popen(
-        command(training_data, tmp_path),
+        command(training_data, tmp_path, *options),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -76,12 +80,16 @@ def test_killed_run_resumes_with_each_epoch_once_from_its_data_moved(training_da
 
     # The same files in another folder (a temporary copy, a moved disk) are the same run.
     moved = shutil.copytree(training_data, tmp_path / "moved")
-    result = subprocess.run(command(moved, tmp_path), cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        command(moved, tmp_path, *options), cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert f"resuming {folder.path} after epoch {killed_after}" in result.stdout
     epochs = [row["epoch"] for row in folder.read_history()]
     assert epochs == [1, 2, 3]
-    assert folder.read_config().status == "finished"
+    config = folder.read_config()
+    assert config.status == "finished"
+    assert (config.parent or {}).get("name") == (options[1] if options else None)
 
 
 def test_an_unfinished_run_resumes_only_with_the_same_files(training_data, tmp_path):
