@@ -451,15 +451,20 @@ def test_counts_and_cell_tables_are_predicts(tmp_path, threshold):
     output = tmp_path / "predict"
     output.mkdir()
     files = PredictionFiles(output, positive_threshold=threshold, formats=())
-    for index, (scale, pixel_size) in enumerate([(1.0, None), (2.0, 0.5), (1.0, 0.2527)]):
+    settings = [(1.0, None, 1.0), (2.0, 0.5, 2.2371), (1.0, 0.2527, 1.0)]
+    for index, (scale, pixel_size, counterstain) in enumerate(settings):
         image, labels = synthetic_tissue((90, 120), seed=20 + index, positive_fraction=0.3)
         if index == 2:
             labels[:] = 0  # an image without cells
         confidence = np.random.default_rng(index).random(int(labels.max()))
         name = f"tissue {index}.png"
-        files.add(name, Cells(image, labels, scale, confidence), pixel_size=pixel_size)
+        found = Cells(image, labels, scale, confidence, counterstain=counterstain)
+        files.add(name, found, pixel_size=pixel_size)
         cells = [vars(cell) for cell in measure_cells(image, labels, confidence)]
-        images.append({"name": name, "cells": cells, "scale": scale, "pixelSize": pixel_size})
+        images.append(
+            {"name": name, "cells": cells, "scale": scale, "pixelSize": pixel_size,
+             "counterstain": counterstain}
+        )  # fmt: skip
     files.finish([image["name"] for image in images])
     positivity = {"on": threshold is not None, "threshold": threshold}
     found = node(tmp_path, TABLES, {"images": images, "positivity": positivity}, "tables")
