@@ -16,7 +16,7 @@ from scipy import ndimage as ndi
 from scipy.special import expit, logit, ndtri
 
 #: Scores are kept away from 0 and 1 before their logit, where a sure network saturates.
-_EDGE = 1e-4
+CONFIDENCE_EDGE = 1e-4
 #: Up to this many cells the count's interval comes from its exact distribution.
 EXACT_CELLS = 2000
 
@@ -39,7 +39,9 @@ class Calibration:
 
     def confidence(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated confidences (float64) of raw scores in 0..1."""
-        clipped = np.clip(np.asarray(scores, dtype=np.float64), _EDGE, 1 - _EDGE)
+        clipped = np.clip(
+            np.asarray(scores, dtype=np.float64), CONFIDENCE_EDGE, 1 - CONFIDENCE_EDGE
+        )
         return expit(self.slope * logit(clipped) + self.intercept)
 
     def to_dict(self) -> dict:
@@ -57,7 +59,9 @@ class Calibration:
         real = np.asarray(real, dtype=np.float64)
         if real.size < 2 or real.min() == real.max():
             return cls()
-        x = logit(np.clip(np.asarray(scores, dtype=np.float64), _EDGE, 1 - _EDGE))
+        x = logit(
+            np.clip(np.asarray(scores, dtype=np.float64), CONFIDENCE_EDGE, 1 - CONFIDENCE_EDGE)
+        )
         design = np.stack([x, np.ones_like(x)], axis=1)
         weights = np.zeros(2)
         for _ in range(50):

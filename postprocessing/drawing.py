@@ -9,8 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: The annotation format's outline colour (RGB): users draw cells in red.
+OUTLINE_RED = (255, 0, 0)
 
-def outline_layer(labels: np.ndarray, *, colour=(255, 0, 0)) -> np.ndarray:
+
+def outline_layer(labels: np.ndarray, *, colour=OUTLINE_RED) -> np.ndarray:
     """Draw each cell's outline on a transparent layer: the users' annotation format.
 
     The outline is each cell's inner boundary (its pixels with a 4-neighbour outside it),
@@ -40,7 +43,7 @@ class OverlayStyle:
     positive and negative cells in two colours when cells are classified."""
 
     width: int = 2
-    colour: tuple[int, int, int] = (255, 0, 0)
+    colour: tuple[int, int, int] = OUTLINE_RED
     positive: tuple[int, int, int] = POSITIVE_COLOUR
     negative: tuple[int, int, int] = NEGATIVE_COLOUR
 
@@ -49,7 +52,7 @@ def draw_outlines(
     image: np.ndarray,
     labels: np.ndarray,
     *,
-    colour=(255, 0, 0),
+    colour=OUTLINE_RED,
     width: int = 1,
     cell_colours: dict | None = None,
 ) -> np.ndarray:

@@ -12,8 +12,10 @@ same cells, so a slide's hundreds of thousands of cells load in QuPath at once.
 import numpy as np
 from scipy import ndimage as ndi
 
+from cellseg.postprocessing.drawing import NEGATIVE_COLOUR, POSITIVE_COLOUR
+
 #: QuPath's colours (RGB) for its standard Positive and Negative classes.
-CLASS_COLOURS = {"Positive": [200, 50, 50], "Negative": [112, 112, 225]}
+CLASS_COLOURS = {"Positive": list(POSITIVE_COLOUR), "Negative": list(NEGATIVE_COLOUR)}
 
 
 #: How far a simplified outline may stray from the cell's border, in pixels.

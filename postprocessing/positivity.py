@@ -18,7 +18,7 @@ BIC_MARGIN = 10.0
 #: ...and the two groups' typical DAB densities differ by this much.
 LEAST_DAB_GAP = 0.15
 #: DAB densities below this count as this, before their logarithm.
-_LOWEST_DAB = 0.01
+LOWEST_DAB = 0.01
 
 
 def positive(measurements, threshold: float) -> np.ndarray:
@@ -69,7 +69,7 @@ def auto_positive_threshold(dab: np.ndarray) -> float | None:
     dab = dab[np.isfinite(dab)]
     if dab.size < 10 or np.ptp(dab) == 0:
         return None
-    values = np.log(np.maximum(dab, _LOWEST_DAB))
+    values = np.log(np.maximum(dab, LOWEST_DAB))
     weights, means, spreads, likelihood = two_groups(values)
     one = _one_group_likelihood(values)
     gained = 2 * (likelihood - one) - 3 * np.log(values.size)  # 3 more parameters

@@ -5,6 +5,7 @@
 // watershed flooding by priority then first-come, orphans, small cells dropped) so that the
 // page counts what `cellseg predict` counts. No DOM: the Web Worker and Node (tests) run it.
 
+import { HED_FROM_RGB } from "./constants.js";
 import { pyRound } from "./numbers.js";
 import { gaussianFilter } from "./smoothing.js";
 
@@ -135,9 +136,6 @@ export function gaussianSmooth(output, rows, columns, channels, sigma) {
   return gaussianFilter(output, rows, columns, channels, sigma, sigma, "reflect", Float32Array);
 }
 
-/** Output channels whose sign turns when the image is mirrored, by axis (as
- *  cellseg.postprocessing.instances.MIRRORED_CHANNELS): the hover target's offsets. */
-export const MIRRORED_CHANNELS = { hover: { upDown: 4, leftRight: 3 } };
 
 /** Where a hover output's centre offsets fall steeply, 0..1, in float32 as
  *  cellseg.postprocessing.instances.offset_edges: the edges between touching cells. */
@@ -246,12 +244,7 @@ export function innerBoundaries(labels, rows, columns) {
   return edge;
 }
 
-// scikit-image's hed_from_rgb (Ruifrok & Johnston); densities in log10 units.
-const HED_FROM_RGB = [
-  [1.8779827368521356, -1.0076786862855642, -0.5561158181996246],
-  [-0.06590806222356334, 1.1347303724996625, -0.13552179862837116],
-  [-0.6019073634392891, -0.4804141884970579, 1.5735880719641926],
-];
+// Densities in log10 units, with scikit-image's hed_from_rgb (HED_FROM_RGB).
 const DARKEST = 1 / 255;
 
 /** Mean haematoxylin and DAB optical density of RGBA pixels (Uint8ClampedArray). */

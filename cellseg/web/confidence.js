@@ -7,12 +7,11 @@
 // confidences of the cells counted give the count's 95% interval. No DOM: the Web Worker,
 // the page and Node (tests) run it.
 
+import { CONFIDENCE_EDGE as EDGE, EXACT_CELLS } from "./constants.js";
 import { pairwiseSum, pyRound } from "./numbers.js";
 
-// As cellseg.postprocessing.confidence: scores kept off 0 and 1 before their logit.
-const EDGE = 1e-4;
-/** Up to this many cells the count's interval comes from its exact distribution. */
-export const EXACT_CELLS = 2000;
+// Scores are kept off 0 and 1 (by EDGE) before their logit; up to EXACT_CELLS cells the
+// count's interval comes from its exact distribution.
 // The interval's level is 95%: the normal quantile of 0.975 (scipy's ndtri).
 const NORMAL_975 = 1.959963984540054;
 

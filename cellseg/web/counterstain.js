@@ -4,22 +4,16 @@
 // "haematoxylin") is brought to their typical strength, at most MOST_COUNTERSTAIN times.
 // In float32, as the Python. No DOM: the Web Worker and Node (tests) run it.
 
+import { BRIGHTFIELD_GREY, HED_FROM_RGB as HED_FROM_RGB_64, MOST_COUNTERSTAIN, NO_EOSIN,
+  RGB_FROM_HED as RGB_FROM_HED_64 } from "./constants.js";
 import { roundHalfEven, pyRound } from "./numbers.js";
 
 const f32 = Math.fround;
 // skimage.color's matrices, as float32 (Ruifrok & Johnston's stain vectors).
-const HED_FROM_RGB = [
-  [1.8779827368521356, -1.0076786862855642, -0.5561158181996246],
-  [-0.06590806222356334, 1.1347303724996625, -0.13552179862837116],
-  [-0.6019073634392891, -0.4804141884970579, 1.5735880719641926],
-].map((row) => row.map(f32));
-const RGB_FROM_HED = [[0.65, 0.7, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]].map((row) => row.map(f32));
+const HED_FROM_RGB = HED_FROM_RGB_64.map((row) => row.map(f32));
+const RGB_FROM_HED = RGB_FROM_HED_64.map((row) => row.map(f32));
 const LOG_FLOOR = f32(Math.log(1e-6));
 const LEAST = f32(1e-6);
-// As cellseg.preprocessing.colour.
-const NO_EOSIN = 0.01;
-const MOST_COUNTERSTAIN = 4.0;
-const BRIGHTFIELD_GREY = 64;
 
 /** Haematoxylin, eosin and DAB amounts of one pixel's RGB (0..255), as stain_amounts. */
 function stainAmounts(red, green, blue, out) {

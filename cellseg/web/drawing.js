@@ -4,12 +4,7 @@
 // positive and negative cells in QuPath's two colours. No DOM: the page and Node run it.
 
 import { innerBoundaries } from "./cells.js";
-
-/** QuPath's colours for its Positive and Negative classes (drawing.POSITIVE_COLOUR...). */
-export const POSITIVE_COLOUR = [200, 50, 50];
-export const NEGATIVE_COLOUR = [112, 112, 225];
-/** The annotation format's outline colour. */
-export const OUTLINE_RED = [255, 0, 0];
+import { NEGATIVE_COLOUR, OUTLINE_RED, POSITIVE_COLOUR } from "./constants.js";
 
 /** RGBA (rows x columns x 4): transparent, with each cell's one-pixel inner outline opaque
  *  red, the annotation layer of outline_layer. */

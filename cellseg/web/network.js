@@ -5,12 +5,7 @@
 // its flipped views (test-time augmentation) in Python's order, in float32.
 
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
-import { MIRRORED_CHANNELS } from "./cells.js";
-
-// As Python (2048 x 2048): a larger image in tiles, the same tiles as there.
-const WHOLE_IMAGE_PIXELS = 2048 * 2048;
-const LARGE_TILE = 1280;
-const TILE_OVERLAP = 64;
+import { LARGE_TILE, MIRRORED_CHANNELS, TILE_OVERLAP, WHOLE_IMAGE_PIXELS } from "./constants.js";
 
 const roundUp = (value, divisor) => Math.ceil(value / divisor) * divisor;
 

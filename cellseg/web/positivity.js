@@ -3,12 +3,9 @@
 // when its mean DAB optical density reaches the threshold; "auto" tells the threshold from
 // one image's cells, when they make two groups. No DOM: the page and Node run it.
 
+import { BIC_MARGIN, LEAST_DAB_GAP, LOWEST_DAB } from "./constants.js";
 import { pairwiseSum, pyRound } from "./numbers.js";
 
-// As cellseg.postprocessing.positivity.
-const BIC_MARGIN = 10.0;
-const LEAST_DAB_GAP = 0.15;
-const LOWEST_DAB = 0.01;
 const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
 
 const meanOf = (values) => pairwiseSum(values) / values.length;

@@ -2,16 +2,13 @@
 // as cellseg.neural_network.prediction (choose_scale, enlarged, rescaled) and
 // skimage.transform.resize. No DOM: the Web Worker and Node (tests) run it.
 
+import { AUTO_SCALE_MIN_CELLS } from "./constants.js";
 import { median, pairwiseSum, pyRound, roundHalfEven } from "./numbers.js";
 import { gaussianFilter } from "./smoothing.js";
 
-// As cellseg.neural_network.prediction.
-/** The scales "auto" tries, in order: a model trained at 40x meets 40x, 20x and 10x. */
-export const AUTO_SCALES = [1, 2, 4];
-/** Side of the central crop the scale is chosen on. */
-export const AUTO_SCALE_CROP = 384;
-/** Fewer cells than this tell too little about their size. */
-export const AUTO_SCALE_MIN_CELLS = 10;
+// "auto" tries AUTO_SCALES in order (a model trained at 40x meets 40x, 20x and 10x) on a
+// central crop of AUTO_SCALE_CROP pixels a side; fewer than AUTO_SCALE_MIN_CELLS cells tell
+// too little about their size.
 
 /**
  * What one trial of a scale found on the crop (ScaleTrial): how many cells, their mean raw

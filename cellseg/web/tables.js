@@ -7,11 +7,10 @@
 // the files).
 
 import { countInterval } from "./confidence.js";
+import { CELL_COLUMNS } from "./constants.js";
 import { mean, pyRound, pythonText } from "./numbers.js";
 import { positives, thresholdFor } from "./positivity.js";
 
-const CELL_COLUMNS = ["id", "centroid_row", "centroid_column", "area", "perimeter", "eccentricity",
-  "haematoxylin", "dab", "confidence"];
 // Columns whose values are Python ints (written without a decimal point).
 const INTEGERS = new Set(["id", "area", "count", "count_low", "count_high", "positive"]);
 

@@ -14,7 +14,8 @@ import { measureCells } from "./cells.js";
 import { counterstainFactor, withCounterstain } from "./counterstain.js";
 import { networkOutput } from "./network.js";
 import { pngPixelSize } from "./png.js";
-import { AUTO_SCALES, AUTO_SCALE_CROP, centralCrop, chooseScale, enlarged, rescaledCells, resizeNearest,
+import { AUTO_SCALES, AUTO_SCALE_CROP } from "./constants.js";
+import { centralCrop, chooseScale, enlarged, rescaledCells, resizeNearest,
   scaleForPixelSize, scaledSize, trialsDecide } from "./scale.js";
 import { findCells, trialOfOutput } from "./segment.js";
 
