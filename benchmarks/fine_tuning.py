@@ -22,6 +22,12 @@ half the range over the seeds.
 
     python benchmarks/fine_tuning.py --work DIR [--sets brightfield fluorescence] \\
         [--shots 1 3 10] [--seeds 0 1] [--full-epochs 40] [--full-steps 60] [--no-full]
+    python benchmarks/fine_tuning.py --work DIR --timing K
+
+``--timing K`` times instead the whole ``cellseg train --from PARENT`` command, with no
+hyperparameters file, on K of MoNuSeg's 1000 x 1000 H&E images annotated as red outline
+layers (what a user's fine-tuning on images of about a megapixel costs; the scores of
+that model mean nothing, since the default learned on those images).
 
 Models, logs and scores stay in DIR (``results.json``): run again, it trains and scores
 only what is missing, so a reduced configuration can be run first and extended later.
@@ -58,12 +64,16 @@ def main() -> None:
     parser.add_argument("--full-epochs", type=int, default=40)
     parser.add_argument("--full-steps", type=int, default=60)
     parser.add_argument("--no-full", action="store_true", help="skip the whole-pool models")
+    parser.add_argument("--timing", type=int, metavar="K", help="only time K 1-MP images")
     arguments = parser.parse_args()
 
     from cellseg.tensorflow_import import import_tensorflow
 
     import_tensorflow()
     arguments.work.mkdir(parents=True, exist_ok=True)
+    if arguments.timing:
+        time_megapixel_images(arguments)
+        return
     results = Results(arguments.work / "results.json")
     for name in arguments.sets:
         test, pool = split(image_set(name), arguments.test_images)
@@ -95,6 +105,23 @@ def benchmark_shots(arguments, results, name: str, pairs, seed: int, test) -> No
         minutes = train(arguments, model, folder, seed=seed, parent=parent, schedule=schedule)
         key = f"{name}/{shots}/{seed}/{kind}"
         results.score(key, arguments.work / "models" / model, test, minutes)
+
+
+def time_megapixel_images(arguments) -> None:
+    """The minutes fine-tuning takes, with its defaults, on ``--timing`` 1-MP images."""
+    from held_out import MONUSEG
+
+    shots = arguments.timing
+    images = sorted((MONUSEG / "images").glob("*.png"))[:shots]
+    pairs = [(path, MONUSEG / "outlines" / path.name) for path in images]
+    folder = data_folder(arguments.work, f"timing-k{shots}", pairs)
+    name = f"timing-k{shots}"
+    minutes = train(arguments, name, folder, seed=0, parent=arguments.parent, schedule=None)
+    print(
+        f"cellseg train --from {arguments.parent} on {shots} MoNuSeg images of 1000 x 1000 "
+        f"pixels, no hyperparameters file: {minutes} minutes, the whole command "
+        f"(log: {arguments.work / f'{name}.log'})"
+    )
 
 
 def image_set(name: str) -> list[tuple[Path, Path]]:

@@ -98,17 +98,18 @@ def bad_image(request, tmp_path) -> Path:
     return make_bad_file(tmp_path / "bad", request.param)
 
 
-#: Hyperparameters small enough to train in seconds on a CPU.
-TINY_HYPERPARAMETERS = """\
+#: A schedule short enough to train in seconds on a CPU: with ``--from``, the whole file
+#: (the network is the parent's).
+TINY_SCHEDULE = """\
 BATCH_SIZE = 2
 EPOCHS = 2
 LEARNING_RATE = 1e-3
 VALIDATION_SPLIT = 0.25
 TILE_SIZE = 64
 STEPS_PER_EPOCH = 2
-BASE_FILTERS = 4
-DEPTH = 2
 """
+#: Hyperparameters small enough to train in seconds on a CPU.
+TINY_HYPERPARAMETERS = TINY_SCHEDULE + "BASE_FILTERS = 4\nDEPTH = 2\n"
 
 
 @pytest.fixture(scope="session")
@@ -124,6 +125,14 @@ def tiny_hyperparameters(tmp_path_factory) -> Path:
     """A hyperparameters file for two quick epochs of a small U-Net on 64 px tiles."""
     path = tmp_path_factory.mktemp("hyperparameters") / "tiny.py"
     path.write_text(TINY_HYPERPARAMETERS)
+    return path
+
+
+@pytest.fixture
+def tiny_schedule(tmp_path) -> Path:
+    """A hyperparameters file of `TINY_SCHEDULE` alone, for fine-tuning (``--from``)."""
+    path = tmp_path / "tiny.py"
+    path.write_text(TINY_SCHEDULE)
     return path
 
 

@@ -20,16 +20,6 @@ from cellseg.neural_network.hyperparameters import (
 from cellseg.neural_network.model_folder import ModelFolder, resolve_model
 from cellseg.neural_network.runs import Parent, annotated_pairs, run_hyperparameters
 
-#: A file fine-tuning sets only these in: the names it leaves out take fine-tuning values.
-TINY_FINE_TUNING = """\
-BATCH_SIZE = 2
-EPOCHS = 2
-LEARNING_RATE = 1e-3
-VALIDATION_SPLIT = 0.25
-TILE_SIZE = 64
-STEPS_PER_EPOCH = 2
-"""
-
 
 def network_digest(reference: str) -> str:
     path = resolve_model(reference).prediction_path()
@@ -52,10 +42,10 @@ def test_fine_tuning_keeps_the_parents_recipe_but_its_schedule():
 
 
 def test_a_file_with_from_sets_its_names_and_the_others_take_the_fine_tuning_values(
-    tmp_path,
+    tiny_schedule,
 ):
-    path = tmp_path / "tiny.py"
-    path.write_text(TINY_FINE_TUNING)
+    """A file fine-tuning sets only some names in: the others take fine-tuning values."""
+    path = tiny_schedule
     parent = Parent.load("default")
     chosen = run_hyperparameters(path, parent)
     assert (chosen.epochs, chosen.tile_size, chosen.learning_rate) == (2, 64, 1e-3)
@@ -65,7 +55,7 @@ def test_a_file_with_from_sets_its_names_and_the_others_take_the_fine_tuning_val
     )
     # Without --from a file's missing names keep their plain defaults, as before.
     assert run_hyperparameters(path, None).warmup_epochs == Hyperparameters().warmup_epochs
-    path.write_text(TINY_FINE_TUNING + "WARMUP_EPOCHS = -1\n")
+    path.write_text(path.read_text() + "WARMUP_EPOCHS = -1\n")
     with pytest.raises(CellsegError, match=r"tiny\.py: WARMUP_EPOCHS must be between 0"):
         run_hyperparameters(path, parent)
 
@@ -92,10 +82,9 @@ def test_warm_up_raises_the_learning_rate_step_by_step_then_follows_the_cosine()
 
 
 def test_predict_correct_fine_tune_predict_and_fine_tune_again(
-    cellseg, training_data, tiny_hyperparameters, tmp_path
+    cellseg, training_data, tiny_schedule, tmp_path
 ):
-    hyperparameters = tmp_path / "tiny.py"
-    hyperparameters.write_text(TINY_FINE_TUNING)
+    hyperparameters = tiny_schedule
     images, predicted = training_data / "images", tmp_path / "predicted"
     result = cellseg("predict", "default", images, "--output", predicted, "--scale", "1")
     assert result.code == 0, result.err
