@@ -692,13 +692,13 @@ def make_bad_file(folder: Path, kind: str) -> Path:
     return KINDS[kind](folder).path
 
 
-def write_corpus(folder: Path, *, leave_out=()) -> list[Hostile]:
-    """Write every kind but the bombs (and ``leave_out``) into ``folder``; their `Hostile`s.
+def write_corpus(folder: Path) -> list[Hostile]:
+    """Write every kind but the bombs into ``folder``; their `Hostile`s.
 
     Every file has its own stem, so that no two outputs collide.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    skipped = {"missing", *BOMBS, *leave_out}
+    skipped = {"missing", *BOMBS}
     corpus = [build(folder) for name, build in KINDS.items() if name not in skipped]
     stems = [entry.path.stem for entry in corpus]
     assert len(set(stems)) == len(stems), "two kinds share a stem"

@@ -21,7 +21,6 @@ import pytest
 from hostile_corpus import (
     ANNOTATION,
     IMAGE,
-    KINDS,
     OUTLINES,
     PAIRED,
     label_image,
@@ -38,14 +37,6 @@ from hostile_corpus import (
 #: Address space of a command run under a memory limit: Python with numpy, scipy and
 #: imagecodecs (and TensorFlow, for predict) takes about 0.4 to 1 GB of it before reading.
 MEMORY_LIMIT = 2 * 2**30
-
-#: (command, kind) -> why that command still fails on that kind (with a traceback): the kind
-#: is left out of the command's folder, and `test_known_defect` runs it alone.
-KNOWN_DEFECTS: dict = {}  # (command, kind) -> why it fails: none known now
-
-
-def without_known_defects(command: str) -> list[str]:
-    return [kind for name, kind in KNOWN_DEFECTS if name == command]
 
 
 def snapshot(folder: Path) -> dict:
@@ -115,7 +106,7 @@ def stems_written(output: Path, ending: str) -> set[str]:
 )
 def test_blur_and_split(cellseg, tmp_path, command, options, endings):
     folder = tmp_path / "images"
-    corpus = write_corpus(folder, leave_out=without_known_defects(command))
+    corpus = write_corpus(folder)
     corpus += write_good_images(folder)
     before = snapshot(folder)
     result = cellseg(command, folder, tmp_path / "out", *options)
@@ -128,7 +119,7 @@ def test_blur_and_split(cellseg, tmp_path, command, options, endings):
 
 def test_predict(cellseg, small_model, tmp_path):
     folder = tmp_path / "images"
-    corpus = write_corpus(folder, leave_out=without_known_defects("predict"))
+    corpus = write_corpus(folder)
     corpus += write_good_images(folder)
     before = snapshot(folder)
     result = cellseg("predict", small_model, folder, "--output", tmp_path / "out", "--scale", "1")
@@ -144,7 +135,7 @@ def test_predict(cellseg, small_model, tmp_path):
 @pytest.mark.parametrize("command", ["reduce", "labels"])
 def test_reduce_and_labels(cellseg, tmp_path, command):
     folder = tmp_path / "layers"
-    corpus = write_corpus(folder, leave_out=without_known_defects(command))
+    corpus = write_corpus(folder)
     corpus += write_good_layers(folder)
     options, roles = (), {OUTLINES}
     if command == "labels":  # every layer has an image of its name and declared size
@@ -163,12 +154,12 @@ def test_evaluate(cellseg, small_model, tmp_path, hostile):
     images, annotations = tmp_path / "images", tmp_path / "annotations"
     if hostile == "images":
         folder, roles = images, {IMAGE, PAIRED}
-        corpus = write_corpus(images, leave_out=without_known_defects("evaluate"))
+        corpus = write_corpus(images)
         corpus += write_good_images(images)
         write_companions(annotations, corpus, label_image)
     else:
         folder, roles = annotations, {ANNOTATION, PAIRED}
-        corpus = write_corpus(annotations, leave_out=without_known_defects("evaluate"))
+        corpus = write_corpus(annotations)
         corpus += write_good_layers(annotations)
         write_companions(images, corpus, random_image)
     before = snapshot(folder)
@@ -197,31 +188,6 @@ def test_merge(cellseg, tmp_path):
     assert stems_written(tmp_path / "out", ".png") == set(good)
     assert snapshot(folder) == before
     assert_no_temporary_files(tmp_path / "out")
-
-
-@pytest.mark.parametrize(
-    ("command", "kind"),
-    [
-        pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for key, reason in KNOWN_DEFECTS.items()
-    ],
-)
-def test_known_defect(cellseg, small_model, tmp_path, command, kind):
-    entry = KINDS[kind](tmp_path / "images")
-    write_companions(tmp_path / "annotations", [entry], label_image)
-    arguments = {
-        "predict": ("predict", small_model, tmp_path / "images", "--output", tmp_path / "out"),
-        "evaluate": (
-            "evaluate", small_model, "--images", tmp_path / "images",
-            "--annotations", tmp_path / "annotations", "--output", tmp_path / "scores.csv",
-        ),
-    }  # fmt: skip
-    result = cellseg(*arguments[command])
-    assert "Traceback" not in result.err
-    if entry.refused(IMAGE):
-        assert_refused_each(result, command, [entry], {IMAGE})
-    else:
-        assert result.code == 0, result.err
 
 
 # --- decompression bombs, under a memory limit -------------------------------------------
