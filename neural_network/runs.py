@@ -224,7 +224,8 @@ def training_augmentation(hyperparameters: Hyperparameters) -> Augmentation:
 def start_or_resume(
     folder: ModelFolder, request, settings: dict, parent: Parent | None = None
 ) -> ModelConfig:
-    """The configuration to train with: a fresh one, or the unfinished run's to resume.
+    """The configuration to train with: a fresh one, or the unfinished run's to resume, or
+    the finished run's when it is the same run (status ``finished``: nothing to train).
 
     A run that has not finished an epoch yet (killed while its data were prepared, or
     stopped by a bad annotation) is taken up again with the same settings, its converted
@@ -240,16 +241,19 @@ def start_or_resume(
         shutil.rmtree(folder.path)
     if folder.path.exists():
         config = folder.read_config()
-        if config.status == "finished":
-            raise CellsegError(
-                f"{folder.path}: a trained model of this name exists; choose another --name, "
-                "or pass --restart to train it again from scratch"
-            )
         recorded = _without_places(_with_defaults(dict(config.training or {})))
         wanted = _without_places(settings)
         changed = [key for key in wanted if recorded.get(key) != wanted[key]]
         if config.target != request.target:
             changed.insert(0, "target")
+        if config.status == "finished":
+            if not changed:
+                return config  # the same run, finished: kept as it is
+            raise CellsegError(
+                f"{folder.path}: a model of this name was trained with other settings "
+                f"({', '.join(changed)}); choose another --name, or pass --restart to train "
+                "it again from scratch"
+            )
         if not changed:
             return config.with_changes(training=settings)  # where the same files are now
         if folder.read_state() is not None:

@@ -122,6 +122,10 @@ def train(request: TrainingRequest) -> ModelFolder:
     strategy = _strategy(request.distribute)  # refuses --distribute before anything is written
     folder = ModelFolder(request.models_root / request.name)
     config = start_or_resume(folder, request, settings, parent)
+    if config.status == "finished":  # the same command run again
+        kept = "kept as it is (--restart trains it again from scratch)"
+        print(f"cellseg train: {request.name}: already trained with these settings, {kept}")
+        return folder
     source = f" (fine-tuning {parent.name})" if parent is not None else ""
     print(
         f"cellseg train: {request.name}{source}: "

@@ -234,11 +234,19 @@ def test_boundary_width_and_augmentation_options_shape_every_3class_target_and_t
 
 
 def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):
+    """The same command again keeps the model and says so (exit 0); other settings under
+    its name are refused; --restart trains it again."""
     assert train_command("--name", "kept").code == 0
-    before = (tmp_path / "models" / "kept" / "best.keras").read_bytes()
+    network = tmp_path / "models" / "kept" / "best.keras"
+    before = network.read_bytes()
     again = train_command("--name", "kept")
-    assert again.code == 1 and "--restart" in again.err and "Traceback" not in again.err
-    assert (tmp_path / "models" / "kept" / "best.keras").read_bytes() == before
+    assert again.code == 0, again.err
+    assert "kept: already trained with these settings, kept as it is" in again.out
+    other = train_command("--name", "kept", "--seed", "7")
+    assert other.code == 1 and "Traceback" not in other.err
+    [line] = other.error_lines
+    assert "trained with other settings (seed" in line and "--restart" in line
+    assert network.read_bytes() == before
     assert train_command("--name", "kept", "--restart").code == 0
 
 
