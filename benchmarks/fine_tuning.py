@@ -16,9 +16,9 @@ from scratch with the parent's own recipe (its recorded hyperparameters) for the
 epochs and steps as the fine-tuning, so that both take the same time (the minutes column
 shows it). A from-scratch model on the whole pool (``--full-epochs`` epochs of
 ``--full-steps`` steps) gives the ceiling. Every model, and the parent unchanged, is
-scored on the test images as ``cellseg predict`` finds their cells (``--scale auto``):
-AJI, F1 at IoU 0.5 and the count's relative error, means over the images. The spread is
-half the range over the seeds.
+scored on the test images as ``cellseg predict`` finds their cells (``--scale auto``;
+``--scale 1`` for the images as they are): AJI, F1 at IoU 0.5 and the count's relative
+error, means over the images. The spread is half the range over the seeds.
 
     python benchmarks/fine_tuning.py --work DIR [--sets brightfield fluorescence] \\
         [--shots 1 3 10] [--seeds 0 1] [--full-epochs 40] [--full-steps 60] [--no-full]
@@ -65,6 +65,12 @@ def main() -> None:
     parser.add_argument("--full-steps", type=int, default=60)
     parser.add_argument("--no-full", action="store_true", help="skip the whole-pool models")
     parser.add_argument("--timing", type=int, metavar="K", help="only time K 1-MP images")
+    parser.add_argument(
+        "--scale",
+        default="auto",
+        help="the scale the test images are predicted at (auto, as predict; or a number: "
+        "its scores go to results-scale-N.json, the models trained once for both)",
+    )
     arguments = parser.parse_args()
 
     from cellseg.tensorflow_import import import_tensorflow
@@ -74,7 +80,9 @@ def main() -> None:
     if arguments.timing:
         time_megapixel_images(arguments)
         return
-    results = Results(arguments.work / "results.json")
+    scale = "auto" if arguments.scale == "auto" else float(arguments.scale)
+    name = "results.json" if scale == "auto" else f"results-scale-{scale:g}.json"
+    results = Results(arguments.work / name, scale)
     for name in arguments.sets:
         test, pool = split(image_set(name), arguments.test_images)
         print(f"{name}: {len(test)} test images, a pool of {len(pool)}", flush=True)
@@ -211,8 +219,8 @@ def scratch_recipe(parent: str, epochs: int, steps: int) -> str:
 class Results:
     """Each model's scores on its set's test images, kept in a JSON file as they come."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, scale):
+        self.path, self.scale = path, scale
         self.rows = json.loads(path.read_text()) if path.is_file() else {}
 
     def score(self, key: str, model_reference, test, minutes) -> None:
@@ -227,7 +235,10 @@ class Results:
         model = TrainedModel.load(model_reference)
         scores = mean_scores(
             [
-                image_scores(read_image(labels), model.segment(as_rgb(read_image(image))).labels)
+                image_scores(
+                    read_image(labels),
+                    model.segment(as_rgb(read_image(image)), scale=self.scale).labels,
+                )
                 for image, labels in test
             ]
         )
