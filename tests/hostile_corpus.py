@@ -67,6 +67,17 @@ class Hostile:
         return self.listed and bool(self.refused_as & set(roles))
 
 
+class Run:
+    """Exit code and standard error of a command run in a subprocess."""
+
+    def __init__(self, code: int, err: str):
+        self.code, self.err = code, err
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
 # --- raw bytes of small files ------------------------------------------------------------
 
 

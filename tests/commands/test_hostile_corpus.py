@@ -23,6 +23,7 @@ from hostile_corpus import (
     IMAGE,
     OUTLINES,
     PAIRED,
+    Run,
     label_image,
     random_image,
     write_bombs,
@@ -198,17 +199,6 @@ resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
 from cellseg.cli import main
 sys.exit(main(sys.argv[1:]))
 """
-
-
-class Run:
-    """Exit code and standard error of a command run in a subprocess."""
-
-    def __init__(self, code: int, err: str):
-        self.code, self.err = code, err
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.strip()]
 
 
 def cellseg_within(limit: int, *arguments) -> Run:

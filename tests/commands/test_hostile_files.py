@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from hostile_corpus import Run
 
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
@@ -32,17 +33,6 @@ from cellseg.image_limits import MAX_BYTES
 from cellseg.postprocessing.drawing import outline_layer
 from cellseg.preprocessing.blur import gaussian_blur
 from cellseg.preprocessing.colour import as_rgb, significant_bits
-
-
-class Run:
-    """Exit code and standard error of a command run in a subprocess."""
-
-    def __init__(self, code: int, err: str):
-        self.code, self.err = code, err
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.strip()]
 
 
 def assert_refused(result, path):
