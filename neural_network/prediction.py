@@ -113,9 +113,11 @@ def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
 
     The network is surest of cells of the size it learned: the scale whose cells it scores
     highest on average wins (trials stop at the first scale that does worse than the one
-    before). A scale whose cells are still under half the training cells' area
-    (``cell_area``) gives way to the next, as a 20x image's nuclei would at 1. Scales with
-    fewer than `AUTO_SCALE_MIN_CELLS` cells tell nothing.
+    before). When its cells are under half the training cells' area (``cell_area``), as a
+    20x image's nuclei would be at 1, the first larger scale whose cells are not wins; when
+    none is, the small cells are the network's own false pieces, and it stays. A scale tells
+    nothing with fewer than `AUTO_SCALE_MIN_CELLS` cells, unless they are of about the
+    training cells' size: a sparse image's few nuclei, where enlarging would cut them up.
 
     Examples
     --------
@@ -126,16 +128,31 @@ def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
     2.0
     >>> choose_scale([ScaleTrial(1, 60, 0.97, 400), ScaleTrial(2, 100, 0.96, 900)], 339)
     1.0
+    >>> choose_scale([ScaleTrial(1, 7, 0.99, 1498), ScaleTrial(2, 17, 0.94, 1474)], 472)
+    1.0
+    >>> choose_scale([ScaleTrial(1, 36, 0.985, 226), ScaleTrial(2, 66, 0.971, 204)], 637)
+    1.0
     """
-    useful = [trial for trial in trials if trial.cells >= AUTO_SCALE_MIN_CELLS]
+    useful = [trial for trial in trials if _tells(trial, cell_area)]
     if not useful:
         return 1.0
     best = max(useful, key=lambda trial: trial.mean_score)
-    if cell_area:
-        for trial in useful:  # too small at the surest scale: the next one up
-            if trial.scale > best.scale and best.median_area < cell_area / 2:
-                best = trial
+    if not _large_enough(best, cell_area):
+        larger = [t for t in useful if t.scale > best.scale and _large_enough(t, cell_area)]
+        best = larger[0] if larger else best
     return float(best.scale)
+
+
+def _tells(trial: ScaleTrial, cell_area: float | None) -> bool:
+    """Whether a trial tells anything: enough cells, or a few of the training cells' size."""
+    if trial.cells >= AUTO_SCALE_MIN_CELLS:
+        return True
+    return trial.cells > 0 and bool(cell_area) and _large_enough(trial, cell_area)
+
+
+def _large_enough(trial: ScaleTrial, cell_area: float | None) -> bool:
+    """Whether a trial's cells are at least half the training cells' area (when known)."""
+    return not cell_area or trial.median_area >= cell_area / 2
 
 
 def rescaled(find, rgb: np.ndarray, scale: float):

@@ -8,7 +8,8 @@ import { gaussianFilter } from "./smoothing.js";
 
 // "auto" tries AUTO_SCALES in order (a model trained at 40x meets 40x, 20x and 10x) on a
 // central crop of AUTO_SCALE_CROP pixels a side; fewer than AUTO_SCALE_MIN_CELLS cells tell
-// too little about their size.
+// too little about their size, unless they are of about the training cells' size (a sparse
+// image's few nuclei).
 
 /**
  * What one trial of a scale found on the crop (ScaleTrial): how many cells, their mean raw
@@ -38,20 +39,33 @@ export function trialsDecide(trials, cellArea) {
 
 /**
  * The scale "auto" chooses from the trials at AUTO_SCALES, in order (choose_scale): the one
- * whose cells the network scores highest on average, or, when its cells are still under
- * half the training cells' area `cellArea`, a larger one; 1 without a useful trial.
+ * whose cells the network scores highest on average, or, when its cells are under half the
+ * training cells' area `cellArea`, the first larger one whose cells are not (if any);
+ * 1 without a useful trial.
  */
 export function chooseScale(trials, cellArea) {
-  const useful = trials.filter((trial) => trial.cells >= AUTO_SCALE_MIN_CELLS);
+  const useful = trials.filter((trial) => tells(trial, cellArea));
   if (!useful.length) return 1;
   let best = useful[0];
   for (const trial of useful) if (trial.meanScore > best.meanScore) best = trial;
-  if (cellArea) {
-    for (const trial of useful) {
-      if (trial.scale > best.scale && best.medianArea < cellArea / 2) best = trial;
-    }
+  if (!largeEnough(best, cellArea)) {
+    const larger = useful.find((trial) => trial.scale > best.scale && largeEnough(trial, cellArea));
+    if (larger) best = larger;
   }
   return best.scale;
+}
+
+/** Whether a trial tells anything (_tells): enough cells, or a few of the training cells'
+ *  size. */
+function tells(trial, cellArea) {
+  if (trial.cells >= AUTO_SCALE_MIN_CELLS) return true;
+  return trial.cells > 0 && Boolean(cellArea) && largeEnough(trial, cellArea);
+}
+
+/** Whether a trial's cells are at least half the training cells' area, when known
+ *  (_large_enough). */
+function largeEnough(trial, cellArea) {
+  return !cellArea || trial.medianArea >= cellArea / 2;
 }
 
 /** The scale a pixel size implies for a model of `modelPixelSize` micrometres per pixel

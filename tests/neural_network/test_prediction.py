@@ -90,3 +90,13 @@ def test_auto_scale_takes_the_scale_the_network_is_surest_of():
     # Too few cells at a scale tell nothing; none anywhere: the image as it is.
     assert prediction.choose_scale([trial(1, 3, 0.99, 40), trial(2, 40, 0.9, 300)], 339) == 2
     assert prediction.choose_scale([trial(1, 0, 0.0, 0), trial(2, 2, 0.9, 50)], 339) == 1
+    # A sparse image: a few nuclei of the training size at 1, cut into pieces at 2.
+    sparse = [trial(1, 7, 0.99, 1498), trial(2, 17, 0.94, 1474), trial(4, 25, 0.93, 351)]
+    assert prediction.choose_scale(sparse, 472.0) == 1
+    assert prediction.choose_scale(sparse, None) == 2  # their size unknown, too few to tell
+    # Small at every scale: the network's own false pieces, not a 20x image; it stays.
+    pieces = [trial(1, 36, 0.985, 226), trial(2, 66, 0.971, 204), trial(4, 57, 0.956, 225)]
+    assert prediction.choose_scale(pieces, 637.0) == 1
+    # Still too small at 2, the training size at 4: a 10x image goes straight to 4.
+    ten_x = [trial(1, 20, 0.97, 30), trial(2, 60, 0.95, 120), trial(4, 90, 0.94, 480)]
+    assert prediction.choose_scale(ten_x, 500.0) == 4
