@@ -1,7 +1,8 @@
 """Whole slides as a scanner writes them: time, peak memory and cells of `cellseg predict`.
 
     python benchmarks/whole_slide.py [--side 10000] [--tissue 0.3] [--large-side 20000]
-                                     [--model default] [--format tiff geojson.gz]
+                                     [--magnification {40,20}] [--model default]
+                                     [--format tiff geojson.gz]
 
 Builds 40x Aperio slides (``.svs``: JPEG tiles, levels 4x and 16x smaller, ``MPP = 0.25``)
 of SIDE x SIDE pixels from the real H&E of ../shared/datasets/monuseg (synthetic tissue
@@ -13,10 +14,24 @@ child, as ``/usr/bin/time -v`` prints it) and its time (the command's, and the s
 as predict prints it). The tissue's bounding box is then found as one image held whole
 (`TrainedModel.segment`, in a child) and its cells matched with the slide's: the same cells,
 within 1%, when cutting the slide into regions and skipping its glass lose none.
+
+``--magnification 20`` is issue #31's check, of a 20x slide on mostly blank glass:
+
+    python benchmarks/whole_slide.py --magnification 20 --side 5000 --tissue 0.2 --large-side 0
+
+Its slides are written at ``MPP = 0.5`` (``AppMag = 20``) from the MoNuSeg tiles halved
+(anti-aliased: 20x nuclei), with no fully covered one, and predicted with no --scale: the
+scale predict says it chose from the metadata must be 2. The tissue box alone is found at
+scale 2, timed (`TrainedModel.segment`, and its child from start-up to the end of it), and
+a line per aim says ok or FAILED: scale 2; the slide's cells within 5% of the tissue
+alone's; the slide's own time at most twice the tissue alone's; the slide's peak memory
+under 3 GB; its GeoJSON a FeatureCollection of Polygons of closed rings of 4 positions or
+more, each valid to shapely (`shapely.is_valid`; `shapely.is_valid_reason` of the first).
 """
 
 import argparse
 import gzip
+import json
 import os
 import re
 import subprocess
@@ -33,25 +48,38 @@ GLASS, GLASS_NOISE = (240, 238, 242), 3
 TILE = 256
 
 
-def tissue_blocks() -> list[np.ndarray]:
-    """Real H&E tiles (MoNuSeg's 1000 x 1000 training images), or synthetic tissue."""
+def tissue_blocks(magnification: int = 40) -> list[np.ndarray]:
+    """Real H&E tiles (MoNuSeg's 1000 x 1000 training images, scanned at 40x), or synthetic
+    tissue; at 20x, halved with anti-aliasing, so that their nuclei take a 20x size."""
     paths = sorted((DATASETS / "monuseg" / "train" / "images").glob("*.png"))
     if paths:
         from cellseg.image_io import read_image
 
-        return [read_image(path)[..., :3] for path in paths]
-    from cellseg.preprocessing.synthetic import synthetic_tissue
+        blocks = [read_image(path)[..., :3] for path in paths]
+    else:
+        from cellseg.preprocessing.synthetic import synthetic_tissue
 
-    return [synthetic_tissue((1000, 1000), seed=seed)[0] for seed in range(4)]
+        blocks = [synthetic_tissue((1000, 1000), seed=seed)[0] for seed in range(4)]
+    if magnification == 40:
+        return blocks
+    from skimage.transform import rescale
+
+    return [
+        rescale(block, magnification / 40, channel_axis=-1, anti_aliasing=True, preserve_range=True)
+        .round()
+        .astype(np.uint8)
+        for block in blocks
+    ]
 
 
 class Slide:
     """A slide drawn on demand, window by window: a mosaic of tissue blocks (each flipped
     by where it lies, so neighbours differ), on glass outside a blob of ``tissue`` of it
-    (1: tissue everywhere)."""
+    (1: tissue everywhere), of ``pixel_size`` micrometres per pixel (0.25: 40x)."""
 
-    def __init__(self, side: int, tissue: float, blocks: list[np.ndarray]):
+    def __init__(self, side: int, tissue: float, blocks: list[np.ndarray], pixel_size=0.25):
         self.side, self.tissue, self.blocks = side, tissue, np.stack(blocks)
+        self.pixel_size = pixel_size
         angles = np.linspace(0, 2 * np.pi, 721)
         self.wobble = 1 + 0.08 * np.sin(3 * angles) + 0.05 * np.sin(7 * angles + 1)
         # A blob of radius R * wobble(angle) has the area pi R^2 mean(wobble^2).
@@ -100,6 +128,7 @@ def write_slide(path: Path, slide: Slide) -> None:
     import tifffile
 
     side, head = slide.side, "Aperio Image Library v12.0.15\r\n"
+    size_of_pixel = f"AppMag = {10 / slide.pixel_size:g}|MPP = {slide.pixel_size:g}"
 
     def tiles(step: int):
         size = -(-side // step)
@@ -122,8 +151,7 @@ def write_slide(path: Path, slide: Slide) -> None:
         for step in (1, 4, 16):
             size = -(-side // step)
             description = (
-                f"{head}{side}x{side} [0,0 {side}x{side}] (256x256) JPEG/RGB Q=90|AppMag = 40"
-                "|MPP = 0.25"
+                f"{head}{side}x{side} [0,0 {side}x{side}] (256x256) JPEG/RGB Q=90|{size_of_pixel}"
                 if step == 1
                 else f"{head}{side}x{side} -> {size}x{size} - "
             )
@@ -137,40 +165,54 @@ def write_slide(path: Path, slide: Slide) -> None:
             )
 
 
-def predict(slide: Path, output: Path, arguments) -> dict:
-    """`cellseg predict` of one slide in a child process: its time, peak memory, cells."""
-    cellseg = Path(sys.executable).parent / "cellseg"
-    command = [str(cellseg), "predict", arguments.model, str(slide), "--output", str(output)]
-    command += ["--format", *arguments.format]
+def child(command: list[str]) -> dict:
+    """Run ``command`` in a child process: when it started (`time.monotonic`, one clock
+    for all processes), its time, what it printed and its peak resident memory (the
+    kernel's accounting of that child, as ``/usr/bin/time -v`` prints it). Ends the
+    script, with the child's complaints, if it fails."""
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
+        process = subprocess.Popen(command, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
         seconds = time.monotonic() - started
         out.seek(0), err.seek(0)
         said, complaints = out.read(), err.read()
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"whole_slide.py: {slide.name}: cellseg predict failed: {complaints}")
+        sys.exit(f"whole_slide.py: {' '.join(command[1:3])} failed: {complaints}")
+    peak_gb = usage.ru_maxrss / 1024**2
+    return {"started": started, "seconds": seconds, "said": said, "peak_gb": peak_gb}
+
+
+def predict(slide: Path, output: Path, arguments) -> dict:
+    """`cellseg predict` of one slide in a child process: its time, peak memory, cells,
+    and the scale it says it chose (with no --scale, from the slide's pixel size)."""
+    cellseg = Path(sys.executable).parent / "cellseg"
+    command = [str(cellseg), "predict", arguments.model, str(slide), "--output", str(output)]
+    run = child([*command, "--format", *arguments.format])
+    said = run["said"]
     own = re.search(rf"{slide.name}: (\d+) cells in (\d+) regions.*, (\d+) s", said)
     regions = re.search(r"tissue in (\d+) of (\d+) regions", said)
+    scale = re.search(rf"{slide.name}: [^;]*, scale ([\d.]+) \(([^)]*)\);", said)
     zipped = output / f"{slide.stem}.geojson.gz"
     return {
-        "seconds": seconds,
-        "slide_seconds": int(own[3]) if own else seconds,
-        "peak_gb": usage.ru_maxrss / 1024**2,
+        "seconds": run["seconds"],
+        "slide_seconds": int(own[3]) if own else run["seconds"],
+        "peak_gb": run["peak_gb"],
         "cells": int(own[1]) if own else 0,
         "regions": f"{regions[1]} of {regions[2]}" if regions else "?",
+        "scale": f"{scale[1]} ({scale[2]})" if scale else "? (not said)",
         "geojson_mb": len(gzip.decompress(zipped.read_bytes())) / 1e6 if zipped.is_file() else 0,
         "geojson_gz_mb": zipped.stat().st_size / 1e6 if zipped.is_file() else 0,
+        "geojson": next(output.glob(f"{slide.stem}.geojson*"), None),
         "labels": output / f"{slide.stem}_labels.tif",
     }
 
 
-def same_cells(slide: Path, labels: Path, box: list[int], model_name: str) -> str:
+def same_cells(slide: Path, labels: Path, box: list[int], model_name: str, scale: float) -> dict:
     """(Child, so that the parent's memory stays small: a child's peak counts its parent's
     at the fork.) The slide's tissue box, read from its file, found as one image held
-    whole; its cells matched one to one with the slide's (`cellseg.metrics.match`, IoU
-    above 0.5)."""
+    whole at ``scale`` (timed: the seconds of `TrainedModel.segment`, and when it ended);
+    its cells matched one to one with the slide's (`cellseg.metrics.match`, IoU above 0.5)."""
     import tifffile
     import zarr
 
@@ -185,16 +227,78 @@ def same_cells(slide: Path, labels: Path, box: list[int], model_name: str) -> st
     source = open_slide(slide)
     image = source.read(top, left, bottom, right)
     source.close()
-    whole = TrainedModel.load(model_name).segment(image, scale=1).labels
+    model = TrainedModel.load(model_name)
+    started = time.monotonic()
+    whole = model.segment(image, scale=scale).labels
+    done = time.monotonic()
     with tifffile.imread(labels, aszarr=True) as store:
         found = np.asarray(zarr.open(store, mode="r")["0"][top:bottom, left:right])
-    count, counted = count_objects(whole), count_objects(found)
-    pairs = match(whole, found).true_positives
-    return (
-        f"  its tissue ({right - left} x {bottom - top} pixels) as one image: {count} cells; "
-        f"the slide's there {counted} ({counted / count - 1:+.2%}), {pairs / count:.1%} of "
-        "them the same cells (IoU above 0.5)"
-    )
+    count = count_objects(whole)
+    return {
+        "size": f"{right - left} x {bottom - top}",
+        "cells": count,
+        "slide_cells": count_objects(found),
+        "same": match(whole, found).true_positives / count if count else 0.0,
+        "seconds": done - started,
+        "done": done,
+    }
+
+
+def geojson_problems(path: Path) -> dict:
+    """A GeoJSON file (gzipped or not) as a strict reader sees it: a FeatureCollection of
+    Features, each a Polygon of closed rings of at least 4 positions (RFC 7946), each
+    polygon valid to shapely (`shapely.is_valid`, and why not for the first few)."""
+    import shapely
+    from shapely.geometry import shape
+
+    data = path.read_bytes()
+    collection = json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
+    if collection.get("type") != "FeatureCollection" or "features" not in collection:
+        return {"polygons": 0, "malformed": ["not a FeatureCollection"], "invalid": 0}
+    malformed, geometries = [], []
+    for index, feature in enumerate(collection["features"]):
+        geometry = feature.get("geometry") or {}
+        rings = geometry.get("coordinates") or [[]]
+        if feature.get("type") != "Feature" or "properties" not in feature:
+            malformed.append(f"feature {index}: not a Feature with properties")
+        elif geometry.get("type") != "Polygon":
+            malformed.append(f"feature {index}: not a Polygon")
+        elif any(len(ring) < 4 or ring[0] != ring[-1] for ring in rings):
+            malformed.append(f"feature {index}: a ring not closed or of under 4 positions")
+        elif any(len(position) != 2 for ring in rings for position in ring):
+            malformed.append(f"feature {index}: a position not of 2 numbers")
+        else:
+            geometries.append(geometry)
+    polygons = np.array([shape(geometry) for geometry in geometries])
+    invalid = ~shapely.is_valid(polygons) if len(polygons) else np.zeros(0, bool)
+    return {
+        "polygons": len(collection["features"]),
+        "malformed": malformed,
+        "invalid": int(invalid.sum()),
+        "why": [str(reason) for reason in shapely.is_valid_reason(polygons[invalid][:3])],
+    }
+
+
+def report_20x(run: dict, alone: dict, checked: dict, geojson: dict) -> str:
+    """Issue #31's check, each figure with its aim: the scale said, the slide's cells and
+    time against its tissue alone's (``alone``, in the child ``checked``), its peak memory
+    and its GeoJSON."""
+    command = alone["done"] - checked["started"]  # its start-up, reading and segmenting
+    ratio, cells = run["slide_seconds"] / alone["seconds"], run["cells"] / alone["cells"] - 1
+    why = "; ".join(geojson["malformed"][:3] + geojson["why"])
+    checks = {
+        f"scale {run['scale']}": run["scale"].startswith("2 "),
+        f"cells {run['cells']}, the tissue alone's {alone['cells']}: {cells:+.2%} (aim within "
+        "5%)": abs(cells) <= 0.05,
+        f"time {run['slide_seconds']:.0f} s, the tissue alone's {alone['seconds']:.0f} s: "
+        f"{ratio:.2f} times (aim at most 2; with start-up {run['seconds']:.0f} s against "
+        f"{command:.0f} s, {run['seconds'] / command:.2f} times)": ratio <= 2,
+        f"peak {run['peak_gb']:.2f} GB (aim under 3; the tissue alone's "
+        f"{checked['peak_gb']:.2f} GB)": run["peak_gb"] < 3,
+        f"GeoJSON: {geojson['polygons']} polygons, {len(geojson['malformed'])} malformed, "
+        f"{geojson['invalid']} invalid to shapely{f' ({why})' if why else ''}": not why,
+    }
+    return "\n".join(f"  {'ok    ' if ok else 'FAILED'} {what}" for what, ok in checks.items())
 
 
 def main() -> None:
@@ -204,19 +308,27 @@ def main() -> None:
     parser.add_argument(
         "--large-side", type=int, default=20_000, help="side of the mostly blank slide (0: none)"
     )
+    parser.add_argument(
+        "--magnification", type=int, choices=(40, 20), default=40, help="of the slides"
+    )
     parser.add_argument("--model", default="default")
     parser.add_argument("--format", nargs="+", default=["tiff", "geojson.gz"])
     parser.add_argument("--same-cells", nargs=2, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--box", nargs=4, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.same_cells:
-        print(same_cells(*arguments.same_cells, arguments.box, arguments.model))
+        found = same_cells(*arguments.same_cells, arguments.box, arguments.model, arguments.scale)
+        print(json.dumps(found))
         return
-    blocks = tissue_blocks()
+    magnification = arguments.magnification
+    blocks, pixel_size, scale = tissue_blocks(magnification), 10 / magnification, 40 / magnification
     side = arguments.side
     print(
-        f"40x Aperio slides of {side} x {side} pixels ({side**2 / 1e6:.0f} megapixels, "
-        f"0.25 um), {'MoNuSeg H&E' if len(blocks) > 4 else 'synthetic tissue'} on glass, "
+        f"{magnification}x Aperio slides of {side} x {side} pixels ({side**2 / 1e6:.0f} "
+        f"megapixels, {pixel_size:g} um), "
+        f"{'MoNuSeg H&E' if len(blocks) > 4 else 'synthetic tissue'}"
+        f"{'' if magnification == 40 else ' halved'} on glass, "
         f"model '{arguments.model}', --format {' '.join(arguments.format)}, "
         f"{os.cpu_count()} CPU cores:"
     )
@@ -224,13 +336,13 @@ def main() -> None:
         folder = Path(folder)
         runs = {}
         for name, share, size in (
-            ("covered", 1.0, side),
+            ("covered", 1.0, side if magnification == 40 else 0),
             ("tissue", arguments.tissue, side),
             ("large", 0.05, arguments.large_side),
         ):
             if not size:
                 continue
-            slide = Slide(size, share, blocks)
+            slide = Slide(size, share, blocks, pixel_size)
             path = folder / f"{name}.svs"
             write_slide(path, slide)
             runs[name] = (slide, predict(path, folder / name, arguments))
@@ -241,23 +353,33 @@ def main() -> None:
                 "large": f"{size} x {size}, {share:.0%} tissue",
             }[name]
             ratio = ""
-            if name == "tissue":
+            if name == "tissue" and "covered" in runs:
                 share_of_time = run["slide_seconds"] / runs["covered"][1]["slide_seconds"]
                 ratio = f" ({share_of_time:.2f} of fully covered's)"
+            said_scale = "" if magnification == 40 else f"scale {run['scale']}, "
             print(
-                f"  {what}: tissue in {run['regions']} regions, {run['cells']} cells, "
+                f"  {what}: {said_scale}tissue in {run['regions']} regions, {run['cells']} cells, "
                 f"{run['slide_seconds']:.0f} s{ratio} ({run['seconds']:.0f} s with start-up), "
                 f"peak {run['peak_gb']:.2f} GB"
             )
             if name == "tissue" and run["cells"]:
-                child = [sys.executable, __file__, "--same-cells", str(path), str(run["labels"])]
-                child += ["--box", *map(str, slide.box()), "--model", arguments.model]
+                command = [sys.executable, __file__, "--same-cells", str(path), str(run["labels"])]
+                command += ["--box", *map(str, slide.box()), "--model", arguments.model]
+                checked = child([*command, "--scale", f"{scale:g}"])
+                alone = json.loads(checked["said"].splitlines()[-1])
+                count, counted = alone["cells"], alone["slide_cells"]
                 print(
-                    subprocess.run(child, check=True, capture_output=True, text=True).stdout, end=""
+                    f"  its tissue ({alone['size']} pixels) as one image"
+                    f"{'' if scale == 1 else f' at scale {scale:g}'}: {count} cells; "
+                    f"the slide's there {counted} ({counted / count - 1:+.2%}), "
+                    f"{alone['same']:.1%} of them the same cells (IoU above 0.5)"
                 )
+                if magnification != 40 and run["geojson"]:
+                    problems = geojson_problems(run["geojson"])
+                    print(report_20x(run, alone, checked, problems))
             path.unlink()
-        covered = runs["covered"][1]
-        if covered["cells"] and covered["geojson_mb"]:
+        covered = runs.get("covered", (None, {}))[1]
+        if covered.get("cells") and covered["geojson_mb"]:
             per = 1e5 / covered["cells"]
             print(
                 f"  GeoJSON: {covered['geojson_mb'] * per:.0f} MB per 100,000 cells, "
