@@ -3,7 +3,8 @@
 The slides are built here, small, in the scanners' own layouts: an Aperio SVS (a tiled
 TIFF whose first ``ImageDescription`` starts ``Aperio`` and gives ``MPP``, its levels in
 further tiled pages, a stripped thumbnail), an OME-TIFF pyramid in SubIFDs with its
-``PhysicalSizeX``. `tissue_slide` makes one of synthetic H&E on glass.
+``PhysicalSizeX``, a Hamamatsu NDPI (each level one JPEG, Hamamatsu's private tags, the
+pixel size in the resolution tags). `tissue_slide` makes one of synthetic H&E on glass.
 """
 
 import tracemalloc
@@ -61,6 +62,31 @@ def ome_slide(path, image, pixel_size, *, levels=2):
             tiff.write(image[:: 2**level, :: 2**level], subfiletype=1, **options)
 
 
+def ndpi_slide(path, image, pixel_size, *, downsamples=(1, 4)):
+    """A Hamamatsu NDPI (``.ndpi``) of ``image`` at ``pixel_size`` um: a TIFF whose levels
+    are each one JPEG, marked by the tags OpenSlide tells the format by (65420, the NDPI
+    flag; 65421, the magnification; 65422-65424, the offsets of the slide and its focus)."""
+    per_centimetre = 1e4 / pixel_size
+    with tifffile.TiffWriter(path) as tiff:
+        for factor in downsamples:
+            level = image[::factor, ::factor]
+            tiff.write(
+                level,
+                photometric="rgb",
+                compression="jpeg",
+                compressionargs={"level": 95},
+                rowsperstrip=level.shape[0],
+                resolution=(per_centimetre / factor, per_centimetre / factor),
+                resolutionunit="CENTIMETER",
+                metadata=None,
+                extratags=[
+                    (65420, "I", 1, 1, True),
+                    (65421, "f", 1, 10 / pixel_size / factor, True),
+                    *((tag, "i", 1, 0, True) for tag in (65422, 65423, 65424)),
+                ],
+            )
+
+
 def tissue_slide(shape, *, tissue=0.3, seed=0):
     """Synthetic H&E on glass: an ellipse of tissue covering ``tissue`` of the slide, its
     image and its cells (labels, cut at the tissue's edge)."""
@@ -97,6 +123,19 @@ def test_an_aperio_slide_is_read_through_openslide_with_its_pixel_size(picture, 
     assert read_pixel_size(tmp_path / "scan.svs") == 0.499
 
 
+def test_a_hamamatsu_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
+    ndpi_slide(tmp_path / "scan.ndpi", picture, 0.2265)
+    source = open_slide(tmp_path / "scan.ndpi")
+    assert isinstance(source, OpenSlideRegions) and source.shape == (700, 1000)
+    window = source.read(100, 200, 400, 650)
+    assert window.shape == (300, 450, 3) and window.dtype == np.uint8
+    # JPEG: close to the picture, not equal to it.
+    assert np.abs(window.astype(int) - picture[100:400, 200:650]).mean() < 4
+    assert source.low_resolution(8).shape[:2] == (88, 125)
+    source.close()
+    assert read_pixel_size(tmp_path / "scan.ndpi") == 0.2265
+
+
 def test_an_ome_tiff_pyramid_is_read_through_tifffile(picture, tmp_path):
     ome_slide(tmp_path / "scan.ome.tif", picture, 0.25)
     source = open_slide(tmp_path / "scan.ome.tif")
@@ -110,10 +149,16 @@ def test_an_ome_tiff_pyramid_is_read_through_tifffile(picture, tmp_path):
 
 @pytest.mark.parametrize(
     ("write", "pixel_size", "scale"),
-    [(aperio_slide, 0.5, 2.0), (aperio_slide, 0.25, 1.0), (ome_slide, 0.5, 2.0)],
+    [
+        (aperio_slide, 0.5, 2.0),
+        (aperio_slide, 0.25, 1.0),
+        (ome_slide, 0.5, 2.0),
+        (ndpi_slide, 0.4536, 1.81),
+    ],
 )
 def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pixel_size, scale):
-    path = tmp_path / ("scan.svs" if write is aperio_slide else "scan.ome.tif")
+    names = {aperio_slide: "scan.svs", ome_slide: "scan.ome.tif", ndpi_slide: "scan.ndpi"}
+    path = tmp_path / names[write]
     write(path, picture, pixel_size)
     model = TrainedModel([], ModelConfig(pixel_size=0.25))
     assert model.scale_for_pixel_size(read_pixel_size(path)) == scale
