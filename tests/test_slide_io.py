@@ -4,7 +4,9 @@ The slides are built here, small, in the scanners' own layouts: an Aperio SVS (a
 TIFF whose first ``ImageDescription`` starts ``Aperio`` and gives ``MPP``, its levels in
 further tiled pages, a stripped thumbnail), an OME-TIFF pyramid in SubIFDs with its
 ``PhysicalSizeX``, a Hamamatsu NDPI (each level one JPEG, Hamamatsu's private tags, the
-pixel size in the resolution tags). `tissue_slide` makes one of synthetic H&E on glass.
+pixel size in the resolution tags), a DICOM whole-slide image (a folder of files, one per
+level, of tiled frames, written with pydicom). `tissue_slide` makes one of synthetic H&E
+on glass.
 """
 
 import tracemalloc
@@ -87,6 +89,53 @@ def ndpi_slide(path, image, pixel_size, *, downsamples=(1, 4)):
             )
 
 
+def dicom_slide(folder, image, pixel_size, *, downsamples=(1, 4), tile=256):
+    """A DICOM whole-slide image of ``image`` at ``pixel_size`` um: one file per level in
+    ``folder`` (VL Whole Slide Microscopy Image Storage, tiles in ``TILED_FULL`` order,
+    uncompressed), the levels sharing their study, series and frame of reference."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    study, series, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
+    for number, factor in enumerate(downsamples, start=1):
+        level = image[::factor, ::factor]
+        rows, columns = level.shape[:2]
+        across, down = -(-columns // tile), -(-rows // tile)
+        padded = np.full((down * tile, across * tile, 3), 255, np.uint8)
+        padded[:rows, :columns] = level
+        frames = padded.reshape(down, tile, across, tile, 3).swapaxes(1, 2)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.77.1.6"
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        data = Dataset()
+        data.file_meta = meta
+        data.SOPClassUID, data.SOPInstanceUID = meta.MediaStorageSOPClassUID, generate_uid()
+        data.StudyInstanceUID, data.SeriesInstanceUID = study, series
+        data.FrameOfReferenceUID = frame_of_reference
+        data.Modality, data.InstanceNumber = "SM", number
+        data.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
+        data.SamplesPerPixel, data.PhotometricInterpretation, data.PlanarConfiguration = 3, "RGB", 0
+        data.BitsAllocated, data.BitsStored, data.HighBit, data.PixelRepresentation = 8, 8, 7, 0
+        data.Rows, data.Columns, data.NumberOfFrames = tile, tile, across * down
+        data.TotalPixelMatrixRows, data.TotalPixelMatrixColumns = rows, columns
+        data.DimensionOrganizationType = "TILED_FULL"
+        spacing = pixel_size * factor / 1000  # millimetres
+        data.ImagedVolumeWidth, data.ImagedVolumeHeight = columns * spacing, rows * spacing
+        measures = Dataset()
+        measures.PixelSpacing, measures.SliceThickness = [spacing, spacing], 1
+        groups = Dataset()
+        groups.PixelMeasuresSequence = [measures]
+        data.SharedFunctionalGroupsSequence = [groups]
+        data.TotalPixelMatrixFocalPlanes, data.NumberOfOpticalPaths = 1, 1
+        path = Dataset()
+        path.OpticalPathIdentifier = "1"
+        data.OpticalPathSequence = [path]
+        data.PixelData = frames.tobytes()
+        data.save_as(folder / f"level{number - 1}.dcm", enforce_file_format=True)
+
+
 def tissue_slide(shape, *, tissue=0.3, seed=0):
     """Synthetic H&E on glass: an ellipse of tissue covering ``tissue`` of the slide, its
     image and its cells (labels, cut at the tissue's edge)."""
@@ -134,6 +183,18 @@ def test_a_hamamatsu_slide_is_read_through_openslide_with_its_pixel_size(picture
     assert source.low_resolution(8).shape[:2] == (88, 125)
     source.close()
     assert read_pixel_size(tmp_path / "scan.ndpi") == 0.2265
+
+
+def test_a_dicom_slide_is_read_through_openslide_from_any_of_its_files(picture, tmp_path):
+    dicom_slide(tmp_path / "scan", picture, 0.25)
+    for name in ("level0.dcm", "level1.dcm"):
+        source = open_slide(tmp_path / "scan" / name)
+        assert isinstance(source, OpenSlideRegions) and source.shape == (700, 1000)
+        assert np.array_equal(source.read(100, 200, 400, 650), picture[100:400, 200:650])
+        assert source.low_resolution(8).shape == (88, 125, 3)  # the 4x level, halved
+        source.close()
+        assert read_pixel_size(tmp_path / "scan" / name) == 0.25
+    assert [path.name for path in image_files([tmp_path / "scan"], slides=True)] == ["level0.dcm"]
 
 
 def test_an_ome_tiff_pyramid_is_read_through_tifffile(picture, tmp_path):
