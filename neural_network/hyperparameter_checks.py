@@ -40,8 +40,9 @@ def hyperparameters_from_names(
     -------
     (Hyperparameters, list of str)
         The hyperparameters, only meaningful when the list is empty, and every problem:
-        missing required names, unknown names (with the close ones), wrong types,
-        values out of range, and combinations the default U-Net or the tiles cannot take.
+        required names missing (without ``defaults``), unknown names (with the close
+        ones), wrong types, values out of range, and combinations the default U-Net or the
+        tiles cannot take.
 
     Examples
     --------
@@ -52,11 +53,13 @@ def hyperparameters_from_names(
     (4, [])
     >>> hyperparameters_from_names({"BATCH_SIZE": 4, "EPOCH": 2})[1][-1]
     'EPOCH is not a hyperparameter; did you mean EPOCHS?'
+    >>> hyperparameters_from_names({"EPOCHS": 3}, defaults=hyperparameters)[0].batch_size
+    4
     """
     problems, values, invalid = [], {}, set()
     for definition in DEFINITIONS:
         if definition.name not in names:
-            if definition.required:
+            if definition.required and defaults is None:
                 problems.append(f"{definition.name} is missing")
             continue
         value = names[definition.name]

@@ -5,6 +5,7 @@ import hashlib
 import math
 import re
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -55,6 +56,14 @@ def test_a_file_with_from_sets_its_names_and_the_others_take_the_fine_tuning_val
     )
     # Without --from a file's missing names keep their plain defaults, as before.
     assert run_hyperparameters(path, None).warmup_epochs == Hyperparameters().warmup_epochs
+    # Fine-tuning, a file of one name is enough; without --from the names it needs are asked.
+    steps = path.with_name("steps.py")
+    steps.write_text("STEPS_PER_EPOCH = 90\n")
+    assert run_hyperparameters(steps, parent) == replace(
+        fine_tuning_hyperparameters(parent.hyperparameters()), steps_per_epoch=90
+    )
+    with pytest.raises(CellsegError, match=r"steps\.py: BATCH_SIZE is missing"):
+        run_hyperparameters(steps, None)
     path.write_text(path.read_text() + "WARMUP_EPOCHS = -1\n")
     with pytest.raises(CellsegError, match=r"tiny\.py: WARMUP_EPOCHS must be between 0"):
         run_hyperparameters(path, parent)
