@@ -102,17 +102,32 @@ def main() -> None:
 
 def benchmark_shots(arguments, results, name: str, pairs, seed: int, test) -> None:
     """Fine-tune the parent on ``pairs``, and train from scratch on them in as long."""
-    from cellseg.neural_network.hyperparameters import Hyperparameters, fine_tuning_hyperparameters
-
     shots = len(pairs)
     folder = data_folder(arguments.work, f"{name}-k{shots}-s{seed}", pairs)
-    tuned = fine_tuning_hyperparameters(Hyperparameters())
-    schedule = (tuned.epochs, tuned.steps_per_epoch)
+    schedule = None
     for kind, parent in (("fine-tuned", arguments.parent), ("scratch", None)):
         model = f"{name}-k{shots}-s{seed}-{kind}"
         minutes = train(arguments, model, folder, seed=seed, parent=parent, schedule=schedule)
         key = f"{name}/{shots}/{seed}/{kind}"
         results.score(key, arguments.work / "models" / model, test, minutes)
+        schedule = fine_tuning_schedule(arguments.work / "models" / model, folder)
+
+
+def fine_tuning_schedule(model: Path, data: Path) -> tuple[int, int]:
+    """The epochs and steps per epoch a fine-tuning run took: its training images' pixels
+    (`cellseg.neural_network.hyperparameters.epoch_steps`) with its hyperparameters."""
+    from cellseg.image_io import read_image_shape
+    from cellseg.neural_network.hyperparameters import Hyperparameters, epoch_steps
+    from cellseg.neural_network.model_folder import ModelFolder
+
+    config = ModelFolder(model).read_config()
+    hyperparameters = Hyperparameters(**config.training["hyperparameters"])
+    pixels = sum(
+        int(np.prod(read_image_shape(data / "images" / entry["image"])[:2]))
+        for entry in config.training_files
+        if entry["split"] == "training"
+    )
+    return hyperparameters.epochs, epoch_steps(hyperparameters, pixels, fine_tuning=True)
 
 
 def time_megapixel_images(arguments) -> None:

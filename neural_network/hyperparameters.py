@@ -14,6 +14,7 @@ or `PARENT`, the parent model's (its augmentation, tiles and loss); see
 `fine_tuning_hyperparameters`.
 """
 
+import math
 import types
 from dataclasses import asdict, dataclass, field, fields, replace
 
@@ -94,10 +95,11 @@ class Hyperparameters:
     steps_per_epoch: int | None = _hyperparameter(
         None,
         "STEPS_PER_EPOCH",
-        "training steps per epoch; None: about every training pixel once per epoch",
+        "training steps per epoch; None: about every training pixel once per epoch "
+        "(fine-tuning: 16 times, in 30 to 120 steps)",
         lowest=1,
         highest=1_000_000,
-        fine_tuning=30,
+        fine_tuning=None,
     )
     warmup_epochs: int = _hyperparameter(
         0,
@@ -305,6 +307,35 @@ def _definition(attribute) -> Definition:
 
 #: Every hyperparameter, in the order of the README's table.
 DEFINITIONS: tuple[Definition, ...] = tuple(map(_definition, fields(Hyperparameters)))
+
+
+#: Fine-tuning with ``STEPS_PER_EPOCH`` None: each epoch sees the training pixels this many
+#: times, in steps within these bounds (one image of a few hundred thousand pixels gets as
+#: many as the lower; ten of a megapixel take under 10 minutes on 2 CPU cores).
+FINE_TUNING_PASSES = 16
+FINE_TUNING_STEPS = (30, 120)
+
+
+def epoch_steps(hyperparameters: Hyperparameters, pixels: int, *, fine_tuning: bool) -> int:
+    """Steps per epoch: ``STEPS_PER_EPOCH``, or without it as many as cover ``pixels``
+    (the training images') once, fine-tuning `FINE_TUNING_PASSES` times within
+    `FINE_TUNING_STEPS`: more images, more steps.
+
+    Examples
+    --------
+    >>> tiles = Hyperparameters(batch_size=8, tile_size=256)
+    >>> [epoch_steps(tiles, 8 * 520 * 696, fine_tuning=tuning) for tuning in (False, True)]
+    [6, 89]
+    >>> [epoch_steps(tiles, pixels, fine_tuning=True) for pixels in (2 * 520 * 696, 8e6)]
+    [30, 120]
+    """
+    if hyperparameters.steps_per_epoch:
+        return hyperparameters.steps_per_epoch
+    batches = pixels / (hyperparameters.tile_size**2 * hyperparameters.batch_size)
+    if not fine_tuning:
+        return max(1, math.ceil(batches))
+    fewest, most = FINE_TUNING_STEPS
+    return min(most, max(fewest, math.ceil(FINE_TUNING_PASSES * batches)))
 
 
 def fine_tuning_hyperparameters(parent: Hyperparameters) -> Hyperparameters:

@@ -12,7 +12,6 @@ parent's on the same images, when fine-tuning).
 """
 
 import contextlib
-import math
 import os
 import shutil
 import sys
@@ -25,6 +24,7 @@ import numpy as np
 from cellseg.annotations import OutlineStyle
 from cellseg.batch import counted
 from cellseg.errors import CellsegError
+from cellseg.image_io import read_image_shape
 from cellseg.neural_network.callbacks import (
     EpochRecorder,
     ProgressBar,
@@ -37,6 +37,7 @@ from cellseg.neural_network.dataset import (
     training_dataset,
     validation_dataset,
 )
+from cellseg.neural_network.hyperparameters import epoch_steps
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
 from cellseg.neural_network.model_listing import mark_running
@@ -176,9 +177,8 @@ def _train(run, training_pairs, validation_pairs) -> None:
         test_time_flips=hyperparameters.test_time_flips,
     )
     tile = hyperparameters.tile_size
-    steps = hyperparameters.steps_per_epoch or _steps_covering(
-        prepared_training, tile, hyperparameters.batch_size
-    )
+    pixels = sum(np.prod(read_image_shape(item.image)) for item in prepared_training)
+    steps = epoch_steps(hyperparameters, pixels, fine_tuning=parent is not None)
     folder.write_config(config)
 
     with run.strategy.scope(), dtype_policy(hyperparameters.precision):
@@ -354,14 +354,6 @@ def _finish(run, config, model, recorder, prepared_training, prepared_validation
 def _scores_line(scores: dict) -> str:
     shown = ("aji", "f1", "panoptic_quality", "dice", "count_error", "calibration_error")
     return ", ".join(f"{key} {scores[key]:.3f}" for key in shown if key in scores)
-
-
-def _steps_covering(prepared, tile: int, batch_size: int) -> int:
-    """Steps for one epoch to see about every training pixel once."""
-    from cellseg.image_io import read_image_shape
-
-    pixels = sum(np.prod(read_image_shape(item.image)) for item in prepared)
-    return max(1, math.ceil(pixels / (tile * tile * batch_size)))
 
 
 def _strategy(distribute: bool):

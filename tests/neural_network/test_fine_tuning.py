@@ -35,7 +35,7 @@ def test_fine_tuning_keeps_the_parents_recipe_but_its_schedule():
     # Names its record lacks come from its augmentation record, else their defaults.
     assert recorded.stain == parent.config.training["augmentation"]["stain"]
     tuned = fine_tuning_hyperparameters(recorded)
-    assert (tuned.epochs, tuned.steps_per_epoch, tuned.learning_rate) == (10, 30, 2e-4)
+    assert (tuned.epochs, tuned.steps_per_epoch, tuned.learning_rate) == (10, None, 2e-4)
     assert tuned.warmup_epochs == 1 and tuned.weight_average == 0.0
     kept = ("batch_size", "tile_size", "zoom", "stain", "pale", "dab", "test_time_flips")
     assert all(getattr(tuned, name) == getattr(recorded, name) for name in kept)
@@ -145,7 +145,9 @@ def test_predict_correct_fine_tune_predict_and_fine_tune_again(
     assert result.code == 0, result.err
     assert (after / "synthetic_000_outlines.png").is_file()
 
-    # Fine-tuned again on 2 more images: too few to hold one out.
+    # Fine-tuned again on 2 more images: too few to hold one out. Without STEPS_PER_EPOCH,
+    # each epoch sees their pixels 16 times: 2 x 96 x 96 pixels, 16 x 2.25 batches of tiles.
+    hyperparameters.write_text(hyperparameters.read_text().replace("STEPS_PER_EPOCH = 2\n", ""))
     more, more_predicted = tmp_path / "more", tmp_path / "more-predicted"
     more.mkdir()
     for name in ("synthetic_001.png", "synthetic_002.png"):
@@ -157,6 +159,7 @@ def test_predict_correct_fine_tune_predict_and_fine_tune_again(
                      "--hyperparameters", hyperparameters)  # fmt: skip
     assert result.code == 0, result.err
     assert "2 training images, 0 validation images" in result.out
+    assert "36 steps of 2 tiles of 64 x 64 pixels per epoch, 2 epochs" in result.out
     assert "thresholds of lab were tuned again on the 2 training images" in result.out
     second = ModelFolder(models / "lab-2").read_config()
     assert second.validation is None and second.parent["config"]["parent"]["name"] == "default"
