@@ -128,17 +128,19 @@ def train(request: TrainingRequest) -> ModelFolder:
         print(f"cellseg train: {request.name}: already trained with these settings, {kept}")
         return folder
     source = f" (fine-tuning {parent.name})" if parent is not None else ""
+    pixels = sum(np.prod(read_image_shape(pair.image)) for pair in training_pairs)
+    steps = epoch_steps(hyperparameters, pixels, fine_tuning=parent is not None)
     print(
         f"cellseg train: {request.name}{source}: "
         f"{counted(len(training_pairs), 'training image')}, "
         f"{counted(len(validation_pairs), 'validation image')} (whole images), "
-        f"{hyperparameters.epochs} epochs; saving in {folder.path}",
+        f"{hyperparameters.epochs} epochs of {steps} steps; saving in {folder.path}",
         flush=True,
     )
     run = SimpleNamespace(
         request=request, hyperparameters=hyperparameters, augmentation=augmentation,
         strategy=strategy, folder=folder, config=config, get_model=get_model,
-        user_loss=user_loss, parent=parent,
+        user_loss=user_loss, parent=parent, steps=steps,
     )  # fmt: skip
     running = mark_running(folder)
     try:
@@ -177,8 +179,7 @@ def _train(run, training_pairs, validation_pairs) -> None:
         test_time_flips=hyperparameters.test_time_flips,
     )
     tile = hyperparameters.tile_size
-    pixels = sum(np.prod(read_image_shape(item.image)) for item in prepared_training)
-    steps = epoch_steps(hyperparameters, pixels, fine_tuning=parent is not None)
+    steps = run.steps
     folder.write_config(config)
 
     with run.strategy.scope(), dtype_policy(hyperparameters.precision):

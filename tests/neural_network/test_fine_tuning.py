@@ -159,6 +159,7 @@ def test_predict_correct_fine_tune_predict_and_fine_tune_again(
                      "--hyperparameters", hyperparameters)  # fmt: skip
     assert result.code == 0, result.err
     assert "2 training images, 0 validation images" in result.out
+    assert "0 validation images (whole images), 2 epochs of 36 steps" in result.out
     assert "36 steps of 2 tiles of 64 x 64 pixels per epoch, 2 epochs" in result.out
     assert "thresholds of lab were tuned again on the 2 training images" in result.out
     second = ModelFolder(models / "lab-2").read_config()
