@@ -124,7 +124,7 @@ def train(request: TrainingRequest) -> ModelFolder:
     folder = ModelFolder(request.models_root / request.name)
     config = start_or_resume(folder, request, settings, parent)
     if config.status == "finished":  # the same command run again
-        kept = "kept as it is (--restart trains it again from scratch)"
+        kept = f"kept as it is in {folder.path} (--restart trains it again from scratch)"
         print(f"cellseg train: {request.name}: already trained with these settings, {kept}")
         return folder
     source = f" (fine-tuning {parent.name})" if parent is not None else ""
@@ -147,6 +147,7 @@ def train(request: TrainingRequest) -> ModelFolder:
         _train(run, training_pairs, validation_pairs)
     finally:
         running.unlink(missing_ok=True)
+    print(f"cellseg train: model saved in {folder.path}")
     return folder
 
 

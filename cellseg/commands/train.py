@@ -123,6 +123,5 @@ def main(argv: list[str] | None = None) -> int:
         models_root=models,
         parent=arguments.parent,
     )
-    folder = train(request)
-    print(f"cellseg train: model saved in {folder.path}")
+    train(request)  # it says where the model is, trained or kept
     return 0

@@ -241,7 +241,8 @@ def test_a_trained_model_is_never_overwritten_silently(train_command, tmp_path):
     before = network.read_bytes()
     again = train_command("--name", "kept")
     assert again.code == 0, again.err
-    assert "kept: already trained with these settings, kept as it is" in again.out
+    assert "kept: already trained with these settings, kept as it is in" in again.out
+    assert "model saved" not in again.out  # nothing was
     other = train_command("--name", "kept", "--seed", "7")
     assert other.code == 1 and "Traceback" not in other.err
     [line] = other.error_lines
