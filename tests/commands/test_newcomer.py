@@ -101,7 +101,12 @@ def test_interrupting_training_says_how_to_resume(training_data, tiny_hyperparam
         "--name", "stopped", "--hyperparameters", str(long),
         "--models-dir", str(tmp_path / "models"),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's SIGINT reaches it as at a terminal, even where this test runs with SIGINT
+    # ignored (a shell's background job), which a child would inherit.
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     for line in process.stdout:  # once it has begun the run
         if "saving in" in line:
             break
