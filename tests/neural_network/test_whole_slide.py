@@ -1,7 +1,6 @@
 """Whole-slide prediction region by region: every cell whole, once, only where there is
 tissue, resumed after a kill, with bounded memory."""
 
-import csv
 import gzip
 import json
 import tracemalloc
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 import tifffile
 from skimage.measure import label
+from tables import read_csv
 from test_slide_io import aperio_slide, tissue_slide
 
 import cellseg.neural_network.whole_slide as whole_slide
@@ -85,11 +85,6 @@ def blank_slide(tmp_path_factory):
 def results(folder, **options) -> PredictionFiles:
     folder.mkdir(exist_ok=True)
     return PredictionFiles(folder, **options)
-
-
-def read_csv(path):
-    with open(path, newline="") as file:
-        return list(csv.DictReader(file))
 
 
 def test_regions_find_every_cell_whole_and_once(small_regions, truth, tmp_path):
