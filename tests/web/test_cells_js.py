@@ -2,19 +2,15 @@
 
 Each test runs the page's own modules (``cellseg/web/*.js``) under Node on arrays that
 Python also processes, and compares: cells and measurements, confidences and the cells
-they drop, resizing, the choice of scale, the count's interval, DAB positivity and the
-files (counts.csv and cell tables, PNGs) against their Python twins.
+they drop, the count's interval, DAB positivity, corrections and counterstains against
+their Python twins; resizing and the choice of scale are in test_scale_js.py, the files the
+page writes and reads in test_files_js.py.
 """
-
-import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
+from node_runner import NODE, node
 
-from cellseg.image_io import read_image, write_image
 from cellseg.neural_network.model import TrainedModel
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.targets import cells_from_output
@@ -24,26 +20,10 @@ from cellseg.postprocessing.measurements import CELL_COLUMNS, measure_cells
 from cellseg.preprocessing.synthetic import synthetic_tissue
 from cellseg.preprocessing.targets import centre_offsets, distance_map, three_class
 
-WEB = Path(__file__).resolve().parents[2] / "cellseg" / "web"
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 #: A calibration of the kind tuning gives (the default model's, rounded).
 CALIBRATION = Calibration(slope=1.6, intercept=-4.2)
-
-
-def node(tmp_path, script: str, payload=None, name="script"):
-    """Run ``script`` (an ES module importing from WEB as ``web/``) with ``payload``
-    written to ``input.json``; returns what it printed, parsed as JSON."""
-    path = tmp_path / f"{name}.mjs"
-    path.write_text(script.replace('"web/', f'"{WEB.as_posix()}/'))
-    if payload is not None:
-        (tmp_path / "input.json").write_text(json.dumps(payload))
-    result = subprocess.run(
-        [NODE, str(path), str(tmp_path)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
 
 
 FIND = """
@@ -148,235 +128,6 @@ def test_confidence_and_the_cells_it_drops_match_python(tmp_path, target):
     assert [cell["confidence"] for cell in cells] == [cell.confidence for cell in measured]
 
 
-def test_sixteen_bit_and_rgba_png_encoders(tmp_path):
-    node(
-        tmp_path,
-        """
-import { encodeGray16, encodeRgba8 } from "web/png.js";
-import { writeFileSync } from "node:fs";
-const folder = process.argv[2];
-const values = [0, 1, 2, 65535, 300, 0, 7, 8, 9, 10, 11, 40000];
-const bytes = async (blob) => Buffer.from(await (await blob).arrayBuffer());
-writeFileSync(folder + "/labels.png", await bytes(encodeGray16(values, 3, 4)));
-const rgba = Uint8ClampedArray.from({ length: 2 * 3 * 4 }, (_, i) => (i * 37) % 256);
-writeFileSync(folder + "/layer.png", await bytes(encodeRgba8(rgba, 2, 3)));
-""",
-    )
-    decoded = read_image(tmp_path / "labels.png")
-    assert decoded.dtype == np.uint16
-    assert decoded.tolist() == [[0, 1, 2, 65535], [300, 0, 7, 8], [9, 10, 11, 40000]]
-    layer = read_image(tmp_path / "layer.png")
-    assert layer.shape == (2, 3, 4)
-    assert layer.ravel().tolist() == [(i * 37) % 256 for i in range(24)]
-
-
-def test_outline_layer_is_pythons_annotation_layer(tmp_path):
-    from cellseg.postprocessing.drawing import outline_layer
-
-    _, labels = synthetic_tissue((70, 90), seed=8)
-    labels[0, :] = labels[0, 0]  # a cell along the edge
-    labels.astype(np.int32).tofile(tmp_path / "labels.i32")
-    node(
-        tmp_path,
-        """
-import { readFileSync, writeFileSync } from "node:fs";
-import { outlineLayer } from "web/drawing.js";
-const folder = process.argv[2];
-const raw = readFileSync(folder + "/labels.i32");
-const labels = new Int32Array(raw.buffer, raw.byteOffset, raw.length / 4);
-writeFileSync(folder + "/layer.rgba", outlineLayer(labels, 70, 90));
-""",
-    )
-    layer = np.fromfile(tmp_path / "layer.rgba", np.uint8).reshape(70, 90, 4)
-    assert np.array_equal(layer, outline_layer(labels))
-
-
-def test_pixel_size_read_as_python_reads_it(tmp_path):
-    from cellseg.image_metadata import read_pixel_size
-
-    cases = {"none": None, "quarter": 4_000_000, "half": 2_000_000, "odd": 3_937_008}
-    cases["implausible"] = 2835  # 72 dots per inch: no microscope
-    for name, per_metre in cases.items():
-        write_image(tmp_path / f"{name}.png", np.zeros((4, 5, 3), np.uint8))
-        if per_metre:  # a pHYs chunk after IHDR, as microscope software writes it
-            import struct
-            import zlib
-
-            data = (tmp_path / f"{name}.png").read_bytes()
-            body = b"pHYs" + struct.pack(">IIB", per_metre, per_metre, 1)
-            chunk = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
-            (tmp_path / f"{name}.png").write_bytes(data[:33] + chunk + data[33:])
-    found = node(
-        tmp_path,
-        """
-import { readFileSync } from "node:fs";
-import { pngPixelSize } from "web/png.js";
-const folder = process.argv[2];
-const names = JSON.parse(readFileSync(folder + "/input.json"));
-const read = (name) => new Uint8Array(readFileSync(`${folder}/${name}.png`));
-console.log(JSON.stringify(names.map((name) => pngPixelSize(read(name)))));
-""",
-        list(cases),
-    )
-    expected = [read_pixel_size(tmp_path / f"{name}.png") for name in cases]
-    assert found == expected
-    assert expected[1] == 0.25 and expected[0] is None and expected[-1] is None
-
-
-RESIZE = """
-import { readFileSync, writeFileSync } from "node:fs";
-import { enlarged, rescaledCells, resizeLabels } from "web/scale.js";
-const folder = process.argv[2];
-const { rows, columns, scale, bigRows, bigColumns, confidence } =
-  JSON.parse(readFileSync(folder + "/input.json"));
-const rgba = new Uint8ClampedArray(readFileSync(folder + "/image.rgba"));
-const up = enlarged(rgba, rows, columns, scale);
-writeFileSync(folder + "/up.rgba", up.rgba);
-const raw = readFileSync(folder + "/labels.i32");
-const labels = new Int32Array(raw.buffer, raw.byteOffset, raw.length / 4);
-const back = resizeLabels(labels, bigRows, bigColumns, rows, columns);
-writeFileSync(folder + "/back.i32", Buffer.from(back.buffer));
-const kept = rescaledCells({ labels, confidence }, bigRows, bigColumns, rows, columns);
-const size = [up.rows, up.columns];
-console.log(JSON.stringify({ size, confidence: Array.from(kept.confidence) }));
-"""
-
-
-@pytest.mark.parametrize("scale", [2.0, 4.0, 1.5, 1.3, 0.5, 0.7])
-def test_resizing_matches_python(tmp_path, scale):
-    """The page's scale: the image resized as `enlarged` (skimage's resize, order 1,
-    anti-aliased when shrinking, rint), the cells found at that size brought back by
-    nearest neighbour, numbered 1..N again, each keeping its confidence (`rescaled`)."""
-    from cellseg.neural_network.prediction import enlarged, rescaled
-
-    image, _ = synthetic_tissue((61, 83), seed=2)
-    rows, columns = image.shape[:2]
-    expected = enlarged(image, scale)
-    big_rows, big_columns = expected.shape[:2]
-    # Labels at the enlarged size, some cells a pixel or two wide (they may vanish).
-    _, big_labels = synthetic_tissue((big_rows, big_columns), seed=3)
-    specks = big_labels[::7, ::5]
-    specks[...] = big_labels.max() + 1 + np.arange(specks.size).reshape(specks.shape)
-    confidence = np.random.default_rng(1).random(int(big_labels.max()))
-    np.dstack([image, np.full((rows, columns), 255, np.uint8)]).tofile(tmp_path / "image.rgba")
-    big_labels.astype(np.int32).tofile(tmp_path / "labels.i32")
-    payload = {
-        "rows": rows,
-        "columns": columns,
-        "scale": scale,
-        "bigRows": big_rows,
-        "bigColumns": big_columns,
-        "confidence": confidence.tolist(),
-    }
-    result = node(tmp_path, RESIZE, payload, "resize")
-
-    assert result["size"] == [big_rows, big_columns]
-    up = np.fromfile(tmp_path / "up.rgba", np.uint8).reshape(big_rows, big_columns, 4)[..., :3]
-    if scale in (2.0, 4.0):  # weights of halves and quarters: every sum exact
-        assert np.array_equal(up, expected)
-    else:  # a last-bit difference may tip a value that is all but a half
-        assert np.abs(up.astype(int) - expected).max() <= 1
-        assert (up != expected).mean() < 1e-3
-    back = np.fromfile(tmp_path / "back.i32", np.int32).reshape(rows, columns)
-    python, kept = rescaled(lambda _: (big_labels, confidence), image, scale)
-    assert back.max() == python.max() > 10
-    assert np.array_equal(back, python)
-    np.testing.assert_array_equal(result["confidence"], kept)
-
-
-CHOOSE = """
-import { readFileSync } from "node:fs";
-import { chooseScale, trialsDecide } from "web/scale.js";
-import { trialOfOutput } from "web/segment.js";
-const folder = process.argv[2];
-const { outputs, settings, rule } = JSON.parse(readFileSync(folder + "/input.json"));
-const chosen = rule.map(([trials, area]) => chooseScale(trials, area));
-// The trials as the worker runs them: in order, until one decides.
-const trials = [];
-for (const { scale, rows, columns, data } of outputs) {
-  trials.push(trialOfOutput(scale, Float32Array.from(data), rows, columns, 3, settings));
-  if (trialsDecide(trials, settings.cell_area)) break;
-}
-console.log(JSON.stringify({ chosen, trials, scale: chooseScale(trials, settings.cell_area) }));
-"""
-
-
-def test_choose_scale_rule_matches_python(tmp_path, monkeypatch):
-    """``--scale auto``: the JS trials (cells, mean raw score, median area), when they stop
-    and the scale chosen are Python's `TrainedModel.choose_scale` / `choose_scale`, on the
-    same outputs of the central crop; and the rule alone on many made-up trials."""
-    from cellseg.neural_network.prediction import AUTO_SCALE_CROP, ScaleTrial, choose_scale
-
-    rng = np.random.default_rng(3)
-    rule = []
-    for _ in range(300):
-        trials = [
-            ScaleTrial(
-                scale,
-                int(rng.choice([3, 9, 10, 40, 200])),
-                float(rng.choice([0.9, 0.95, 0.97]) + rng.normal(0, 0.01)),
-                float(rng.choice([50, 120, 169.5, 170, 400, 900])),
-            )
-            for scale in (1.0, 2.0, 4.0)[: rng.integers(1, 4)]
-        ]
-        rule.append((trials, rng.choice([None, 339.0, 340.0, 2000.0])))
-    expected = [choose_scale(trials, area) for trials, area in rule]
-    assert len(set(expected)) == 3  # 1, 2 and 4 all chosen
-
-    # The whole of choose_scale on outputs made for the enlarged crops: the cells at 1 are
-    # small, so it goes on to 2 (surer), then 4 (less sure): stops and chooses 2.
-    image, _ = synthetic_tissue((AUTO_SCALE_CROP + 40, AUTO_SCALE_CROP + 10), seed=5)
-    outputs = {}
-    for scale, noise in ((1, 0.45), (2, 0.25), (4, 0.35)):
-        side = AUTO_SCALE_CROP * scale
-        _, labels = synthetic_tissue(
-            (side, side), seed=10 + scale, cell_radius=(5 * scale, 7 * scale)
-        )
-        perfect = np.eye(3, dtype=np.float32)[three_class(labels)]
-        rough = perfect * (1 - noise) + np.random.default_rng(scale).random(perfect.shape) * noise
-        outputs[side] = (rough / rough.sum(axis=2, keepdims=True)).astype(np.float32)
-    thresholds = Thresholds(0.5, 0.6, 12, 1.0)
-    model = TrainedModel([], ModelConfig(thresholds=thresholds, cell_area=339.0))
-    asked = []
-    monkeypatch.setattr(
-        model, "output", lambda crop: asked.append(crop.shape[0]) or outputs[crop.shape[0]]
-    )
-    python_scale = model.choose_scale(image)
-    settings = {"target": "3class", "postprocessing": thresholds.to_dict(), "cell_area": 339.0}
-    payload = {
-        "outputs": [
-            {
-                "scale": side // AUTO_SCALE_CROP,
-                "rows": side,
-                "columns": side,
-                "data": out.ravel().tolist(),
-            }
-            for side, out in outputs.items()
-        ],
-        "settings": settings,
-        "rule": [
-            (
-                [
-                    {
-                        "scale": t.scale,
-                        "cells": t.cells,
-                        "meanScore": t.mean_score,
-                        "medianArea": t.median_area,
-                    }
-                    for t in trials
-                ],
-                area,
-            )
-            for trials, area in rule
-        ],
-    }
-    result = node(tmp_path, CHOOSE, payload, "choose")
-    assert result["chosen"] == expected
-    assert len(result["trials"]) == len(asked) >= 2
-    assert result["scale"] == python_scale == 2.0
-    assert [trial["scale"] for trial in result["trials"]] == [1, 2, 4]
-
-
 INTERVAL = """
 import { readFileSync } from "node:fs";
 import { countInterval } from "web/confidence.js";
@@ -429,80 +180,6 @@ console.log(JSON.stringify(cases.map((dab) => autoPositiveThreshold(dab))));
     expected = [auto_positive_threshold(np.array(case)) for case in cases]
     assert found == expected
     assert None not in expected[:3] and expected[3:] == [None] * 4
-
-
-TABLES = """
-import { readFileSync } from "node:fs";
-import { cellsCsv, countsCsv } from "web/tables.js";
-const { images, positivity } = JSON.parse(readFileSync(process.argv[2] + "/input.json"));
-const counts = countsCsv(images, positivity);
-console.log(JSON.stringify({ counts, cells: cellsCsv(images, positivity) }));
-"""
-
-
-@pytest.mark.parametrize("threshold", [None, 0.15, 1.0, "auto"])
-def test_counts_and_cell_tables_are_predicts(tmp_path, threshold):
-    """counts.csv and the cell tables the page writes are, character for character, those
-    `PredictionFiles` writes for the same cells (columns, rounding, blanks, positivity)."""
-    from cellseg.neural_network.model import Cells
-    from cellseg.prediction_files import PredictionFiles
-
-    images = []
-    output = tmp_path / "predict"
-    output.mkdir()
-    files = PredictionFiles(output, positive_threshold=threshold, formats=())
-    settings = [(1.0, None, 1.0), (2.0, 0.5, 2.2371), (1.0, 0.2527, 1.0)]
-    for index, (scale, pixel_size, counterstain) in enumerate(settings):
-        image, labels = synthetic_tissue((90, 120), seed=20 + index, positive_fraction=0.3)
-        if index == 2:
-            labels[:] = 0  # an image without cells
-        confidence = np.random.default_rng(index).random(int(labels.max()))
-        name = f"tissue {index}.png"
-        found = Cells(image, labels, scale, confidence, counterstain=counterstain)
-        files.add(name, found, pixel_size=pixel_size)
-        cells = [vars(cell) for cell in measure_cells(image, labels, confidence)]
-        images.append(
-            {"name": name, "cells": cells, "scale": scale, "pixelSize": pixel_size,
-             "counterstain": counterstain}
-        )  # fmt: skip
-    files.finish([image["name"] for image in images])
-    positivity = {"on": threshold is not None, "threshold": threshold}
-    found = node(tmp_path, TABLES, {"images": images, "positivity": positivity}, "tables")
-    assert found["counts"] == (output / "counts.csv").read_text()
-    assert found["cells"] == (output / "cells.csv").read_text()
-
-
-ZIP = """
-import { writeFileSync } from "node:fs";
-import { zipParts } from "web/zip.js";
-const folder = process.argv[2];
-const bytes = Uint8Array.from({ length: 70000 }, (_, i) => (i * 7919) % 251);
-const parts = zipParts([
-  { name: "counts.csv", data: "image,count\\nä.png,3\\n" },
-  { name: "tissue 1_labels.png", data: bytes },
-  { name: "folder/empty.txt", data: new Uint8Array(0) },
-  { name: "naïve_cells.csv", data: "id\\n1\\n" },
-], new Date(2026, 0, 31, 13, 45, 58));
-writeFileSync(folder + "/case.zip", Buffer.concat(parts.map((part) => Buffer.from(part))));
-"""
-
-
-def test_zip_writer_is_read_back_with_its_checksums(tmp_path):
-    import zipfile
-    import zlib
-
-    node(tmp_path, ZIP, name="zip")
-    with zipfile.ZipFile(tmp_path / "case.zip") as archive:
-        assert archive.testzip() is None  # every CRC-32 checks
-        names = archive.namelist()
-        assert names == ["counts.csv", "tissue 1_labels.png", "folder/empty.txt", "naïve_cells.csv"]
-        assert archive.read("counts.csv").decode() == "image,count\nä.png,3\n"
-        data = archive.read("tissue 1_labels.png")
-        assert data == bytes((i * 7919) % 251 for i in range(70000))
-        info = archive.getinfo("tissue 1_labels.png")
-        assert info.CRC == zlib.crc32(data) and info.compress_type == zipfile.ZIP_STORED
-        assert info.date_time == (2026, 1, 31, 13, 45, 58)
-        assert archive.read("folder/empty.txt") == b""
 
 
 CORRECT = """

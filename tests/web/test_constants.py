@@ -1,11 +1,10 @@
 """The page's JavaScript takes the numbers it shares with Python from one home, Python's."""
 
 import re
-from pathlib import Path
+
+from node_runner import WEB
 
 from cellseg.web_constants import CONSTANTS_JS, module_text, shared_constants
-
-WEB = Path(__file__).resolve().parents[2] / "cellseg" / "web"
 
 
 def test_constants_js_is_what_the_python_constants_write():
