@@ -5,8 +5,9 @@ TIFF whose first ``ImageDescription`` starts ``Aperio`` and gives ``MPP``, its l
 further tiled pages, a stripped thumbnail), an OME-TIFF pyramid in SubIFDs with its
 ``PhysicalSizeX``, a Hamamatsu NDPI (each level one JPEG, Hamamatsu's private tags, the
 pixel size in the resolution tags), a DICOM whole-slide image (a folder of files, one per
-level, of tiled frames, written with pydicom). `tissue_slide` makes one of synthetic H&E
-on glass.
+level, of tiled frames, written with pydicom), a MIRAX slide (``mirax_writer``: an empty
+``.mrxs`` beside a folder of its index, its ``Slidedat.ini`` and a data file of JPEGs).
+`tissue_slide` makes one of synthetic H&E on glass.
 """
 
 import tracemalloc
@@ -14,6 +15,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import tifffile
+from mirax_writer import mirax_slide
 
 from cellseg.batch import image_files
 from cellseg.errors import CellsegError
@@ -183,6 +185,27 @@ def test_a_hamamatsu_slide_is_read_through_openslide_with_its_pixel_size(picture
     assert source.low_resolution(8).shape[:2] == (88, 125)
     source.close()
     assert read_pixel_size(tmp_path / "scan.ndpi") == 0.2265
+
+
+def test_a_mirax_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
+    mirax_slide(tmp_path / "scan.mrxs", picture, 0.2428)
+    source = open_slide(tmp_path / "scan.mrxs")
+    # MIRAX keeps whole images: 4 x 3 of 256 pixels, the picture padded white to fill them.
+    assert isinstance(source, OpenSlideRegions) and source.shape == (768, 1024)
+    window = source.read(100, 200, 400, 650)
+    assert window.shape == (300, 450, 3) and window.dtype == np.uint8
+    # JPEG: close to the picture, not equal to it.
+    assert np.abs(window.astype(int) - picture[100:400, 200:650]).mean() < 4
+    assert source.read(700, 0, 768, 1024).mean() > 250
+    # The low-resolution picture comes from the 4x level, shrunk 2x more: 8x in all.
+    small = source.low_resolution(8)
+    assert small.shape == (96, 128, 3)
+    means = picture[:696].reshape(87, 8, 125, 8, 3).mean(axis=(1, 3))
+    assert np.abs(small[:87, :125] - means).mean() < 12
+    source.close()
+    assert read_pixel_size(tmp_path / "scan.mrxs") == 0.2428
+    # A folder scan lists the slide once, nothing from its folder (Slidedat.ini, Index.dat...).
+    assert [path.name for path in image_files([tmp_path], slides=True)] == ["scan.mrxs"]
 
 
 def test_a_dicom_slide_is_read_through_openslide_from_any_of_its_files(picture, tmp_path):
