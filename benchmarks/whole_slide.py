@@ -212,7 +212,9 @@ def same_cells(slide: Path, labels: Path, box: list[int], model_name: str, scale
     """(Child, so that the parent's memory stays small: a child's peak counts its parent's
     at the fork.) The slide's tissue box, read from its file, found as one image held
     whole at ``scale`` (timed: the seconds of `TrainedModel.segment`, and when it ended);
-    its cells matched one to one with the slide's (`cellseg.metrics.match`, IoU above 0.5)."""
+    its cells matched one to one with the slide's (`cellseg.metrics.match`, IoU above 0.5);
+    and the share of the slide that is tissue, and of the pixels a fully covered slide sends
+    through the network that this one sends (its regions' windows, `slide_regions`)."""
     import tifffile
     import zarr
 
@@ -221,11 +223,17 @@ def same_cells(slide: Path, labels: Path, box: list[int], model_name: str, scale
     import_tensorflow()
     from cellseg.metrics import count_objects, match
     from cellseg.neural_network.model import TrainedModel
+    from cellseg.neural_network.whole_slide import find_tissue, slide_regions
     from cellseg.slide_io import open_slide
 
     top, left, bottom, right = box
     source = open_slide(slide)
     image = source.read(top, left, bottom, right)
+    tissue = find_tissue(source)
+    sent, covered = (
+        sum((r.window[2] - r.window[0]) * (r.window[3] - r.window[1]) for r in regions)
+        for regions in (slide_regions(source.shape, tissue), slide_regions(source.shape))
+    )
     source.close()
     model = TrainedModel.load(model_name)
     started = time.monotonic()
@@ -241,6 +249,8 @@ def same_cells(slide: Path, labels: Path, box: list[int], model_name: str, scale
         "same": match(whole, found).true_positives / count if count else 0.0,
         "seconds": done - started,
         "done": done,
+        "tissue_share": tissue.fraction,
+        "network_share": sent / covered,
     }
 
 
@@ -372,7 +382,9 @@ def main() -> None:
                     f"  its tissue ({alone['size']} pixels) as one image"
                     f"{'' if scale == 1 else f' at scale {scale:g}'}: {count} cells; "
                     f"the slide's there {counted} ({counted / count - 1:+.2%}), "
-                    f"{alone['same']:.1%} of them the same cells (IoU above 0.5)"
+                    f"{alone['same']:.1%} of them the same cells (IoU above 0.5); "
+                    f"its tissue mask {alone['tissue_share']:.0%} of the slide, the network "
+                    f"saw {alone['network_share']:.0%} of the pixels it sees on a fully covered one"
                 )
                 if magnification != 40 and run["geojson"]:
                     problems = geojson_problems(run["geojson"])

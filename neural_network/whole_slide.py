@@ -9,7 +9,8 @@ twice.
 Only the tissue goes through the network: the slide's tissue is told from a picture of it
 `TISSUE_DOWNSAMPLE` times smaller (`cellseg.preprocessing.tissue`), regions without any
 are skipped, and the window read for the others is cut down to the tissue it holds (its
-halo too), so a slide that is two thirds glass costs about a third of a full one.
+halo too), so a slide that is two thirds glass costs little more than a third of a full
+one.
 """
 
 from collections.abc import Iterator
