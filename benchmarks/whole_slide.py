@@ -190,7 +190,7 @@ def predict(slide: Path, output: Path, arguments) -> dict:
     command = [str(cellseg), "predict", arguments.model, str(slide), "--output", str(output)]
     run = child([*command, "--format", *arguments.format])
     said = run["said"]
-    own = re.search(rf"{slide.name}: (\d+) cells in (\d+) regions.*, (\d+) s", said)
+    own = re.search(rf"{slide.name}: (\d+) cells? in (\d+) regions?.*, (\d+) s", said)
     regions = re.search(r"tissue in (\d+) of (\d+) regions", said)
     scale = re.search(rf"{slide.name}: [^;]*, scale ([\d.]+) \(([^)]*)\);", said)
     zipped = output / f"{slide.stem}.geojson.gz"

@@ -2,6 +2,7 @@
 
 import argparse
 
+from cellseg.batch import counted
 from cellseg.commands.arguments import (
     add_model_argument,
     add_overlay_arguments,
@@ -215,7 +216,7 @@ def slide_line(path, slide, pixel_size, why: str) -> str:
     size = f"{columns} x {rows} pixels" + (f" of {pixel_size:g} um" if pixel_size else "")
     line = f"cellseg predict: {path.name}: {size}, scale {slide.scale:g} ({why}); "
     if slide.tissue is None:
-        return line + f"all {slide.region_count} regions (--all-regions)"
+        return line + f"all {counted(slide.region_count, 'region')} (--all-regions)"
     from cellseg.neural_network.whole_slide import region_count
 
     return line + (
@@ -258,6 +259,7 @@ class SlideProgress:
         if self.done == self.total:
             again = f", {self.resumed} found before it was stopped" if self.resumed else ""
             print(
-                f"cellseg predict: {self.name}: {self.cells} cells in {self.total} regions"
+                f"cellseg predict: {self.name}: {counted(self.cells, 'cell')} in "
+                f"{counted(self.total, 'region')}"
                 f"{again}, {time.monotonic() - self.start:.0f} s"
             )

@@ -248,3 +248,42 @@ def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
     )
     assert not (tmp_path / "all" / "forty_tissue.png").exists()
     assert sum(size for size, _ in windows) > 1.5 * tissue_pixels
+
+
+def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
+    cellseg, tmp_path, monkeypatch
+):
+    """A MIRAX slide (an empty ``.mrxs`` beside a folder of its index and data files) among
+    the slides of a folder: predicted once, through OpenSlide, at its pixel size, only its
+    tissue sent to the network; its one region is told in the singular."""
+    from mirax_writer import mirax_slide
+    from skimage.measure import label
+    from test_slide_io import tissue_slide
+
+    import cellseg.neural_network.model as model
+
+    windows = []
+
+    def segment(self, image, *, scale="auto", counterstain=None):
+        """Dark cells, the same at any scale."""
+        windows.append(image.shape[:2])
+        return model.Cells(image, label(image[..., 0] < 160).astype(np.int32), scale)
+
+    monkeypatch.setattr(model.TrainedModel, "segment", segment)
+    image, _, _ = tissue_slide((1500, 1800), tissue=0.2, seed=4)
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    mirax_slide(slides / "scan.mrxs", image, 0.25)
+    out = tmp_path / "out"
+    result = cellseg("predict", "default", slides, "--output", out, "--format", "tiff")
+    assert result.code == 0, result.err
+    # MIRAX pads the picture to whole images of 256 pixels: 2048 x 1536.
+    assert "scan.mrxs: 2048 x 1536 pixels of 0.25 um, scale 1 (0.25 um pixels" in result.out
+    assert "tissue in 1 of 2 regions" in result.out
+    assert re.search(r"scan\.mrxs: \d+ cells in 1 region, \d+ s", result.out)
+    assert len(windows) == 1 and windows[0][0] * windows[0][1] < 0.5 * 1536 * 1792
+    (row,) = read_csv(out / "counts.csv")
+    assert (row["image"], row["pixel_size"]) == ("scan.mrxs", "0.25") and int(row["count"]) > 50
+    made = sorted(path.name for path in out.iterdir() if not path.name.startswith("."))
+    assert [name for name in made if not name.startswith("scan")] == ["cells.csv", "counts.csv"]
+    assert {"scan_labels.tif", "scan_tissue.png"} <= set(made)
