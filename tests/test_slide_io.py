@@ -153,6 +153,19 @@ def tissue_slide(shape, *, tissue=0.3, seed=0):
     return image, np.where(inside, labels, 0), inside
 
 
+def assert_jpeg_window(source, picture):
+    """A window of a slide of JPEG tiles reads back close to the picture, not equal to it."""
+    window = source.read(100, 200, 400, 650)
+    assert window.shape == (300, 450, 3) and window.dtype == np.uint8
+    assert np.abs(window.astype(int) - picture[100:400, 200:650]).mean() < 4
+
+
+def assert_shrunk_8x(small, picture):
+    """A low-resolution picture 8x smaller holds the means of the picture's 8 x 8 blocks."""
+    means = picture[:696].reshape(87, 8, 125, 8, 3).mean(axis=(1, 3))
+    assert np.abs(small[:87, :125] - means).mean() < 12
+
+
 @pytest.fixture(scope="module")
 def picture():
     image, _, _ = tissue_slide((700, 1000), tissue=0.5, seed=1)
@@ -168,8 +181,7 @@ def test_an_aperio_slide_is_read_through_openslide_with_its_pixel_size(picture, 
     # The low-resolution picture comes from the 4x level, shrunk 2x more: 8x in all.
     small = source.low_resolution(8)
     assert small.shape == (88, 125, 3)
-    means = picture[:696].reshape(87, 8, 125, 8, 3).mean(axis=(1, 3))
-    assert np.abs(small[:87] - means).mean() < 12
+    assert_shrunk_8x(small, picture)
     source.close()
     assert read_pixel_size(tmp_path / "scan.svs") == 0.499
 
@@ -178,10 +190,7 @@ def test_a_hamamatsu_slide_is_read_through_openslide_with_its_pixel_size(picture
     ndpi_slide(tmp_path / "scan.ndpi", picture, 0.2265)
     source = open_slide(tmp_path / "scan.ndpi")
     assert isinstance(source, OpenSlideRegions) and source.shape == (700, 1000)
-    window = source.read(100, 200, 400, 650)
-    assert window.shape == (300, 450, 3) and window.dtype == np.uint8
-    # JPEG: close to the picture, not equal to it.
-    assert np.abs(window.astype(int) - picture[100:400, 200:650]).mean() < 4
+    assert_jpeg_window(source, picture)
     assert source.low_resolution(8).shape[:2] == (88, 125)
     source.close()
     assert read_pixel_size(tmp_path / "scan.ndpi") == 0.2265
@@ -192,16 +201,12 @@ def test_a_mirax_slide_is_read_through_openslide_with_its_pixel_size(picture, tm
     source = open_slide(tmp_path / "scan.mrxs")
     # MIRAX keeps whole images: 4 x 3 of 256 pixels, the picture padded white to fill them.
     assert isinstance(source, OpenSlideRegions) and source.shape == (768, 1024)
-    window = source.read(100, 200, 400, 650)
-    assert window.shape == (300, 450, 3) and window.dtype == np.uint8
-    # JPEG: close to the picture, not equal to it.
-    assert np.abs(window.astype(int) - picture[100:400, 200:650]).mean() < 4
+    assert_jpeg_window(source, picture)
     assert source.read(700, 0, 768, 1024).mean() > 250
     # The low-resolution picture comes from the 4x level, shrunk 2x more: 8x in all.
     small = source.low_resolution(8)
     assert small.shape == (96, 128, 3)
-    means = picture[:696].reshape(87, 8, 125, 8, 3).mean(axis=(1, 3))
-    assert np.abs(small[:87, :125] - means).mean() < 12
+    assert_shrunk_8x(small, picture)
     source.close()
     assert read_pixel_size(tmp_path / "scan.mrxs") == 0.2428
     # A folder scan lists the slide once, nothing from its folder (Slidedat.ini, Index.dat...).
