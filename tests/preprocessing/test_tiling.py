@@ -163,3 +163,13 @@ def test_missing_tile_is_reported_with_its_place():
 def test_impossible_tiling_is_refused(tile, overlap):
     with pytest.raises(ValueError):
         tile_starts(100, tile, overlap)
+
+
+@pytest.mark.parametrize("method", ["mean", "blend"])
+def test_16_bit_tiles_overlapping_hundreds_of_times_stitch_back_exactly(method):
+    """Tiles of 23 pixels cut one pixel apart: up to 529 cover a pixel, and 16-bit values
+    summed over them pass float32's 24 bits (hypothesis found it)."""
+    image = np.random.default_rng(116).integers(0, 2**16, size=(45, 48, 4), dtype=np.uint16)
+    tiles = split_into_tiles(image, tile=23, overlap=22)
+    stitched = stitch_tiles(tiles, image.shape, method=method)
+    assert stitched.dtype == np.uint16 and np.array_equal(stitched, image)
