@@ -9,8 +9,9 @@ Adding a format is one entry of `FORMATS`.
 Per image ``<stem>``:
 
     png         <stem>_labels.png (16-bit; a 32-bit TIFF past 65,535 cells), the red
-                outline layer <stem>_outlines.png and <stem>_overlay.png; slides: the
-                labels as <stem>_labels.tif (no pictures of that size)
+                outline layer <stem>_outlines.png and <stem>_overlay.png; slides (no
+                pictures of that size): what tiff and geojson.gz write, the labels and
+                the cells that napari and QuPath show over the slide
     tiff        <stem>_labels.tif, tiled 32-bit labels that napari and Fiji open; for a
                 slide a pyramidal OME-TIFF with its pixel size, shown over the slide
     geojson     <stem>.geojson, one polygon per cell with its measurements, for QuPath
@@ -103,8 +104,9 @@ class OutputFormat:
     write_image : callable
         ``write_image(folder, result)``: the files of an image held whole (an
         `ImageResult`).
-    write_slide : callable
-        ``write_slide(folder, slide)``: the files of a slide (a `SlideResult`).
+    write_slide : tuple of callable
+        Each ``write(folder, slide)`` writes files of a slide (a `SlideResult`); formats
+        that write the same file share its writer, so that it is written once.
     outlines : bool
         Whether it needs the cells' outlines (a slide keeps them as its regions are found).
     """
@@ -113,7 +115,7 @@ class OutputFormat:
     help: str
     files: tuple[str, ...]
     write_image: Callable
-    write_slide: Callable
+    write_slide: tuple[Callable, ...]
     outlines: bool = False
 
 
@@ -196,20 +198,26 @@ def _zipped(write: Callable) -> Callable:
     return lambda folder, result: write(folder, result, zipped=True)
 
 
+_write_geojson_gz_slide = _zipped(_write_geojson_slide)
+
+
 FORMATS: dict[str, OutputFormat] = {
     output.name: output
     for output in (
         OutputFormat(
             "png",
-            "labels, red outlines and overlay as PNG (the default; slides: a label TIFF)",
+            "labels, red outlines and overlay as PNG (the default; slides, too large for "
+            "pictures: what tiff and geojson.gz write)",
             (
                 "{stem}_labels.png",
                 "{stem}_labels.tif",
                 "{stem}_outlines.png",
                 "{stem}_overlay.png",
+                "{stem}.geojson.gz",
             ),
             _write_png,
-            _write_label_slide,
+            (_write_label_slide, _write_geojson_gz_slide),
+            outlines=True,
         ),
         OutputFormat(
             "tiff",
@@ -217,14 +225,14 @@ FORMATS: dict[str, OutputFormat] = {
             "pyramidal OME-TIFF with the slide's pixel size, shown over it)",
             ("{stem}_labels.tif",),
             _write_tiff,
-            _write_label_slide,
+            (_write_label_slide,),
         ),
         OutputFormat(
             "geojson",
             "cell polygons with their measurements, for QuPath (File > Import objects)",
             ("{stem}.geojson",),
             _write_geojson,
-            _write_geojson_slide,
+            (_write_geojson_slide,),
             outlines=True,
         ),
         OutputFormat(
@@ -232,7 +240,7 @@ FORMATS: dict[str, OutputFormat] = {
             "the same, gzipped: a few times smaller, and QuPath reads it as it is",
             ("{stem}.geojson.gz",),
             _zipped(_write_geojson),
-            _zipped(_write_geojson_slide),
+            (_write_geojson_gz_slide,),
             outlines=True,
         ),
     )

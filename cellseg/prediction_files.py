@@ -222,8 +222,10 @@ class PredictionFiles:
         result = SlideResult(stem, slide.shape, pixel_size, cells, bands)
         if slide.tissue is not None:
             write_image(self.output / f"{stem}_tissue.png", slide.tissue.mask, overwrite=True)
-        writers = dict.fromkeys(FORMATS[format_name].write_slide for format_name in self.formats)
-        for writer in writers:  # png and tiff share a slide's label TIFF
+        writers = dict.fromkeys(
+            write for format_name in self.formats for write in FORMATS[format_name].write_slide
+        )
+        for writer in writers:  # each file once: png writes what tiff and geojson.gz do
             writer(self.output, result)
         self._write_cells(name, ((measured, marks) for measured, _, marks in cells()), pixel_size)
 

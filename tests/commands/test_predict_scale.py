@@ -255,7 +255,11 @@ def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
 ):
     """A MIRAX slide (an empty ``.mrxs`` beside a folder of its index and data files) among
     the slides of a folder: predicted once, through OpenSlide, at its pixel size, only its
-    tissue sent to the network; its one region is told in the singular."""
+    tissue sent to the network; its one region is told in the singular. With no --format
+    a slide gets what napari and QuPath show over it: its labels and its cells' polygons."""
+    import gzip
+    import json
+
     from mirax_writer import mirax_slide
     from skimage.measure import label
     from test_slide_io import tissue_slide
@@ -275,7 +279,7 @@ def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
     slides.mkdir()
     mirax_slide(slides / "scan.mrxs", image, 0.25)
     out = tmp_path / "out"
-    result = cellseg("predict", "default", slides, "--output", out, "--format", "tiff")
+    result = cellseg("predict", "default", slides, "--output", out)
     assert result.code == 0, result.err
     # MIRAX pads the picture to whole images of 256 pixels: 2048 x 1536.
     assert "scan.mrxs: 2048 x 1536 pixels of 0.25 um, scale 1 (0.25 um pixels" in result.out
@@ -286,4 +290,7 @@ def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
     assert (row["image"], row["pixel_size"]) == ("scan.mrxs", "0.25") and int(row["count"]) > 50
     made = sorted(path.name for path in out.iterdir() if not path.name.startswith("."))
     assert [name for name in made if not name.startswith("scan")] == ["cells.csv", "counts.csv"]
-    assert {"scan_labels.tif", "scan_tissue.png"} <= set(made)
+    assert {"scan_labels.tif", "scan.geojson.gz", "scan_tissue.png"} <= set(made)
+    assert not {"scan_labels.png", "scan_overlay.png", "scan_outlines.png"} & set(made)
+    features = json.loads(gzip.decompress((out / "scan.geojson.gz").read_bytes()))["features"]
+    assert len(features) == int(row["count"])
