@@ -109,6 +109,9 @@ class OutputFormat:
         that write the same file share its writer, so that it is written once.
     outlines : bool
         Whether it needs the cells' outlines (a slide keeps them as its regions are found).
+    classified : bool
+        Whether its files show which cells are DAB-positive (colours, classes): a run with
+        another threshold writes them again.
     """
 
     name: str
@@ -117,6 +120,7 @@ class OutputFormat:
     write_image: Callable
     write_slide: tuple[Callable, ...]
     outlines: bool = False
+    classified: bool = False
 
 
 def _write_png(folder: Path, result: ImageResult) -> None:
@@ -218,6 +222,7 @@ FORMATS: dict[str, OutputFormat] = {
             _write_png,
             (_write_label_slide, _write_geojson_gz_slide),
             outlines=True,
+            classified=True,
         ),
         OutputFormat(
             "tiff",
@@ -234,6 +239,7 @@ FORMATS: dict[str, OutputFormat] = {
             _write_geojson,
             (_write_geojson_slide,),
             outlines=True,
+            classified=True,
         ),
         OutputFormat(
             "geojson.gz",
@@ -242,6 +248,7 @@ FORMATS: dict[str, OutputFormat] = {
             _zipped(_write_geojson),
             (_write_geojson_gz_slide,),
             outlines=True,
+            classified=True,
         ),
     )
 }

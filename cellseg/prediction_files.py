@@ -89,7 +89,7 @@ class PredictionFiles:
             "formats": sorted(self.formats),
             "pixel_size": pixel_size,
         }
-        if set(self.formats) & {"png", "geojson"}:  # their pictures and classes show both
+        if any(FORMATS[format_name].classified for format_name in self.formats):
             self.settings["positive_threshold"] = positive_threshold
         if "png" in self.formats:
             self.settings["overlay"] = {

@@ -101,3 +101,22 @@ def test_predict_run_twice_skips_what_it_did(cellseg, small_model, example, tmp_
     assert again.code == 0, again.err
     assert "2 images already predicted" in again.out
     assert files_of(tmp_path / "out") == written
+
+
+def test_predict_again_with_another_threshold_reclassifies_the_gzipped_geojson(
+    cellseg, small_model, example, tmp_path
+):
+    """The GeoJSON's Positive / Negative classes follow the DAB threshold: a run with
+    another one predicts again, gzipped or not."""
+    import gzip
+    import json
+
+    out = tmp_path / "out"
+    command = ("predict", small_model, example / "images", "--output", out, "--format")
+    classes = []
+    for threshold in ("0", "3"):
+        run = cellseg(*command, "geojson.gz", "--positive-threshold", threshold)
+        assert run.code == 0 and "already predicted" not in run.out, run.err
+        features = json.loads(gzip.decompress((out / "synthetic_000.geojson.gz").read_bytes()))
+        classes.append({f["properties"]["classification"]["name"] for f in features["features"]})
+    assert "Positive" in classes[0] and classes[1] == {"Negative"}
