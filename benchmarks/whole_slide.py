@@ -2,13 +2,14 @@
 
     python benchmarks/whole_slide.py [--side 10000] [--tissue 0.3] [--large-side 20000]
                                      [--magnification {40,20}] [--model default]
-                                     [--format tiff geojson.gz]
+                                     [--format FORMAT ...]
 
 Builds 40x Aperio slides (``.svs``: JPEG tiles, levels 4x and 16x smaller, ``MPP = 0.25``)
 of SIDE x SIDE pixels from the real H&E of ../shared/datasets/monuseg (synthetic tissue
 without it), written tile by tile, never held whole: one fully covered with tissue, the
 same with only a blob of TISSUE of it left on blank glass, and a LARGE_SIDE one with a
-twentieth of it tissue. Each is predicted by `cellseg predict MODEL SLIDE --format ...` in
+twentieth of it tissue. Each is predicted by `cellseg predict MODEL SLIDE` (with no
+--format, as a user would: a slide's labels and gzipped GeoJSON; or the formats given) in
 a child process, which reports its peak resident memory (the kernel's accounting of that
 child, as ``/usr/bin/time -v`` prints it) and its time (the command's, and the slide's own,
 as predict prints it). The tissue's bounding box is then found as one image held whole
@@ -20,8 +21,9 @@ within 1%, when cutting the slide into regions and skipping its glass lose none.
     python benchmarks/whole_slide.py --magnification 20 --side 5000 --tissue 0.2 --large-side 0
 
 Its slides are written at ``MPP = 0.5`` (``AppMag = 20``) from the MoNuSeg tiles halved
-(anti-aliased: 20x nuclei), with no fully covered one, and predicted with no --scale: the
-scale predict says it chose from the metadata must be 2. The tissue box alone is found at
+(anti-aliased: 20x nuclei), with no fully covered one, and predicted with no flag but
+--output (without --format too, its GeoJSON is one of the files): the scale predict says
+it chose from the metadata must be 2. The tissue box alone is found at
 scale 2, timed (`TrainedModel.segment`, and its child from start-up to the end of it), and
 a line per aim says ok or FAILED: scale 2; the slide's cells within 5% of the tissue
 alone's; the slide's own time at most twice the tissue alone's; the slide's peak memory
@@ -188,7 +190,7 @@ def predict(slide: Path, output: Path, arguments) -> dict:
     and the scale it says it chose (with no --scale, from the slide's pixel size)."""
     cellseg = Path(sys.executable).parent / "cellseg"
     command = [str(cellseg), "predict", arguments.model, str(slide), "--output", str(output)]
-    run = child([*command, "--format", *arguments.format])
+    run = child([*command, *(["--format", *arguments.format] if arguments.format else [])])
     said = run["said"]
     own = re.search(rf"{slide.name}: (\d+) cells? in (\d+) regions?.*, (\d+) s", said)
     regions = re.search(r"tissue in (\d+) of (\d+) regions", said)
@@ -322,7 +324,7 @@ def main() -> None:
         "--magnification", type=int, choices=(40, 20), default=40, help="of the slides"
     )
     parser.add_argument("--model", default="default")
-    parser.add_argument("--format", nargs="+", default=["tiff", "geojson.gz"])
+    parser.add_argument("--format", nargs="+", help="predict's (default: none given)")
     parser.add_argument("--same-cells", nargs=2, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--box", nargs=4, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -339,7 +341,8 @@ def main() -> None:
         f"megapixels, {pixel_size:g} um), "
         f"{'MoNuSeg H&E' if len(blocks) > 4 else 'synthetic tissue'}"
         f"{'' if magnification == 40 else ' halved'} on glass, "
-        f"model '{arguments.model}', --format {' '.join(arguments.format)}, "
+        f"model '{arguments.model}', "
+        f"{'--format ' + ' '.join(arguments.format) if arguments.format else 'no --format'}, "
         f"{os.cpu_count()} CPU cores:"
     )
     with tempfile.TemporaryDirectory() as folder:
