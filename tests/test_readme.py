@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from train_command import train_arguments
 
 from cellseg.image_io import read_image
 
@@ -123,24 +124,7 @@ def test_dockerfile_passes_hadolint():
 def test_slurm_script_takes_its_share(tmp_path, training_data, tiny_hyperparameters):
     from cellseg.cli import main
 
-    assert (
-        main(
-            [
-                "train",
-                "--images",
-                str(training_data / "images"),
-                "--annotations",
-                str(training_data / "outlines"),
-                "--name",
-                "m",
-                "--hyperparameters",
-                str(tiny_hyperparameters),
-                "--models-dir",
-                str(tmp_path / "models"),
-            ]
-        )
-        == 0
-    )
+    assert main(train_arguments(training_data, "m", tiny_hyperparameters, tmp_path / "models")) == 0
     environment = dict(os.environ)
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
     for task in ("1", "2"):

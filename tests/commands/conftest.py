@@ -1,6 +1,7 @@
 """Fixtures shared by the command tests."""
 
 import pytest
+from train_command import train_arguments
 
 from cellseg.cli import main
 
@@ -11,21 +12,7 @@ def models(tmp_path_factory, training_data, tiny_hyperparameters):
     root = tmp_path_factory.mktemp("models")
     for name, seed in (("first", "0"), ("second", "1")):
         code = main(
-            [
-                "train",
-                "--images",
-                str(training_data / "images"),
-                "--annotations",
-                str(training_data / "outlines"),
-                "--name",
-                name,
-                "--seed",
-                seed,
-                "--hyperparameters",
-                str(tiny_hyperparameters),
-                "--models-dir",
-                str(root),
-            ]
+            train_arguments(training_data, name, tiny_hyperparameters, root, "--seed", seed)
         )
         assert code == 0
     return root

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from train_command import train_arguments
 
 from cellseg.image_io import write_image
 from cellseg.neural_network.model_config import ModelConfig
@@ -224,17 +225,7 @@ def test_a_run_killed_while_preparing_its_data_finishes_when_run_again(
 ):
     command = [
         str(Path(sys.executable).parent / "cellseg"),
-        "train",
-        "--images",
-        str(training_data / "images"),
-        "--annotations",
-        str(training_data / "outlines"),
-        "--name",
-        "lab",
-        "--hyperparameters",
-        str(tiny_hyperparameters),
-        "--models-dir",
-        str(tmp_path / "models"),
+        *train_arguments(training_data, "lab", tiny_hyperparameters, tmp_path / "models"),
     ]
     folder = ModelFolder(tmp_path / "models" / "lab")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

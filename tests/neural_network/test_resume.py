@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from train_command import train_arguments
 
 from cellseg.errors import CellsegError
 from cellseg.neural_network.dataset import pair_by_stem
@@ -33,20 +34,10 @@ DEPTH = 2
 
 def command(training_data: Path, tmp_path: Path, *options: str) -> list[str]:
     cellseg = Path(sys.executable).parent / "cellseg"
+    hyperparameters, models = tmp_path / "hyperparameters.py", tmp_path / "models"
     return [
         str(cellseg),
-        "train",
-        "--images",
-        str(training_data / "images"),
-        "--annotations",
-        str(training_data / "outlines"),
-        "--name",
-        "resumed",
-        "--hyperparameters",
-        str(tmp_path / "hyperparameters.py"),
-        "--models-dir",
-        str(tmp_path / "models"),
-        *options,
+        *train_arguments(training_data, "resumed", hyperparameters, models, *options),
     ]
 
 
