@@ -1,5 +1,5 @@
-"""benchmarks/whole_slide.py: a 20x slide says its pixel size as a scanner does; a GeoJSON
-file is read as a strict reader reads it."""
+"""benchmarks/aperio_slides.py and whole_slide.py: a 20x slide says its pixel size as a
+scanner does; a GeoJSON file is read as a strict reader reads it."""
 
 import gzip
 import json
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from whole_slide import Slide, geojson_problems, write_slide
+from aperio_slides import Slide, write_slide
+from whole_slide import geojson_problems
 
 from cellseg.image_metadata import read_pixel_size
 
