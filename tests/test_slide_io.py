@@ -260,12 +260,17 @@ def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pi
         ("empty.ndpi", b""),
         ("cut.svs", None),  # an Aperio slide cut short
         ("picture.mrxs", "png"),  # a PNG named as a MIRAX slide
+        ("scan.mrxs", "mirax without its index"),
         ("broken.tif", b"II*\x00" + b"\xff" * 40),
     ],
 )
 def test_an_unreadable_slide_is_one_line_naming_it(picture, tmp_path, name, content):
+    """One line naming the slide, and its files left as they were."""
     path = tmp_path / name
-    if content is None:
+    if content == "mirax without its index":
+        mirax_slide(path, picture, 0.25)
+        (tmp_path / "scan" / "Index.dat").unlink()
+    elif content is None:
         aperio_slide(tmp_path / "whole.svs", picture, 0.25)
         path.write_bytes((tmp_path / "whole.svs").read_bytes()[:5000])
     elif content == "png":
@@ -273,10 +278,12 @@ def test_an_unreadable_slide_is_one_line_naming_it(picture, tmp_path, name, cont
         (tmp_path / "picture.png").rename(path)
     else:
         path.write_bytes(content)
+    before = {file: file.read_bytes() for file in tmp_path.rglob("*") if file.is_file()}
     with pytest.raises(CellsegError) as refused:
         open_slide(path).read(0, 0, 10, 10)
     message = str(refused.value)
     assert message.startswith(f"{path}: ") and "\n" not in message
+    assert {file: file.read_bytes() for file in tmp_path.rglob("*") if file.is_file()} == before
 
 
 def test_the_label_pyramid_is_an_ome_tiff_at_the_slides_pixel_size(tmp_path):
