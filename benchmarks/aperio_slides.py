@@ -1,6 +1,11 @@
 """Aperio slides (``.svs``) drawn on demand, for `whole_slide.py`: real H&E (or synthetic)
 tissue blocks as a mosaic on glass, of any size and tissue share, at 40x or 20x, written
-tile by tile with their levels and the scanner's ``MPP``, never held whole."""
+tile by tile with their levels and the scanner's ``MPP``, never held whole. Alone, it writes
+one, to try `cellseg predict` on a slide:
+
+    python benchmarks/aperio_slides.py SLIDE.svs [--side 10000] [--tissue 0.3]
+                                       [--magnification {40,20}]
+"""
 
 from pathlib import Path
 
@@ -127,3 +132,25 @@ def write_slide(path: Path, slide: Slide) -> None:
                 metadata=None,
                 **options,
             )
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Write one Aperio slide (.svs) of real H&E on glass, as whole_slide.py does."
+    )
+    parser.add_argument("slide", type=Path, help="the .svs file to write")
+    parser.add_argument("--side", type=int, default=10_000, help="slide side, pixels")
+    parser.add_argument("--tissue", type=float, default=0.3, help="tissue share (1: covered)")
+    parser.add_argument("--magnification", type=int, choices=(40, 20), default=40)
+    arguments = parser.parse_args()
+    magnification = arguments.magnification
+    blocks = tissue_blocks(magnification)
+    slide = Slide(arguments.side, arguments.tissue, blocks, 10 / magnification)
+    write_slide(arguments.slide, slide)
+    print(f"{arguments.slide}: {arguments.side} x {arguments.side} pixels at {magnification}x")
+
+
+if __name__ == "__main__":
+    main()
