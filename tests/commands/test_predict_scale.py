@@ -265,6 +265,7 @@ def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
     from test_slide_io import tissue_slide
 
     import cellseg.neural_network.model as model
+    import cellseg.neural_network.whole_slide as whole_slide
 
     windows = []
 
@@ -274,6 +275,9 @@ def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
         return model.Cells(image, label(image[..., 0] < 160).astype(np.int32), scale)
 
     monkeypatch.setattr(model.TrainedModel, "segment", segment)
+    # Regions large enough for one to hold all the tissue.
+    monkeypatch.setattr(whole_slide, "REGION", 1792)
+    monkeypatch.setattr(whole_slide, "HALO", 128)
     image, _, _ = tissue_slide((1500, 1800), tissue=0.2, seed=4)
     slides = tmp_path / "slides"
     slides.mkdir()
