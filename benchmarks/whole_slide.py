@@ -114,7 +114,10 @@ def same_cells(slide: Path, labels: Path, box: list[int], model_name: str, scale
     tissue = find_tissue(source)
     sent, covered = (
         sum((r.window[2] - r.window[0]) * (r.window[3] - r.window[1]) for r in regions)
-        for regions in (slide_regions(source.shape, tissue), slide_regions(source.shape))
+        for regions in (
+            slide_regions(source.shape, tissue, scale),
+            slide_regions(source.shape, None, scale),
+        )
     )
     source.close()
     model = TrainedModel.load(model_name)

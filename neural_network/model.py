@@ -94,7 +94,6 @@ class SlideCells:
     source: object
     model: object = None
     tissue: object = None
-    known: object = None
     counterstain: float = 1.0
 
     @property
@@ -110,7 +109,6 @@ class SlideCells:
             self.source,
             self.regions,
             scale=self.scale,
-            known=self.known,
             skip=skip,
             counterstain=self.counterstain,
         )
@@ -332,14 +330,11 @@ class TrainedModel:
         from cellseg.neural_network.whole_slide import plan_slide
 
         try:
-            tissue, regions, known, counterstain = plan_slide(
-                self, source, tissue_only, scale == AUTO
-            )
+            tissue, regions, scale, counterstain = plan_slide(self, source, tissue_only, scale)
         except BaseException:
             source.close()
             raise
-        scale = (known.scale if known else 1.0) if scale == AUTO else float(scale)
-        return SlideCells(source.shape, scale, regions, source, self, tissue, known, counterstain)
+        return SlideCells(source.shape, scale, regions, source, self, tissue, counterstain)
 
     def tuned_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         """This model with its post-processing fitted to annotated images (the validation

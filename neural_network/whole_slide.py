@@ -1,6 +1,7 @@
 """Find the cells of images too large to hold in memory (whole slides), region by region.
 
-The slide is cut into square regions of `REGION` pixels. Each is read from its source
+The slide is cut into square regions of `REGION` of the network's pixels (the slide's
+enlarged by its scale: 512 of a 20x slide's found at 2x). Each is read from its source
 (`cellseg.slide_io`: only the tiles a window touches) with a `HALO` of context around it,
 its cells are found, and a cell belongs to the region that holds its centroid. The halo is
 wider than any nucleus, so a region sees its cells whole: none is cut, none is counted
@@ -22,14 +23,16 @@ import numpy as np
 from cellseg.neural_network.prediction import AUTO
 from cellseg.slide_io import LABEL_TILE
 
-#: Context read around each region: wider than any cell (16 um at 40x), and as much as
-#: the tiles of a large image share (`cellseg.neural_network.prediction.TILE_OVERLAP`).
+#: Context read around each region, in the network's pixels: wider than any cell (16 um
+#: at 0.25 um), and as much as the tiles of a large image share
+#: (`cellseg.neural_network.prediction.TILE_OVERLAP`).
 HALO = 64
-#: Side of a region, in pixels, a multiple of the label TIFF's tiles. With its halo a region
-#: goes through the network in one piece, never tiled. Smaller pieces cost less a pixel on
-#: a CPU and hold less memory, larger ones spend less on their halo: 1024 with a halo of
-#: 64 found a 100-megapixel slide a tenth faster than 1792 with 128, in 0.6 of the memory,
-#: and cuts a slide's tissue out more closely (`benchmarks/whole_slide.py`).
+#: Side of a region, in the network's pixels. With its halo a region goes through the
+#: network in one piece, never tiled. Smaller pieces cost less a pixel on a CPU and hold
+#: less memory, larger ones spend less on their halo: 1024 with a halo of 64 found a
+#: 100-megapixel slide a tenth faster than 1792 with 128, in 0.6 of the memory, and cuts a
+#: slide's tissue out more closely; at a 20x slide's scale of 2, regions of 512 of its
+#: pixels found it a fifth faster than 1024 (`benchmarks/whole_slide.py`).
 REGION = 4 * LABEL_TILE
 #: The tissue is found on the slide shrunk this many times (8 um pixels at 40x), or fewer
 #: (a power of 2) for a slide too small to give a picture of `TISSUE_PICTURE` pixels a side.
@@ -110,17 +113,31 @@ class Region:
     window: tuple[int, int, int, int]
 
 
-def slide_regions(shape, tissue: Tissue | None = None) -> list[Region]:
-    """The regions of a slide to go through the network, in order (row by row): all of
-    them, or with a `Tissue`, those that hold tissue, their windows cut down to it."""
+def region_sides(scale: float = 1.0) -> tuple[int, int]:
+    """The side of a slide's regions and of their halo in the slide's own pixels, for
+    the network's `REGION` and `HALO` at ``scale``.
+
+    Examples
+    --------
+    >>> region_sides(1), region_sides(2), region_sides(0.5), region_sides(1.37)
+    ((1024, 64), (512, 32), (2048, 128), (747, 47))
+    """
+    return max(1, round(REGION / scale)), max(1, ceil(HALO / scale))
+
+
+def slide_regions(shape, tissue: Tissue | None = None, scale: float = 1.0) -> list[Region]:
+    """The regions of a slide to go through the network at ``scale``, in order (row by
+    row): all of them, or with a `Tissue`, those that hold tissue, their windows cut down
+    to it."""
     rows, columns = shape
+    side, halo = region_sides(scale)
     regions = []
     for index, (top, left) in enumerate(
-        (top, left) for top in range(0, rows, REGION) for left in range(0, columns, REGION)
+        (top, left) for top in range(0, rows, side) for left in range(0, columns, side)
     ):
-        bottom, right = min(top + REGION, rows), min(left + REGION, columns)
-        window = (max(top - HALO, 0), max(left - HALO, 0))
-        window += (min(bottom + HALO, rows), min(right + HALO, columns))
+        bottom, right = min(top + side, rows), min(left + side, columns)
+        window = (max(top - halo, 0), max(left - halo, 0))
+        window += (min(bottom + halo, rows), min(right + halo, columns))
         if tissue is not None:
             if tissue.box(top, left, bottom, right) is None:
                 continue
@@ -129,9 +146,10 @@ def slide_regions(shape, tissue: Tissue | None = None) -> list[Region]:
     return regions
 
 
-def region_count(shape) -> int:
-    """How many regions a slide is cut into (with tissue or not)."""
-    return -(-shape[0] // REGION) * -(-shape[1] // REGION)
+def region_count(shape, scale: float = 1.0) -> int:
+    """How many regions a slide is cut into at ``scale`` (with tissue or not)."""
+    side = region_sides(scale)[0]
+    return -(-shape[0] // side) * -(-shape[1] // side)
 
 
 @dataclass(frozen=True)
@@ -144,23 +162,12 @@ class RegionCells:
     cells: list
 
 
-@dataclass(frozen=True)
-class ScaledRegion:
-    """The scale `plan_slide` chose, and the cells of the region it chose it on."""
-
-    scale: float
-    index: int
-    labels: np.ndarray
-    confidence: np.ndarray | None = None
-
-
 def region_cells(
     model,
     source,
     regions: list[Region],
     *,
     scale: float = 1.0,
-    known: ScaledRegion | None = None,
     skip=frozenset(),
     counterstain: float = 1.0,
 ) -> Iterator[RegionCells]:
@@ -175,9 +182,6 @@ def region_cells(
         `slide_regions`' answer.
     scale : float
         The enlargement before the network, the same for every region.
-    known : ScaledRegion, optional
-        `plan_slide`'s answer: the cells of the region the scale was chosen on, so that
-        region is not found twice.
     skip : set of int
         The numbers of regions already found (a killed slide's), left out.
     counterstain : float
@@ -190,11 +194,8 @@ def region_cells(
         if region.index in skip:
             continue
         image = source.read(*region.window)
-        if known is not None and known.index == region.index:
-            labels, confidence = known.labels, known.confidence
-        else:
-            found = model.segment(image, scale=scale, counterstain=counterstain)
-            labels, confidence = found.labels, found.confidence
+        found = model.segment(image, scale=scale, counterstain=counterstain)
+        labels, confidence = found.labels, found.confidence
         top, left = region.window[:2]
         lookup = np.zeros(int(labels.max()) + 1, dtype=np.uint32)
         owned = []
@@ -226,26 +227,27 @@ def central_region(shape, regions: list[Region]) -> Region:
     return min(regions, key=distance)
 
 
-def plan_slide(model, source, tissue_only: bool, auto: bool):
+def plan_slide(model, source, tissue_only: bool, scale):
     """What a slide's prediction starts from, all told from its `central_region` at full
     resolution (the low-resolution picture blurs nuclei away): its `Tissue` (None when not
-    looked for), the regions that go through the network, how much its haematoxylin is
-    strengthened (`cellseg.preprocessing.colour.counterstain_factor`, 1 for none), and with
-    ``auto`` the scale (`TrainedModel.segment`'s ``"auto"``) with the cells of that region
-    found at it, to be used again (a `ScaledRegion`; None for a slide without tissue)."""
-    from cellseg.preprocessing.colour import counterstain_factor
+    looked for), how much its haematoxylin is strengthened
+    (`cellseg.preprocessing.colour.counterstain_factor`, 1 for none), the scale (``scale``,
+    or for ``"auto"`` the one `TrainedModel.choose_scale` chooses there; 1 for a slide
+    without tissue), and the regions that go through the network at that scale."""
+    from cellseg.preprocessing.colour import counterstain_factor, with_counterstain
 
     tissue = find_tissue(source) if tissue_only else None
     regions = slide_regions(source.shape, tissue)
-    known, counterstain = None, 1.0
+    auto, counterstain = scale == AUTO, 1.0
+    scale = 1.0 if auto else float(scale)
     if regions and (auto or model.config.haematoxylin):
-        region = central_region(source.shape, regions)
-        image = source.read(*region.window)
+        image = source.read(*central_region(source.shape, regions).window)
         counterstain = counterstain_factor(image, model.config.haematoxylin)
         if auto:
-            found = model.segment(image, scale=AUTO, counterstain=counterstain)
-            known = ScaledRegion(found.scale, region.index, found.labels, found.confidence)
-    return tissue, regions, known, counterstain
+            scale = model.choose_scale(with_counterstain(image, counterstain))
+    if scale != 1:
+        regions = slide_regions(source.shape, tissue, scale)
+    return tissue, regions, scale, counterstain
 
 
 def whole_labels(shape, found: Iterator[RegionCells]) -> np.ndarray:

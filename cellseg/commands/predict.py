@@ -220,7 +220,7 @@ def slide_line(path, slide, pixel_size, why: str) -> str:
     from cellseg.neural_network.whole_slide import region_count
 
     return line + (
-        f"tissue in {slide.region_count} of {region_count(slide.shape)} regions "
+        f"tissue in {slide.region_count} of {region_count(slide.shape, slide.scale)} regions "
         f"({slide.tissue.fraction:.0%} of the slide, shown in {path.stem}_tissue.png)"
     )
 

@@ -149,20 +149,27 @@ def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_
     chosen, used = [], []
 
     def segment(self, image, *, scale="auto", counterstain=None):
-        """Dark cells, found at 1.5x when the scale is chosen."""
-        (chosen if scale == "auto" else used).append(scale)
+        """Dark cells."""
+        used.append(scale)
         cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
         return model.Cells(image, cells, 1.5 if scale == "auto" else scale)
 
+    def choose_scale(self, image):
+        chosen.append("auto")
+        return 1.5
+
     monkeypatch.setattr(model.TrainedModel, "segment", segment)
+    monkeypatch.setattr(model.TrainedModel, "choose_scale", choose_scale)
     image, _ = synthetic_tissue((600, 700), seed=3)
     slides = tmp_path / "slides"
     slides.mkdir()
     tifffile.imwrite(slides / "slide.tif", image, tile=(256, 256))
     result = cellseg("predict", models / "first", slides, "--output", tmp_path / "out")
     assert result.code == 0, result.err
-    # 3 x 3 regions: the central one found once, when the scale was chosen
-    assert chosen == ["auto"] and set(used) == {1.5} and len(used) == 8
+    # Chosen once; then 4 x 5 regions of 256 of the network's pixels at 1.5x (171 of the
+    # slide's), each found once at that scale.
+    assert chosen == ["auto"] and set(used) == {1.5}
+    assert len(used) == whole_slide.region_count((600, 700), 1.5) == 20
     assert "slide.tif 1.5x" in result.out
     assert "slide.tif: 700 x 600 pixels, scale 1.5 (the cells the network is surest of)" in (
         result.out
@@ -218,7 +225,7 @@ def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
     )
     assert "forty.tif: 1800 x 1500 pixels of 0.25 um, scale 1 (0.25 um pixels" in result.out
     assert re.search(
-        r"twenty\.svs: .*; tissue in (\d+) of 12 regions \(3\d% of the slide", result.out
+        r"twenty\.svs: .*; tissue in (\d+) of 48 regions \(3\d% of the slide", result.out
     )
     assert {scale for _, scale in windows} == {1.0, 2.0}
     counts = {row["image"]: row for row in read_csv(out / "counts.csv")}

@@ -37,6 +37,10 @@ class Oracle(TrainedModel):
         chosen = self.auto_scale if scale == "auto" else scale
         return Cells(image, label(image, background=0, connectivity=1).astype(np.int32), chosen)
 
+    def choose_scale(self, image):
+        self.calls.append((image.shape, "auto"))
+        return self.auto_scale
+
 
 class DarkCells(TrainedModel):
     """A 'network' for RGB slides: its cells are the dark pixels (synthetic nuclei); it
@@ -129,20 +133,26 @@ def test_tiff_regions_read_what_the_file_holds(tmp_path):
         source.close()
 
 
-def test_auto_scale_is_chosen_once_and_its_region_not_found_again(small_regions, truth, tmp_path):
+def test_auto_scale_is_chosen_once_and_regions_are_the_networks_size_at_it(
+    small_regions, truth, tmp_path
+):
     oracle = Oracle(auto_scale=1.5)
     slide = oracle.segment_slide(LabelRegions(truth), scale="auto", tissue_only=False)
     assert slide.scale == 1.5
     PredictionFiles(tmp_path, formats=("tiff",)).add("slide.tif", slide)
-    # One measurement, on the window (region and halo) of the region at the slide's centre
-    # (rows 512-1023, columns 512-1023 of 1300 x 1700); every other region at its scale.
-    measured, *others = oracle.calls
-    assert measured == ((512 + 2 * 64, 512 + 2 * 64), "auto")
-    assert [scale for _, scale in others] == [1.5] * (whole_slide.region_count(truth.shape) - 1)
-    # The central region's cells, reused, are as whole and as many as when found again.
-    found = read_image(tmp_path / "slide_labels.tif")
-    assert count_objects(found) == count_objects(truth)
-    assert aggregated_jaccard_index(truth, found) == 1.0
+    # Chosen once, on the window (region and halo) of the region at the slide's centre
+    # (rows 512-1023, columns 512-1023 of 1300 x 1700); every region found at that scale,
+    # in regions of 512 of the network's pixels with 64 of halo: 341 and 43 of the slide's.
+    chosen, *found = oracle.calls
+    assert chosen == ((512 + 2 * 64, 512 + 2 * 64), "auto")
+    assert whole_slide.region_sides(1.5) == (341, 43)
+    assert len(found) == whole_slide.region_count(truth.shape, 1.5) == 4 * 5
+    assert {scale for _, scale in found} == {1.5}
+    assert max(shape for shape, _ in found) == (341 + 2 * 43, 341 + 2 * 43)
+    # Smaller regions, the same cells: every one whole and once.
+    labels = read_image(tmp_path / "slide_labels.tif")
+    assert count_objects(labels) == count_objects(truth)
+    assert aggregated_jaccard_index(truth, labels) == 1.0
 
 
 class Counterstains(TrainedModel):
@@ -156,6 +166,9 @@ class Counterstains(TrainedModel):
         self.factors.append(counterstain)
         cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
         return Cells(image, cells, 1.0 if scale == "auto" else scale, None, counterstain)
+
+    def choose_scale(self, image):
+        return 1.0
 
 
 @pytest.mark.parametrize("scale", ["auto", 1.0])
