@@ -301,7 +301,8 @@ class TrainedModel:
         """Find the cells of an image or slide file: `Cells` when it is held whole,
         `SlideCells` (`segment_slide`) for a slide: a scanner's format
         (`cellseg.image_io.SLIDE_SUFFIXES`), a pyramidal TIFF, or any image past
-        `REGION_MODE_PIXELS` at that scale."""
+        `REGION_MODE_PIXELS` at that scale (``"auto"``'s, chosen first, for an image below
+        it at 1)."""
         from cellseg.errors import CellsegError
         from cellseg.image_io import SLIDE_SUFFIXES, is_tiff, read_image
         from cellseg.slide_io import ArrayRegions, TiffRegions, open_slide
@@ -318,9 +319,13 @@ class TrainedModel:
             if pyramid or prod(source.shape) * size_scale**2 > REGION_MODE_PIXELS:
                 return self.segment_slide(source, scale=scale, tissue_only=tissue_only)
             source.close()
-        image = read_image(path)
+        image, counterstain = read_image(path), None
+        if scale == AUTO and prod(image.shape[:2]) <= REGION_MODE_PIXELS:
+            # Chosen first: an image enlarged past REGION_MODE_PIXELS goes region by region.
+            counterstain = counterstain_factor(image, self.config.haematoxylin)
+            scale = size_scale = self.choose_scale(with_counterstain(image, counterstain))
         if prod(image.shape[:2]) * size_scale**2 <= REGION_MODE_PIXELS:
-            return self.segment(image, scale=scale)
+            return self.segment(image, scale=scale, counterstain=counterstain)
         return self.segment_slide(ArrayRegions(image), scale=scale, tissue_only=tissue_only)
 
     def segment_slide(self, source, *, scale=AUTO, tissue_only: bool = True) -> SlideCells:

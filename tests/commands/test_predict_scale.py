@@ -178,6 +178,58 @@ def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_
     assert read_csv(tmp_path / "out" / "counts.csv")[0]["scale"] == "1.5"
 
 
+def test_auto_scale_is_chosen_before_an_image_is_held_whole(cellseg, models, tmp_path, monkeypatch):
+    """An image small enough to hold at 1x but enlarged by ``auto`` past the size held whole
+    (`REGION_MODE_PIXELS`, 25 megapixels) is found region by region, in bounded memory, as
+    an image that large at 1x is; a smaller one is still held whole, its scale chosen once."""
+    from skimage.measure import label
+
+    import cellseg.neural_network.model as model
+    import cellseg.neural_network.whole_slide as whole_slide
+    from cellseg.image_io import write_image
+    from cellseg.preprocessing.synthetic import synthetic_tissue
+
+    monkeypatch.setattr(model, "REGION_MODE_PIXELS", 500_000)
+    monkeypatch.setattr(whole_slide, "REGION", 256)
+    monkeypatch.setattr(whole_slide, "HALO", 32)
+    chosen, used = [], []
+
+    def segment(self, image, *, scale="auto", counterstain=None):
+        """Dark cells."""
+        used.append((image.shape[:2], scale))
+        cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
+        return model.Cells(image, cells, scale)
+
+    def choose_scale(self, image):
+        chosen.append(image.shape[:2])
+        return 2.0
+
+    monkeypatch.setattr(model.TrainedModel, "segment", segment)
+    monkeypatch.setattr(model.TrainedModel, "choose_scale", choose_scale)
+    images = tmp_path / "images"
+    images.mkdir()
+    large, _ = synthetic_tissue((400, 500), seed=3)  # 0.2 megapixels, 0.8 at 2x
+    write_image(images / "large.png", large)
+    result = cellseg("predict", models / "first", images, "--output", tmp_path / "out")
+    assert result.code == 0, result.err
+    assert chosen == [(400, 500)] and {scale for _, scale in used} == {2.0}
+    # Regions of 256 of the network's pixels at 2x: 128 of the image's, 16 of halo.
+    assert len(used) == whole_slide.region_count((400, 500), 2.0) == 4 * 4
+    assert max(shape for shape, _ in used) <= (128 + 2 * 16, 128 + 2 * 16)
+    assert "large.png: 500 x 400 pixels, scale 2 (the cells the network is surest of)" in (
+        result.out
+    )
+    assert (tmp_path / "out" / "large_labels.tif").is_file()
+    chosen.clear(), used.clear()
+    write_image(images / "small.png", large[:300, :300])  # 0.36 megapixels at 2x
+    result = cellseg(
+        "predict", models / "first", images / "small.png", "--output", tmp_path / "out"
+    )
+    assert result.code == 0, result.err
+    assert chosen == [(300, 300)] and used == [((300, 300), 2.0)]
+    assert (tmp_path / "out" / "small_labels.png").is_file()
+
+
 def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
     cellseg, tmp_path, monkeypatch
 ):
