@@ -322,8 +322,10 @@ class TrainedModel:
         image, counterstain = read_image(path), None
         if scale == AUTO and prod(image.shape[:2]) <= REGION_MODE_PIXELS:
             # Chosen first: an image enlarged past REGION_MODE_PIXELS goes region by region.
+            # Only the crop it is chosen on strengthened: segment strengthens the image.
             counterstain = counterstain_factor(image, self.config.haematoxylin)
-            scale = size_scale = self.choose_scale(with_counterstain(image, counterstain))
+            crop = central_crop(image, AUTO_SCALE_CROP)
+            scale = size_scale = self.choose_scale(with_counterstain(crop, counterstain))
         if prod(image.shape[:2]) * size_scale**2 <= REGION_MODE_PIXELS:
             return self.segment(image, scale=scale, counterstain=counterstain)
         return self.segment_slide(ArrayRegions(image), scale=scale, tissue_only=tissue_only)
