@@ -17,24 +17,41 @@ PLAUSIBLE_PIXEL_SIZES = (0.05, 20.0)
 
 
 def read_pixel_size(path) -> float | None:
-    """Micrometres per pixel, as the file records it: a TIFF's OME ``PhysicalSizeX``, its
-    Aperio ``MPP``, or its resolution tags in centimetres or inches; a PNG's ``pHYs`` in
-    metres; a slide's ``openslide.mpp-x`` (`cellseg.image_io.SLIDE_SUFFIXES`, as OpenSlide
-    reads it from the scanner's metadata). None when it records none, or one no
-    microscope gives (`PLAUSIBLE_PIXEL_SIZES`). Never raises for a readable image.
+    """Micrometres per pixel, as the file records it (`recorded_pixel_size`), when it is one
+    a microscope gives (`plausible_pixel_size`); else None. Never raises for a readable
+    image."""
+    return plausible_pixel_size(recorded_pixel_size(path))
+
+
+def recorded_pixel_size(path) -> float | None:
+    """Micrometres per pixel, as the file records it, plausible or not: a TIFF's OME
+    ``PhysicalSizeX``, its Aperio ``MPP``, or its resolution tags in centimetres or inches;
+    a PNG's ``pHYs`` in metres; a slide's ``openslide.mpp-x``
+    (`cellseg.image_io.SLIDE_SUFFIXES`, as OpenSlide reads it from the scanner's metadata).
+    None when it records none. Never raises for a readable image.
     """
     path = Path(path)
     try:
         if path.suffix.lower() in SLIDE_SUFFIXES:
-            size = _slide_pixel_size(path)
-        elif is_tiff(path):
-            size = _tiff_pixel_size(path)
-        elif path.suffix.lower() in PNG_SUFFIXES:
-            size = _png_pixel_size(path)
-        else:
-            size = None
+            return _slide_pixel_size(path)
+        if is_tiff(path):
+            return _tiff_pixel_size(path)
+        if path.suffix.lower() in PNG_SUFFIXES:
+            return _png_pixel_size(path)
     except Exception:  # a pixel size is a bonus: a file that hides it has none
         return None
+    return None
+
+
+def plausible_pixel_size(size: float | None) -> float | None:
+    """``size`` (micrometres), rounded to 6 decimals, when a microscope image can have it
+    (`PLAUSIBLE_PIXEL_SIZES`); None otherwise.
+
+    Examples
+    --------
+    >>> plausible_pixel_size(0.2500001), plausible_pixel_size(25400 / 72)  # 72 dpi
+    (0.25, None)
+    """
     low, high = PLAUSIBLE_PIXEL_SIZES
     return round(size, 6) if size is not None and low <= size <= high else None
 

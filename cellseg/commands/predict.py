@@ -119,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from cellseg.batch import counted, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import overlay_style
-    from cellseg.image_metadata import read_pixel_size
+    from cellseg.image_metadata import (
+        PLAUSIBLE_PIXEL_SIZES,
+        plausible_pixel_size,
+        recorded_pixel_size,
+    )
     from cellseg.neural_network.model import SlideCells, TrainedModel
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
@@ -153,10 +157,13 @@ def main(argv: list[str] | None = None) -> int:
             f"cellseg predict: {len(mine) - len(todo)} images already predicted in {output} "
             "with this model and these settings, skipped (--overwrite predicts them again)"
         )
-    enlarged, strengthened = {}, {}
+    enlarged, strengthened, ignored = {}, {}, {}
 
     def predict_one(path):
-        pixel_size = arguments.pixel_size or read_pixel_size(path)
+        recorded = None if arguments.pixel_size else recorded_pixel_size(path)
+        pixel_size = arguments.pixel_size or plausible_pixel_size(recorded)
+        if recorded is not None and pixel_size is None:
+            ignored[path.name] = recorded
         scale, why = arguments.scale, "--scale"
         if scale == "auto" and model.scale_for_pixel_size(pixel_size):
             scale = model.scale_for_pixel_size(pixel_size)
@@ -205,6 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "cellseg predict: haematoxylin paler than the model's training images, without "
             f"eosin, strengthened before the network (outputs show the image as it is): {listed}"
+        )
+    if ignored:
+        low, high = PLAUSIBLE_PIXEL_SIZES
+        listed = ", ".join(f"{name} {size:.3g} um" for name, size in ignored.items())
+        print(
+            f"cellseg predict: pixel sizes outside {low:g}-{high:g} um, no microscope's, "
+            f"ignored (72 dots per inch, 353 um, is many programs' default): {listed}; "
+            "--pixel-size UM gives the real one"
         )
     return code
 

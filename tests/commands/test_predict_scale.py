@@ -134,6 +134,35 @@ def test_counts_say_how_much_a_pale_counterstain_was_strengthened(cellseg, tmp_p
     assert re.search(r": pale\.png x[\d.]+$", line) and "dark.png" not in line
 
 
+def test_a_pixel_size_no_microscope_gives_is_ignored_in_one_line(cellseg, models, tmp_path):
+    """72 dots per inch (353 um), what many programs record whatever the picture, says
+    nothing of a microscope image's magnification: predict ignores it and says so in one
+    line naming the files (a PNG's pHYs, a TIFF's resolution tags); a real one is used."""
+    import tifffile
+    from PIL import Image
+
+    from cellseg.preprocessing.synthetic import synthetic_tissue
+
+    picture, _ = synthetic_tissue((96, 128), seed=1)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(picture).save(folder / "screen.png", dpi=(72, 72))
+    Image.fromarray(picture).save(folder / "scope.png", dpi=(101600, 101600))  # 0.25 um
+    tifffile.imwrite(folder / "saved.tif", picture, resolution=(72, 72), resolutionunit="INCH")
+    output = tmp_path / "out"
+    result = cellseg("predict", models / "first", folder, "--output", output, "--scale", "1")
+    assert result.code == 0, result.err
+    [line] = [line for line in result.out.splitlines() if "no microscope's" in line]
+    assert "saved.tif 353 um" in line and "screen.png 353 um" in line
+    assert "scope.png" not in line and "--pixel-size" in line
+    sizes = {row["image"]: row["pixel_size"] for row in read_csv(output / "counts.csv")}
+    assert sizes["scope.png"] == "0.25" and not sizes["screen.png"] and not sizes["saved.tif"]
+    given = cellseg(
+        "predict", models / "first", folder, "--output", tmp_path / "given", "--pixel-size", "0.5"
+    )
+    assert given.code == 0, given.err
+    assert "no microscope's" not in given.out  # --pixel-size is the user's word
+
 def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_path, monkeypatch):
     """A TIFF predicted region by region: one scale for the slide, which predict reports."""
     import tifffile
