@@ -3,8 +3,9 @@
 By default the MoNuSeg images held out from the default model's training
 (scripts/default_model/held_out_images.txt) in ../shared/datasets/monuseg/train, with their
 exact labels; ``--images DIR --labels DIR`` gives each PNG of DIR with its namesake labels
-instead. `default_vs_classical.py`, `error_sources.py`, `prediction_views.py` and
-`stain_robustness.py` import from here; run as a script, it lists the pairs it finds:
+instead. `default_vs_classical.py`, `error_sources.py`, `prediction_views.py`,
+`separation.py` and `stain_robustness.py` import from here (the model's validation images
+too, `validation_pairs`); run as a script, it lists the pairs it finds:
 
     python benchmarks/held_out.py [--images DIR --labels DIR]
 """
@@ -42,6 +43,13 @@ def held_out_pairs(images: Path | None, labels: Path | None) -> list[tuple[Path,
             if not path.is_file():
                 sys.exit(f"{_script()}: {path}: no such file")
     return pairs
+
+
+def validation_pairs(config) -> list[tuple[Path, Path]]:
+    """The validation images of a model's configuration (`ModelConfig`), by the names its
+    config.json records, in MoNuSeg."""
+    names = [entry["image"] for entry in config.training_files if entry["split"] == "validation"]
+    return [(MONUSEG / "images" / name, MONUSEG / "labels" / name) for name in names]
 
 
 def brightfield_tissue_pairs(folder: Path = DSB2018) -> list[tuple[Path, Path]]:

@@ -20,10 +20,9 @@ validation images (named in its config.json) from ../shared/datasets/monuseg/tra
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
-from held_out import MONUSEG, add_pair_arguments, held_out_pairs, load_model
+from held_out import add_pair_arguments, held_out_pairs, load_model, validation_pairs
 
 from cellseg.tensorflow_import import import_tensorflow
 
@@ -50,13 +49,6 @@ def with_networks(model, networks, flips: int):
 
     config = model.config.with_changes(test_time_flips=flips)
     return TrainedModel(networks, config, name=model.name, folder=model.folder)
-
-
-def validation_pairs(config) -> list[tuple[Path, Path]]:
-    """The validation images of a model's configuration (`ModelConfig`), by the names its
-    config.json records, in MoNuSeg."""
-    names = [entry["image"] for entry in config.training_files if entry["split"] == "validation"]
-    return [(MONUSEG / "images" / name, MONUSEG / "labels" / name) for name in names]
 
 
 def main() -> None:
