@@ -255,14 +255,23 @@ class TrainedModel:
         ``counterstain``, measured on the image when None (`counterstain_factor`; a
         slide's regions share the factor of one).
         """
-        factor = counterstain
-        if factor is None:
-            factor = counterstain_factor(image, self.config.haematoxylin)
-        shown = with_counterstain(image, factor)
+        factor, scale = self.image_settings(image, scale, counterstain)
+        labels, confidence = self._cells(with_counterstain(image, factor), scale)
+        return Cells(image, labels, scale, confidence, factor)
+
+    def image_settings(
+        self, image: np.ndarray, scale: float | str = AUTO, counterstain: float | None = None
+    ) -> tuple[float, float]:
+        """How ``image`` (or a slide's central region) goes through the network: the
+        factor its haematoxylin is strengthened by (``counterstain``, or when None
+        `counterstain_factor`'s), and the scale (``scale``; for ``"auto"``, `choose_scale`'s
+        on its central crop strengthened by that factor)."""
+        if counterstain is None:
+            counterstain = counterstain_factor(image, self.config.haematoxylin)
         if scale == AUTO:
-            scale = self.choose_scale(shown)
-        labels, confidence = self._cells(shown, float(scale))
-        return Cells(image, labels, float(scale), confidence, factor)
+            crop = central_crop(image, AUTO_SCALE_CROP)  # only the crop is strengthened
+            scale = self.choose_scale(with_counterstain(crop, counterstain))
+        return counterstain, float(scale)
 
     def choose_scale(self, image: np.ndarray) -> float:
         """The scale ``"auto"`` uses for ``image``: among `AUTO_SCALES` (40x, 20x and 10x
@@ -322,10 +331,8 @@ class TrainedModel:
         image, counterstain = read_image(path), None
         if scale == AUTO and prod(image.shape[:2]) <= REGION_MODE_PIXELS:
             # Chosen first: an image enlarged past REGION_MODE_PIXELS goes region by region.
-            # Only the crop it is chosen on strengthened: segment strengthens the image.
-            counterstain = counterstain_factor(image, self.config.haematoxylin)
-            crop = central_crop(image, AUTO_SCALE_CROP)
-            scale = size_scale = self.choose_scale(with_counterstain(crop, counterstain))
+            counterstain, scale = self.image_settings(image)
+            size_scale = scale
         if prod(image.shape[:2]) * size_scale**2 <= REGION_MODE_PIXELS:
             return self.segment(image, scale=scale, counterstain=counterstain)
         return self.segment_slide(ArrayRegions(image), scale=scale, tissue_only=tissue_only)

@@ -232,19 +232,15 @@ def plan_slide(model, source, tissue_only: bool, scale):
     resolution (the low-resolution picture blurs nuclei away): its `Tissue` (None when not
     looked for), how much its haematoxylin is strengthened
     (`cellseg.preprocessing.colour.counterstain_factor`, 1 for none), the scale (``scale``,
-    or for ``"auto"`` the one `TrainedModel.choose_scale` chooses there; 1 for a slide
+    or for ``"auto"`` the one `TrainedModel.image_settings` chooses there; 1 for a slide
     without tissue), and the regions that go through the network at that scale."""
-    from cellseg.preprocessing.colour import counterstain_factor, with_counterstain
-
     tissue = find_tissue(source) if tissue_only else None
     regions = slide_regions(source.shape, tissue)
-    auto, counterstain = scale == AUTO, 1.0
-    scale = 1.0 if auto else float(scale)
-    if regions and (auto or model.config.haematoxylin):
+    counterstain, chosen = 1.0, 1.0 if scale == AUTO else float(scale)
+    if regions and (scale == AUTO or model.config.haematoxylin):
         image = source.read(*central_region(source.shape, regions).window)
-        counterstain = counterstain_factor(image, model.config.haematoxylin)
-        if auto:
-            scale = model.choose_scale(with_counterstain(image, counterstain))
+        counterstain, chosen = model.image_settings(image, scale)
+    scale = chosen
     if scale != 1:
         regions = slide_regions(source.shape, tissue, scale)
     return tissue, regions, scale, counterstain

@@ -39,6 +39,7 @@ class Oracle(TrainedModel):
 
     def choose_scale(self, image):
         self.calls.append((image.shape, "auto"))
+        self.chosen_on = image
         return self.auto_scale
 
 
@@ -140,11 +141,13 @@ def test_auto_scale_is_chosen_once_and_regions_are_the_networks_size_at_it(
     slide = oracle.segment_slide(LabelRegions(truth), scale="auto", tissue_only=False)
     assert slide.scale == 1.5
     PredictionFiles(tmp_path, formats=("tiff",)).add("slide.tif", slide)
-    # Chosen once, on the window (region and halo) of the region at the slide's centre
-    # (rows 512-1023, columns 512-1023 of 1300 x 1700); every region found at that scale,
-    # in regions of 512 of the network's pixels with 64 of halo: 341 and 43 of the slide's.
+    # Chosen once, on the central 384 x 384 (AUTO_SCALE_CROP) of the window (region and
+    # halo: rows and columns 448-1087) of the region at the slide's centre (rows 512-1023,
+    # columns 512-1023 of 1300 x 1700); every region found at that scale, in regions of
+    # 512 of the network's pixels with 64 of halo: 341 and 43 of the slide's.
     chosen, *found = oracle.calls
-    assert chosen == ((512 + 2 * 64, 512 + 2 * 64), "auto")
+    assert chosen == ((384, 384), "auto")
+    assert np.array_equal(oracle.chosen_on, truth[448 + 128 : 448 + 512, 448 + 128 : 448 + 512])
     assert whole_slide.region_sides(1.5) == (341, 43)
     assert len(found) == whole_slide.region_count(truth.shape, 1.5) == 4 * 5
     assert {scale for _, scale in found} == {1.5}
