@@ -19,11 +19,6 @@ from pathlib import Path
 
 import pytest
 from hostile_corpus import (
-    ANNOTATION,
-    IMAGE,
-    OUTLINES,
-    PAIRED,
-    Run,
     label_image,
     random_image,
     write_bombs,
@@ -34,6 +29,7 @@ from hostile_corpus import (
     write_good_tiles,
     write_hostile_tiles,
 )
+from hostile_entries import ANNOTATION, IMAGE, OUTLINES, PAIRED, Run
 
 #: Address space of a command run under a memory limit: Python with numpy, scipy and
 #: imagecodecs (and TensorFlow, for predict) takes about 0.4 to 1 GB of it before reading.

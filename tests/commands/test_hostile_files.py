@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from hostile_corpus import Run
+from hostile_entries import Run
 
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
