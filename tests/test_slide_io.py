@@ -302,6 +302,23 @@ def test_the_label_pyramid_is_an_ome_tiff_at_the_slides_pixel_size(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "labels.tif"]  # no level left behind
 
 
+def test_glass_in_the_label_pyramid_reads_back_as_zeros_at_every_level(tmp_path):
+    """Tiles and whole bands of glass (no cell) are written without compressing each one;
+    the pyramid reads back exactly, cells and glass, at every level."""
+    labels = np.zeros((2400, 1900), np.uint32)
+    labels[300:420, 500:1300] = np.arange(1, 120 * 800 + 1).reshape(120, 800)  # one band
+    labels[1790:1800, 1880:] = 7  # the corner of the last column of tiles, padded
+    bands = (labels[top : top + LABEL_TILE] for top in range(0, 2400, LABEL_TILE))
+    write_label_pyramid(tmp_path / "labels.tif", labels.shape, bands)
+    with tifffile.TiffFile(tmp_path / "labels.tif") as tiff:
+        levels = tiff.series[0].levels
+        assert [level.shape for level in levels] == [(2400, 1900), (1200, 950), (600, 475)]
+        for level, factor in zip(levels, (1, 2, 4), strict=True):
+            assert np.array_equal(level.asarray(), labels[::factor, ::factor])
+        sizes = tiff.pages[0].databytecounts
+        assert len(set(sizes)) < len(sizes) / 2  # most tiles are the one tile of glass
+
+
 def test_the_label_pyramid_is_written_without_holding_the_slide(tmp_path):
     """A 4096 x 4096 slide's labels (64 MB) are written holding a few bands at a time."""
     rows = columns = 4096
