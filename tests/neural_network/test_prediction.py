@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cellseg.neural_network.prediction as prediction
 from cellseg.neural_network.architectures import unet, with_normalisation
@@ -100,3 +102,19 @@ def test_auto_scale_takes_the_scale_the_network_is_surest_of():
     # Still too small at 2, the training size at 4: a 10x image goes straight to 4.
     ten_x = [trial(1, 20, 0.97, 30), trial(2, 60, 0.95, 120), trial(4, 90, 0.94, 480)]
     assert prediction.choose_scale(ten_x, 500.0) == 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40), st.integers(1, 40), st.sampled_from([2, 4, 1.5, 0.5]), st.integers(0, 99)
+)
+def test_enlarging_gives_skimages_pixels_bit_for_bit(rows, columns, scale, seed):
+    """20x and 10x images enlarged 2x and 4x axis by axis, the fast way, get exactly the
+    pixels `skimage.transform.resize` gives (which the other scales still use)."""
+    from skimage.transform import resize
+
+    image = np.random.default_rng(seed).integers(0, 256, (rows, columns, 3), dtype=np.uint8)
+    shape = (max(1, round(rows * scale)), max(1, round(columns * scale)))
+    reference = resize(image, shape, order=1, preserve_range=True, anti_aliasing=scale < 1)
+    expected = np.clip(np.rint(reference), 0, 255).astype(np.uint8)
+    assert np.array_equal(prediction.enlarged(image, scale), expected)
