@@ -180,7 +180,9 @@ def _write_geojson_slide(folder: Path, slide: SlideResult, *, zipped: bool = Fal
 
     def write(temporary: Path) -> None:
         with open(temporary, "wb") as raw:
-            packed = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if zipped else raw
+            # The name gunzip restores is the result's, not the temporary file's.
+            unpacked = f"{slide.stem}.geojson"
+            packed = gzip.GzipFile(unpacked, "wb", fileobj=raw, mtime=0) if zipped else raw
             with packed, io.TextIOWrapper(packed, encoding="utf-8") as file:
                 file.write('{"type":"FeatureCollection","features":[')
                 first = True

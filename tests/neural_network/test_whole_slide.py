@@ -304,6 +304,8 @@ def test_a_slides_geojson_is_simplified_and_gzipped_and_sizes_in_micrometres(
     text = (tmp_path / "blank.geojson").read_bytes()
     assert gzip.decompress((tmp_path / "blank.geojson.gz").read_bytes()) == text
     assert (tmp_path / "blank.geojson.gz").stat().st_size < len(text) / 3
+    header = (tmp_path / "blank.geojson.gz").read_bytes()[:40]  # gunzip's name, no temporary
+    assert header[3] & 8 and header[10:].split(b"\0")[0] == b"blank.geojson"
     features = json.loads(text)["features"]
     labels = read_image(tmp_path / "blank_labels.tif")
     assert len(features) == labels.max() > 100
