@@ -42,10 +42,12 @@ def cell_polygons(labels: np.ndarray, *, tolerance: float = TOLERANCE) -> dict[i
     from skimage.measure import find_contours
 
     polygons = {}
+    padded = np.pad(labels, 1)  # once: each cell's box one pixel wider, not each padded
     for cell, box in enumerate(ndi.find_objects(labels), start=1):
         if box is None:
             continue
-        mask = np.pad(labels[box] == cell, 1).astype(np.float32)
+        wider = tuple(slice(side.start, side.stop + 2) for side in box)
+        mask = (padded[wider] == cell).astype(np.float32)
         contours = find_contours(mask, 0.5)
         if not contours:
             continue
