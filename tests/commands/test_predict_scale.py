@@ -163,6 +163,7 @@ def test_a_pixel_size_no_microscope_gives_is_ignored_in_one_line(cellseg, models
     assert given.code == 0, given.err
     assert "no microscope's" not in given.out  # --pixel-size is the user's word
 
+
 def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_path, monkeypatch):
     """A TIFF predicted region by region: one scale for the slide, which predict reports."""
     import tifffile
