@@ -114,27 +114,18 @@ def shape_split(labels: np.ndarray, cell_area: float, area: float, solidity: flo
 def cells(model, output: np.ndarray, rule: str | None = None, **settings) -> np.ndarray:
     """The model's cells of a 3-class ``output``, split by ``rule`` (None: as the model
     finds them), then those under its minimum confidence left out (`TrainedModel.find_cells`)."""
-    from skimage.segmentation import relabel_sequential
-
-    from cellseg.neural_network.targets import get_target
-    from cellseg.postprocessing.confidence import cell_scores
-
     thresholds: Thresholds = model.thresholds
+    markers = None
     if rule == "cores":
         smoothed = ndi.gaussian_filter(output, (thresholds.smoothing,) * 2 + (0,))
         mask = smoothed[..., 1] + smoothed[..., 2] > thresholds.foreground
         markers = deeper_cores(
             smoothed[..., 1], mask, thresholds.seed, settings["levels"], settings["piece"]
         )
-        labels = cells_from_classes(output, thresholds, markers=markers)
-    else:
-        labels = cells_from_classes(output, thresholds)
+    labels = cells_from_classes(output, thresholds, markers=markers)
     if rule == "shape":
         labels = shape_split(labels, model.config.cell_area, **settings)
-    probability = get_target(model.target).cell_probability(output)
-    confidence = model.config.calibration.confidence(cell_scores(probability, labels))
-    kept = np.concatenate([[False], confidence >= thresholds.min_confidence])
-    return relabel_sequential(np.where(kept[labels], labels, 0))[0]
+    return model.find_cells(output, labels=labels)[0]
 
 
 def described(settings: dict) -> str:

@@ -221,18 +221,14 @@ class TrainedModel:
         """Cells (labels) from an output of this model's networks, with its thresholds."""
         return self.find_cells(output, thresholds)[0]
 
-    def find_cells(self, output: np.ndarray, thresholds: Thresholds | None = None):
-        """Cells from an output of this model's networks, and their confidences; those
-        below the thresholds' ``min_confidence`` are left out, the others numbered 1..N.
-
-        Returns
-        -------
-        (ndarray of int32, ndarray of float64)
-            The labels, and the confidence of cells 1..N.
-        """
+    def find_cells(self, output: np.ndarray, thresholds: Thresholds | None = None, *, labels=None):
+        """The cells of an output of this model's networks, numbered 1..N, and their
+        confidences (ndarrays of int32 and float64); cells below the thresholds'
+        ``min_confidence`` are left out. ``labels``: cells already found in ``output``
+        another way (a benchmark's rule), to be scored and left out alike."""
         thresholds = thresholds or self.thresholds
         record = get_target(self.target)
-        labels = record.decode(output, thresholds)
+        labels = record.decode(output, thresholds) if labels is None else labels
         scores = cell_scores(record.cell_probability(output), labels)
         confidence = self.config.calibration.confidence(scores)
         if thresholds.min_confidence > 0 and confidence.size:
