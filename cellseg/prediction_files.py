@@ -292,7 +292,8 @@ class PredictionFiles:
                 table.writeheader()
                 for measured, marks in batches:
                     for index, cell in enumerate(measured):
-                        row = {"image": name, **vars(cell)}  # asdict deep-copies: 1 s a 60k cells
+                        # vars: asdict deep-copies, a second per 60,000 cells
+                        row = {"image": name, **vars(cell)}
                         if pixel_size:
                             row["area_um2"] = round(cell.area * pixel_size**2, 4)
                             row["perimeter_um"] = round(cell.perimeter * pixel_size, 4)

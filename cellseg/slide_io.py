@@ -350,9 +350,8 @@ def write_label_pyramid(
 
 
 def _band_tiles(band: np.ndarray, columns: int) -> Iterator[bytes]:
-    """A band's tiles, left to right (the last ones padded with zeros), zlib-compressed as
-    the TIFF stores them: a tile of glass, with no cell, is compressed once for the whole
-    slide, not once per tile (most of a slide's tiles, and most of the time it took)."""
+    """A band's tiles, left to right (the last padded with zeros), zlib-compressed as the
+    TIFF stores them; a tile of glass (most of a slide's) is compressed once for all."""
     for column in range(0, columns, LABEL_TILE):
         part = band[:, column : column + LABEL_TILE]
         if not part.any():
@@ -360,10 +359,11 @@ def _band_tiles(band: np.ndarray, columns: int) -> Iterator[bytes]:
             continue
         tile = np.zeros((LABEL_TILE, LABEL_TILE), np.uint32)
         tile[: part.shape[0], : part.shape[1]] = part
-        yield zlib.compress(tile.tobytes(), 6)
+        yield zlib.compress(tile, _TILE_LEVEL)
 
 
-_EMPTY_TILE = zlib.compress(bytes(4 * LABEL_TILE * LABEL_TILE), 6)
+_TILE_LEVEL = 6  #: zlib's level for the label TIFF's tiles, as tifffile's ``zlib``
+_EMPTY_TILE = zlib.compress(bytes(4 * LABEL_TILE * LABEL_TILE), _TILE_LEVEL)
 
 
 class _Bands:
