@@ -162,8 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     def predict_one(path):
         recorded = None if arguments.pixel_size else recorded_pixel_size(path)
         pixel_size = arguments.pixel_size or plausible_pixel_size(recorded)
-        if recorded is not None and pixel_size is None:
-            ignored[path.name] = recorded
         scale, why = arguments.scale, "--scale"
         if scale == "auto" and model.scale_for_pixel_size(pixel_size):
             scale = model.scale_for_pixel_size(pixel_size)
@@ -180,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             enlarged[path.name] = (found.scale, why)
         if found.counterstain != 1:
             strengthened[path.name] = found.counterstain
+        if recorded is not None and pixel_size is None:  # only of images that were read
+            ignored[path.name] = recorded
         try:
             results.add(path.name, found, pixel_size=pixel_size, progress=progress)
         finally:

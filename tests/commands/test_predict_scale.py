@@ -162,6 +162,16 @@ def test_a_pixel_size_no_microscope_gives_is_ignored_in_one_line(cellseg, models
     )
     assert given.code == 0, given.err
     assert "no microscope's" not in given.out  # --pixel-size is the user's word
+    broken = tmp_path / "broken"  # a file cut after its pHYs fails, and is not listed
+    broken.mkdir()
+    cut = (folder / "screen.png").read_bytes()[:300]
+    (broken / "cut.png").write_bytes(cut)
+    (broken / "screen.png").write_bytes((folder / "screen.png").read_bytes())
+    failed = cellseg("predict", models / "first", broken, "--output", tmp_path / "b")
+    assert failed.code == 1 and f"{broken / 'cut.png'}: truncated" in failed.err
+    [line] = [line for line in failed.out.splitlines() if "no microscope's" in line]
+    assert "screen.png 353 um" in line and "cut.png" not in line
+    assert (broken / "cut.png").read_bytes() == cut
 
 
 def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_path, monkeypatch):
