@@ -2,7 +2,7 @@
 
 Each `OutputFormat` has two writers: one for an image held whole (`Cells`), which writes
 its files at once, and one for a slide, which reads its regions back from where they were
-kept as they were found (`SlideResult`, `cellseg.slide_io.RegionStore`) and streams them
+kept as they were found (`SlideResult`, `cellseg.slide_outputs.RegionStore`) and streams them
 into its files, holding a band of labels or one region's cells at a time, never the slide.
 Adding a format is one entry of `FORMATS`.
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from cellseg.atomic_write import write_atomically, write_bytes_atomically
 from cellseg.image_io import write_image
-from cellseg.slide_io import write_label_pyramid
+from cellseg.slide_outputs import write_label_pyramid
 
 #: JSON without the spaces after commas and colons: a tenth smaller.
 _COMPACT = (",", ":")
@@ -79,7 +79,7 @@ class SlideResult:
         kept), and one positive flag each (None without a DAB threshold).
     label_bands : callable
         ``label_bands()`` iterates over the slide's labels in bands of
-        `cellseg.slide_io.LABEL_TILE` rows, top to bottom.
+        `cellseg.slide_outputs.LABEL_TILE` rows, top to bottom.
     """
 
     stem: str

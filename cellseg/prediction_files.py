@@ -165,7 +165,7 @@ class PredictionFiles:
         its finished regions again; then write its files from them, and its tissue mask
         ``<stem>_tissue.png``, and remove the folder."""
         from cellseg.postprocessing.geojson import region_rings
-        from cellseg.slide_io import RegionStore
+        from cellseg.slide_outputs import RegionStore
 
         self._claim(name)
         outlines = any(FORMATS[format_name].outlines for format_name in self.formats)

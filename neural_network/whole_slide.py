@@ -21,7 +21,7 @@ from math import ceil, floor
 import numpy as np
 
 from cellseg.neural_network.prediction import AUTO
-from cellseg.slide_io import LABEL_TILE
+from cellseg.slide_outputs import LABEL_TILE
 
 #: Context read around each region, in the network's pixels: wider than any cell (16 um
 #: at 0.25 um), and as much as the tiles of a large image share

@@ -24,14 +24,8 @@ from cellseg.image_metadata import read_pixel_size
 from cellseg.neural_network.model import TrainedModel
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.preprocessing.synthetic import synthetic_tissue
-from cellseg.slide_io import (
-    LABEL_TILE,
-    OpenSlideRegions,
-    RegionStore,
-    TiffRegions,
-    open_slide,
-    write_label_pyramid,
-)
+from cellseg.slide_io import OpenSlideRegions, TiffRegions, open_slide
+from cellseg.slide_outputs import LABEL_TILE, RegionStore, write_label_pyramid
 
 GLASS = (238, 236, 240)
 

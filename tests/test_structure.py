@@ -28,6 +28,7 @@ OUTPUT_WRITERS = (
     "cellseg.output_formats",
     "cellseg.prediction_files",
     "cellseg.slide_io",
+    "cellseg.slide_outputs",
     "cellseg.postprocessing.geojson",
 )
 #: Modules whose examples need nothing but numpy, scipy and scikit-image.

@@ -21,7 +21,8 @@ from cellseg.neural_network.prediction import WHOLE_IMAGE_PIXELS
 from cellseg.postprocessing.geojson import cell_polygons
 from cellseg.prediction_files import PredictionFiles
 from cellseg.preprocessing.synthetic import synthetic_tissue
-from cellseg.slide_io import LABEL_TILE, ArrayRegions, TiffRegions, open_slide
+from cellseg.slide_io import ArrayRegions, TiffRegions, open_slide
+from cellseg.slide_outputs import LABEL_TILE
 
 
 class Oracle(TrainedModel):
