@@ -116,6 +116,20 @@ def is_tiff(path) -> bool:
     return Path(path).suffix.lower() in TIFF_SUFFIXES
 
 
+#: The first bytes of a TIFF and a BigTIFF, little- and big-endian.
+TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def holds_tiff(path) -> bool:
+    """Whether the file at ``path`` is a TIFF by its first bytes, whatever its suffix (an
+    Aperio ``.svs`` is one); False when it cannot be read."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(4) in TIFF_SIGNATURES
+    except OSError:
+        return False
+
+
 def write_image(path, image: np.ndarray, *, overwrite: bool = False) -> bool:
     """Write an image atomically; the format follows the file's suffix.
 

@@ -8,7 +8,7 @@ import struct
 from pathlib import Path
 
 from cellseg.errors import file_error
-from cellseg.image_io import PNG_SUFFIXES, SLIDE_SUFFIXES, is_tiff
+from cellseg.image_io import PNG_SUFFIXES, SLIDE_SUFFIXES, holds_tiff, is_tiff
 from cellseg.image_limits import decoding
 
 #: Pixel sizes, in micrometres, that a microscope image can have: a file recording another
@@ -86,11 +86,19 @@ def _tiff_pixel_size(path: Path) -> float | None:
 
 
 def _slide_pixel_size(path: Path) -> float | None:
+    """OpenSlide's ``openslide.mpp-x``; for a TIFF-based slide it has none for (a
+    single-level ``.svs`` OpenSlide takes for a plain TIFF, or one it does not read),
+    what the TIFF records (`_tiff_pixel_size`: Aperio's ``MPP``...)."""
     import openslide
 
-    with openslide.OpenSlide(path) as slide:
-        size = slide.properties.get(openslide.PROPERTY_NAME_MPP_X)
-    return float(size) if size else None
+    try:
+        with openslide.OpenSlide(path) as slide:
+            size = slide.properties.get(openslide.PROPERTY_NAME_MPP_X)
+    except (openslide.OpenSlideError, OSError):
+        size = None
+    if size:
+        return float(size)
+    return _tiff_pixel_size(path) if holds_tiff(path) else None
 
 
 def _png_pixel_size(path: Path) -> float | None:

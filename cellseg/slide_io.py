@@ -4,7 +4,8 @@ A slide source gives windows of a slide as uint8 (``read(top, left, bottom, righ
 or grey for a grey slide), its ``shape`` (rows, columns), a picture of it many times
 smaller (``low_resolution``, for the tissue mask) and ``close()``. `open_slide` chooses
 one by the file's suffix, then its content: `TiffRegions` reads TIFF, BigTIFF and OME-TIFF
-through tifffile's zarr store (only the tiles or strips a window touches);
+through tifffile's zarr store (only the tiles or strips a window touches), and scanners'
+files that OpenSlide does not take but tifffile does (an untiled ``.svs``);
 `OpenSlideRegions` reads the scanners' formats through OpenSlide (`SLIDE_SUFFIXES`, and
 TIFFs that tifffile cannot read); `ArrayRegions` an image already in memory. What is found
 in them is kept and written by `cellseg.slide_outputs`.
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from cellseg.errors import CellsegError, file_error
-from cellseg.image_io import SLIDE_SUFFIXES, is_tiff
+from cellseg.image_io import SLIDE_SUFFIXES, holds_tiff, is_tiff
 from cellseg.image_limits import decoding
 from cellseg.preprocessing.colour import significant_bits, to_8_bit
 
@@ -161,7 +162,12 @@ def open_slide(path):
     if not path.is_file():
         raise file_error(path, "no such file" if not path.exists() else "is not a file")
     if path.suffix.lower() in SLIDE_SUFFIXES:
-        return OpenSlideRegions(path)
+        try:
+            return OpenSlideRegions(path)
+        except CellsegError:
+            if not holds_tiff(path):
+                raise
+            return TiffRegions(path)  # one OpenSlide does not take, such as an untiled .svs
     if not is_tiff(path):
         return ArrayRegions(read_image(path))
     try:

@@ -308,10 +308,9 @@ class TrainedModel:
 
     def segment_file(self, path, *, scale: float | str = AUTO, tissue_only: bool = True):
         """Find the cells of an image or slide file: `Cells` when it is held whole,
-        `SlideCells` (`segment_slide`) for a slide: a scanner's format
-        (`cellseg.image_io.SLIDE_SUFFIXES`), a pyramidal TIFF, or any image past
-        `REGION_MODE_PIXELS` at that scale (``"auto"``'s, chosen first, for an image below
-        it at 1)."""
+        `SlideCells` (`segment_slide`) for a slide (`cellseg.image_io.SLIDE_SUFFIXES`, even
+        an untiled one), a pyramidal TIFF, or any image past `REGION_MODE_PIXELS` at that
+        scale (``"auto"``'s, chosen first, for an image below it at 1)."""
         from cellseg.errors import CellsegError
         from cellseg.image_io import SLIDE_SUFFIXES, is_tiff, read_image
         from cellseg.slide_io import ArrayRegions, TiffRegions, open_slide
@@ -324,8 +323,9 @@ class TrainedModel:
                 if not is_tiff(path):
                     raise  # else read whole: read_image says what is wrong, or reads it
         if source is not None:
-            pyramid = not isinstance(source, TiffRegions) or len(source.level_shapes) > 1
-            if pyramid or prod(source.shape) * size_scale**2 > REGION_MODE_PIXELS:
+            plain = is_tiff(path) and isinstance(source, TiffRegions)  # no scanner's file
+            large = prod(source.shape) * size_scale**2 > REGION_MODE_PIXELS
+            if not plain or len(source.level_shapes) > 1 or large:
                 return self.segment_slide(source, scale=scale, tissue_only=tissue_only)
             source.close()
         image, counterstain = read_image(path), None

@@ -180,6 +180,34 @@ def test_an_aperio_slide_is_read_through_openslide_with_its_pixel_size(picture, 
     assert read_pixel_size(tmp_path / "scan.svs") == 0.499
 
 
+def single_level_svs(path, image, mpp, *, tiled=True):
+    """An ``.svs`` of one level, as tifffile writes one with an Aperio description and no
+    pyramid: OpenSlide takes a tiled one for a plain TIFF, and refuses an untiled one."""
+    rows, columns = image.shape[:2]
+    description = (
+        f"Aperio Image Library v12.0.15\r\n{columns}x{rows} [0,0 {columns}x{rows}] (256x256) "
+        f"RAW/RGB|AppMag = {round(10 / mpp)}|MPP = {mpp}"
+    )
+    tiles = {"tile": (256, 256)} if tiled else {}
+    tifffile.imwrite(
+        path, image, description=description, photometric="rgb", metadata=None, **tiles
+    )
+
+
+@pytest.mark.parametrize("tiled", [True, False])
+def test_a_single_level_svs_is_read_with_its_pixel_size(picture, tmp_path, tiled):
+    """Its pixel size from its Aperio ``MPP`` (OpenSlide gives none for it), its pixels
+    through OpenSlide when tiled, through tifffile when not."""
+    path = tmp_path / "scan.svs"
+    single_level_svs(path, picture, 0.5, tiled=tiled)
+    source = open_slide(path)
+    assert isinstance(source, OpenSlideRegions if tiled else TiffRegions)
+    assert source.shape == (700, 1000)
+    assert np.array_equal(source.read(100, 200, 400, 650), picture[100:400, 200:650])
+    source.close()
+    assert read_pixel_size(path) == 0.5
+
+
 def test_a_hamamatsu_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
     ndpi_slide(tmp_path / "scan.ndpi", picture, 0.2265)
     source = open_slide(tmp_path / "scan.ndpi")
@@ -256,6 +284,7 @@ def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pi
         ("picture.mrxs", "png"),  # a PNG named as a MIRAX slide
         ("scan.mrxs", "mirax without its index"),
         ("broken.tif", b"II*\x00" + b"\xff" * 40),
+        ("broken.svs", b"II*\x00" + b"\xff" * 40),  # a TIFF neither library reads
     ],
 )
 def test_an_unreadable_slide_is_one_line_naming_it(picture, tmp_path, name, content):

@@ -10,12 +10,12 @@ import pytest
 import tifffile
 from skimage.measure import label
 from tables import read_csv
-from test_slide_io import aperio_slide, tissue_slide
+from test_slide_io import aperio_slide, single_level_svs, tissue_slide
 
 import cellseg.neural_network.whole_slide as whole_slide
 from cellseg.image_io import read_image
 from cellseg.metrics import aggregated_jaccard_index, count_objects
-from cellseg.neural_network.model import Cells, TrainedModel
+from cellseg.neural_network.model import Cells, SlideCells, TrainedModel
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.prediction import WHOLE_IMAGE_PIXELS
 from cellseg.postprocessing.geojson import cell_polygons
@@ -237,6 +237,22 @@ def test_glass_never_goes_through_the_network(small_regions, blank_slide, tmp_pa
     assert mask.shape == (125, 150) and 0.27 < mask.mean() < 0.4  # 16 times smaller
     assert mask[::-1, ::-1][:20, :20].sum() == 0 and mask[55:70, 65:85].all()
     assert not (tmp_path / "all" / "blank_tissue.png").exists()
+
+
+@pytest.mark.parametrize("tiled", [True, False])
+def test_a_small_single_level_svs_is_found_as_a_slide(small_regions, tmp_path, tiled):
+    """A scanner's file is a slide whatever its size and layout: an ``.svs`` of one small
+    level, untiled (tifffile reads it, not OpenSlide) or tiled, goes region by region with
+    its tissue mask, where a plain TIFF of that size would be read whole."""
+    image, _, _ = tissue_slide((600, 700), tissue=0.5, seed=4)
+    single_level_svs(tmp_path / "scan.svs", image, 0.5, tiled=tiled)
+    model = DarkCells()
+    slide = model.segment_file(tmp_path / "scan.svs", scale=2)
+    assert isinstance(slide, SlideCells) and slide.tissue is not None and slide.scale == 2
+    results(tmp_path / "out").add("scan.svs", slide)
+    labels = read_image(tmp_path / "out" / "scan_labels.tif")
+    assert labels.shape == (600, 700) and labels.max() > 20
+    assert (tmp_path / "out" / "scan_tissue.png").exists()
 
 
 def test_a_slide_without_tissue_has_no_cells(small_regions, tmp_path):
