@@ -33,7 +33,6 @@ from cellseg.neural_network.prediction import (
     enlarged,
     network_output,
     rescaled,
-    trial_flips,
 )
 from cellseg.neural_network.targets import get_target, tune_thresholds
 from cellseg.postprocessing.confidence import cell_scores
@@ -267,20 +266,17 @@ class TrainedModel:
             counterstain = counterstain_factor(image, self.config.haematoxylin)
         if scale == AUTO:
             crop = central_crop(image, AUTO_SCALE_CROP)  # only the crop is strengthened
-            flips = trial_flips(image.shape, crop.shape, self.config.test_time_flips)
-            scale = self.choose_scale(with_counterstain(crop, counterstain), flips=flips)
+            scale = self.choose_scale(with_counterstain(crop, counterstain))
         return counterstain, float(scale)
 
-    def choose_scale(self, image: np.ndarray, *, flips: int | None = None) -> float:
+    def choose_scale(self, image: np.ndarray) -> float:
         """The scale ``"auto"`` uses for ``image``: among `AUTO_SCALES` (40x, 20x and 10x
         images for a model trained at 40x), the one at which the network is surest of the
-        cells it finds on the image's central crop (`choose_scale`), seen in ``flips``
-        views (`trial_flips`'s when None)."""
+        cells it finds on the image's central crop (`choose_scale`)."""
         crop = as_rgb(central_crop(image, AUTO_SCALE_CROP))
-        flips = flips or trial_flips(image.shape, crop.shape, self.config.test_time_flips)
         trials = []
         for scale in AUTO_SCALES:
-            output = self.output(enlarged(crop, scale), flips=flips)
+            output = self.output(enlarged(crop, scale))
             record = get_target(self.target)
             labels = record.decode(output, self.thresholds)
             scores = cell_scores(record.cell_probability(output), labels)

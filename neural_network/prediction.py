@@ -97,21 +97,6 @@ AUTO_SCALE_CROP = 384
 AUTO_SCALE_MIN_CELLS = 10
 
 
-def trial_flips(image_shape, crop_shape, flips: int) -> int:
-    """The network's views of each of ``auto``'s trials: one of a crop of a larger image,
-    where they only choose the scale (the same scales as with two views on the demo image,
-    its half-size copy and the held-out images of `benchmarks/counts.py`, in half the
-    time), and the model's ``flips`` of an image no larger than the crop, whose chosen
-    trial's output can then be the image's own (the browser page keeps it).
-
-    Examples
-    --------
-    >>> trial_flips((1000, 1000, 3), (384, 384, 3), 2), trial_flips((256, 320), (256, 320), 2)
-    (1, 2)
-    """
-    return flips if tuple(image_shape[:2]) == tuple(crop_shape[:2]) else 1
-
-
 @dataclass(frozen=True)
 class ScaleTrial:
     """The cells found on a crop at one scale: how many, how sure the network was of them

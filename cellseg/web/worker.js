@@ -130,18 +130,15 @@ async function segmentFile(session, settings, data, progress) {
 }
 
 /** The scale "auto" chooses for an image (TrainedModel.choose_scale): trials on its central
- *  crop enlarged by each of AUTO_SCALES in turn, until one decides; the crop of a larger
- *  image seen once, an image no larger than the crop in the model's views (trial_flips),
- *  and the trials' outputs kept as the image's own. */
+ *  crop enlarged by each of AUTO_SCALES in turn, until one decides. */
 async function chooseScaleOf(session, settings, rgba, rows, columns, cache, progress) {
   const crop = centralCrop(rgba, rows, columns, AUTO_SCALE_CROP);
   const whole = crop.rows === rows && crop.columns === columns;
-  const seen = whole ? settings : { ...settings, test_time_flips: 1 };
   const trials = [];
   for (const scale of AUTO_SCALES) {
     progress(`choosing the scale: trying ${scale}x`, 0.04 + 0.06 * scale);
     const big = enlarged(crop.rgba, crop.rows, crop.columns, scale);
-    const output = await networkOutput(session, seen, big.rgba, big.rows, big.columns);
+    const output = await networkOutput(session, settings, big.rgba, big.rows, big.columns);
     trials.push(trialOfOutput(scale, output.data, big.rows, big.columns, output.channels, settings));
     if (whole) cache.set(scale, output);
     if (trialsDecide(trials, settings.cell_area)) break;

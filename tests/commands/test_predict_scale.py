@@ -194,7 +194,7 @@ def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_
         cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
         return model.Cells(image, cells, 1.5 if scale == "auto" else scale)
 
-    def choose_scale(self, image, *, flips=None):
+    def choose_scale(self, image):
         chosen.append("auto")
         return 1.5
 
@@ -240,7 +240,7 @@ def test_auto_scale_is_chosen_before_an_image_is_held_whole(cellseg, models, tmp
         cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
         return model.Cells(image, cells, scale)
 
-    def choose_scale(self, image, *, flips=None):
+    def choose_scale(self, image):
         chosen.append(image.shape[:2])
         return 2.0
 

@@ -80,33 +80,6 @@ def test_flip_averaging_turns_mirrored_hover_offsets_back(flips):
     assert np.abs(unsigned[..., 3:]).max() < 1e-6 < np.abs(plain[..., 3:]).max()
 
 
-@pytest.mark.parametrize("side", [prediction.AUTO_SCALE_CROP, 200, 1000])
-def test_auto_scale_trials_see_a_crop_once_and_a_small_image_as_the_model_does(monkeypatch, side):
-    """The trials only choose the scale on a crop of a larger image: one view each. An
-    image no larger than the crop is seen in the model's views, as its own prediction is
-    (the page keeps the chosen trial's output as the image's)."""
-    from cellseg.neural_network.model import TrainedModel
-    from cellseg.neural_network.model_config import ModelConfig
-
-    model = TrainedModel([], ModelConfig(test_time_flips=4))
-    asked = []
-
-    def output(image, flips):
-        asked.append((image.shape[:2], flips))
-        background = np.zeros((*image.shape[:2], 3), np.float32)
-        background[..., 0] = 1
-        return background  # no cell at any scale: every trial is made
-
-    monkeypatch.setattr(model, "output", output)
-    image = np.full((side, side + 1, 3), 200, np.uint8)
-    assert model.image_settings(image) == (1.0, 1.0)
-    crop = min(side, prediction.AUTO_SCALE_CROP)
-    seen = 4 if side < prediction.AUTO_SCALE_CROP else 1
-    assert asked == [
-        ((crop * s, min(side + 1, prediction.AUTO_SCALE_CROP) * s), seen) for s in (1, 2, 4)
-    ]
-
-
 def test_auto_scale_takes_the_scale_the_network_is_surest_of():
     trial = prediction.ScaleTrial
     surest_at_two = [trial(1, 60, 0.95, 300), trial(2, 170, 0.96, 420), trial(4, 350, 0.95, 340)]

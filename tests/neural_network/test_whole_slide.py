@@ -38,9 +38,9 @@ class Oracle(TrainedModel):
         chosen = self.auto_scale if scale == "auto" else scale
         return Cells(image, label(image, background=0, connectivity=1).astype(np.int32), chosen)
 
-    def choose_scale(self, image, *, flips=None):
+    def choose_scale(self, image):
         self.calls.append((image.shape, "auto"))
-        self.chosen_on, self.chosen_flips = image, flips
+        self.chosen_on = image
         return self.auto_scale
 
 
@@ -149,7 +149,6 @@ def test_auto_scale_is_chosen_once_and_regions_are_the_networks_size_at_it(
     chosen, *found = oracle.calls
     assert chosen == ((384, 384), "auto")
     assert np.array_equal(oracle.chosen_on, truth[448 + 128 : 448 + 512, 448 + 128 : 448 + 512])
-    assert oracle.chosen_flips == 1  # a crop of the region: the trials see it once
     assert whole_slide.region_sides(1.5) == (341, 43)
     assert len(found) == whole_slide.region_count(truth.shape, 1.5) == 4 * 5
     assert {scale for _, scale in found} == {1.5}
@@ -172,7 +171,7 @@ class Counterstains(TrainedModel):
         cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
         return Cells(image, cells, 1.0 if scale == "auto" else scale, None, counterstain)
 
-    def choose_scale(self, image, *, flips=None):
+    def choose_scale(self, image):
         return 1.0
 
 
