@@ -1,10 +1,9 @@
 """``cellseg predict`` at a scale: given, chosen from the image (``--scale auto``), or from a
-whole slide's pixel size, and slides read only where they hold tissue."""
+whole slide's pixel size (`test_predict_slides.py` reads slides in the scanners' formats)."""
 
 import re
 
 import numpy as np
-import pytest
 from tables import read_csv
 
 from cellseg.image_io import read_image
@@ -80,7 +79,9 @@ def test_auto_scale_counts_the_demo_and_its_half_size_copy_as_at_their_best_scal
     cellseg, tmp_path
 ):
     """The bundled sample looks like a 20x photo: the default (40x) model counts it best
-    enlarged 2x; its half-size copy, a 10x one, 4x. ``--scale auto`` must come within 10%."""
+    enlarged 2x; its half-size copy, a 10x one, 4x; and each saved as a JPEG too (its 1x
+    and 2x trials came within 1e-5 when seen once, not in 2 views: EXPERIMENTS.md, row 51).
+    ``--scale auto`` must come within 10%."""
     from skimage import data
     from skimage.transform import rescale
 
@@ -90,8 +91,9 @@ def test_auto_scale_counts_the_demo_and_its_half_size_copy_as_at_their_best_scal
     half = np.rint(rescale(tissue, 0.5, channel_axis=2, preserve_range=True, anti_aliasing=True))
     folder = tmp_path / "images"
     folder.mkdir()
-    write_image(folder / "tissue.png", tissue)
-    write_image(folder / "half.png", half.astype(np.uint8))
+    for name, image in (("tissue", tissue), ("half", half.astype(np.uint8))):
+        write_image(folder / f"{name}.png", image)
+        write_image(folder / f"{name}_jpeg.jpg", image)
 
     def counts(*options):
         output = tmp_path / "-".join(options or ("auto",))
@@ -103,9 +105,11 @@ def test_auto_scale_counts_the_demo_and_its_half_size_copy_as_at_their_best_scal
         }
 
     auto, at_two, at_four = counts(), counts("--scale", "2"), counts("--scale", "4")
-    assert auto["tissue.png"][1] == "2.0" and auto["half.png"][1] == "4.0"
-    for name, best in (("tissue.png", at_two), ("half.png", at_four)):
-        assert abs(auto[name][0] - best[name][0]) <= 0.1 * best[name][0], (name, auto, best)
+    assert len(auto) == 4
+    for name, (count, scale) in auto.items():
+        best = at_two if name.startswith("tissue") else at_four
+        assert scale == ("2.0" if best is at_two else "4.0"), (name, auto)
+        assert abs(count - best[name][0]) <= 0.1 * best[name][0], (name, auto, best)
 
 
 def test_counts_say_how_much_a_pale_counterstain_was_strengthened(cellseg, tmp_path):
@@ -269,132 +273,3 @@ def test_auto_scale_is_chosen_before_an_image_is_held_whole(cellseg, models, tmp
     assert result.code == 0, result.err
     assert chosen == [(300, 300)] and used == [((300, 300), 2.0)]
     assert (tmp_path / "out" / "small_labels.png").is_file()
-
-
-def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
-    cellseg, tmp_path, monkeypatch
-):
-    """A 20x Aperio slide and a 40x OME-TIFF, 70% glass, and a file that is no slide: each
-    slide is enlarged by its pixel size against the default model's (0.25 um), only its
-    tissue goes through the network, and its results are at its scale; the broken one is
-    one line naming it."""
-    import gzip
-    import json
-
-    import tifffile
-    from skimage.measure import label
-    from test_slide_io import aperio_slide, ome_slide, tissue_slide
-
-    import cellseg.neural_network.model as model
-    import cellseg.neural_network.whole_slide as whole_slide
-
-    monkeypatch.setattr(whole_slide, "REGION", 512)
-    monkeypatch.setattr(whole_slide, "HALO", 64)
-    windows = []
-
-    def segment(self, image, *, scale="auto", counterstain=None):
-        """Dark cells, the same at any scale."""
-        windows.append((image.size // 3, scale))
-        cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
-        return model.Cells(image, cells, scale)
-
-    monkeypatch.setattr(model.TrainedModel, "segment", segment)
-    image, _, _ = tissue_slide((1500, 1800), tissue=0.3, seed=2)
-    slides = tmp_path / "slides"
-    slides.mkdir()
-    aperio_slide(slides / "twenty.svs", image, 0.5)
-    ome_slide(slides / "forty.tif", image, 0.25)
-    (slides / "broken.ndpi").write_bytes(b"no slide at all")
-    out = tmp_path / "out"
-    result = cellseg(
-        "predict", "default", slides, "--output", out, "--format", "tiff", "geojson.gz"
-    )
-    assert result.code == 1
-    errors = [line for line in result.err.splitlines() if ": error: " in line]
-    assert len(errors) == 1 and str(slides / "broken.ndpi") in errors[0]
-    assert (
-        "twenty.svs: 1800 x 1500 pixels of 0.5 um, scale 2 (0.5 um pixels, the model's 0.25)"
-        in result.out
-    )
-    assert "forty.tif: 1800 x 1500 pixels of 0.25 um, scale 1 (0.25 um pixels" in result.out
-    assert re.search(
-        r"twenty\.svs: .*; tissue in (\d+) of 48 regions \(3\d% of the slide", result.out
-    )
-    assert {scale for _, scale in windows} == {1.0, 2.0}
-    counts = {row["image"]: row for row in read_csv(out / "counts.csv")}
-    assert (counts["twenty.svs"]["scale"], counts["twenty.svs"]["pixel_size"]) == ("2.0", "0.5")
-    assert (counts["forty.tif"]["scale"], counts["forty.tif"]["pixel_size"]) == ("1.0", "0.25")
-    assert counts["twenty.svs"]["count"] == counts["forty.tif"]["count"] != "0"
-    areas = [float(counts[name]["mean_area_um2"]) for name in ("twenty.svs", "forty.tif")]
-    assert areas[0] == pytest.approx(4 * areas[1], rel=1e-3)  # the same pixels, twice as wide
-    for name, pixel_size in (("twenty.svs", 0.5), ("forty.tif", 0.25)):
-        stem = name.split(".")[0]
-        with tifffile.TiffFile(out / f"{stem}_labels.tif") as tiff:
-            assert tiff.is_ome and f'PhysicalSizeX="{pixel_size}"' in tiff.ome_metadata
-            assert len(tiff.series[0].levels) == 2
-        features = json.loads(gzip.decompress((out / f"{stem}.geojson.gz").read_bytes()))
-        assert len(features["features"]) == int(counts[name]["count"])
-        assert read_image(out / f"{stem}_tissue.png").shape == (94, 113)  # 16x smaller
-    assert not [path for path in out.iterdir() if path.name.startswith(".")]
-    tissue_pixels = sum(size for size, _ in windows) / 2  # of each slide
-    windows.clear()
-    every = cellseg(
-        "predict", "default", slides / "forty.tif", "--output", tmp_path / "all", "--all-regions"
-    )
-    assert every.code == 0, every.err
-    assert (
-        "forty.tif: 1800 x 1500 pixels of 0.25 um, scale 1 (0.25 um pixels, the model's "
-        "0.25); all 12 regions (--all-regions)" in every.out
-    )
-    assert not (tmp_path / "all" / "forty_tissue.png").exists()
-    assert sum(size for size, _ in windows) > 1.5 * tissue_pixels
-
-
-def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
-    cellseg, tmp_path, monkeypatch
-):
-    """A MIRAX slide (an empty ``.mrxs`` beside a folder of its index and data files) among
-    the slides of a folder: predicted once, through OpenSlide, at its pixel size, only its
-    tissue sent to the network; its one region is told in the singular. With no --format
-    a slide gets what napari and QuPath show over it: its labels and its cells' polygons."""
-    import gzip
-    import json
-
-    from mirax_writer import mirax_slide
-    from skimage.measure import label
-    from test_slide_io import tissue_slide
-
-    import cellseg.neural_network.model as model
-    import cellseg.neural_network.whole_slide as whole_slide
-
-    windows = []
-
-    def segment(self, image, *, scale="auto", counterstain=None):
-        """Dark cells, the same at any scale."""
-        windows.append(image.shape[:2])
-        return model.Cells(image, label(image[..., 0] < 160).astype(np.int32), scale)
-
-    monkeypatch.setattr(model.TrainedModel, "segment", segment)
-    # Regions large enough for one to hold all the tissue.
-    monkeypatch.setattr(whole_slide, "REGION", 1792)
-    monkeypatch.setattr(whole_slide, "HALO", 128)
-    image, _, _ = tissue_slide((1500, 1800), tissue=0.2, seed=4)
-    slides = tmp_path / "slides"
-    slides.mkdir()
-    mirax_slide(slides / "scan.mrxs", image, 0.25)
-    out = tmp_path / "out"
-    result = cellseg("predict", "default", slides, "--output", out)
-    assert result.code == 0, result.err
-    # MIRAX pads the picture to whole images of 256 pixels: 2048 x 1536.
-    assert "scan.mrxs: 2048 x 1536 pixels of 0.25 um, scale 1 (0.25 um pixels" in result.out
-    assert "tissue in 1 of 2 regions" in result.out
-    assert re.search(r"scan\.mrxs: \d+ cells in 1 region, \d+ s", result.out)
-    assert len(windows) == 1 and windows[0][0] * windows[0][1] < 0.5 * 1536 * 1792
-    (row,) = read_csv(out / "counts.csv")
-    assert (row["image"], row["pixel_size"]) == ("scan.mrxs", "0.25") and int(row["count"]) > 50
-    made = sorted(path.name for path in out.iterdir() if not path.name.startswith("."))
-    assert [name for name in made if not name.startswith("scan")] == ["cells.csv", "counts.csv"]
-    assert {"scan_labels.tif", "scan.geojson.gz", "scan_tissue.png"} <= set(made)
-    assert not {"scan_labels.png", "scan_overlay.png", "scan_outlines.png"} & set(made)
-    features = json.loads(gzip.decompress((out / "scan.geojson.gz").read_bytes()))["features"]
-    assert len(features) == int(row["count"])
