@@ -94,6 +94,17 @@ def held_out_arguments(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def compared_models_arguments(description: str) -> argparse.Namespace:
+    """``--model``, given once per model to compare (``models``: ``["default"]`` without
+    it), and ``--images`` and ``--labels`` folders (default: the held-out images)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", action="append", help="model(s) to compare (default)")
+    add_pair_arguments(parser)
+    arguments = parser.parse_args()
+    arguments.models = arguments.model or ["default"]
+    return arguments
+
+
 def load_model(reference: str):
     """The `TrainedModel` of ``reference`` (a name or a folder).
 

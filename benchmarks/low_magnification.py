@@ -17,11 +17,10 @@ Without folders it uses the MoNuSeg images held out from the default model's tra
 (`benchmarks/held_out.py`).
 """
 
-import argparse
 import io
 
 import numpy as np
-from held_out import add_pair_arguments, held_out_pairs, load_model
+from held_out import compared_models_arguments, held_out_pairs, load_model
 
 from cellseg.tensorflow_import import import_tensorflow
 
@@ -50,10 +49,7 @@ def halved(image: np.ndarray, how: str) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", action="append", help="model(s) to compare (default)")
-    add_pair_arguments(parser)
-    arguments = parser.parse_args()
+    arguments = compared_models_arguments(__doc__.split("\n\n")[0])
     import_tensorflow()
 
     from skimage import data
@@ -74,7 +70,7 @@ def main() -> None:
         copies[f"half ({how})"] = halved(demo, how)
         copies[f"half ({how}), JPEG"] = as_jpeg(copies[f"half ({how})"])
 
-    for name in arguments.model or ["default"]:
+    for name in arguments.models:
         model = load_model(name)
         rows = [
             image_scores(truth, model.segment(image, scale=2.0).labels) for image, truth in twentyx

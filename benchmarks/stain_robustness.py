@@ -16,10 +16,8 @@ Without folders it uses the MoNuSeg images held out from the default model's tra
 (`benchmarks/held_out.py`).
 """
 
-import argparse
-
 import numpy as np
-from held_out import add_pair_arguments, held_out_pairs, load_model
+from held_out import compared_models_arguments, held_out_pairs, load_model
 
 from cellseg.tensorflow_import import import_tensorflow
 
@@ -40,10 +38,7 @@ def as_haematoxylin_dab(image: np.ndarray, haematoxylin: float) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", action="append", help="model(s) to compare (default)")
-    add_pair_arguments(parser)
-    arguments = parser.parse_args()
+    arguments = compared_models_arguments(__doc__.split("\n\n")[0])
     import_tensorflow()
 
     from cellseg.image_io import read_image
@@ -57,7 +52,7 @@ def main() -> None:
         f"{'model':<24} {'haematoxylin':>12} {'strengthened':>12} "
         f"{'AJI':>7} {'F1':>7} {'count error':>12}"
     )
-    for name in arguments.model or ["default"]:
+    for name in arguments.models:
         model = load_model(name)
         for kept in HAEMATOXYLIN:
             shown = [
