@@ -61,7 +61,7 @@ def _tiff_pixel_size(path: Path) -> float | None:
 
     import tifffile
 
-    with tifffile.TiffFile(path) as tiff:
+    with decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:  # its messages name it
         page = tiff.pages[0]
         if tiff.is_ome and tiff.ome_metadata:
             found = re.search(r'PhysicalSizeX="([0-9.eE+-]+)"', tiff.ome_metadata)
@@ -86,9 +86,9 @@ def _tiff_pixel_size(path: Path) -> float | None:
 
 
 def _slide_pixel_size(path: Path) -> float | None:
-    """OpenSlide's ``openslide.mpp-x``; for a TIFF-based slide it has none for (a
-    single-level ``.svs`` OpenSlide takes for a plain TIFF, or one it does not read),
-    what the TIFF records (`_tiff_pixel_size`: Aperio's ``MPP``...)."""
+    """OpenSlide's ``openslide.mpp-x``; where OpenSlide gives none or cannot read the
+    slide (a single-level ``.svs`` it takes for a plain TIFF, an untiled one), what the
+    file records as a TIFF (`_tiff_pixel_size`: Aperio's ``MPP``...)."""
     import openslide
 
     try:

@@ -1,6 +1,7 @@
 """``cellseg predict`` of slides in the scanners' formats: read at their pixel size, and only
 where they hold tissue."""
 
+import os
 import re
 
 import numpy as np
@@ -137,3 +138,30 @@ def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
     assert not {"scan_labels.png", "scan_overlay.png", "scan_outlines.png"} & set(made)
     features = json.loads(gzip.decompress((out / "scan.geojson.gz").read_bytes()))["features"]
     assert len(features) == int(row["count"])
+
+
+@pytest.mark.parametrize("name", ["broken.svs", "broken.tif"])
+def test_a_tiff_with_no_image_is_one_line_naming_it(models, tmp_path, name):
+    """A TIFF header and nothing behind it, as a slide and as a plain TIFF: reading its
+    pixel size must not let tifffile's own message through, unnamed, beside the error (in
+    a process of its own: pytest's log capture would catch that message here)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = folder / name
+    path.write_bytes(b"II*\x00" + b"\xff" * 40)
+    command = ["predict", str(models / "first"), str(path), "--output", str(tmp_path / "out")]
+    result = subprocess.run(
+        [sys.executable, "-m", "cellseg", *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    tensorflow = re.compile(r"[IWEF]\d{4} ")  # its C++ log lines, if any get through
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in lines if not tensorflow.match(line)]
+    assert result.returncode == 1
+    assert lines == [f"cellseg predict: error: {path}: TIFF holds no image"], result.stderr
+    assert path.read_bytes() == b"II*\x00" + b"\xff" * 40
