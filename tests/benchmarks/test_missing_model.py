@@ -15,7 +15,13 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 @pytest.mark.parametrize(
     "script",
-    ["default_vs_classical.py", "error_sources.py", "prediction_views.py", "stain_robustness.py"],
+    [
+        "default_vs_classical.py",
+        "error_sources.py",
+        "low_magnification.py",
+        "prediction_views.py",
+        "stain_robustness.py",
+    ],
 )
 def test_a_missing_model_is_one_line_naming_it(script, tissue_folders, tmp_path):
     images, labels = tissue_folders
