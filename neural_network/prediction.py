@@ -160,8 +160,8 @@ def rescaled(find, rgb: np.ndarray, scale: float):
     image's size and numbered 1..N again.
 
     ``find(image)`` returns ``(labels, values)``, one value per cell 1..N (its confidence);
-    the values of the cells that remain come back with their labels. Resizing is bilinear
-    for the image (antialiased when shrinking) and nearest-neighbour for the labels.
+    the values of the cells that remain come back with their labels. The image is resized
+    as `enlarged` does, the labels by their nearest pixel.
     """
     from skimage.segmentation import relabel_sequential
     from skimage.transform import resize
@@ -174,22 +174,27 @@ def rescaled(find, rgb: np.ndarray, scale: float):
     return numbered, np.asarray(values)[kept - 1] if kept.size else np.zeros(0)
 
 
-def enlarged(rgb: np.ndarray, scale: float) -> np.ndarray:
-    """``rgb`` resized by ``scale`` (bilinear, antialiased when shrinking), as uint8, as
-    `skimage.transform.resize` resizes it. By 2 or 4 (20x and 10x images for a model
-    trained at 40x) the same pixels, bit for bit, come twenty times faster, axis by axis
-    (`_linear_upsampled`)."""
+def enlarged(rgb: np.ndarray, scale: float, *, cubic: bool = True) -> np.ndarray:
+    """``rgb`` resized by ``scale``, as uint8: enlarged by Pillow's bicubic filter
+    (`cellseg.preprocessing.resampling`: sharper than bilinear, a 20x image seen as 40x
+    keeps more of its nuclei), or with ``cubic=False`` bilinearly, as `choose_scale`'s
+    trials see their crops; shrunk as `skimage.transform.resize` does (bilinear,
+    anti-aliased)."""
     from skimage.transform import resize
+
+    from cellseg.preprocessing.resampling import cubic_resized
 
     if scale == 1:
         return rgb
     rows, columns = rgb.shape[:2]
-    if scale in (2, 4) and min(rows, columns) >= 2:
+    scaled_shape = (max(1, round(rows * scale)), max(1, round(columns * scale)))
+    if scale > 1 and cubic:
+        return cubic_resized(rgb, scaled_shape)
+    if scale in (2, 4) and min(rows, columns) >= 2:  # skimage's pixels, twenty times faster
         scaled = rgb.astype(np.float32)
         for axis in (0, 1):
             scaled = _linear_upsampled(scaled, int(scale), axis)
     else:
-        scaled_shape = (max(1, round(rows * scale)), max(1, round(columns * scale)))
         scaled = resize(rgb, scaled_shape, order=1, preserve_range=True, anti_aliasing=scale < 1)
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 

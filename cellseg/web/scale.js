@@ -1,6 +1,7 @@
 // Image scale for the page: which enlargement "auto" chooses, and resizing there and back,
-// as cellseg.neural_network.prediction (choose_scale, enlarged, rescaled) and
-// skimage.transform.resize. No DOM: the Web Worker and Node (tests) run it.
+// as cellseg.neural_network.prediction (choose_scale, enlarged, rescaled),
+// cellseg.preprocessing.resampling and skimage.transform.resize. No DOM: the Web Worker
+// and Node (tests) run it.
 
 import { AUTO_SCALE_MIN_CELLS } from "./constants.js";
 import { median, pairwiseSum, pyRound, roundHalfEven } from "./numbers.js";
@@ -93,12 +94,83 @@ export function scaledSize(rows, columns, scale) {
   return [Math.max(1, roundHalfEven(rows * scale)), Math.max(1, roundHalfEven(columns * scale))];
 }
 
-/** The image resized by `scale`, as enlarged: bilinear, anti-aliased when shrinking,
- *  rounded to integers (halves to even): `{ rgba, rows, columns }`. */
-export function enlarged(rgba, rows, columns, scale) {
+/** The image resized by `scale`, as enlarged: by Pillow's bicubic filter when enlarging
+ *  (bilinearly when not `cubic`, as the scale's trials see their crops), bilinear and
+ *  anti-aliased when shrinking, rounded to integers (halves to even):
+ *  `{ rgba, rows, columns }`. */
+export function enlarged(rgba, rows, columns, scale, cubic = true) {
   if (scale === 1) return { rgba, rows, columns };
   const [newRows, newColumns] = scaledSize(rows, columns, scale);
-  return { rgba: resizeBilinear(rgba, rows, columns, newRows, newColumns), rows: newRows, columns: newColumns };
+  const resize = scale > 1 && cubic ? resizeCubic : resizeBilinear;
+  return { rgba: resize(rgba, rows, columns, newRows, newColumns), rows: newRows, columns: newColumns };
+}
+
+/** Pillow's bicubic filter (libImaging/Resample.c): Keys' cubic kernel with a = -0.5. */
+function bicubicFilter(distance) {
+  const a = -0.5;
+  const x = Math.abs(distance);
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  return x < 2 ? (((x - 5) * x + 8) * x - 4) * a : 0;
+}
+
+/** Pillow's fixed-point precision for 8-bit images. */
+const PRECISION = 2 ** 22;
+
+/** For each of `newLength` positions, the first source position and the integer weights
+ *  of it and the next ones, as Pillow's precompute_coeffs and normalize_coeffs_8bpc find
+ *  them: taps beyond the edge left out, the rest weighed up to one, in 22-bit fixed point. */
+function pillowTaps(length, newLength) {
+  const scale = length / newLength;
+  const filterScale = Math.max(scale, 1);
+  const support = 2 * filterScale;
+  return Array.from({ length: newLength }, (_, index) => {
+    const center = (index + 0.5) * scale;
+    const first = Math.max(Math.trunc(center - support + 0.5), 0);
+    const count = Math.min(Math.trunc(center + support + 0.5), length) - first;
+    const weights = [];
+    let sum = 0;
+    for (let tap = 0; tap < count; tap++) {
+      weights.push(bicubicFilter((tap + first - center + 0.5) * (1 / filterScale)));
+      sum += weights[tap];
+    }
+    const fixed = weights.map((weight) => {
+      const share = sum !== 0 ? weight / sum : weight;
+      return Math.trunc(share < 0 ? -0.5 + share * PRECISION : 0.5 + share * PRECISION);
+    });
+    return { first, weights: fixed };
+  });
+}
+
+/** One pass of Pillow's resampling along one axis, RGB of RGBA: `count` lines, each
+ *  resampled to `taps.length` values; a line's values lie `sourceStep` apart in `source`,
+ *  and lines `sourceLine` apart (`targetStep`, `targetLine` in `target`). */
+function pillowPass(source, target, taps, count, sourceStep, sourceLine, targetStep, targetLine) {
+  for (let line = 0; line < count; line++) {
+    for (let at = 0; at < taps.length; at++) {
+      const { first, weights } = taps[at];
+      for (let k = 0; k < 3; k++) {
+        let total = PRECISION / 2;
+        for (let tap = 0; tap < weights.length; tap++) {
+          total += source[line * sourceLine + (first + tap) * sourceStep + k] * weights[tap];
+        }
+        target[line * targetLine + at * targetStep + k] = Math.floor(total / PRECISION); // clamped
+      }
+    }
+  }
+}
+
+/**
+ * RGBA resized to newRows x newColumns as cubic_resized (Pillow's bicubic filter): columns
+ * first, then rows, each in integers rounded to 8 bits: the same pixels as Python. Alpha
+ * comes out opaque.
+ */
+export function resizeCubic(rgba, rows, columns, newRows, newColumns) {
+  const wide = new Uint8ClampedArray(rows * newColumns * 4);
+  pillowPass(rgba, wide, pillowTaps(columns, newColumns), rows, 4, columns * 4, 4, newColumns * 4);
+  const out = new Uint8ClampedArray(newRows * newColumns * 4);
+  pillowPass(wide, out, pillowTaps(rows, newRows), newColumns, newColumns * 4, 4, newColumns * 4, 4);
+  for (let index = 3; index < out.length; index += 4) out[index] = 255;
+  return out;
 }
 
 /** For each of `newLength` positions, the two source positions and the weight of the

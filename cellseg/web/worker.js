@@ -87,7 +87,7 @@ async function segmentFile(session, settings, data, progress) {
   let scale = data.scale;
   let reason = "chosen";
   let trials = [];
-  const cache = new Map(); // outputs of trials that covered the whole image
+  const cache = new Map(); // the output of a trial at 1x that covered the whole image
   if (scale === "auto") {
     scale = scaleForPixelSize(pixelSize, settings.pixel_size);
     reason = `${pixelSize} µm pixels`;
@@ -137,10 +137,10 @@ async function chooseScaleOf(session, settings, rgba, rows, columns, cache, prog
   const trials = [];
   for (const scale of AUTO_SCALES) {
     progress(`choosing the scale: trying ${scale}x`, 0.04 + 0.06 * scale);
-    const big = enlarged(crop.rgba, crop.rows, crop.columns, scale);
+    const big = enlarged(crop.rgba, crop.rows, crop.columns, scale, false); // bilinear, as choose_scale
     const output = await networkOutput(session, settings, big.rgba, big.rows, big.columns);
     trials.push(trialOfOutput(scale, output.data, big.rows, big.columns, output.channels, settings));
-    if (whole) cache.set(scale, output);
+    if (whole && scale === 1) cache.set(scale, output); // enlarged, the image itself is cubic
     if (trialsDecide(trials, settings.cell_area)) break;
   }
   return { scale: chooseScale(trials, settings.cell_area), trials };

@@ -104,17 +104,35 @@ def test_auto_scale_takes_the_scale_the_network_is_surest_of():
     assert prediction.choose_scale(ten_x, 500.0) == 4
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 40), st.integers(1, 40), st.sampled_from([2, 4, 1.5, 1.3]), st.integers(0, 99)
+)
+def test_enlarging_is_cubic_at_the_size_scale_gives(rows, columns, scale, seed):
+    """Enlarged images (20x and 10x ones for a 40x model) get cubic convolution (Pillow's
+    bicubic filter), at the size the scale gives."""
+    from cellseg.preprocessing.resampling import cubic_resized
+
+    image = np.random.default_rng(seed).integers(0, 256, (rows, columns, 3), dtype=np.uint8)
+    shape = (round(rows * scale), round(columns * scale))
+    assert np.array_equal(prediction.enlarged(image, scale), cubic_resized(image, shape))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(1, 40), st.integers(1, 40), st.sampled_from([2, 4, 1.5, 0.5]), st.integers(0, 99)
 )
-def test_enlarging_gives_skimages_pixels_bit_for_bit(rows, columns, scale, seed):
-    """20x and 10x images enlarged 2x and 4x axis by axis, the fast way, get exactly the
-    pixels `skimage.transform.resize` gives (which the other scales still use)."""
+def test_bilinear_enlarging_and_shrinking_give_skimages_pixels_bit_for_bit(
+    rows, columns, scale, seed
+):
+    """Shrunk, and enlarged bilinearly (the scale's trials), images get exactly the pixels
+    `skimage.transform.resize` gives; by 2 and 4 axis by axis, the fast way."""
     from skimage.transform import resize
 
     image = np.random.default_rng(seed).integers(0, 256, (rows, columns, 3), dtype=np.uint8)
     shape = (max(1, round(rows * scale)), max(1, round(columns * scale)))
     reference = resize(image, shape, order=1, preserve_range=True, anti_aliasing=scale < 1)
     expected = np.clip(np.rint(reference), 0, 255).astype(np.uint8)
-    assert np.array_equal(prediction.enlarged(image, scale), expected)
+    assert np.array_equal(prediction.enlarged(image, scale, cubic=False), expected)
+    if scale < 1:
+        assert np.array_equal(prediction.enlarged(image, scale), expected)

@@ -23,6 +23,7 @@ const { rows, columns, scale, bigRows, bigColumns, confidence } =
 const rgba = new Uint8ClampedArray(readFileSync(folder + "/image.rgba"));
 const up = enlarged(rgba, rows, columns, scale);
 writeFileSync(folder + "/up.rgba", up.rgba);
+writeFileSync(folder + "/linear.rgba", enlarged(rgba, rows, columns, scale, false).rgba);
 const raw = readFileSync(folder + "/labels.i32");
 const labels = new Int32Array(raw.buffer, raw.byteOffset, raw.length / 4);
 const back = resizeLabels(labels, bigRows, bigColumns, rows, columns);
@@ -33,11 +34,13 @@ console.log(JSON.stringify({ size, confidence: Array.from(kept.confidence) }));
 """
 
 
-@pytest.mark.parametrize("scale", [2.0, 4.0, 1.5, 1.3, 0.5, 0.7])
+@pytest.mark.parametrize("scale", [2.0, 4.0, 3.0, 1.5, 1.3, 1.1, 2.7, 0.5, 0.7])
 def test_resizing_matches_python(tmp_path, scale):
-    """The page's scale: the image resized as `enlarged` (skimage's resize, order 1,
-    anti-aliased when shrinking, rint), the cells found at that size brought back by
-    nearest neighbour, numbered 1..N again, each keeping its confidence (`rescaled`)."""
+    """The page's scale: the image resized as `enlarged` (Pillow's bicubic filter when
+    enlarging, its integer arithmetic: the same pixels bit for bit; bilinearly for the
+    scale's trials, and anti-aliased when shrinking, as skimage's resize), the cells found
+    at that size brought back by nearest neighbour, numbered 1..N again, each keeping its
+    confidence (`rescaled`)."""
     from cellseg.neural_network.prediction import enlarged, rescaled
 
     image, _ = synthetic_tissue((61, 83), seed=2)
@@ -63,11 +66,15 @@ def test_resizing_matches_python(tmp_path, scale):
 
     assert result["size"] == [big_rows, big_columns]
     up = np.fromfile(tmp_path / "up.rgba", np.uint8).reshape(big_rows, big_columns, 4)[..., :3]
-    if scale in (2.0, 4.0):  # weights of halves and quarters: every sum exact
-        assert np.array_equal(up, expected)
-    else:  # a last-bit difference may tip a value that is all but a half
-        assert np.abs(up.astype(int) - expected).max() <= 1
-        assert (up != expected).mean() < 1e-3
+    linear = np.fromfile(tmp_path / "linear.rgba", np.uint8).reshape(up.shape[:2] + (4,))
+    expected_linear = enlarged(image, scale, cubic=False)  # as the scale's trials see crops
+    for page, python, cubic in ((up, expected, True), (linear[..., :3], expected_linear, False)):
+        # Cubic: Pillow's integer arithmetic; bilinear by 2 or 4: every sum exact.
+        if (cubic and scale > 1) or scale in (2.0, 4.0):
+            assert np.array_equal(page, python)
+        else:  # a last-bit difference may tip a value that is all but a half
+            assert np.abs(page.astype(int) - python).max() <= 1
+            assert (page != python).mean() < 1e-3
     back = np.fromfile(tmp_path / "back.i32", np.int32).reshape(rows, columns)
     python, kept = rescaled(lambda _: (big_labels, confidence), image, scale)
     assert back.max() == python.max() > 10
