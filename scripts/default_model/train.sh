@@ -54,8 +54,9 @@ config = folder.read_config()
 data = {**config.training["data"], "images": f"{source}/images", "annotations": f"{source}/outlines"}
 folder.write_config(config.with_changes(training={**config.training, "data": data}))
 RECORD
+# evaluate writes nothing into the model folder it reads: the scores are copied there.
 cellseg evaluate default --images "$work/held_out/images" \
-    --annotations "$work/held_out/labels" --output trained_models/default/held_out_scores.csv \
-    --overwrite
+    --annotations "$work/held_out/labels" --output "$work/held_out_scores.csv"
+cp "$work/held_out_scores.csv" "$model/held_out_scores.csv"
 python benchmarks/default_vs_classical.py --model default \
     --images "$work/held_out/images" --labels "$work/held_out/labels"
