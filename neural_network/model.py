@@ -281,14 +281,7 @@ class TrainedModel:
             record = get_target(self.target)
             labels = record.decode(output, self.thresholds)
             scores = cell_scores(record.cell_probability(output), labels)
-            areas = np.bincount(labels.ravel())[1:]
-            areas = areas[areas > 0]
-            trial = ScaleTrial(
-                scale,
-                int(areas.size),
-                float(scores.mean()) if scores.size else 0.0,
-                float(np.median(areas)) if areas.size else 0.0,
-            )
+            trial = ScaleTrial.of(scale, labels, scores)
             trials.append(trial)
             if len(trials) > 1 and trial.mean_score < trials[-2].mean_score:
                 small = trials[-2].median_area < (self.config.cell_area or 0) / 2

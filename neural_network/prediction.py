@@ -100,12 +100,27 @@ AUTO_SCALE_MIN_CELLS = 10
 @dataclass(frozen=True)
 class ScaleTrial:
     """The cells found on a crop at one scale: how many, how sure the network was of them
-    (their mean raw score), and their median area in the enlarged image's pixels."""
+    (their mean raw score, and its standard error), and their median area in the enlarged
+    image's pixels."""
 
     scale: float
     cells: int
     mean_score: float
     median_area: float
+    score_error: float = 0.0
+
+    @classmethod
+    def of(cls, scale: float, labels: np.ndarray, scores: np.ndarray) -> "ScaleTrial":
+        """The trial of the cells ``labels`` (ids 1..N) with raw ``scores`` (one a cell)."""
+        areas = np.bincount(labels.ravel())[1:]
+        areas = areas[areas > 0]
+        return cls(
+            scale,
+            int(areas.size),
+            float(scores.mean()) if scores.size else 0.0,
+            float(np.median(areas)) if areas.size else 0.0,
+            float(scores.std() / np.sqrt(scores.size)) if scores.size else 0.0,
+        )
 
 
 def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
@@ -113,9 +128,10 @@ def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
 
     The network is surest of cells of the size it learned: the scale whose cells it scores
     highest on average wins (trials stop at the first scale that does worse than the one
-    before). When its cells are under half the training cells' area (``cell_area``), as a
-    20x image's nuclei would be at 1, the first larger scale whose cells are not wins; when
-    none is, the small cells are the network's own false pieces, and it stays. A scale tells
+    before), or the first larger one it is about as sure of (`_about_as_sure`). When its
+    cells are under half the training cells' area (``cell_area``), as a 20x image's nuclei
+    would be at 1, the first larger scale whose cells are not wins; when none is, the small
+    cells are the network's own false pieces, and it stays. A scale tells
     nothing with fewer than `AUTO_SCALE_MIN_CELLS` cells, unless they are of about the
     training cells' size: a sparse image's few nuclei, where enlarging would cut them up.
 
@@ -132,15 +148,33 @@ def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
     1.0
     >>> choose_scale([ScaleTrial(1, 36, 0.985, 226), ScaleTrial(2, 66, 0.971, 204)], 637)
     1.0
+
+    A 20x image is about as sure at 2 as at 1 (within a standard error); a 40x one is not:
+
+    >>> twenty = [ScaleTrial(1, 131, 0.9718, 185, 0.0014), ScaleTrial(2, 230, 0.97, 574, 0.0014)]
+    >>> forty = [ScaleTrial(1, 65, 0.9707, 475, 0.0027), ScaleTrial(2, 180, 0.9517, 306, 0.0015)]
+    >>> choose_scale(twenty, 339.0), choose_scale(forty, 339.0)
+    (2.0, 1.0)
     """
     useful = [trial for trial in trials if _tells(trial, cell_area)]
     if not useful:
         return 1.0
     best = max(useful, key=lambda trial: trial.mean_score)
+    best = next((trial for trial in useful if _about_as_sure(trial, best)), best)
     if not _large_enough(best, cell_area):
         larger = [t for t in useful if t.scale > best.scale and _large_enough(t, cell_area)]
         best = larger[0] if larger else best
     return float(best.scale)
+
+
+def _about_as_sure(trial: ScaleTrial, best: ScaleTrial) -> bool:
+    """Whether the network is about as sure of a larger scale's cells as of the best's:
+    within one standard error of the difference (Breiman's one-standard-error rule). A
+    40x image's nuclei at 2x score clearly lower than at 1x; a 20x image's, about the same.
+    Enlarging a 20x image less loses a third of its nuclei; enlarging a 40x one more splits
+    a few: the larger scale is the safer choice."""
+    error = float(np.hypot(trial.score_error, best.score_error))
+    return trial.scale > best.scale and best.mean_score - trial.mean_score <= error
 
 
 def _tells(trial: ScaleTrial, cell_area: float | None) -> bool:

@@ -13,8 +13,9 @@ import { gaussianFilter } from "./smoothing.js";
 // image's few nuclei).
 
 /**
- * What one trial of a scale found on the crop (ScaleTrial): how many cells, their mean raw
- * score and their median area, from the labels and raw scores of the cells found there.
+ * What one trial of a scale found on the crop (ScaleTrial.of): how many cells, their mean
+ * raw score (and its standard error) and their median area, from the labels and raw scores
+ * of the cells found there.
  */
 export function scaleTrial(scale, labels, scores) {
   let largest = 0;
@@ -22,12 +23,10 @@ export function scaleTrial(scale, labels, scores) {
   const areas = new Float64Array(largest + 1);
   for (let index = 0; index < labels.length; index++) areas[labels[index]] += 1;
   const found = Array.from(areas.subarray(1)).filter((area) => area > 0);
-  return {
-    scale,
-    cells: found.length,
-    meanScore: scores.length ? pairwiseSum(scores) / scores.length : 0,
-    medianArea: median(found),
-  };
+  const meanScore = scores.length ? pairwiseSum(scores) / scores.length : 0;
+  const squares = Float64Array.from(scores, (score) => (score - meanScore) ** 2);
+  const scoreError = scores.length ? Math.sqrt(pairwiseSum(squares) / scores.length / scores.length) : 0;
+  return { scale, cells: found.length, meanScore, medianArea: median(found), scoreError };
 }
 
 /** Whether the trials so far decide (TrainedModel.choose_scale): the last one did worse than
@@ -40,20 +39,29 @@ export function trialsDecide(trials, cellArea) {
 
 /**
  * The scale "auto" chooses from the trials at AUTO_SCALES, in order (choose_scale): the one
- * whose cells the network scores highest on average, or, when its cells are under half the
- * training cells' area `cellArea`, the first larger one whose cells are not (if any);
- * 1 without a useful trial.
+ * whose cells the network scores highest on average, or the first larger one it is about as
+ * sure of (within one standard error); when its cells are under half the training cells'
+ * area `cellArea`, the first larger one whose cells are not (if any); 1 without a useful
+ * trial.
  */
 export function chooseScale(trials, cellArea) {
   const useful = trials.filter((trial) => tells(trial, cellArea));
   if (!useful.length) return 1;
   let best = useful[0];
   for (const trial of useful) if (trial.meanScore > best.meanScore) best = trial;
+  best = useful.find((trial) => aboutAsSure(trial, best)) || best;
   if (!largeEnough(best, cellArea)) {
     const larger = useful.find((trial) => trial.scale > best.scale && largeEnough(trial, cellArea));
     if (larger) best = larger;
   }
   return best.scale;
+}
+
+/** Whether the network is about as sure of a larger scale's cells as of the best's: within
+ *  one standard error of the difference (_about_as_sure). */
+function aboutAsSure(trial, best) {
+  const error = Math.hypot(trial.scoreError || 0, best.scoreError || 0);
+  return trial.scale > best.scale && best.meanScore - trial.meanScore <= error;
 }
 
 /** Whether a trial tells anything (_tells): enough cells, or a few of the training cells'

@@ -4,6 +4,7 @@ whole slide's pixel size (`test_predict_slides.py` reads slides in the scanners'
 import re
 
 import numpy as np
+import pytest
 from tables import read_csv
 
 from cellseg.image_io import read_image
@@ -41,14 +42,17 @@ def test_scale_keeps_the_images_size(cellseg, models, training_data, tmp_path):
     assert auto.code == 0, auto.err  # fmt: skip
 
 
-def test_auto_scale_enlarges_a_20x_image_for_the_40x_default(cellseg, datasets, tmp_path):
+# Held out from the default model's training; the network is about as sure of the prostate
+# image's cells at 1x as at 2x (a near-tie, which goes to the larger scale).
+@pytest.mark.parametrize("name", ["TCGA-E2-A14V-01Z-00-DX1", "TCGA-G9-6363-01Z-00-DX1"])
+def test_auto_scale_enlarges_a_20x_image_for_the_40x_default(cellseg, datasets, tmp_path, name):
     """A MoNuSeg image (40x) halved, as if photographed at 20x: found at its own size, the
-    default model misses a third of the nuclei; `--scale auto` (the default) enlarges it."""
+    default model misses a third of the nuclei or more; `--scale auto` (the default)
+    enlarges it."""
     from skimage.transform import rescale
 
     from cellseg.image_io import write_image
 
-    name = "TCGA-E2-A14V-01Z-00-DX1"  # held out from the default model's training
     monuseg = datasets / "monuseg" / "train"
     image = read_image(monuseg / "images" / f"{name}.png")
     halved = rescale(image, 0.5, channel_axis=2, preserve_range=True, anti_aliasing=True)

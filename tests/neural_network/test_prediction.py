@@ -1,5 +1,7 @@
 """Prediction over images of any size: whole or tiled, the same answer."""
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -136,3 +138,32 @@ def test_bilinear_enlarging_and_shrinking_give_skimages_pixels_bit_for_bit(
     assert np.array_equal(prediction.enlarged(image, scale, cubic=False), expected)
     if scale < 1:
         assert np.array_equal(prediction.enlarged(image, scale), expected)
+
+
+trial_lists = st.lists(
+    st.builds(
+        prediction.ScaleTrial,
+        st.just(1.0),
+        st.integers(0, 300),
+        st.floats(0.8, 1.0),
+        st.floats(10, 2000),
+        st.floats(0, 0.01),
+    ),
+    min_size=1,
+    max_size=3,
+).map(lambda trials: [replace(t, scale=s) for t, s in zip(trials, (1.0, 2.0, 4.0), strict=False)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(trial_lists, st.sampled_from([None, 339.0, 600.0]))
+def test_a_near_tie_only_ever_enlarges_more(trials, cell_area):
+    """The one-standard-error rule moves ``auto`` to a larger scale the network is about as
+    sure of, never to a smaller one; without errors it is the rule of the mean scores."""
+    exact = [replace(trial, score_error=0.0) for trial in trials]
+    chosen = prediction.choose_scale(trials, cell_area)
+    assert chosen >= prediction.choose_scale(exact, cell_area)
+    best = max(trials, key=lambda trial: trial.mean_score)
+    sizeable = all(t.cells >= 10 and t.median_area >= (cell_area or 0) / 2 for t in trials)
+    if chosen > best.scale and sizeable:  # the rule of the cells' size not at play
+        taken = next(t for t in trials if t.scale == chosen)
+        assert best.mean_score - taken.mean_score <= np.hypot(taken.score_error, best.score_error)

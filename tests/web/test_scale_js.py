@@ -100,9 +100,11 @@ console.log(JSON.stringify({ chosen, trials, scale: chooseScale(trials, settings
 
 
 def test_choose_scale_rule_matches_python(tmp_path, monkeypatch):
-    """``--scale auto``: the JS trials (cells, mean raw score, median area), when they stop
-    and the scale chosen are Python's `TrainedModel.choose_scale` / `choose_scale`, on the
-    same outputs of the central crop; and the rule alone on many made-up trials."""
+    """``--scale auto``: the JS trials (cells, mean raw score and its standard error, median
+    area), when they stop and the scale chosen are Python's `TrainedModel.choose_scale` /
+    `choose_scale`, on the same outputs of the central crop; and the rule alone on many
+    made-up trials."""
+    import cellseg.neural_network.model as model_module
     from cellseg.neural_network.prediction import AUTO_SCALE_CROP, ScaleTrial, choose_scale
 
     rng = np.random.default_rng(3)
@@ -114,6 +116,7 @@ def test_choose_scale_rule_matches_python(tmp_path, monkeypatch):
                 int(rng.choice([3, 9, 10, 40, 200])),
                 float(rng.choice([0.9, 0.95, 0.97]) + rng.normal(0, 0.01)),
                 float(rng.choice([50, 120, 169.5, 170, 400, 900])),
+                float(rng.choice([0.0, 0.002, 0.01])),
             )
             for scale in (1.0, 2.0, 4.0)[: rng.integers(1, 4)]
         ]
@@ -139,6 +142,12 @@ def test_choose_scale_rule_matches_python(tmp_path, monkeypatch):
     monkeypatch.setattr(
         model, "output", lambda crop: asked.append(crop.shape[0]) or outputs[crop.shape[0]]
     )
+    seen = []  # Python's trials, as choose_scale gets them
+    monkeypatch.setattr(
+        model_module,
+        "choose_scale",
+        lambda trials, area: seen.extend(trials) or choose_scale(trials, area),
+    )
     python_scale = model.choose_scale(image)
     settings = {"target": "3class", "postprocessing": thresholds.to_dict(), "cell_area": 339.0}
     payload = {
@@ -160,6 +169,7 @@ def test_choose_scale_rule_matches_python(tmp_path, monkeypatch):
                         "cells": t.cells,
                         "meanScore": t.mean_score,
                         "medianArea": t.median_area,
+                        "scoreError": t.score_error,
                     }
                     for t in trials
                 ],
@@ -173,3 +183,7 @@ def test_choose_scale_rule_matches_python(tmp_path, monkeypatch):
     assert len(result["trials"]) == len(asked) >= 2
     assert result["scale"] == python_scale == 2.0
     assert [trial["scale"] for trial in result["trials"]] == [1, 2, 4]
+    for page, python in zip(result["trials"], seen, strict=True):
+        assert page["cells"] == python.cells
+        np.testing.assert_allclose(page["meanScore"], python.mean_score, rtol=1e-6)
+        np.testing.assert_allclose(page["scoreError"], python.score_error, rtol=1e-4)
