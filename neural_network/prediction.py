@@ -128,7 +128,7 @@ def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
 
     The network is surest of cells of the size it learned: the scale whose cells it scores
     highest on average wins (trials stop at the first scale that does worse than the one
-    before), or the first larger one it is about as sure of (`_about_as_sure`). When its
+    before), or the largest one it is about as sure of (`_about_as_sure`). When its
     cells are under half the training cells' area (``cell_area``), as a 20x image's nuclei
     would be at 1, the first larger scale whose cells are not wins; when none is, the small
     cells are the network's own false pieces, and it stays. A scale tells
@@ -160,7 +160,7 @@ def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
     if not useful:
         return 1.0
     best = max(useful, key=lambda trial: trial.mean_score)
-    best = next((trial for trial in useful if _about_as_sure(trial, best)), best)
+    best = ([best] + [trial for trial in useful if _about_as_sure(trial, best)])[-1]
     if not _large_enough(best, cell_area):
         larger = [t for t in useful if t.scale > best.scale and _large_enough(t, cell_area)]
         best = larger[0] if larger else best

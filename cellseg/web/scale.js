@@ -39,7 +39,7 @@ export function trialsDecide(trials, cellArea) {
 
 /**
  * The scale "auto" chooses from the trials at AUTO_SCALES, in order (choose_scale): the one
- * whose cells the network scores highest on average, or the first larger one it is about as
+ * whose cells the network scores highest on average, or the largest one it is about as
  * sure of (within one standard error); when its cells are under half the training cells'
  * area `cellArea`, the first larger one whose cells are not (if any); 1 without a useful
  * trial.
@@ -49,7 +49,7 @@ export function chooseScale(trials, cellArea) {
   if (!useful.length) return 1;
   let best = useful[0];
   for (const trial of useful) if (trial.meanScore > best.meanScore) best = trial;
-  best = useful.find((trial) => aboutAsSure(trial, best)) || best;
+  best = [best, ...useful.filter((trial) => aboutAsSure(trial, best))].at(-1);
   if (!largeEnough(best, cellArea)) {
     const larger = useful.find((trial) => trial.scale > best.scale && largeEnough(trial, cellArea));
     if (larger) best = larger;
