@@ -8,7 +8,7 @@ import importlib
 import sys
 import warnings
 
-from cellseg import __version__
+from cellseg import __version__, interruption
 from cellseg.errors import CellsegError, CellsegWarning
 
 #: name -> (module, one-line summary). Each module has ``build_parser()`` and ``main(argv)``.
@@ -61,19 +61,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cellseg: error: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
-    try:
-        with warnings.catch_warnings():
-            warnings.showwarning = _one_line_warnings(name, warnings.showwarning)
-            return module.main(arguments)
-    except CellsegError as error:
-        from cellseg.batch import one_line
+    with interruption.watching():
+        try:
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warnings(name, warnings.showwarning)
+                return module.main(arguments)
+        except CellsegError as error:
+            from cellseg.batch import one_line
 
-        print(f"cellseg {name}: error: {one_line(error)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        hint = getattr(module, "INTERRUPTED", None)
-        print(f"cellseg {name}: interrupted{f'; {hint}' if hint else ''}", file=sys.stderr)
-        return 130
+            print(f"cellseg {name}: error: {one_line(error)}", file=sys.stderr)
+            return 1
+        except Exception:
+            if not interruption.interrupted():
+                raise
+            # What TensorFlow made of a KeyboardInterrupt in the middle of its work.
+            return _interrupted(name, module)
+        except KeyboardInterrupt:
+            return _interrupted(name, module)
+
+
+def _interrupted(command: str, module) -> int:
+    """Say that ``command`` was interrupted, and what to do next; the exit code of Ctrl-C."""
+    hint = getattr(module, "INTERRUPTED", None)
+    print(f"cellseg {command}: interrupted{f'; {hint}' if hint else ''}", file=sys.stderr)
+    return 130
 
 
 def _one_line_warnings(command: str, show):

@@ -8,6 +8,7 @@ import time
 
 import keras
 
+from cellseg.interruption import raise_if_interrupted
 from cellseg.neural_network.model_folder import ModelFolder, save_network, save_weights
 
 #: Steps after the first that `TimeEstimate` times before it says how long a run takes.
@@ -160,6 +161,17 @@ class ProgressBar(keras.callbacks.Callback):
             f"epoch {epoch + 1}/{self.epochs}: {shown} ({seconds:.0f} s{remaining})",
             file=sys.stderr,
         )
+
+
+class StopWhenInterrupted(keras.callbacks.Callback):
+    """Raise, at the end of a step, a Ctrl-C that `cellseg.interruption.deferred` held back:
+    there it stops training cleanly, and a resumed run starts after the last saved epoch."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        raise_if_interrupted()
+
+    def on_test_batch_end(self, batch, logs=None):
+        raise_if_interrupted()
 
 
 class TimeEstimate(keras.callbacks.Callback):

@@ -25,9 +25,11 @@ from cellseg.annotations import OutlineStyle
 from cellseg.batch import counted
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image_shape
+from cellseg.interruption import deferred
 from cellseg.neural_network.callbacks import (
     EpochRecorder,
     ProgressBar,
+    StopWhenInterrupted,
     TimeEstimate,
     cosine_schedule,
 )
@@ -230,22 +232,25 @@ def _train(run, training_pairs, validation_pairs) -> None:
             epochs=epochs, steps=steps, first_epoch=first_epoch,
             batch_size=hyperparameters.batch_size, tile=tile,
         )  # fmt: skip
-        model.fit(
-            training,
-            validation_data=validation,
-            epochs=epochs,
-            initial_epoch=first_epoch,
-            steps_per_epoch=steps,
-            callbacks=[
-                *([keras.callbacks.SwapEMAWeights()] if hyperparameters.weight_average else []),
-                schedule,
-                recorder,
-                estimate,
-                ProgressBar(epochs, steps),
-            ],
-            shuffle=False,  # the tiles are random already, and seeded for resuming
-            verbose=0,
-        )
+        # Ctrl-C stops between steps: in the middle of one, TensorFlow may lose it.
+        with deferred("cellseg train: stopping after this step (Ctrl-C again stops at once)"):
+            model.fit(
+                training,
+                validation_data=validation,
+                epochs=epochs,
+                initial_epoch=first_epoch,
+                steps_per_epoch=steps,
+                callbacks=[
+                    *([keras.callbacks.SwapEMAWeights()] if hyperparameters.weight_average else []),
+                    schedule,
+                    recorder,
+                    estimate,
+                    ProgressBar(epochs, steps),
+                    StopWhenInterrupted(),
+                ],
+                shuffle=False,  # the tiles are random already, and seeded for resuming
+                verbose=0,
+            )
         if recorder.nan_at is not None:
             epoch, step = recorder.nan_at
             source = request.loss_file or "the default loss"
