@@ -128,6 +128,38 @@ def test_interrupting_training_says_how_to_resume(
         assert "stopping after this step" in err
 
 
+def test_interrupting_prediction_keeps_the_images_finished(training_data, tmp_path):
+    import signal
+    import time
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for copy in range(12):  # enough that it cannot finish before the interruption
+        for path in sorted((training_data / "images").glob("*.png")):
+            (images / f"{copy:02d}_{path.name}").write_bytes(path.read_bytes())
+    command = [
+        str(Path(sys.executable).parent / "cellseg"), "predict", "default", str(images),
+        "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    while not list((tmp_path / "out").glob("*_cells.csv")) and process.poll() is None:
+        time.sleep(0.05)  # until the first image is finished (its cells are written last)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted; run the same command again: the images already finished" in err
+    assert "Traceback" not in err
+    finished = sorted((tmp_path / "out").glob("*_cells.csv"))
+    assert 0 < len(finished) < 48
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert len(list((tmp_path / "out").glob("*_cells.csv"))) == 48
+    assert f"{len(finished)} images already predicted" in again.stdout + again.stderr
+
+
 def test_evaluate_says_when_the_images_are_the_models_own(cellseg, train_command, training_data):
     trained = train_command("--name", "own")
     assert trained.code == 0, trained.err
