@@ -11,10 +11,7 @@ on the validation images and the validation metrics stored for the leaderboard (
 parent's on the same images, when fine-tuning).
 """
 
-import contextlib
-import os
 import shutil
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,6 +36,7 @@ from cellseg.neural_network.dataset import (
     training_dataset,
     validation_dataset,
 )
+from cellseg.neural_network.distribution import training_strategy
 from cellseg.neural_network.hyperparameters import epoch_steps
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
@@ -122,7 +120,8 @@ def train(request: TrainingRequest) -> ModelFolder:
     settings = run_settings(
         request, hyperparameters, augmentation, training_pairs, validation_pairs, parent
     )
-    strategy = _strategy(request.distribute)  # refuses --distribute before anything is written
+    # It refuses --distribute before anything is written.
+    strategy = training_strategy(request.distribute)
     folder = ModelFolder(request.models_root / request.name)
     config = start_or_resume(folder, request, settings, parent)
     if config.status == "finished":  # the same command run again
@@ -361,39 +360,3 @@ def _finish(run, config, model, recorder, prepared_training, prepared_validation
 def _scores_line(scores: dict) -> str:
     shown = ("aji", "f1", "panoptic_quality", "dice", "count_error", "calibration_error")
     return ", ".join(f"{key} {scores[key]:.3f}" for key in shown if key in scores)
-
-
-def _strategy(distribute: bool):
-    """MirroredStrategy across this machine's GPUs, or across machines when TF_CONFIG is set.
-
-    Keras' JAX and PyTorch backends train on one device, without tf.distribute.
-    """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        if distribute:
-            raise CellsegError(
-                f"--distribute needs Keras' TensorFlow backend (KERAS_BACKEND is "
-                f"{keras.backend.backend()!r})"
-            )
-        return _OneDevice()
-    import tensorflow as tf
-
-    if not distribute:
-        return tf.distribute.get_strategy()
-    if os.environ.get("TF_CONFIG"):
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    else:
-        strategy = tf.distribute.MirroredStrategy()
-    print(
-        f"cellseg train: {type(strategy).__name__} over {strategy.num_replicas_in_sync} replica(s)",
-        file=sys.stderr,
-    )
-    return strategy
-
-
-class _OneDevice:
-    """The strategy of the backends without tf.distribute: build the model where it is."""
-
-    def scope(self):
-        return contextlib.nullcontext()

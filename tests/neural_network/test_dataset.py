@@ -6,7 +6,7 @@ import pytest
 
 from cellseg.errors import CellsegError
 from cellseg.neural_network.dataset import _batched, sample_batches
-from cellseg.neural_network.training import _strategy
+from cellseg.neural_network.distribution import training_strategy
 from cellseg.tensorflow_import import import_tensorflow
 
 TILE = 4
@@ -66,10 +66,10 @@ def test_fit_takes_each_sample_once_across_epochs():
 
 def test_backends_without_tf_distribute_train_on_one_device(monkeypatch):
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    with _strategy(False).scope():
+    with training_strategy(False).scope():
         pass
     with pytest.raises(CellsegError, match="--distribute needs Keras' TensorFlow backend"):
-        _strategy(True)
+        training_strategy(True)
 
 
 def test_no_tensorflow_import_under_another_backend(monkeypatch):
