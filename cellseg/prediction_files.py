@@ -164,6 +164,7 @@ class PredictionFiles:
         hidden folder ``.<stem>.regions``), so that a killed slide resumes without finding
         its finished regions again; then write its files from them, and its tissue mask
         ``<stem>_tissue.png``, and remove the folder."""
+        from cellseg.interruption import raise_if_interrupted
         from cellseg.postprocessing.geojson import region_rings
         from cellseg.slide_outputs import RegionStore
 
@@ -186,6 +187,7 @@ class PredictionFiles:
                 store.add(region.index, region.window, found.labels, table, rings)
                 counts[region.index] = len(rows)
                 progress(len(counts), slide.region_count, sum(counts.values()))
+                raise_if_interrupted()  # a Ctrl-C held back: this region is kept
             self._write_slide(stem, name, slide, store, counts, pixel_size)
         except CellsegError:
             store.remove()  # the file is at fault: finding it again would fail again

@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: What an interrupted prediction should do next (the command line prints it on Ctrl-C).
 INTERRUPTED = "run the same command again: the images already finished are kept"
+#: What predict says on a first Ctrl-C, which it takes once the image or region is saved.
+STOPPING = "cellseg predict: stopping after this image or slide region (Ctrl-C again stops at once)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         plausible_pixel_size,
         recorded_pixel_size,
     )
+    from cellseg.interruption import deferred, raise_if_interrupted
     from cellseg.neural_network.model import SlideCells, TrainedModel
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
@@ -185,9 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if progress is not None:
                 progress.close()
+        raise_if_interrupted()  # a Ctrl-C held back: this image is kept
 
+    # Ctrl-C stops between images and slide regions: in the middle of one, TensorFlow may
+    # lose it.
     try:
-        code = run_each(todo, predict_one, command="predict") if todo else 0
+        with deferred(STOPPING):
+            code = run_each(todo, predict_one, command="predict") if todo else 0
     finally:  # the finished images are counted, however the others ended
         counts = results.finish([path.name for path in files])
     mine_names = {path.name for path in mine}

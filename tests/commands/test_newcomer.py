@@ -150,6 +150,7 @@ def test_interrupting_prediction_keeps_the_images_finished(training_data, tmp_pa
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
+    assert "stopping after this image or slide region" in err  # it was held back
     assert "interrupted; run the same command again: the images already finished" in err
     assert "Traceback" not in err
     finished = sorted((tmp_path / "out").glob("*_cells.csv"))

@@ -8,6 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import tifffile
+from dark_slides import DarkCells, results
 from skimage.measure import label
 from tables import read_csv
 from test_slide_io import aperio_slide, single_level_svs, tissue_slide
@@ -44,22 +45,6 @@ class Oracle(TrainedModel):
         return self.auto_scale
 
 
-class DarkCells(TrainedModel):
-    """A 'network' for RGB slides: its cells are the dark pixels (synthetic nuclei); it
-    keeps the windows it was given, and may stop the process after some (a kill)."""
-
-    def __init__(self, stop_after=None):
-        super().__init__([], ModelConfig(), name="dark")
-        self.windows, self.stop_after = [], stop_after
-
-    def segment(self, image, *, scale="auto", counterstain=None):
-        if len(self.windows) == self.stop_after:
-            raise KeyboardInterrupt
-        self.windows.append(image.shape[:2])
-        cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
-        return Cells(image, cells, 1.0 if scale == "auto" else scale)
-
-
 class LabelRegions(ArrayRegions):
     """Windows of the true labels as they are (the oracle reads them as its image)."""
 
@@ -67,31 +52,10 @@ class LabelRegions(ArrayRegions):
         return self.image[top:bottom, left:right]
 
 
-@pytest.fixture
-def small_regions(monkeypatch):
-    monkeypatch.setattr(whole_slide, "REGION", 512)
-    monkeypatch.setattr(whole_slide, "HALO", 64)
-
-
 @pytest.fixture(scope="module")
 def truth():
     _, labels = synthetic_tissue((1300, 1700), seed=8, cell_radius=(5, 14), density=0.3)
     return labels.astype(np.uint16)
-
-
-@pytest.fixture(scope="module")
-def blank_slide(tmp_path_factory):
-    """A 40x Aperio slide of 2000 x 2400 pixels, 70% of it glass: its file, image, cells
-    and where its tissue is."""
-    image, labels, inside = tissue_slide((2000, 2400), tissue=0.3, seed=4)
-    path = tmp_path_factory.mktemp("slides") / "blank.svs"
-    aperio_slide(path, image, 0.25)
-    return path, image, labels, inside
-
-
-def results(folder, **options) -> PredictionFiles:
-    folder.mkdir(exist_ok=True)
-    return PredictionFiles(folder, **options)
 
 
 def test_regions_find_every_cell_whole_and_once(small_regions, truth, tmp_path):

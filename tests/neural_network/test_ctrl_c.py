@@ -1,11 +1,13 @@
-"""Ctrl-C while Keras traces or runs a step stops training cleanly after that step, with the
-`KeyboardInterrupt` the command line reports (TensorFlow may lose one raised inside a step)."""
+"""Ctrl-C, held back to a safe point (`cellseg.interruption.deferred`): training stops after
+the step it came in, with the `KeyboardInterrupt` the command line reports (TensorFlow may
+lose one raised inside a step), and a slide after the region it came in, that region kept."""
 
 import signal
 import sys
 
 import numpy as np
 import pytest
+from dark_slides import DarkCells, results
 
 from cellseg import interruption
 from cellseg.neural_network.callbacks import StopWhenInterrupted
@@ -56,3 +58,20 @@ def test_ctrl_c_while_a_step_is_traced_stops_after_that_step(during):
         assert (steps.training, steps.validation) == (1, 0)
     else:  # the first epoch's 8 training steps, then the first validation step
         assert (steps.training, steps.validation) == (8, 1)
+
+
+def test_ctrl_c_during_a_slide_region_stops_after_it_is_kept(small_regions, blank_slide, tmp_path):
+    class CtrlCInSecondRegion(DarkCells):
+        def segment(self, image, *, scale="auto", counterstain=None):
+            if len(self.windows) == 1:
+                signal.raise_signal(signal.SIGINT)  # held back: this region is found
+            return super().segment(image, scale=scale, counterstain=counterstain)
+
+    files, model = results(tmp_path / "out", formats=("tiff",)), CtrlCInSecondRegion()
+    with interruption.watching():
+        with pytest.raises(KeyboardInterrupt):
+            with interruption.deferred("stopping after this region"):
+                files.add("blank.svs", model.segment_file(blank_slide[0], scale=1))
+    assert len(model.windows) == 2
+    assert len(list((tmp_path / "out" / ".blank.regions").glob("region_*.npz"))) == 2
+    assert not files.finished("blank.svs")
