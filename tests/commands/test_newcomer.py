@@ -89,6 +89,17 @@ def test_training_says_what_it_does_and_how_long_it_has_left(train_command):
     assert "left)" in result.err  # after the first epoch: the time the others will take
 
 
+def started_as_at_a_terminal(command: list[str]) -> subprocess.Popen:
+    """``command`` started where Ctrl-C's SIGINT reaches it as at a terminal, even where this
+    test runs with SIGINT ignored (a shell's background job), which a child would inherit."""
+    import signal
+
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("moment", ["starting", "training"])
 def test_interrupting_training_says_how_to_resume(
     training_data, tiny_hyperparameters, tmp_path, moment
@@ -106,12 +117,7 @@ def test_interrupting_training_says_how_to_resume(
         "--name", "stopped", "--hyperparameters", str(long),
         "--models-dir", str(tmp_path / "models"),
     ]  # fmt: skip
-    # Ctrl-C's SIGINT reaches it as at a terminal, even where this test runs with SIGINT
-    # ignored (a shell's background job), which a child would inherit.
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+    process = started_as_at_a_terminal(command)
     # Starting: about when the first step's graph is traced, where TensorFlow may turn a
     # KeyboardInterrupt into an error of its own, or lose it. Training: after the first steps.
     awaited = "saving in" if moment == "starting" else "tiles per second"
@@ -141,10 +147,7 @@ def test_interrupting_prediction_keeps_the_images_finished(training_data, tmp_pa
         str(Path(sys.executable).parent / "cellseg"), "predict", "default", str(images),
         "--output", str(tmp_path / "out"),
     ]  # fmt: skip
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+    process = started_as_at_a_terminal(command)
     while not list((tmp_path / "out").glob("*_cells.csv")) and process.poll() is None:
         time.sleep(0.05)  # until the first image is finished (its cells are written last)
     process.send_signal(signal.SIGINT)
