@@ -178,3 +178,14 @@ def small_model(tmp_path_factory):
     }
     (folder / "config.json").write_text(json.dumps(config))
     return folder
+
+
+@pytest.fixture
+def ctrl_c_as_at_a_terminal():
+    """SIGINT raising `KeyboardInterrupt`, as Python sets it up at a terminal, even where
+    the tests run with it ignored (started in a shell's background, or by a CI runner)."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)

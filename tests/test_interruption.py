@@ -9,7 +9,10 @@ import pytest
 
 from cellseg import cli, interruption
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX"),
+    pytest.mark.usefixtures("ctrl_c_as_at_a_terminal"),
+]
 
 
 def ctrl_c():

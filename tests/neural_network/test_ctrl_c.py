@@ -12,7 +12,10 @@ from dark_slides import DarkCells, results
 from cellseg import interruption
 from cellseg.neural_network.callbacks import StopWhenInterrupted
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX"),
+    pytest.mark.usefixtures("ctrl_c_as_at_a_terminal"),
+]
 
 
 @pytest.mark.parametrize("during", ["training", "validation"])
