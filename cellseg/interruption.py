@@ -8,8 +8,8 @@ Ctrl-C: whatever error ends a command after one is an interruption. Inside `defe
 training's fit), the first Ctrl-C is only recorded and said, and `raise_if_interrupted()`,
 called between steps, raises it there; a second Ctrl-C raises at once.
 
-A SIGINT that is ignored (a job started in the background with ``&`` or ``nohup``) stays
-ignored, and another thread's handler is left alone.
+A SIGINT that is ignored (a job a script starts in the background with ``&``) stays
+ignored, and another handler set before is left alone.
 """
 
 import contextlib
