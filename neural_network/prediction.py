@@ -160,7 +160,7 @@ def choose_scale(trials: list[ScaleTrial], cell_area: float | None) -> float:
     if not useful:
         return 1.0
     best = max(useful, key=lambda trial: trial.mean_score)
-    best = ([best] + [trial for trial in useful if _about_as_sure(trial, best)])[-1]
+    best = max([best, *(t for t in useful if _about_as_sure(t, best))], key=lambda t: t.scale)
     if not _large_enough(best, cell_area):
         larger = [t for t in useful if t.scale > best.scale and _large_enough(t, cell_area)]
         best = larger[0] if larger else best
