@@ -116,9 +116,12 @@ def run_each(
     """Call ``process(item)`` for every item under a progress bar; report the failures.
 
     Returns 0 when every item succeeded, 1 otherwise. Only `CellsegError` counts as a
-    failure of one item; anything else is a bug and propagates.
+    failure of one item; anything else is a bug and propagates. Between items, a Ctrl-C
+    held back (`cellseg.interruption.deferred`) stops it.
     """
     from tqdm import tqdm
+
+    from cellseg.interruption import raise_if_interrupted
 
     failures = []
     with tqdm(items, desc=f"cellseg {command}", unit=unit, disable=None, file=sys.stderr) as bar:
@@ -127,6 +130,7 @@ def run_each(
                 process(item)
             except CellsegError as error:
                 failures.append(error)
+            raise_if_interrupted()
     for error in failures:
         print(f"cellseg {command}: error: {one_line(error)}", file=sys.stderr)
     if failures and len(items) > 1:

@@ -100,3 +100,20 @@ def test_an_error_without_a_ctrl_c_keeps_its_traceback(monkeypatch):
 
     with pytest.raises(SystemError, match="a bug"):
         run_command(monkeypatch, main)
+
+
+def test_a_batch_held_back_stops_between_items():
+    from cellseg.batch import run_each
+
+    done = []
+
+    def process(item):
+        if item == 2:
+            ctrl_c()  # held back: item 2 is finished
+        done.append(item)
+
+    with interruption.watching():
+        with pytest.raises(KeyboardInterrupt):
+            with interruption.deferred("stopping"):
+                run_each([1, 2, 3, 4], process, command="test")
+    assert done == [1, 2]

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         plausible_pixel_size,
         recorded_pixel_size,
     )
-    from cellseg.interruption import deferred, raise_if_interrupted
+    from cellseg.interruption import deferred
     from cellseg.neural_network.model import SlideCells, TrainedModel
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
@@ -188,7 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if progress is not None:
                 progress.close()
-        raise_if_interrupted()  # a Ctrl-C held back: this image is kept
 
     # Ctrl-C stops between images and slide regions: in the middle of one, TensorFlow may
     # lose it.
