@@ -29,7 +29,13 @@ from cellseg.image_io import write_image
 from cellseg.output_formats import FORMATS, ImageResult, SlideResult
 from cellseg.postprocessing.confidence import count_interval
 from cellseg.postprocessing.drawing import OverlayStyle
-from cellseg.postprocessing.measurements import CELL_COLUMNS, CellMeasurement, measure_cells
+from cellseg.postprocessing.measurements import (
+    CELL_COLUMNS,
+    MICRON_COLUMNS,
+    CellMeasurement,
+    measure_cells,
+    written,
+)
 from cellseg.postprocessing.positivity import auto_positive_threshold, positive
 from cellseg.tables import csv_text
 
@@ -116,7 +122,7 @@ class PredictionFiles:
         """``cells.csv``: `CELL_COLUMNS`, the area in µm² and perimeter in µm when the
         pixel size is known (blank otherwise), and ``positive`` with a threshold."""
         extra = ["positive"] if self.positive_threshold is not None else []
-        return ["image", *CELL_COLUMNS, "area_um2", "perimeter_um", *extra]
+        return ["image", *CELL_COLUMNS, *MICRON_COLUMNS, *extra]
 
     def cells_path(self, name: str) -> Path:
         return self.output / f"{Path(name).stem}_cells.csv"
@@ -147,9 +153,9 @@ class PredictionFiles:
             cells = result
             measured = measure_cells(cells.image, cells.labels, cells.confidence)
             marks = self._marks(measured)
-            written = ImageResult(stem, cells, measured, marks, self.overlay, pixel_size)
+            image_result = ImageResult(stem, cells, measured, marks, self.overlay, pixel_size)
             for format_name in self.formats:
-                FORMATS[format_name].write_image(self.output, written)
+                FORMATS[format_name].write_image(self.output, image_result)
             self._write_cells(name, [(measured, marks)], pixel_size)
         self._write_record(
             name,
@@ -179,7 +185,7 @@ class PredictionFiles:
             progress(len(counts), slide.region_count, sum(counts.values()))
             for found in slide.found(skip=set(counts)):
                 region = found.region
-                rows = [[getattr(cell, column) for column in CELL_COLUMNS] for cell in found.cells]
+                rows = [cell.row() for cell in found.cells]
                 table = np.array(rows, dtype=float).reshape(-1, len(CELL_COLUMNS))
                 rings = None
                 if outlines:
@@ -211,7 +217,7 @@ class PredictionFiles:
             for index in order:
                 names = ["cells", "ring_ends", "ring_points"][: 1 + 2 * outlines]
                 table, *outline = store.read(index, *names)
-                measured = [_measurement(row, offsets[index]) for row in table.tolist()]
+                measured = [CellMeasurement.from_row(row, offsets[index]) for row in table.tolist()]
                 rings = [()] * len(table)
                 if outlines and len(table):
                     rings = np.split(outline[1], outline[0][:-1])
@@ -294,11 +300,7 @@ class PredictionFiles:
                 table.writeheader()
                 for measured, marks in batches:
                     for index, cell in enumerate(measured):
-                        # vars: asdict deep-copies, a second per 60,000 cells
-                        row = {"image": name, **vars(cell)}
-                        if pixel_size:
-                            row["area_um2"] = round(cell.area * pixel_size**2, 4)
-                            row["perimeter_um"] = round(cell.perimeter * pixel_size, 4)
+                        row = {"image": name, **written(cell, pixel_size)}
                         if marks is not None:
                             row["positive"] = int(marks[index])
                         table.writerow(row)
@@ -387,13 +389,3 @@ class PredictionFiles:
         row["counterstain"] = record.get("counterstain")
         row["pixel_size"] = pixel_size
         return row
-
-
-def _measurement(row: list, first_id: int) -> CellMeasurement:
-    """A cell kept by a slide's `RegionStore` (a row of `CELL_COLUMNS`, NaN for no
-    confidence), its id numbered across the slide."""
-    values = dict(zip(CELL_COLUMNS, row, strict=True))
-    values["id"], values["area"] = int(values["id"]) + first_id, int(values["area"])
-    if values["confidence"] != values["confidence"]:
-        values["confidence"] = None
-    return CellMeasurement(**values)

@@ -63,6 +63,8 @@ def shared_constants() -> dict[str, object]:
         "LOWEST_DAB": positivity.LOWEST_DAB,
         # the cell table's columns and the outlines' colours
         "CELL_COLUMNS": list(measurements.CELL_COLUMNS),
+        "MICRON_COLUMNS": list(measurements.MICRON_COLUMNS),
+        "CELL_DECIMALS": measurements.DECIMALS,
         "OUTLINE_RED": list(drawing.OUTLINE_RED),
         "POSITIVE_COLOUR": list(drawing.POSITIVE_COLOUR),
         "NEGATIVE_COLOUR": list(drawing.NEGATIVE_COLOUR),

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from cellseg.postprocessing.drawing import NEGATIVE_COLOUR, POSITIVE_COLOUR
+from cellseg.postprocessing.measurements import DECIMALS, written
 
 #: QuPath's colours (RGB) for its standard Positive and Negative classes.
 CLASS_COLOURS = {"Positive": list(POSITIVE_COLOUR), "Negative": list(NEGATIVE_COLOUR)}
@@ -132,33 +133,39 @@ def cell_features(
     return features
 
 
+#: QuPath's names for `cellseg.postprocessing.measurements.written`'s columns, in order.
+QUPATH_NAMES = {
+    "id": "Label",
+    "area": "Area px^2",
+    "perimeter": "Perimeter px",
+    "eccentricity": "Eccentricity",
+    "centroid_column": "Centroid X px",
+    "centroid_row": "Centroid Y px",
+    "haematoxylin": "Hematoxylin OD mean",
+    "dab": "DAB OD mean",
+    "confidence": "Confidence",
+    "area_um2": "Area µm^2",
+    "perimeter_um": "Perimeter µm",
+}
+
+
 def cell_feature(cell, ring: np.ndarray, positive: bool | None = None, *, pixel_size=None) -> dict:
     """The GeoJSON polygon feature of one cell (a `CellMeasurement`) and its outline.
 
-    Centroids follow QuPath's convention, pixel (row r, column c) covering x from c to c + 1
-    and y from r to r + 1: they are half a pixel more than ``cells.csv``'s, which counts
-    from the first pixel's centre. ``positive`` classifies the cell Positive or Negative.
+    Its measurements are ``cells.csv``'s, as rounded there (`measurements.written`), under
+    QuPath's names. Centroids follow QuPath's convention, pixel (row r, column c) covering x
+    from c to c + 1 and y from r to r + 1: they are half a pixel more than ``cells.csv``'s,
+    which counts from the first pixel's centre. ``positive`` classifies the cell Positive or
+    Negative. What QuPath assumes (no name, not locked) is left out: a slide's features are
+    many.
     """
-    properties = {
-        "objectType": "detection",
-        "name": f"cell {cell.id}",
-        "isLocked": False,
-        "measurements": {
-            "Label": cell.id,
-            "Area px^2": cell.area,
-            "Perimeter px": round(cell.perimeter, 3),
-            "Eccentricity": round(cell.eccentricity, 4),
-            "Centroid X px": round(cell.centroid_column + 0.5, 3),
-            "Centroid Y px": round(cell.centroid_row + 0.5, 3),
-            "Hematoxylin OD mean": round(cell.haematoxylin, 4),
-            "DAB OD mean": round(cell.dab, 4),
-        },
+    row = written(cell, pixel_size)
+    for centroid in ("centroid_row", "centroid_column"):
+        row[centroid] = round(row[centroid] + 0.5, DECIMALS[centroid])
+    measurements = {
+        name: row[column] for column, name in QUPATH_NAMES.items() if row.get(column) is not None
     }
-    if cell.confidence is not None:
-        properties["measurements"]["Confidence"] = cell.confidence
-    if pixel_size:
-        properties["measurements"]["Area µm^2"] = round(cell.area * pixel_size**2, 3)
-        properties["measurements"]["Perimeter µm"] = round(cell.perimeter * pixel_size, 3)
+    properties = {"objectType": "detection", "measurements": measurements}
     if positive is not None:
         name = "Positive" if positive else "Negative"
         properties["classification"] = {"name": name, "color": CLASS_COLOURS[name]}

@@ -8,7 +8,7 @@ green and blue channels into the amounts of haematoxylin (nuclei, blue-purple), 
 DAB-positive when its mean DAB density reaches a threshold (see `positive`).
 
 `measure_cells` gives one `CellMeasurement` per cell; ``dataclasses.asdict(cell)`` is a CSV
-row whose columns, in order, are `CELL_COLUMNS`.
+row whose columns, in order, are `CELL_COLUMNS`, and `written` the row as files hold it.
 """
 
 from dataclasses import dataclass
@@ -29,6 +29,28 @@ CELL_COLUMNS = (
     "dab",
     "confidence",
 )
+
+#: The columns a known pixel size adds: the area in µm² and the perimeter in µm.
+MICRON_COLUMNS = ("area_um2", "perimeter_um")
+
+#: The decimals each measurement is written with, in ``cells.csv``, the GeoJSON's
+#: measurements and the browser page's tables alike: a thousandth of a pixel, a
+#: ten-thousandth of an optical density, of a confidence and of a µm or µm². Finer digits
+#: are noise (a cell's outline is good to about a pixel) and made a slide's ``cells.csv``
+#: half digits. The DAB density and the confidence are rounded as they are measured
+#: (`measure_cells`): positivity and the count's interval are decided on the very numbers
+#: the files hold, so a threshold applied to a file decides as cellseg did.
+DECIMALS = {
+    "centroid_row": 3,
+    "centroid_column": 3,
+    "perimeter": 3,
+    "eccentricity": 4,
+    "haematoxylin": 4,
+    "dab": 4,
+    "confidence": 4,
+    "area_um2": 4,
+    "perimeter_um": 4,
+}
 
 #: The stains that colour deconvolution separates, in scikit-image's `rgb2hed` order.
 STAINS = ("haematoxylin", "eosin", "dab")
@@ -61,10 +83,11 @@ class CellMeasurement:
     eccentricity : float
         Of the ellipse with the cell's second moments: 0 for a disc, towards 1 for a line.
     haematoxylin, dab : float
-        Mean optical density of each stain over the cell's pixels (see `stain_densities`).
+        Mean optical density of each stain over the cell's pixels (see `stain_densities`),
+        the DAB's to its `DECIMALS`.
     confidence : float or None
         The probability that the cell is a real nucleus, from the model that found it
-        (`cellseg.postprocessing.confidence`); None when not known.
+        (`cellseg.postprocessing.confidence`), to its `DECIMALS`; None when not known.
     """
 
     id: int
@@ -76,6 +99,20 @@ class CellMeasurement:
     haematoxylin: float
     dab: float
     confidence: float | None = None
+
+    def row(self) -> list:
+        """The cell's `CELL_COLUMNS`, in order."""
+        return [getattr(self, column) for column in CELL_COLUMNS]
+
+    @classmethod
+    def from_row(cls, row, first_id: int = 0) -> "CellMeasurement":
+        """The cell of a row of `CELL_COLUMNS` numbers (a slide's table of them: NaN for no
+        confidence), its id ``first_id`` more (numbered across a slide)."""
+        values = dict(zip(CELL_COLUMNS, row, strict=True))
+        values["id"], values["area"] = int(values["id"]) + first_id, int(values["area"])
+        if values["confidence"] != values["confidence"]:
+            values["confidence"] = None
+        return cls(**values)
 
 
 def stain_densities(
@@ -203,7 +240,9 @@ def measure_cells(
     sure = (
         [None] * len(ids)
         if confidence is None
-        else [round(float(value), 4) for value in np.asarray(confidence)[ids - 1]]
+        else [
+            round(float(value), DECIMALS["confidence"]) for value in np.asarray(confidence)[ids - 1]
+        ]
     )
     columns = zip(
         ids, row, column, area, perimeter, eccentricity, haematoxylin, dab, sure, strict=True
@@ -218,11 +257,34 @@ def measure_cells(
             perimeter=float(perimeter),
             eccentricity=float(eccentricity),
             haematoxylin=float(haematoxylin),
-            dab=float(dab),
+            dab=round(float(dab), DECIMALS["dab"]),
             confidence=sure,
         )
         for cell, row, column, area, perimeter, eccentricity, haematoxylin, dab, sure in columns
     ]
+
+
+def written(cell: CellMeasurement, pixel_size: float | None = None) -> dict:
+    """A cell's measurements as files hold them: `CELL_COLUMNS`, and `MICRON_COLUMNS` with
+    a ``pixel_size`` (µm per pixel), each rounded to its `DECIMALS`.
+
+    Examples
+    --------
+    >>> cell = CellMeasurement(3, 10.123456, 4.5, 16, 14.0710678, 0.123456, 0.5, 0.25, None)
+    >>> row = written(cell, pixel_size=0.25)
+    >>> row["centroid_row"], row["perimeter"], row["eccentricity"], row["confidence"]
+    (10.123, 14.071, 0.1235, None)
+    >>> row["area_um2"], row["perimeter_um"]
+    (1.0, 3.5178)
+    """
+    row = vars(cell).copy()  # vars: asdict deep-copies, a second per 60,000 cells
+    if pixel_size:
+        row["area_um2"] = cell.area * pixel_size**2
+        row["perimeter_um"] = cell.perimeter * pixel_size
+    for column, decimals in DECIMALS.items():
+        if row.get(column) is not None:
+            row[column] = round(row[column], decimals)
+    return row
 
 
 def _moments(coordinates, cell_of_pixel: np.ndarray, cells: int):

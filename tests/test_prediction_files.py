@@ -92,3 +92,35 @@ def test_tables_cellseg_did_not_write_are_never_replaced(tmp_path, table):
         PredictionFiles(tmp_path)
     assert (tmp_path / table).read_text() == "the lab's own table\n"
     PredictionFiles(tmp_path, overwrite=True).add("a.png", _two_cells())
+
+
+def test_geojson_measurements_are_the_cell_tables_to_the_digit(tmp_path):
+    """The GeoJSON's measurements are cells.csv's, under QuPath's names, centroids half a
+    pixel on (QuPath's corner convention); both written to their DECIMALS, and positivity
+    decided on the DAB density as written (a threshold on the file decides alike)."""
+    from cellseg.postprocessing.geojson import QUPATH_NAMES
+    from cellseg.postprocessing.measurements import DECIMALS
+    from cellseg.preprocessing.synthetic import synthetic_tissue
+
+    image, labels = synthetic_tissue((120, 160), seed=3, positive_fraction=0.3)
+    confidence = np.random.default_rng(3).random(int(labels.max()))
+    results = PredictionFiles(tmp_path, positive_threshold=0.2, formats=("geojson",))
+    results.add("a.png", Cells(image, labels, 1.0, confidence), pixel_size=0.2527)
+    with open(tmp_path / "a_cells.csv", newline="") as file:
+        rows = {int(row["id"]): row for row in csv.DictReader(file)}
+    features = json.loads((tmp_path / "a.geojson").read_text())["features"]
+    assert len(features) == len(rows) == labels.max() > 10
+    for feature in features:
+        assert set(feature["properties"]) == {"objectType", "measurements", "classification"}
+        measured = feature["properties"]["measurements"]
+        row = rows[measured["Label"]]
+        assert int(row["positive"]) == (float(row["dab"]) >= 0.2)
+        assert list(measured) == list(QUPATH_NAMES.values())
+        for column, name in QUPATH_NAMES.items():
+            shift = 0.5 if column.startswith("centroid") else 0
+            assert measured[name] == pytest.approx(float(row[column]) + shift, abs=1e-12)
+
+    def most_decimals(column):
+        return max(len(row[column].partition(".")[2]) for row in rows.values())
+
+    assert all(most_decimals(column) == decimals for column, decimals in DECIMALS.items())

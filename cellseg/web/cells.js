@@ -5,7 +5,7 @@
 // watershed flooding by priority then first-come, orphans, small cells dropped) so that the
 // page counts what `cellseg predict` counts. No DOM: the Web Worker and Node (tests) run it.
 
-import { HED_FROM_RGB } from "./constants.js";
+import { CELL_DECIMALS, HED_FROM_RGB } from "./constants.js";
 import { pyRound } from "./numbers.js";
 import { gaussianFilter } from "./smoothing.js";
 
@@ -284,7 +284,8 @@ function perimeter(mask, rows, columns) {
 }
 
 /** One row per cell, the columns of cellseg's cells.csv (CELL_COLUMNS): cell `id` has the
- *  confidence `confidence[id - 1]` rounded to 4 decimals (null without `confidence`). */
+ *  confidence `confidence[id - 1]` (null without `confidence`), it and the DAB density
+ *  rounded to their CELL_DECIMALS as measure_cells rounds them. */
 export function measureCells(labels, rgba, rows, columns, confidence = null) {
   let count = 0;
   for (const label of labels) if (label > count) count = label;
@@ -342,8 +343,8 @@ export function measureCells(labels, rgba, rows, columns, confidence = null) {
       perimeter: perimeter(mask, height, width),
       eccentricity: major > 0 ? Math.sqrt(Math.max(0, 1 - minor / major)) : 0,
       haematoxylin: cell.haematoxylin / n,
-      dab: cell.dab / n,
-      confidence: confidence ? pyRound(confidence[label - 1], 4) : null,
+      dab: pyRound(cell.dab / n, CELL_DECIMALS.dab),
+      confidence: confidence ? pyRound(confidence[label - 1], CELL_DECIMALS.confidence) : null,
     });
   }
   return cells;

@@ -3,11 +3,11 @@
 // cells.csv, numbers written as Python writes them. No DOM: the page and Node run it.
 //
 // An "image" here is what the page holds for one image: { name, cells, scale, counterstain,
-// pixelSize } with cells as measureCells gives them (confidence rounded to 4 decimals, as
+// pixelSize } with cells as measureCells gives them (DAB density and confidence rounded, as
 // the files).
 
 import { countInterval } from "./confidence.js";
-import { CELL_COLUMNS } from "./constants.js";
+import { CELL_COLUMNS, CELL_DECIMALS, MICRON_COLUMNS } from "./constants.js";
 import { mean, pyRound, pythonText } from "./numbers.js";
 import { positives, thresholdFor } from "./positivity.js";
 
@@ -23,7 +23,7 @@ export function countColumns(positivity) {
 
 /** The columns of a cell table (PredictionFiles.cell_columns). */
 export function cellColumns(positivity) {
-  return ["image", ...CELL_COLUMNS, "area_um2", "perimeter_um", ...(positivity && positivity.on ? ["positive"] : [])];
+  return ["image", ...CELL_COLUMNS, ...MICRON_COLUMNS, ...(positivity && positivity.on ? ["positive"] : [])];
 }
 
 /** The file name's stem: "a/b/tissue.1.png" -> "tissue.1" (pathlib's stem of its name). */
@@ -58,16 +58,26 @@ export function countRow(image, positivity) {
   return row;
 }
 
+/** A cell's measurements as the files hold them (measurements.written): with µm measures
+ *  when the pixel size is known, each rounded to its CELL_DECIMALS. */
+export function writtenCell(cell, pixelSize) {
+  const row = { ...cell };
+  if (pixelSize) {
+    row.area_um2 = cell.area * pixelSize ** 2;
+    row.perimeter_um = cell.perimeter * pixelSize;
+  }
+  for (const [column, digits] of Object.entries(CELL_DECIMALS)) {
+    if (typeof row[column] === "number") row[column] = pyRound(row[column], digits);
+  }
+  return row;
+}
+
 /** The rows of one image's cell table, with `image`, µm measures and `positive`. */
 export function cellRows(image, positivity) {
   const threshold = thresholdFor(image.cells, positivity);
   const marks = positives(image.cells, threshold);
   return image.cells.map((cell, index) => {
-    const row = { image: image.name, ...cell };
-    if (image.pixelSize) {
-      row.area_um2 = pyRound(cell.area * image.pixelSize ** 2, 4);
-      row.perimeter_um = pyRound(cell.perimeter * image.pixelSize, 4);
-    }
+    const row = { image: image.name, ...writtenCell(cell, image.pixelSize) };
     if (threshold !== undefined) row.positive = Number(marks[index]);
     return row;
   });

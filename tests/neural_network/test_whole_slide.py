@@ -72,11 +72,12 @@ def test_regions_find_every_cell_whole_and_once(small_regions, truth, tmp_path):
     cells = read_csv(tmp_path / "slide_cells.csv")
     assert len(cells) == count_objects(truth)
     assert sorted(int(cell["id"]) for cell in cells) == list(range(1, len(cells) + 1))
-    # Each cell's centroid is where its pixels are, in the slide's coordinates.
+    # Each cell's centroid is where its pixels are, in the slide's coordinates (written to a
+    # thousandth of a pixel).
     for cell in cells[::50]:
         rows, columns = np.nonzero(found == int(cell["id"]))
-        assert abs(rows.mean() - float(cell["centroid_row"])) < 1e-6
-        assert abs(columns.mean() - float(cell["centroid_column"])) < 1e-6
+        assert abs(rows.mean() - float(cell["centroid_row"])) <= 5e-4
+        assert abs(columns.mean() - float(cell["centroid_column"])) <= 5e-4
     features = json.loads((tmp_path / "slide.geojson").read_text())["features"]
     assert len(features) == len(cells)
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
