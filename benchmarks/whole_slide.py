@@ -85,6 +85,7 @@ def predict(slide: Path, output: Path, arguments) -> dict:
         "scale": f"{scale[1]} ({scale[2]})" if scale else "? (not said)",
         "geojson_mb": len(gzip.decompress(zipped.read_bytes())) / 1e6 if zipped.is_file() else 0,
         "geojson_gz_mb": zipped.stat().st_size / 1e6 if zipped.is_file() else 0,
+        "cells_mb": (output / "cells.csv").stat().st_size / 1e6,
         "geojson": next(output.glob(f"{slide.stem}.geojson*"), None),
         "labels": output / f"{slide.stem}_labels.tif",
     }
@@ -168,6 +169,7 @@ def geojson_problems(path: Path) -> dict:
     invalid = ~shapely.is_valid(polygons) if len(polygons) else np.zeros(0, bool)
     return {
         "polygons": len(collection["features"]),
+        "points": np.mean([len(g["coordinates"][0]) - 1 for g in geometries]) if geometries else 0,
         "malformed": malformed,
         "invalid": int(invalid.sum()),
         "why": [str(reason) for reason in shapely.is_valid_reason(polygons[invalid][:3])],
@@ -279,9 +281,11 @@ def main() -> None:
         covered = runs.get("covered", (None, {}))[1]
         if covered.get("cells") and covered["geojson_mb"]:
             per = 1e5 / covered["cells"]
+            points = geojson_problems(covered["geojson"])["points"]
             print(
                 f"  GeoJSON: {covered['geojson_mb'] * per:.0f} MB per 100,000 cells, "
-                f"{covered['geojson_gz_mb'] * per:.1f} MB gzipped"
+                f"{covered['geojson_gz_mb'] * per:.1f} MB gzipped, {points:.1f} points an "
+                f"outline; cells.csv {covered['cells_mb'] * per:.1f} MB"
             )
 
 
