@@ -42,6 +42,8 @@ def test_malformed_features_and_invalid_polygons_are_counted(tmp_path):
     found = geojson_problems(path)
     assert (found["polygons"], len(found["malformed"]), found["invalid"]) == (4, 2, 1)
     assert found["why"][0].startswith("Self-intersection")
+    assert found["points"] == 4  # the well-formed square and bow tie, not closing twice
     plain = tmp_path / "cells.geojson"
     plain.write_text(json.dumps({"type": "FeatureCollection", "features": features[:1]}))
-    assert geojson_problems(plain) == {"polygons": 1, "malformed": [], "invalid": 0, "why": []}
+    expected = {"polygons": 1, "points": 4, "malformed": [], "invalid": 0, "why": []}
+    assert geojson_problems(plain) == expected
