@@ -36,8 +36,8 @@ MICRON_COLUMNS = ("area_um2", "perimeter_um")
 #: The decimals each measurement is written with, in ``cells.csv``, the GeoJSON's
 #: measurements and the browser page's tables alike: a thousandth of a pixel, a
 #: ten-thousandth of an optical density, of a confidence and of a µm or µm². Finer digits
-#: are noise (a cell's outline is good to about a pixel) and made a slide's ``cells.csv``
-#: half digits. The DAB density and the confidence are rounded as they are measured
+#: are noise (a cell's outline is good to about a pixel), and were nearly half of a
+#: slide's ``cells.csv``. The DAB density and the confidence are rounded as they are measured
 #: (`measure_cells`): positivity and the count's interval are decided on the very numbers
 #: the files hold, so a threshold applied to a file decides as cellseg did.
 DECIMALS = {
