@@ -49,7 +49,8 @@ export function chooseScale(trials, cellArea) {
   if (!useful.length) return 1;
   let best = useful[0];
   for (const trial of useful) if (trial.meanScore > best.meanScore) best = trial;
-  best = [best, ...useful.filter((trial) => aboutAsSure(trial, best))].at(-1);
+  const asSure = [best, ...useful.filter((trial) => aboutAsSure(trial, best))];
+  best = asSure.reduce((largest, trial) => (trial.scale > largest.scale ? trial : largest));
   if (!largeEnough(best, cellArea)) {
     const larger = useful.find((trial) => trial.scale > best.scale && largeEnough(trial, cellArea));
     if (larger) best = larger;
