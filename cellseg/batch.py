@@ -134,9 +134,10 @@ def run_each(
     for error in failures:
         print(f"cellseg {command}: error: {one_line(error)}", file=sys.stderr)
     if failures and len(items) > 1:
+        others = len(items) - len(failures)
         print(
             f"cellseg {command}: {len(failures)} of {len(items)} {unit}s failed; "
-            f"the other {len(items) - len(failures)} were processed",
+            f"the other {others} {'was' if others == 1 else 'were'} processed",
             file=sys.stderr,
         )
     return 1 if failures else 0

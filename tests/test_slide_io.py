@@ -1,13 +1,8 @@
 """Whole slides as scanners write them, read and written region by region.
 
-The slides are built here, small, in the scanners' own layouts: an Aperio SVS (a tiled
-TIFF whose first ``ImageDescription`` starts ``Aperio`` and gives ``MPP``, its levels in
-further tiled pages, a stripped thumbnail), an OME-TIFF pyramid in SubIFDs with its
-``PhysicalSizeX``, a Hamamatsu NDPI (each level one JPEG, Hamamatsu's private tags, the
-pixel size in the resolution tags), a DICOM whole-slide image (a folder of files, one per
-level, of tiled frames, written with pydicom), a MIRAX slide (``mirax_writer``: an empty
-``.mrxs`` beside a folder of its index, its ``Slidedat.ini`` and a data file of JPEGs).
-`tissue_slide` makes one of synthetic H&E on glass.
+The slides are built small, in the scanners' own layouts (`slide_writers`: Aperio SVS,
+OME-TIFF, Hamamatsu NDPI, DICOM; `mirax_writer`: MIRAX; `czi_writer`: Zeiss CZI), from
+`tissue_slide`'s synthetic H&E on glass.
 """
 
 import tracemalloc
@@ -15,7 +10,16 @@ import tracemalloc
 import numpy as np
 import pytest
 import tifffile
+from czi_writer import czi_slide
 from mirax_writer import mirax_slide
+from slide_writers import (
+    aperio_slide,
+    dicom_slide,
+    ndpi_slide,
+    ome_slide,
+    single_level_svs,
+    tissue_slide,
+)
 
 from cellseg.batch import image_files
 from cellseg.errors import CellsegError
@@ -23,128 +27,8 @@ from cellseg.image_io import write_image
 from cellseg.image_metadata import read_pixel_size
 from cellseg.neural_network.model import TrainedModel
 from cellseg.neural_network.model_config import ModelConfig
-from cellseg.preprocessing.synthetic import synthetic_tissue
 from cellseg.slide_io import OpenSlideRegions, TiffRegions, open_slide
 from cellseg.slide_outputs import LABEL_TILE, RegionStore, write_label_pyramid
-
-GLASS = (238, 236, 240)
-
-
-def aperio_slide(path, image, mpp, *, downsamples=(4, 16)):
-    """An Aperio-style pyramidal TIFF (``.svs``) of ``image`` at ``mpp`` um per pixel."""
-    rows, columns = image.shape[:2]
-    head = "Aperio Image Library v12.0.15\r\n"
-    level = {"tile": (256, 256), "photometric": "rgb", "compression": "zlib", "metadata": None}
-    with tifffile.TiffWriter(path) as tiff:
-        tiff.write(
-            image,
-            description=f"{head}{columns}x{rows} [0,0 {columns}x{rows}] (256x256) "
-            f"RAW/RGB|AppMag = {round(10 / mpp)}|MPP = {mpp}",
-            **level,
-        )
-        thumbnail = image[::32, ::32]
-        tiff.write(thumbnail, photometric="rgb", description=f"{head}thumbnail", metadata=None)
-        for factor in downsamples:
-            small = image[::factor, ::factor]
-            size = f"{columns}x{rows} -> {small.shape[1]}x{small.shape[0]}"
-            tiff.write(small, description=f"{head}{size} - ", **level)
-
-
-def ome_slide(path, image, pixel_size, *, levels=2):
-    """A pyramidal OME-TIFF of ``image``, its levels in SubIFDs, at ``pixel_size`` um."""
-    options = {"tile": (256, 256), "photometric": "rgb", "compression": "zlib"}
-    metadata = {"axes": "YXS", "PhysicalSizeX": pixel_size, "PhysicalSizeY": pixel_size}
-    with tifffile.TiffWriter(path, bigtiff=True, ome=True) as tiff:
-        tiff.write(image, subifds=levels, metadata=metadata, **options)
-        for level in range(1, levels + 1):
-            tiff.write(image[:: 2**level, :: 2**level], subfiletype=1, **options)
-
-
-def ndpi_slide(path, image, pixel_size, *, downsamples=(1, 4)):
-    """A Hamamatsu NDPI (``.ndpi``) of ``image`` at ``pixel_size`` um: a TIFF whose levels
-    are each one JPEG, marked by the tags OpenSlide tells the format by (65420, the NDPI
-    flag; 65421, the magnification; 65422-65424, the offsets of the slide and its focus)."""
-    per_centimetre = 1e4 / pixel_size
-    with tifffile.TiffWriter(path) as tiff:
-        for factor in downsamples:
-            level = image[::factor, ::factor]
-            tiff.write(
-                level,
-                photometric="rgb",
-                compression="jpeg",
-                compressionargs={"level": 95},
-                rowsperstrip=level.shape[0],
-                resolution=(per_centimetre / factor, per_centimetre / factor),
-                resolutionunit="CENTIMETER",
-                metadata=None,
-                extratags=[
-                    (65420, "I", 1, 1, True),
-                    (65421, "f", 1, 10 / pixel_size / factor, True),
-                    *((tag, "i", 1, 0, True) for tag in (65422, 65423, 65424)),
-                ],
-            )
-
-
-def dicom_slide(folder, image, pixel_size, *, downsamples=(1, 4), tile=256):
-    """A DICOM whole-slide image of ``image`` at ``pixel_size`` um: one file per level in
-    ``folder`` (VL Whole Slide Microscopy Image Storage, tiles in ``TILED_FULL`` order,
-    uncompressed), the levels sharing their study, series and frame of reference."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    folder.mkdir(parents=True, exist_ok=True)
-    study, series, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
-    for number, factor in enumerate(downsamples, start=1):
-        level = image[::factor, ::factor]
-        rows, columns = level.shape[:2]
-        across, down = -(-columns // tile), -(-rows // tile)
-        padded = np.full((down * tile, across * tile, 3), 255, np.uint8)
-        padded[:rows, :columns] = level
-        frames = padded.reshape(down, tile, across, tile, 3).swapaxes(1, 2)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.77.1.6"
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        data = Dataset()
-        data.file_meta = meta
-        data.SOPClassUID, data.SOPInstanceUID = meta.MediaStorageSOPClassUID, generate_uid()
-        data.StudyInstanceUID, data.SeriesInstanceUID = study, series
-        data.FrameOfReferenceUID = frame_of_reference
-        data.Modality, data.InstanceNumber = "SM", number
-        data.ImageType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
-        data.SamplesPerPixel, data.PhotometricInterpretation, data.PlanarConfiguration = 3, "RGB", 0
-        data.BitsAllocated, data.BitsStored, data.HighBit, data.PixelRepresentation = 8, 8, 7, 0
-        data.Rows, data.Columns, data.NumberOfFrames = tile, tile, across * down
-        data.TotalPixelMatrixRows, data.TotalPixelMatrixColumns = rows, columns
-        data.DimensionOrganizationType = "TILED_FULL"
-        spacing = pixel_size * factor / 1000  # millimetres
-        data.ImagedVolumeWidth, data.ImagedVolumeHeight = columns * spacing, rows * spacing
-        measures = Dataset()
-        measures.PixelSpacing, measures.SliceThickness = [spacing, spacing], 1
-        groups = Dataset()
-        groups.PixelMeasuresSequence = [measures]
-        data.SharedFunctionalGroupsSequence = [groups]
-        data.TotalPixelMatrixFocalPlanes, data.NumberOfOpticalPaths = 1, 1
-        path = Dataset()
-        path.OpticalPathIdentifier = "1"
-        data.OpticalPathSequence = [path]
-        data.PixelData = frames.tobytes()
-        data.save_as(folder / f"level{number - 1}.dcm", enforce_file_format=True)
-
-
-def tissue_slide(shape, *, tissue=0.3, seed=0):
-    """Synthetic H&E on glass: an ellipse of tissue covering ``tissue`` of the slide, its
-    image and its cells (labels, cut at the tissue's edge)."""
-    image, labels = synthetic_tissue(shape, seed=seed, cell_radius=(4, 9), density=0.2)
-    rows, columns = np.ogrid[: shape[0], : shape[1]]
-    radius = np.sqrt(tissue * shape[0] * shape[1] / np.pi)
-    inside = ((rows - shape[0] / 2) / (radius * 0.8)) ** 2 + (
-        (columns - shape[1] / 2) / (radius / 0.8)
-    ) ** 2 <= 1
-    noise = np.random.default_rng(seed).integers(-3, 4, (*shape, 3))
-    glass = np.clip(np.array(GLASS) + noise, 0, 255).astype(np.uint8)
-    image = np.where(inside[..., None], image, glass)
-    return image, np.where(inside, labels, 0), inside
 
 
 def assert_jpeg_window(source, picture):
@@ -178,20 +62,6 @@ def test_an_aperio_slide_is_read_through_openslide_with_its_pixel_size(picture, 
     assert_shrunk_8x(small, picture)
     source.close()
     assert read_pixel_size(tmp_path / "scan.svs") == 0.499
-
-
-def single_level_svs(path, image, mpp, *, tiled=True):
-    """An ``.svs`` of one level, as tifffile writes one with an Aperio description and no
-    pyramid: OpenSlide takes a tiled one for a plain TIFF, and refuses an untiled one."""
-    rows, columns = image.shape[:2]
-    description = (
-        f"Aperio Image Library v12.0.15\r\n{columns}x{rows} [0,0 {columns}x{rows}] (256x256) "
-        f"RAW/RGB|AppMag = {round(10 / mpp)}|MPP = {mpp}"
-    )
-    tiles = {"tile": (256, 256)} if tiled else {}
-    tifffile.imwrite(
-        path, image, description=description, photometric="rgb", metadata=None, **tiles
-    )
 
 
 @pytest.mark.parametrize("tiled", [True, False])
@@ -235,6 +105,19 @@ def test_a_mirax_slide_is_read_through_openslide_with_its_pixel_size(picture, tm
     assert [path.name for path in image_files([tmp_path], slides=True)] == ["scan.mrxs"]
 
 
+def test_a_zeiss_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
+    czi_slide(tmp_path / "scan.czi", picture, 0.2201)
+    source = open_slide(tmp_path / "scan.czi")
+    assert isinstance(source, OpenSlideRegions) and source.shape == (700, 1000)
+    assert np.array_equal(source.read(100, 200, 400, 650), picture[100:400, 200:650])
+    # The low-resolution picture comes from the 4x level, shrunk 2x more: 8x in all.
+    small = source.low_resolution(8)
+    assert small.shape == (88, 125, 3)
+    assert_shrunk_8x(small, picture)
+    source.close()
+    assert read_pixel_size(tmp_path / "scan.czi") == pytest.approx(0.2201)
+
+
 def test_a_dicom_slide_is_read_through_openslide_from_any_of_its_files(picture, tmp_path):
     dicom_slide(tmp_path / "scan", picture, 0.25)
     for name in ("level0.dcm", "level1.dcm"):
@@ -265,11 +148,12 @@ def test_an_ome_tiff_pyramid_is_read_through_tifffile(picture, tmp_path):
         (aperio_slide, 0.25, 1.0),
         (ome_slide, 0.5, 2.0),
         (ndpi_slide, 0.4536, 1.81),
+        (czi_slide, 0.5, 2.0),
     ],
 )
 def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pixel_size, scale):
-    names = {aperio_slide: "scan.svs", ome_slide: "scan.ome.tif", ndpi_slide: "scan.ndpi"}
-    path = tmp_path / names[write]
+    suffixes = {ome_slide: ".ome.tif", ndpi_slide: ".ndpi", czi_slide: ".czi"}
+    path = tmp_path / f"scan{suffixes.get(write, '.svs')}"
     write(path, picture, pixel_size)
     model = TrainedModel([], ModelConfig(pixel_size=0.25))
     assert model.scale_for_pixel_size(read_pixel_size(path)) == scale
@@ -285,6 +169,7 @@ def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pi
         ("scan.mrxs", "mirax without its index"),
         ("broken.tif", b"II*\x00" + b"\xff" * 40),
         ("broken.svs", b"II*\x00" + b"\xff" * 40),  # a TIFF neither library reads
+        ("broken.czi", b"ZISRAWFILE" + bytes(500)),  # a Zeiss header, and nothing it points to
     ],
 )
 def test_an_unreadable_slide_is_one_line_naming_it(picture, tmp_path, name, content):
@@ -384,8 +269,9 @@ def test_regions_kept_on_disk_rebuild_the_slides_labels(tmp_path):
 
 
 def test_folder_scans_list_slides_and_one_file_of_a_dicom_slide(tmp_path):
-    for name in ("a.png", "b.svs", "c.ndpi", "d.mrxs", "level0.dcm", "level1.dcm", "e.txt"):
+    names = ("a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "level0.dcm", "level1.dcm", "e.txt")
+    for name in names:
         (tmp_path / name).write_bytes(b"x")
     assert [path.name for path in image_files([tmp_path])] == ["a.png"]
     found = [path.name for path in image_files([tmp_path], slides=True)]
-    assert found == ["a.png", "b.svs", "c.ndpi", "d.mrxs", "level0.dcm"]
+    assert found == ["a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "level0.dcm"]

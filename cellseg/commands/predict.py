@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             f"cellseg predict: {len(mine) - len(todo)} images already predicted in {output} "
             "with this model and these settings, skipped (--overwrite predicts them again)"
         )
-    enlarged, strengthened, ignored = {}, {}, {}
+    resized, strengthened, ignored = {}, {}, {}
 
     def predict_one(path):
         recorded = None if arguments.pixel_size else recorded_pixel_size(path)
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             tqdm.write(slide_line(path, found, pixel_size, why))
             progress = SlideProgress(path.name, start)
         if arguments.scale == "auto" and found.scale != 1:
-            enlarged[path.name] = (found.scale, why)
+            resized[path.name] = (found.scale, why)
         if found.counterstain != 1:
             strengthened[path.name] = found.counterstain
         if recorded is not None and pixel_size is None:  # only of images that were read
@@ -205,14 +205,17 @@ def main(argv: list[str] | None = None) -> int:
             f"cellseg predict: {counted(total, 'cell')} in {counted(len(shown), 'image')}; "
             f"results in {output}"
         )
-    if enlarged:
+    for smaller, cells, how in ((True, "smaller", "enlarged"), (False, "larger", "shrunk")):
         listed = ", ".join(
-            f"{name} {factor:g}x (from {why})" for name, (factor, why) in enlarged.items()
+            f"{name} {factor:g}x (from {why})"
+            for name, (factor, why) in resized.items()
+            if (factor > 1) == smaller
         )
-        print(
-            f"cellseg predict: images of smaller cells than the model's, enlarged before "
-            f"the network (--scale auto): {listed}; --scale sets it yourself"
-        )
+        if listed:
+            print(
+                f"cellseg predict: images of {cells} cells than the model's, {how} "
+                f"before the network (--scale auto): {listed}; --scale sets it yourself"
+            )
     if strengthened:
         listed = ", ".join(f"{name} x{factor:g}" for name, factor in strengthened.items())
         print(

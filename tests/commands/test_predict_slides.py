@@ -23,7 +23,7 @@ def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
 
     import tifffile
     from skimage.measure import label
-    from test_slide_io import aperio_slide, ome_slide, tissue_slide
+    from slide_writers import aperio_slide, ome_slide, tissue_slide
 
     import cellseg.neural_network.model as model
     import cellseg.neural_network.whole_slide as whole_slide
@@ -102,7 +102,7 @@ def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
 
     from mirax_writer import mirax_slide
     from skimage.measure import label
-    from test_slide_io import tissue_slide
+    from slide_writers import tissue_slide
 
     import cellseg.neural_network.model as model
     import cellseg.neural_network.whole_slide as whole_slide
@@ -165,3 +165,49 @@ def test_a_tiff_with_no_image_is_one_line_naming_it(models, tmp_path, name):
     assert result.returncode == 1
     assert lines == [f"cellseg predict: error: {path}: TIFF holds no image"], result.stderr
     assert path.read_bytes() == b"II*\x00" + b"\xff" * 40
+
+
+def test_zeiss_slides_are_read_at_their_pixel_size_or_refused_in_one_line(
+    cellseg, tmp_path, monkeypatch
+):
+    """A Zeiss CZI of 0.22 um pixels, its cells larger than the default model's: read
+    through OpenSlide, shrunk to the model's 0.25 um, and said so. One of JPEG XR tiles,
+    where the OpenSlide installed does not decode them, is one line naming it and why."""
+    import openslide
+    from czi_writer import czi_slide
+    from skimage.measure import label
+    from slide_writers import tissue_slide
+
+    import cellseg.neural_network.model as model
+
+    def segment(self, image, *, scale="auto", counterstain=None):
+        """Dark cells, the same at any scale."""
+        return model.Cells(image, label(image[..., 0] < 160).astype(np.int32), scale)
+
+    monkeypatch.setattr(model.TrainedModel, "segment", segment)
+    image, _, _ = tissue_slide((900, 1100), tissue=0.3, seed=5)
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    czi_slide(slides / "zeiss.czi", image, 0.22)
+    czi_slide(slides / "xr.czi", image, 0.22, compression="jpegxr")
+    try:
+        openslide.OpenSlide(slides / "xr.czi").close()
+        refused = []
+    except openslide.OpenSlideError as error:
+        refused = [f"{slides / 'xr.czi'}: not a slide OpenSlide can read ({error})"]
+    result = cellseg("predict", "default", slides, "--output", tmp_path / "out")
+    errors = [line for line in result.err.splitlines() if ": error: " in line]
+    assert errors == [f"cellseg predict: error: {line}" for line in refused]
+    assert result.code == (1 if refused else 0)
+    assert (
+        "zeiss.czi: 1100 x 900 pixels of 0.22 um, scale 0.88 (0.22 um pixels, the model's "
+        "0.25)" in result.out
+    )
+    assert (
+        "images of larger cells than the model's, shrunk before the network (--scale auto): "
+        "zeiss.czi 0.88x (from 0.22 um pixels, the model's 0.25)" in result.out
+    )
+    rows = {row["image"]: row for row in read_csv(tmp_path / "out" / "counts.csv")}
+    assert (rows["zeiss.czi"]["pixel_size"], rows["zeiss.czi"]["scale"]) == ("0.22", "0.88")
+    assert int(rows["zeiss.czi"]["count"]) > 20
+    assert set(rows) == {"zeiss.czi"} | ({"xr.czi"} if not refused else set())

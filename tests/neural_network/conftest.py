@@ -2,7 +2,7 @@
 that small slides have several."""
 
 import pytest
-from test_slide_io import aperio_slide, tissue_slide
+from slide_writers import aperio_slide, tissue_slide
 
 import cellseg.neural_network.whole_slide as whole_slide
 

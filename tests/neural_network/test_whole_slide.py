@@ -10,8 +10,8 @@ import pytest
 import tifffile
 from dark_slides import DarkCells, results
 from skimage.measure import label
+from slide_writers import aperio_slide, single_level_svs, tissue_slide
 from tables import read_csv
-from test_slide_io import aperio_slide, single_level_svs, tissue_slide
 
 import cellseg.neural_network.whole_slide as whole_slide
 from cellseg.image_io import read_image
