@@ -87,8 +87,9 @@ def _tiff_pixel_size(path: Path) -> float | None:
 
 def _slide_pixel_size(path: Path) -> float | None:
     """OpenSlide's ``openslide.mpp-x``; where OpenSlide gives none or cannot read the
-    slide (a single-level ``.svs`` it takes for a plain TIFF, an untiled one), what the
-    file records as a TIFF (`_tiff_pixel_size`: Aperio's ``MPP``...)."""
+    slide, what a Zeiss CZI's metadata says (`_czi_pixel_size`), or what the file records
+    as a TIFF (`_tiff_pixel_size`: Aperio's ``MPP`` of a single-level ``.svs`` OpenSlide
+    takes for a plain TIFF, or of an untiled one)."""
     import openslide
 
     try:
@@ -98,7 +99,22 @@ def _slide_pixel_size(path: Path) -> float | None:
         size = None
     if size:
         return float(size)
+    if path.suffix.lower() == ".czi":
+        return _czi_pixel_size(path)
     return _tiff_pixel_size(path) if holds_tiff(path) else None
+
+
+def _czi_pixel_size(path: Path) -> float | None:
+    """A Zeiss CZI's ``Scaling/Items/Distance[@Id="X"]/Value`` (metres), as pylibCZIrw
+    reads its metadata XML: for a slide OpenSlide does not read (`slide_io.CziRegions`)."""
+    from pylibCZIrw import czi
+
+    with czi.open_czi(str(path)) as document:
+        distances = document.metadata["ImageDocument"]["Metadata"]["Scaling"]["Items"]["Distance"]
+    for distance in distances if isinstance(distances, list) else [distances]:
+        if distance.get("@Id") == "X":
+            return float(distance["Value"]) * 1e6
+    return None
 
 
 def _png_pixel_size(path: Path) -> float | None:

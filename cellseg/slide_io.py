@@ -7,7 +7,8 @@ one by the file's suffix, then its content: `TiffRegions` reads TIFF, BigTIFF an
 through tifffile's zarr store (only the tiles or strips a window touches), and scanners'
 files that OpenSlide does not take but tifffile does (an untiled ``.svs``);
 `OpenSlideRegions` reads the scanners' formats through OpenSlide (`SLIDE_SUFFIXES`, and
-TIFFs that tifffile cannot read); `ArrayRegions` an image already in memory. What is found
+TIFFs that tifffile cannot read); `CziRegions` Zeiss slides OpenSlide does not read
+(JPEG XR tiles) through pylibCZIrw; `ArrayRegions` an image already in memory. What is found
 in them is kept and written by `cellseg.slide_outputs`.
 """
 
@@ -146,6 +147,45 @@ class OpenSlideRegions:
         self.slide.close()
 
 
+class CziRegions:
+    """Windows of a Zeiss CZI slide that OpenSlide does not read (JPEG XR tiles, which
+    OpenSlide 4.0.1 does not decode; the Z and T dimensions ZEN's exports give every
+    tile), read through Zeiss' own pylibCZIrw; its first channel, what the scanner left
+    empty white."""
+
+    def __init__(self, path):
+        from pylibCZIrw import czi
+
+        self.path = Path(path)
+        try:
+            self.document = czi.CziReader(str(self.path))
+            box = self.document.total_bounding_rectangle
+            kind = self.document.get_channel_pixel_type(0)
+        except (RuntimeError, OSError, ValueError, KeyError) as error:
+            raise file_error(self.path, f"not a CZI slide ({_first_line(error)})") from None
+        self.origin, self.shape = (box.y, box.x), (box.h, box.w)
+        self.colour = kind.startswith("Bgr")
+        self.bits = 16 if kind in ("Gray16", "Bgr48") else 8
+
+    def read(self, top: int, left: int, bottom: int, right: int, *, zoom: float = 1.0):
+        """The window's pixels (in level 0's rows and columns), as RGB or grey, shrunk by
+        ``zoom`` from the slide's smallest level at least that sharp."""
+        roi = (self.origin[1] + left, self.origin[0] + top, right - left, bottom - top)
+        try:
+            pixels = self.document.read(roi, {"C": 0}, zoom=zoom, background_pixel=(1, 1, 1))
+        except (RuntimeError, ValueError) as error:
+            raise file_error(self.path, f"cannot read a region ({_first_line(error)})") from None
+        pixels = pixels[..., ::-1] if self.colour else pixels[..., 0]
+        return to_8_bit(np.ascontiguousarray(pixels), self.bits)
+
+    def low_resolution(self, downsample: int) -> np.ndarray:
+        """The slide shrunk ``downsample`` times, from its pyramid."""
+        return self.read(0, 0, *self.shape, zoom=1 / downsample)
+
+    def close(self) -> None:
+        self.document.close()
+
+
 def open_slide(path):
     """The slide source for a file: `OpenSlideRegions` for the scanners' formats
     (`SLIDE_SUFFIXES`) and for TIFFs that tifffile cannot read but OpenSlide can;
@@ -165,6 +205,8 @@ def open_slide(path):
         try:
             return OpenSlideRegions(path)
         except CellsegError:
+            if path.suffix.lower() == ".czi":
+                return CziRegions(path)  # JPEG XR tiles, as many Zeiss scanners write them
             if not holds_tiff(path):
                 raise
             return TiffRegions(path)  # one OpenSlide does not take, such as an untiled .svs

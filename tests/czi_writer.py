@@ -20,27 +20,24 @@ import numpy as np
 #: CZI's codes for the pixels' compression.
 COMPRESSION = {"none": 0, "jpegxr": 4, "zstd": 5}
 _BGR24 = 3
+#: JPEG XR's pixel format 24bppRGB, {6FDDC324-4E03-4BFE-B185-3D77768DC90D}, as stored;
+#: 24bppBGR ends 0C instead.
+_JPEG_XR_RGB = bytes.fromhex("24C3DD6F034EFE4BB1853D77768DC90D")
 _SUBBLOCK_HEADER = 256  # a subblock's sizes and directory entry, padded
 
 
 def czi_slide(path, image, pixel_size, *, tile=256, compression="zstd", levels=(1, 4)):
     """A Zeiss CZI slide of ``image`` (RGB) at ``pixel_size`` um: its tiles ``tile`` pixels
     square at each downsample of ``levels`` (the image shrunk by block means), the last row
-    and column of each level as wide as the image leaves them."""
-    import imagecodecs
-
-    encode = {
-        "none": lambda pixels: pixels.tobytes(),
-        "jpegxr": lambda pixels: imagecodecs.jpegxr_encode(pixels, level=0.95),
-        "zstd": imagecodecs.zstd_encode,
-    }[compression]
+    and column of each level as wide as the image leaves them; ``compression`` one of
+    `COMPRESSION`."""
     data, entries = bytearray(_segment(b"ZISRAWFILE", bytes(512))), []
     rows, columns = image.shape[:2]
     for factor in levels:
         small = _shrunk(image, factor)
         tiles = itertools.product(range(0, small.shape[0], tile), range(0, small.shape[1], tile))
         for index, (top, left) in enumerate(tiles):
-            pixels = np.ascontiguousarray(small[top : top + tile, left : left + tile, ::-1])
+            pixels = np.ascontiguousarray(small[top : top + tile, left : left + tile])
             entry = _directory_entry(
                 COMPRESSION[compression],
                 len(data),
@@ -50,7 +47,7 @@ def czi_slide(path, image, pixel_size, *, tile=256, compression="zstd", levels=(
                 index,
             )
             entries.append(entry)
-            data += _subblock(entry, encode(pixels))
+            data += _subblock(entry, _encoded(pixels, compression))
     directory = len(data)
     data += _segment(
         b"ZISRAWDIRECTORY", struct.pack("<i", len(entries)) + bytes(124) + b"".join(entries)
@@ -66,6 +63,21 @@ def czi_slide(path, image, pixel_size, *, tile=256, compression="zstd", levels=(
     )
     data[32 : 32 + len(header)] = header
     path.write_bytes(bytes(data))
+
+
+def _encoded(pixels, compression: str) -> bytes:
+    """A tile's RGB ``pixels`` as a BGR24 subblock holds them: blue, green, red, raw or
+    zstd-compressed; or a JPEG XR image of pixel format 24bppBGR, as Zeiss scanners write
+    (imagecodecs writes 24bppRGB: the same coded image, decoded in the other order, so only
+    its format's GUID changes)."""
+    import imagecodecs
+
+    if compression == "jpegxr":
+        encoded = imagecodecs.jpegxr_encode(pixels, level=0.95)
+        assert encoded.count(_JPEG_XR_RGB) == 1
+        return encoded.replace(_JPEG_XR_RGB, _JPEG_XR_RGB[:-1] + b"\x0c")
+    bgr = np.ascontiguousarray(pixels[..., ::-1]).tobytes()
+    return imagecodecs.zstd_encode(bgr) if compression == "zstd" else bgr
 
 
 def _shrunk(image, factor):

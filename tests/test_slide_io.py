@@ -27,7 +27,7 @@ from cellseg.image_io import write_image
 from cellseg.image_metadata import read_pixel_size
 from cellseg.neural_network.model import TrainedModel
 from cellseg.neural_network.model_config import ModelConfig
-from cellseg.slide_io import OpenSlideRegions, TiffRegions, open_slide
+from cellseg.slide_io import CziRegions, OpenSlideRegions, TiffRegions, open_slide
 from cellseg.slide_outputs import LABEL_TILE, RegionStore, write_label_pyramid
 
 
@@ -116,6 +116,26 @@ def test_a_zeiss_slide_is_read_through_openslide_with_its_pixel_size(picture, tm
     assert_shrunk_8x(small, picture)
     source.close()
     assert read_pixel_size(tmp_path / "scan.czi") == pytest.approx(0.2201)
+
+
+@pytest.mark.parametrize("compression", ["zstd", "jpegxr"])
+def test_a_zeiss_slide_is_read_through_pylibczirw_where_openslide_refuses_it(
+    picture, tmp_path, compression
+):
+    """Zeiss' own pylibCZIrw reads what OpenSlide 4.0.1 refuses: JPEG XR tiles, as many
+    Zeiss scanners write them. Read with it, a slide gives the same windows, pyramid and
+    pixel size."""
+    path = tmp_path / "scan.czi"
+    czi_slide(path, picture, 0.2201, compression=compression)
+    source = CziRegions(path)
+    assert source.shape == (700, 1000)
+    window = source.read(100, 200, 400, 650)
+    assert window.dtype == np.uint8 and window.shape == (300, 450, 3)
+    assert np.abs(window.astype(int) - picture[100:400, 200:650]).mean() < 1
+    assert_shrunk_8x(source.low_resolution(8), picture)
+    source.close()
+    assert read_pixel_size(path) == 0.2201
+    assert open_slide(path).read(100, 200, 400, 650).shape == (300, 450, 3)
 
 
 def test_a_dicom_slide_is_read_through_openslide_from_any_of_its_files(picture, tmp_path):

@@ -167,13 +167,12 @@ def test_a_tiff_with_no_image_is_one_line_naming_it(models, tmp_path, name):
     assert path.read_bytes() == b"II*\x00" + b"\xff" * 40
 
 
-def test_zeiss_slides_are_read_at_their_pixel_size_or_refused_in_one_line(
+def test_zeiss_slides_are_read_at_their_pixel_size_whatever_their_tiles(
     cellseg, tmp_path, monkeypatch
 ):
-    """A Zeiss CZI of 0.22 um pixels, its cells larger than the default model's: read
-    through OpenSlide, shrunk to the model's 0.25 um, and said so. One of JPEG XR tiles,
-    where the OpenSlide installed does not decode them, is one line naming it and why."""
-    import openslide
+    """Zeiss CZIs of 0.22 um pixels, their cells larger than the default model's: read
+    (through OpenSlide, or pylibCZIrw for JPEG XR tiles, which OpenSlide 4.0.1 does not
+    decode) and shrunk to the model's 0.25 um, and said so; the same cells in both."""
     from czi_writer import czi_slide
     from skimage.measure import label
     from slide_writers import tissue_slide
@@ -188,26 +187,20 @@ def test_zeiss_slides_are_read_at_their_pixel_size_or_refused_in_one_line(
     image, _, _ = tissue_slide((900, 1100), tissue=0.3, seed=5)
     slides = tmp_path / "slides"
     slides.mkdir()
-    czi_slide(slides / "zeiss.czi", image, 0.22)
+    czi_slide(slides / "zstd.czi", image, 0.22)
     czi_slide(slides / "xr.czi", image, 0.22, compression="jpegxr")
-    try:
-        openslide.OpenSlide(slides / "xr.czi").close()
-        refused = []
-    except openslide.OpenSlideError as error:
-        refused = [f"{slides / 'xr.czi'}: not a slide OpenSlide can read ({error})"]
     result = cellseg("predict", "default", slides, "--output", tmp_path / "out")
-    errors = [line for line in result.err.splitlines() if ": error: " in line]
-    assert errors == [f"cellseg predict: error: {line}" for line in refused]
-    assert result.code == (1 if refused else 0)
-    assert (
-        "zeiss.czi: 1100 x 900 pixels of 0.22 um, scale 0.88 (0.22 um pixels, the model's "
-        "0.25)" in result.out
-    )
+    assert result.code == 0, result.err
+    for name in ("xr.czi", "zstd.czi"):
+        assert (
+            f"{name}: 1100 x 900 pixels of 0.22 um, scale 0.88 (0.22 um pixels, the model's "
+            "0.25)" in result.out
+        )
     assert (
         "images of larger cells than the model's, shrunk before the network (--scale auto): "
-        "zeiss.czi 0.88x (from 0.22 um pixels, the model's 0.25)" in result.out
+        "xr.czi 0.88x (from 0.22 um pixels, the model's 0.25), zstd.czi 0.88x" in result.out
     )
     rows = {row["image"]: row for row in read_csv(tmp_path / "out" / "counts.csv")}
-    assert (rows["zeiss.czi"]["pixel_size"], rows["zeiss.czi"]["scale"]) == ("0.22", "0.88")
-    assert int(rows["zeiss.czi"]["count"]) > 20
-    assert set(rows) == {"zeiss.czi"} | ({"xr.czi"} if not refused else set())
+    assert {(row["pixel_size"], row["scale"]) for row in rows.values()} == {("0.22", "0.88")}
+    counts = [int(rows[name]["count"]) for name in ("xr.czi", "zstd.czi")]
+    assert counts[1] > 20 and abs(counts[0] - counts[1]) <= 0.05 * counts[1]
