@@ -21,6 +21,7 @@ from slide_writers import (
     tissue_slide,
 )
 
+from cellseg import slide_io
 from cellseg.batch import image_files
 from cellseg.errors import CellsegError
 from cellseg.image_io import write_image
@@ -120,11 +121,11 @@ def test_a_zeiss_slide_is_read_through_openslide_with_its_pixel_size(picture, tm
 
 @pytest.mark.parametrize("compression", ["zstd", "jpegxr"])
 def test_a_zeiss_slide_is_read_through_pylibczirw_where_openslide_refuses_it(
-    picture, tmp_path, compression
+    picture, tmp_path, monkeypatch, compression
 ):
     """Zeiss' own pylibCZIrw reads what OpenSlide 4.0.1 refuses: JPEG XR tiles, as many
     Zeiss scanners write them. Read with it, a slide gives the same windows, pyramid and
-    pixel size."""
+    pixel size, its decoded tiles kept in a bounded cache."""
     path = tmp_path / "scan.czi"
     czi_slide(path, picture, 0.2201, compression=compression)
     source = CziRegions(path)
@@ -133,6 +134,14 @@ def test_a_zeiss_slide_is_read_through_pylibczirw_where_openslide_refuses_it(
     assert window.dtype == np.uint8 and window.shape == (300, 450, 3)
     assert np.abs(window.astype(int) - picture[100:400, 200:650]).mean() < 1
     assert_shrunk_8x(source.low_resolution(8), picture)
+    # Decoded tiles are kept for the windows that share them, within CZI_CACHE_BYTES.
+    assert 0 < source.document.get_cache_info().memory_usage <= slide_io.CZI_CACHE_BYTES
+    source.close()
+    monkeypatch.setattr(slide_io, "CZI_CACHE_BYTES", 500_000)  # two or three tiles
+    source = CziRegions(path)
+    for top in range(0, 700, 100):
+        source.read(top, 0, top + 100, 1000)
+    assert 0 < source.document.get_cache_info().memory_usage <= 500_000
     source.close()
     assert read_pixel_size(path) == 0.2201
     assert open_slide(path).read(100, 200, 400, 650).shape == (300, 450, 3)
