@@ -24,8 +24,9 @@ from cellseg.preprocessing.colour import significant_bits, to_8_bit
 #: Windows read at once when a level is shrunk to a low-resolution picture.
 _BLOCK = 2048
 #: Memory for a Zeiss slide's decoded tiles (`CziRegions`), which several regions' windows
-#: share: a 6000 x 6000 slide of 2048-pixel JPEG XR tiles read region by region in 1.5 s
-#: with it, 15 s without (each tile decoded again for every window it touches).
+#: share: a 6000 x 6000 slide of 2048-pixel JPEG XR tiles was read region by region about
+#: ten times faster with it than without, each tile decoded again for every window it
+#: touches (`python benchmarks/czi_reading.py`).
 CZI_CACHE_BYTES = 256 * 2**20
 
 
@@ -155,14 +156,14 @@ class CziRegions:
     """Windows of a Zeiss CZI slide that OpenSlide does not read (JPEG XR tiles, which
     OpenSlide 4.0.1 does not decode; tiles with Z or T dimensions, as pylibCZIrw writes
     them), read through Zeiss' own pylibCZIrw, its decoded tiles kept up to
-    `CZI_CACHE_BYTES`; its first channel, what the scanner left empty white."""
+    ``cache_bytes`` (none for 0); its first channel, what the scanner left empty white."""
 
-    def __init__(self, path):
+    def __init__(self, path, *, cache_bytes: int = CZI_CACHE_BYTES):
         from pylibCZIrw import czi
 
         self.path = Path(path)
         try:
-            cache = czi.CacheOptions(max_memory_usage=CZI_CACHE_BYTES)
+            cache = czi.CacheOptions(max_memory_usage=cache_bytes)
             self.document = czi.CziReader(str(self.path), cache_options=cache)
             box = self.document.total_bounding_rectangle
             kind = self.document.get_channel_pixel_type(0)
