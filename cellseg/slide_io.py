@@ -195,7 +195,8 @@ class CziRegions:
 def open_slide(path):
     """The slide source for a file: `OpenSlideRegions` for the scanners' formats
     (`SLIDE_SUFFIXES`) and for TIFFs that tifffile cannot read but OpenSlide can;
-    `TiffRegions` for other TIFFs; `ArrayRegions` for PNG and JPEG.
+    `CziRegions` for a Zeiss slide OpenSlide refuses; `TiffRegions` for other TIFFs;
+    `ArrayRegions` for PNG and JPEG.
 
     Raises
     ------
