@@ -30,6 +30,7 @@ SLIDE_FORMATS = {
     "Leica": (".scn",),
     "Sakura": (".svslide",),
     "Ventana": (".bif",),
+    "ARGOS": (".avs",),
     "Zeiss": (".czi",),
 }
 SLIDE_SUFFIXES = tuple(suffix for suffixes in SLIDE_FORMATS.values() for suffix in suffixes)

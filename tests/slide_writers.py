@@ -3,7 +3,8 @@
 An Aperio SVS (a tiled TIFF whose first ``ImageDescription`` starts ``Aperio`` and gives
 ``MPP``, its levels in further tiled pages, a stripped thumbnail) and a single-level one, an
 OME-TIFF pyramid in SubIFDs with its ``PhysicalSizeX``, a Hamamatsu NDPI (each level one
-JPEG, Hamamatsu's private tags, the pixel size in the resolution tags), a DICOM whole-slide
+JPEG, Hamamatsu's private tags, the pixel size in the resolution tags), an ARGOS ``.avs``
+(a tiled BigTIFF with its metadata XML in tag 65000), a DICOM whole-slide
 image (a folder of files, one per level, of tiled frames, written with pydicom); MIRAX and
 Zeiss CZI slides have writers of their own (``mirax_writer``, ``czi_writer``).
 `tissue_slide` makes the picture: synthetic H&E on glass.
@@ -69,6 +70,27 @@ def ndpi_slide(path, image, pixel_size, *, downsamples=(1, 4)):
                     (65421, "f", 1, 10 / pixel_size / factor, True),
                     *((tag, "i", 1, 0, True) for tag in (65422, 65423, 65424)),
                 ],
+            )
+
+
+def argos_slide(path, image, pixel_size, *, downsamples=(1, 4)):
+    """An ARGOS slide (``.avs``) of ``image`` at ``pixel_size`` um: a tiled BigTIFF pyramid
+    whose first page holds the scan's metadata XML in tag 65000 (root
+    ``Argos.Scan.Metadata``, one focal plane), the pixel size in the resolution tags."""
+    per_centimetre = 1e4 / pixel_size
+    xml = "<Argos.Scan.Metadata><MinZ>0</MinZ><MaxZ>0</MaxZ></Argos.Scan.Metadata>"
+    with tifffile.TiffWriter(path, bigtiff=True) as tiff:
+        for factor in downsamples:
+            tiff.write(
+                image[::factor, ::factor],
+                tile=(256, 256),
+                photometric="rgb",
+                compression="jpeg",
+                compressionargs={"level": 95},
+                resolution=(per_centimetre / factor, per_centimetre / factor),
+                resolutionunit="CENTIMETER",
+                metadata=None,
+                extratags=[(65000, "s", 0, xml, True)] if factor == downsamples[0] else [],
             )
 
 

@@ -1,7 +1,7 @@
 """Whole slides as scanners write them, read and written region by region.
 
 The slides are built small, in the scanners' own layouts (`slide_writers`: Aperio SVS,
-OME-TIFF, Hamamatsu NDPI, DICOM; `mirax_writer`: MIRAX; `czi_writer`: Zeiss CZI), from
+OME-TIFF, Hamamatsu NDPI, ARGOS, DICOM; `mirax_writer`: MIRAX; `czi_writer`: Zeiss CZI), from
 `tissue_slide`'s synthetic H&E on glass.
 """
 
@@ -14,6 +14,7 @@ from czi_writer import czi_slide
 from mirax_writer import mirax_slide
 from slide_writers import (
     aperio_slide,
+    argos_slide,
     dicom_slide,
     ndpi_slide,
     ome_slide,
@@ -106,6 +107,17 @@ def test_a_mirax_slide_is_read_through_openslide_with_its_pixel_size(picture, tm
     assert [path.name for path in image_files([tmp_path], slides=True)] == ["scan.mrxs"]
 
 
+def test_an_argos_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
+    argos_slide(tmp_path / "scan.avs", picture, 0.2634)
+    source = open_slide(tmp_path / "scan.avs")
+    assert isinstance(source, OpenSlideRegions) and source.shape == (700, 1000)
+    assert source.slide.properties["openslide.vendor"] == "argos"
+    assert_jpeg_window(source, picture)
+    assert source.low_resolution(8).shape == (88, 125, 3)  # the 4x level, halved
+    source.close()
+    assert read_pixel_size(tmp_path / "scan.avs") == 0.2634
+
+
 def test_a_zeiss_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
     czi_slide(tmp_path / "scan.czi", picture, 0.2201)
     source = open_slide(tmp_path / "scan.czi")
@@ -177,10 +189,11 @@ def test_an_ome_tiff_pyramid_is_read_through_tifffile(picture, tmp_path):
         (ome_slide, 0.5, 2.0),
         (ndpi_slide, 0.4536, 1.81),
         (czi_slide, 0.5, 2.0),
+        (argos_slide, 0.5, 2.0),
     ],
 )
 def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pixel_size, scale):
-    suffixes = {ome_slide: ".ome.tif", ndpi_slide: ".ndpi", czi_slide: ".czi"}
+    suffixes = {ome_slide: ".ome.tif", ndpi_slide: ".ndpi", czi_slide: ".czi", argos_slide: ".avs"}
     path = tmp_path / f"scan{suffixes.get(write, '.svs')}"
     write(path, picture, pixel_size)
     model = TrainedModel([], ModelConfig(pixel_size=0.25))
@@ -297,9 +310,9 @@ def test_regions_kept_on_disk_rebuild_the_slides_labels(tmp_path):
 
 
 def test_folder_scans_list_slides_and_one_file_of_a_dicom_slide(tmp_path):
-    names = ("a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "level0.dcm", "level1.dcm", "e.txt")
-    for name in names:
+    names = ("a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "g.avs", "level0.dcm", "level1.dcm")
+    for name in (*names, "e.txt"):
         (tmp_path / name).write_bytes(b"x")
     assert [path.name for path in image_files([tmp_path])] == ["a.png"]
     found = [path.name for path in image_files([tmp_path], slides=True)]
-    assert found == ["a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "level0.dcm"]
+    assert found == ["a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "g.avs", "level0.dcm"]
