@@ -25,8 +25,9 @@ def read_pixel_size(path) -> float | None:
 
 def recorded_pixel_size(path) -> float | None:
     """Micrometres per pixel, as the file records it, plausible or not: a TIFF's OME
-    ``PhysicalSizeX``, its Aperio ``MPP``, or its resolution tags in centimetres or inches;
-    a PNG's ``pHYs`` in metres; a slide's ``openslide.mpp-x``
+    ``PhysicalSizeX``, a Philips TIFF's ``DICOM_PIXEL_SPACING``, its Aperio ``MPP``, or its
+    resolution tags in centimetres or inches; a PNG's ``pHYs`` in metres; a slide's
+    ``openslide.mpp-x``
     (`cellseg.image_io.SLIDE_SUFFIXES`, as OpenSlide reads it from the scanner's metadata).
     None when it records none. Never raises for a readable image.
     """
@@ -71,6 +72,8 @@ def _tiff_pixel_size(path: Path) -> float | None:
                     unit.group(1) if unit else "µm", 1.0
                 )
                 return float(found.group(1)) * scale
+        if tiff.is_philips and tiff.philips_metadata:
+            return _philips_pixel_size(tiff.philips_metadata)
         description = page.description or ""
         found = re.search(r"MPP\s*=\s*([0-9.]+)", description)
         if found:
@@ -83,6 +86,21 @@ def _tiff_pixel_size(path: Path) -> float | None:
             if per_unit > 0 and unit in (2, 3):  # pixels per inch, per centimetre
                 return (25400.0 if unit == 2 else 10000.0) / per_unit
     return None
+
+
+def _philips_pixel_size(metadata: str) -> float | None:
+    """A Philips TIFF's pixel size: the ``DICOM_PIXEL_SPACING`` (rows' and columns'
+    spacing, in millimetres) of its first pixel data representation, level 0, as
+    tifffile reads its levels."""
+    from xml.etree import ElementTree
+
+    spacing = ElementTree.fromstring(metadata).find(
+        './/DataObject[@ObjectType="PixelDataRepresentation"]'
+        '/Attribute[@Name="DICOM_PIXEL_SPACING"]'
+    )
+    if spacing is None or not spacing.text:
+        return None
+    return float(spacing.text.replace('"', "").split()[-1]) * 1000
 
 
 def _slide_pixel_size(path: Path) -> float | None:

@@ -4,7 +4,8 @@ An Aperio SVS (a tiled TIFF whose first ``ImageDescription`` starts ``Aperio`` a
 ``MPP``, its levels in further tiled pages, a stripped thumbnail) and a single-level one, an
 OME-TIFF pyramid in SubIFDs with its ``PhysicalSizeX``, a Hamamatsu NDPI (each level one
 JPEG, Hamamatsu's private tags, the pixel size in the resolution tags), an ARGOS ``.avs``
-(a tiled BigTIFF with its metadata XML in tag 65000), a DICOM whole-slide
+(a tiled BigTIFF with its metadata XML in tag 65000), a Philips TIFF export (its levels'
+pixel spacing in its first description's XML), a DICOM whole-slide
 image (a folder of files, one per level, of tiled frames, written with pydicom); MIRAX and
 Zeiss CZI slides have writers of their own (``mirax_writer``, ``czi_writer``).
 `tissue_slide` makes the picture: synthetic H&E on glass.
@@ -91,6 +92,40 @@ def argos_slide(path, image, pixel_size, *, downsamples=(1, 4)):
                 resolutionunit="CENTIMETER",
                 metadata=None,
                 extratags=[(65000, "s", 0, xml, True)] if factor == downsamples[0] else [],
+            )
+
+
+def philips_slide(path, image, pixel_size, *, downsamples=(1, 4)):
+    """A Philips TIFF export (``.tiff``) of ``image`` at ``pixel_size`` um: tiled pages of
+    its levels, software ``Philips``, the first page's description the XML ``DataObject``
+    (``DPUfsImport``) that gives each level's ``DICOM_PIXEL_SPACING`` in millimetres."""
+    millimetres = pixel_size / 1000
+    levels = "".join(
+        '<DataObject ObjectType="PixelDataRepresentation">'
+        '<Attribute Name="DICOM_PIXEL_SPACING" Group="0x0028" Element="0x0030" '
+        f'PMSVR="IDoubleArray">&quot;{millimetres * factor:g}&quot; '
+        f"&quot;{millimetres * factor:g}&quot;</Attribute></DataObject>"
+        for factor in downsamples
+    )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" ?><DataObject ObjectType="DPUfsImport">'
+        '<Attribute Name="PIM_DP_SCANNED_IMAGES" PMSVR="IDataObjectArray"><Array>'
+        '<DataObject ObjectType="DPScannedImage">'
+        '<Attribute Name="PIM_DP_IMAGE_TYPE" PMSVR="IString">WSI</Attribute>'
+        '<Attribute Name="PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE" PMSVR="IDataObjectArray">'
+        f"<Array>{levels}</Array></Attribute></DataObject></Array></Attribute></DataObject>"
+    )
+    with tifffile.TiffWriter(path) as tiff:
+        for level, factor in enumerate(downsamples):
+            tiff.write(
+                image[::factor, ::factor],
+                tile=(256, 256),
+                photometric="rgb",
+                compression="jpeg",
+                software="Philips DP v1.0",
+                description=xml if level == 0 else f"level={level}",
+                subfiletype=1 if level else 0,
+                metadata=None,
             )
 
 

@@ -1,8 +1,8 @@
 """Whole slides as scanners write them, read and written region by region.
 
 The slides are built small, in the scanners' own layouts (`slide_writers`: Aperio SVS,
-OME-TIFF, Hamamatsu NDPI, ARGOS, DICOM; `mirax_writer`: MIRAX; `czi_writer`: Zeiss CZI), from
-`tissue_slide`'s synthetic H&E on glass.
+OME-TIFF, Hamamatsu NDPI, ARGOS, Philips TIFF, DICOM; `mirax_writer`: MIRAX;
+`czi_writer`: Zeiss CZI), from `tissue_slide`'s synthetic H&E on glass.
 """
 
 import tracemalloc
@@ -18,6 +18,7 @@ from slide_writers import (
     dicom_slide,
     ndpi_slide,
     ome_slide,
+    philips_slide,
     single_level_svs,
     tissue_slide,
 )
@@ -118,6 +119,17 @@ def test_an_argos_slide_is_read_through_openslide_with_its_pixel_size(picture, t
     assert read_pixel_size(tmp_path / "scan.avs") == 0.2634
 
 
+def test_a_philips_tiff_is_read_through_tifffile_with_its_pixel_size(picture, tmp_path):
+    """Its pixel size from the XML of its first description (OpenSlide gives none for it)."""
+    philips_slide(tmp_path / "scan.tiff", picture, 0.2271)
+    source = open_slide(tmp_path / "scan.tiff")
+    assert isinstance(source, TiffRegions) and source.level_shapes == [(700, 1000), (175, 250)]
+    assert_jpeg_window(source, picture)
+    assert source.low_resolution(8).shape == (88, 125, 3)  # the 4x level, halved
+    source.close()
+    assert read_pixel_size(tmp_path / "scan.tiff") == 0.2271
+
+
 def test_a_zeiss_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
     czi_slide(tmp_path / "scan.czi", picture, 0.2201)
     source = open_slide(tmp_path / "scan.czi")
@@ -190,10 +202,12 @@ def test_an_ome_tiff_pyramid_is_read_through_tifffile(picture, tmp_path):
         (ndpi_slide, 0.4536, 1.81),
         (czi_slide, 0.5, 2.0),
         (argos_slide, 0.5, 2.0),
+        (philips_slide, 0.5, 2.0),
     ],
 )
 def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pixel_size, scale):
     suffixes = {ome_slide: ".ome.tif", ndpi_slide: ".ndpi", czi_slide: ".czi", argos_slide: ".avs"}
+    suffixes[philips_slide] = ".tiff"
     path = tmp_path / f"scan{suffixes.get(write, '.svs')}"
     write(path, picture, pixel_size)
     model = TrainedModel([], ModelConfig(pixel_size=0.25))
