@@ -81,14 +81,25 @@ def test_a_single_level_svs_is_read_with_its_pixel_size(picture, tmp_path, tiled
     assert read_pixel_size(path) == 0.5
 
 
-def test_a_hamamatsu_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
-    ndpi_slide(tmp_path / "scan.ndpi", picture, 0.2265)
-    source = open_slide(tmp_path / "scan.ndpi")
-    assert isinstance(source, OpenSlideRegions) and source.shape == (700, 1000)
+@pytest.mark.parametrize(
+    ("write", "name", "reader", "pixel_size"),
+    [
+        (ndpi_slide, "scan.ndpi", OpenSlideRegions, 0.2265),
+        (argos_slide, "scan.avs", OpenSlideRegions, 0.2634),
+        # Its pixel spacing in its first description's XML, which OpenSlide does not read.
+        (philips_slide, "scan.tiff", TiffRegions, 0.2271),
+    ],
+)
+def test_hamamatsu_argos_and_philips_slides_are_read_with_their_pixel_size(
+    picture, tmp_path, write, name, reader, pixel_size
+):
+    write(tmp_path / name, picture, pixel_size)
+    source = open_slide(tmp_path / name)
+    assert isinstance(source, reader) and source.shape == (700, 1000)
     assert_jpeg_window(source, picture)
-    assert source.low_resolution(8).shape[:2] == (88, 125)
+    assert source.low_resolution(8).shape == (88, 125, 3)  # the 4x level, halved
     source.close()
-    assert read_pixel_size(tmp_path / "scan.ndpi") == 0.2265
+    assert read_pixel_size(tmp_path / name) == pixel_size
 
 
 def test_a_mirax_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
@@ -106,28 +117,6 @@ def test_a_mirax_slide_is_read_through_openslide_with_its_pixel_size(picture, tm
     assert read_pixel_size(tmp_path / "scan.mrxs") == 0.2428
     # A folder scan lists the slide once, nothing from its folder (Slidedat.ini, Index.dat...).
     assert [path.name for path in image_files([tmp_path], slides=True)] == ["scan.mrxs"]
-
-
-def test_an_argos_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
-    argos_slide(tmp_path / "scan.avs", picture, 0.2634)
-    source = open_slide(tmp_path / "scan.avs")
-    assert isinstance(source, OpenSlideRegions) and source.shape == (700, 1000)
-    assert source.slide.properties["openslide.vendor"] == "argos"
-    assert_jpeg_window(source, picture)
-    assert source.low_resolution(8).shape == (88, 125, 3)  # the 4x level, halved
-    source.close()
-    assert read_pixel_size(tmp_path / "scan.avs") == 0.2634
-
-
-def test_a_philips_tiff_is_read_through_tifffile_with_its_pixel_size(picture, tmp_path):
-    """Its pixel size from the XML of its first description (OpenSlide gives none for it)."""
-    philips_slide(tmp_path / "scan.tiff", picture, 0.2271)
-    source = open_slide(tmp_path / "scan.tiff")
-    assert isinstance(source, TiffRegions) and source.level_shapes == [(700, 1000), (175, 250)]
-    assert_jpeg_window(source, picture)
-    assert source.low_resolution(8).shape == (88, 125, 3)  # the 4x level, halved
-    source.close()
-    assert read_pixel_size(tmp_path / "scan.tiff") == 0.2271
 
 
 def test_a_zeiss_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
