@@ -37,14 +37,19 @@ def main() -> None:
     copies = -(-arguments.side // 2000)
     image = np.tile(picture, (copies, copies, 1))[: arguments.side, : arguments.side]
     with tempfile.TemporaryDirectory() as folder:
-        readers = []
-        for compression in ("jpegxr", "zstd"):
-            path = Path(folder) / f"{compression}.czi"
+        paths = {kind: Path(folder) / f"{kind}.czi" for kind in ("jpegxr", "zstd")}
+        for compression, path in paths.items():
             czi_slide(path, image, 0.25, tile=arguments.tile, compression=compression)
-            readers.append((f"{compression} tiles, pylibCZIrw", path, slide_io.CziRegions))
-        uncached = partial(slide_io.CziRegions, cache_bytes=0)
-        readers.insert(1, ("jpegxr tiles, pylibCZIrw without its cache", readers[0][1], uncached))
-        readers.append(("zstd tiles, OpenSlide", readers[-1][1], slide_io.OpenSlideRegions))
+        readers = [
+            ("jpegxr tiles, pylibCZIrw", paths["jpegxr"], slide_io.CziRegions),
+            (
+                "jpegxr tiles, pylibCZIrw without its cache",
+                paths["jpegxr"],
+                partial(slide_io.CziRegions, cache_bytes=0),
+            ),
+            ("zstd tiles, pylibCZIrw", paths["zstd"], slide_io.CziRegions),
+            ("zstd tiles, OpenSlide", paths["zstd"], slide_io.OpenSlideRegions),
+        ]
         regions = slide_regions(image.shape[:2])
         print(
             f"{arguments.side} x {arguments.side} pixels in subblocks of {arguments.tile}, "
