@@ -72,8 +72,9 @@ def _tiff_pixel_size(path: Path) -> float | None:
                     unit.group(1) if unit else "µm", 1.0
                 )
                 return float(found.group(1)) * scale
-        if tiff.is_philips and tiff.philips_metadata:
-            return _philips_pixel_size(tiff.philips_metadata)
+        philips = _philips_pixel_size(tiff.philips_metadata) if tiff.is_philips else None
+        if philips:
+            return philips
         description = page.description or ""
         found = re.search(r"MPP\s*=\s*([0-9.]+)", description)
         if found:
@@ -88,12 +89,14 @@ def _tiff_pixel_size(path: Path) -> float | None:
     return None
 
 
-def _philips_pixel_size(metadata: str) -> float | None:
+def _philips_pixel_size(metadata: str | None) -> float | None:
     """A Philips TIFF's pixel size: the ``DICOM_PIXEL_SPACING`` (rows' and columns'
     spacing, in millimetres) of its first pixel data representation, level 0, as
-    tifffile reads its levels."""
+    tifffile reads its levels; None without it."""
     from xml.etree import ElementTree
 
+    if not metadata:
+        return None
     spacing = ElementTree.fromstring(metadata).find(
         './/DataObject[@ObjectType="PixelDataRepresentation"]'
         '/Attribute[@Name="DICOM_PIXEL_SPACING"]'

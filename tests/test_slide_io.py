@@ -119,6 +119,20 @@ def test_a_mirax_slide_is_read_through_openslide_with_its_pixel_size(picture, tm
     assert [path.name for path in image_files([tmp_path], slides=True)] == ["scan.mrxs"]
 
 
+def test_a_philips_tiff_without_pixel_spacing_has_its_resolution_tags_pixel_size(tmp_path):
+    description = '<?xml version="1.0" ?><DataObject ObjectType="DPUfsImport"></DataObject>'
+    tifffile.imwrite(
+        tmp_path / "scan.tiff",
+        np.full((300, 300, 3), 200, np.uint8),
+        software="Philips DP v1.0",
+        description=description,
+        resolution=(2e4, 2e4),  # pixels per centimetre: 0.5 um
+        resolutionunit="CENTIMETER",
+        metadata=None,
+    )
+    assert read_pixel_size(tmp_path / "scan.tiff") == 0.5
+
+
 def test_a_zeiss_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
     czi_slide(tmp_path / "scan.czi", picture, 0.2201)
     source = open_slide(tmp_path / "scan.czi")
