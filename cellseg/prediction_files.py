@@ -68,6 +68,9 @@ class PredictionFiles:
     pixel_size : float, optional
         Micrometres per pixel of every image (``--pixel-size``), instead of what each
         image's file records.
+    count_spread : float, optional
+        The model's relative count error on its validation images (its config's
+        ``count_spread``), which widens each count's interval; None: not known.
     """
 
     def __init__(
@@ -80,9 +83,11 @@ class PredictionFiles:
         settings=None,
         overlay: OverlayStyle | None = None,
         pixel_size: float | None = None,
+        count_spread: float | None = None,
     ):
         self.output = Path(output)
         self.pixel_size = pixel_size
+        self.count_spread = count_spread
         self.overlay = overlay or OverlayStyle()
         self.positive_threshold = positive_threshold
         self.overwrite = overwrite
@@ -107,8 +112,9 @@ class PredictionFiles:
     @property
     def count_columns(self) -> list[str]:
         """``counts.csv``: ``count`` cells found, ``expected`` real nuclei among them (the
-        sum of their confidences) and the 95% interval of that number, ``count_low`` to
-        ``count_high`` (`cellseg.postprocessing.confidence.count_interval`); ``scale``, the
+        sum of their confidences), and the 95% interval of the nuclei the image holds,
+        ``count_low`` to ``count_high`` (`cellseg.postprocessing.confidence.count_interval`,
+        widened by the model's ``count_spread``); ``scale``, the
         enlargement used, and ``counterstain``, the factor a pale haematoxylin was
         strengthened by before the network (1: not at all;
         `cellseg.preprocessing.colour.counterstain_factor`)."""
@@ -376,7 +382,8 @@ class PredictionFiles:
         row = {"image": name, "count": len(rows)}
         sure = [float(cell["confidence"]) for cell in rows if cell.get("confidence")]
         if rows and len(sure) == len(rows):
-            row["expected"], row["count_low"], row["count_high"] = count_interval(np.array(sure))
+            interval = count_interval(np.array(sure), self.count_spread or 0.0)
+            row["expected"], row["count_low"], row["count_high"] = interval
         if self.positive_threshold is not None:
             positives = sum(int(cell["positive"]) for cell in rows)
             row["positive"] = positives

@@ -54,9 +54,8 @@ def shared_constants() -> dict[str, object]:
             for name, target in TARGETS.items()
             if target.mirrored
         },
-        # the cells' confidence and the count's interval (cellseg.postprocessing.confidence)
+        # the cells' confidence (cellseg.postprocessing.confidence)
         "CONFIDENCE_EDGE": confidence.CONFIDENCE_EDGE,
-        "EXACT_CELLS": confidence.EXACT_CELLS,
         # DAB positivity (cellseg.postprocessing.positivity)
         "BIC_MARGIN": positivity.BIC_MARGIN,
         "LEAST_DAB_GAP": positivity.LEAST_DAB_GAP,

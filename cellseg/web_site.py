@@ -163,6 +163,7 @@ def model_settings(model, positive_threshold: float) -> dict:
         "target": config.target,
         "postprocessing": config.thresholds.to_dict(),
         "calibration": config.calibration.to_dict(),
+        "count_spread": config.count_spread,
         "divisor": config.divisor,
         "test_time_flips": config.test_time_flips,
         "cell_area": config.cell_area,

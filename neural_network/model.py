@@ -340,13 +340,22 @@ class TrainedModel:
             raise
         return SlideCells(source.shape, scale, regions, source, self, tissue, counterstain)
 
+    def count_spread_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
+        """`cellseg.postprocessing.confidence.count_spread` of annotated images counted as
+        predict counts them, at the scale ``"auto"`` chooses (some may be 20x images)."""
+        from cellseg.postprocessing.confidence import count_spread
+
+        found = [int(self.segment(image).labels.max()) for image in images]
+        drawn = [np.count_nonzero(np.unique(truth)) for truth in truths]
+        return count_spread(found, drawn)
+
     def tuned_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         """This model with its post-processing fitted to annotated images (the validation
         images, after training): the thresholds that find their cells best
         (`cellseg.neural_network.targets.tune_thresholds`), the calibration of the cells'
         confidence (`cellseg.postprocessing.confidence.Calibration.fit`), and the least
         confidence a cell needs to be counted, chosen for the count as much as for
-        outlines and matches (`MIN_CONFIDENCES`, `count_score`).
+        outlines and matches (`MIN_CONFIDENCES`, `count_score`), and its `count_spread_on`.
 
         Returns
         -------
@@ -384,6 +393,7 @@ class TrainedModel:
 
         best = max(MIN_CONFIDENCES, key=lambda minimum: count_score(rows(minimum)[1]))
         tuned, results = rows(best)
+        tuned = tuned.with_config(count_spread=tuned.count_spread_on(images, truths))
         confidence = tuned.config.calibration.confidence(scores)
         means = mean_scores(results)
         means["calibration_error"] = round(calibration_error(confidence, real), 4)

@@ -48,6 +48,10 @@ class ModelConfig:
     calibration : Calibration
         How a cell's raw score becomes the probability that it is a real nucleus
         (`cellseg.postprocessing.confidence`), fitted on the validation images.
+    count_spread : float or None
+        Root mean square of the relative count errors on the validation images
+        (`cellseg.postprocessing.confidence.count_spread`): it widens the count's interval.
+        None: not measured (the interval holds the cells' own doubt alone).
     cell_area : float or None
         Median area, in pixels, of the training cells: ``--scale auto`` enlarges images
         whose cells are much smaller.
@@ -83,6 +87,7 @@ class ModelConfig:
     test_time_flips: int = 1
     thresholds: Thresholds = field(default_factory=Thresholds)
     calibration: Calibration = field(default_factory=Calibration)
+    count_spread: float | None = None
     cell_area: float | None = None
     pixel_size: float | None = None
     normalisation: Mapping | None = None
@@ -200,6 +205,10 @@ def _problems(config: ModelConfig) -> list[str]:
         value = getattr(config, name)
         if value is not None and not (_number(value) and value > 0):
             problems.append(f"{name} must be a number above 0, not {value!r}")
+    if config.count_spread is not None and not (
+        _number(config.count_spread) and config.count_spread >= 0
+    ):
+        problems.append(f"count_spread must be a number of at least 0, not {config.count_spread!r}")
     thresholds = config.thresholds
     for name in ("foreground", "seed"):
         value = getattr(thresholds, name)

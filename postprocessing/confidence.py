@@ -3,13 +3,17 @@
 Every cell found gets a raw score, the mean of the network's cell probability over its
 pixels (`cell_scores`). A `Calibration` fitted on the validation images maps it to the
 probability that the cell is a real nucleus, counted once (`real_cells`): on those
-images, of the cells given a confidence of 0.8, about 80% are real. The cells' confidences
-make the count's interval (`count_interval`): how many of the cells found are real nuclei,
-at 95%. It says nothing of the nuclei the model missed.
+images, of the cells given a confidence of 0.8, about 80% are real. Their sum is the
+number of real nuclei expected among the cells found. The count's interval
+(`count_interval`) is the number of nuclei the image holds, at 95%: the count, give or take
+the cells' own doubt and how far the model's counts were from the drawn nuclei on its
+validation images (`count_spread`), where nuclei missed, merged or split and false cells
+show.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from math import ceil, floor
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -17,8 +21,6 @@ from scipy.special import expit, logit, ndtri
 
 #: Scores are kept away from 0 and 1 before their logit, where a sure network saturates.
 CONFIDENCE_EDGE = 1e-4
-#: Up to this many cells the count's interval comes from its exact distribution.
-EXACT_CELLS = 2000
 
 
 @dataclass(frozen=True)
@@ -124,33 +126,45 @@ def real_cells(truth: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return real
 
 
-def count_interval(confidence: np.ndarray, level: float = 0.95) -> tuple[float, int, int]:
-    """The expected number of real cells among cells of these ``confidence``s, and the
-    interval that holds it with probability ``level``: each cell real or not on its own
-    (a Poisson binomial), its quantiles read from the exact distribution, or from its
-    normal approximation past `EXACT_CELLS` cells (a slide's).
+def count_interval(
+    confidence: np.ndarray, spread: float = 0.0, level: float = 0.95
+) -> tuple[float, int, int]:
+    """The expected number of real nuclei among cells of these ``confidence`` values (their
+    sum, to 2 decimals), and the interval that holds the number of nuclei in the image with
+    probability ``level``: the count (the cells' number), give or take two errors taken as
+    independent and normal, each cell real or not on its own (variance ``sum(p (1 - p))``),
+    and the model's relative count error, of root mean square ``spread`` on its validation
+    images (`count_spread`; 0: the cells' doubt alone).
 
     Examples
     --------
     >>> count_interval(np.full(100, 0.9))
-    (90.0, 84, 95)
+    (90.0, 94, 106)
+    >>> count_interval(np.full(100, 0.9), spread=0.1)
+    (90.0, 79, 121)
     >>> count_interval(np.ones(7))
     (7.0, 7, 7)
     """
     confidence = np.clip(np.asarray(confidence, dtype=np.float64), 0, 1)
-    expected = float(confidence.sum())
-    if confidence.size > EXACT_CELLS:
-        spread = ndtri(1 - (1 - level) / 2) * np.sqrt(np.sum(confidence * (1 - confidence)))
-        low, high = int(np.floor(expected - spread)), int(np.ceil(expected + spread))
-        return round(expected, 2), max(low, 0), min(high, confidence.size)
-    distribution = np.ones(1)
-    for p in confidence:  # the number of real cells, one cell at a time
-        distribution = np.append(distribution * (1 - p), 0) + np.append(0, distribution * p)
-    cumulative = np.cumsum(distribution)
-    tail = (1 - level) / 2
-    low = int(np.searchsorted(cumulative, tail - 1e-12))
-    high = int(np.searchsorted(cumulative, 1 - tail - 1e-12))
-    return round(expected, 2), low, min(high, confidence.size)
+    count = confidence.size
+    variance = float(np.sum(confidence * (1 - confidence))) + (spread * count) ** 2
+    half = ndtri(1 - (1 - level) / 2) * np.sqrt(variance)
+    low, high = max(floor(count - half), 0), ceil(count + half)
+    return round(float(confidence.sum()), 2), low, high
+
+
+def count_spread(found: Sequence[int], drawn: Sequence[int]) -> float:
+    """The root mean square of the relative count errors of images with ``found`` cells
+    where ``drawn`` nuclei were drawn (to 4 decimals): how far a model's count strays from
+    the truth on such images, its bias included.
+
+    Examples
+    --------
+    >>> count_spread([110, 90], [100, 100]), count_spread([5], [0])
+    (0.1, 5.0)
+    """
+    errors = (np.asarray(found) - np.asarray(drawn)) / np.maximum(np.asarray(drawn), 1)
+    return round(float(np.sqrt(np.mean(errors**2))), 4)
 
 
 def calibration_error(confidence: np.ndarray, real: np.ndarray, bins: int = 10) -> float:

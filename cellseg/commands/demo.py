@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         overwrite=arguments.overwrite,
         settings={**model.identity(), "scale": arguments.scale},
         overlay=overlay_style(arguments),
+        count_spread=model.config.count_spread,
     )
     again = results.finished("tissue.png")  # run before with this model and scale
     if not again:
@@ -90,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{tissue.shape[1]} x {tissue.shape[0]} pixels enlarged {float(counts['scale']):g}x"
         f"{' (--scale auto)' if arguments.scale == 'auto' else ''}{strengthened}, "
         f"model '{model.name}'\n"
-        f"Cells found: {counts['count']} (real nuclei among them: about {counts['expected']:.0f}, "
-        f"95% {counts['count_low']}-{counts['count_high']}), of which {counts['positive']} "
+        f"Cells found: {counts['count']} (nuclei in the image, 95%: {counts['count_low']}-"
+        f"{counts['count_high']}; real nuclei among the cells found: about "
+        f"{counts['expected']:.0f}), of which {counts['positive']} "
         "DAB-positive "
         f"({counts['positive_percent']:.1f}%; mean DAB optical density >= "
         f"{arguments.positive_threshold})\n"

@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         overlay=overlay_style(arguments),
         pixel_size=arguments.pixel_size,
+        count_spread=model.config.count_spread,
     )
     todo = [path for path in mine if not results.finished(path.name)]
     if len(todo) < len(mine):

@@ -119,7 +119,8 @@ function showSelected(redraw = true) {
   const count = image.cells.length;
   $("#image-name").textContent = image.name;
   $("#cell-count").textContent = `${count} cell${count === 1 ? "" : "s"}` +
-    (row.expected === undefined ? "" : `: ${intervalText(row).replace(" (", " real nuclei expected (95%: ")}`);
+    (row.expected === undefined ? "" :
+      `: ${intervalText(row)} nuclei in the image (95%); about ${Math.round(row.expected)} of the cells real nuclei`);
   $("#positive-count").textContent = row.positive === undefined ? "" :
     `${row.positive} DAB-positive (${row.positive_percent}%)` +
     (row.positive_threshold === null ? ": no positive group (auto)" : `, from mean DAB optical density ${row.positive_threshold}`);
@@ -308,7 +309,7 @@ function report() {
       ["Stain", shown.on ? `haematoxylin + DAB, positive from mean DAB optical density ${shown.threshold}` : "H&E (no positivity)"],
       ["Pixel size", $("#pixel-size").value ? `${$("#pixel-size").value} µm` : "as each file records it"],
       ["Cells counted", `those at least ${facts.min_confidence} likely to be real nuclei (the model's least confidence)`],
-      ["Real nuclei", "expected among the cells found, with its 95% interval, from each cell's confidence"],
+      ["Nuclei (95%)", "the count, give or take each cell's doubt (its confidence) and how far the model's counts were from the truth on its validation images"],
     ],
     style: (image) => ({ width: 1, colour: colourOf($("#outline-colour").value), marks: markings(image) }),
   });

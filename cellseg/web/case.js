@@ -4,8 +4,9 @@
 //
 // An image's record: { name, file, state ("queued", "running", "done", "error"), stage,
 // fraction, message, and once done: rows, columns, rgba, labels, probability, cells,
-// scale, reason, pixelSize, trials, counterstain (how much it was strengthened), seconds
-// (where the time went), corrections, version (counted up whenever its cells change) }.
+// scale, reason, pixelSize, trials, counterstain (how much it was strengthened),
+// countSpread (the model's, which widens the count's interval), seconds (where the time
+// went), corrections, version (counted up whenever its cells change) }.
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
@@ -78,7 +79,7 @@ export class Case {
 
   enqueue(record, options) {
     for (const key of ["rows", "columns", "rgba", "labels", "probability", "cells", "scale", "reason", "pixelSize",
-      "trials", "counterstain", "seconds", "message"]) {
+      "trials", "counterstain", "countSpread", "seconds", "message"]) {
       delete record[key];
     }
     Object.assign(record, { state: "queued", stage: "waiting", fraction: 0, options });
@@ -118,9 +119,10 @@ export class Case {
       if (data.type === "progress") Object.assign(record, { stage: data.stage, fraction: data.fraction });
       else if (data.type === "error") Object.assign(record, { state: "error", message: data.message, fraction: 1 });
       else if (data.type === "done") {
-        const { labels, probability, rgba, rows, columns, cells, scale, reason, pixelSize, trials, counterstain, seconds } = data;
+        const { labels, probability, rgba, rows, columns, cells, scale, reason, pixelSize, trials, counterstain, countSpread,
+          seconds } = data;
         Object.assign(record, { state: "done", fraction: 1, labels, probability, rgba, rows, columns, cells, scale, reason,
-          pixelSize, trials, counterstain, seconds, version: (record.version || 0) + 1 });
+          pixelSize, trials, counterstain, countSpread, seconds, version: (record.version || 0) + 1 });
       }
       this.onChange(record);
     }

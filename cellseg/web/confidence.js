@@ -4,14 +4,13 @@
 // A cell's raw score is the mean of the network's cell probability over its pixels (on the
 // output as it is, not smoothed); the model's calibration maps it to the probability that
 // the cell is a real nucleus; cells under the model's min_confidence are left out. The
-// confidences of the cells counted give the count's 95% interval. No DOM: the Web Worker,
-// the page and Node (tests) run it.
+// confidences of the cells counted and the model's count_spread give the count's 95%
+// interval. No DOM: the Web Worker, the page and Node (tests) run it.
 
-import { CONFIDENCE_EDGE as EDGE, EXACT_CELLS } from "./constants.js";
+import { CONFIDENCE_EDGE as EDGE } from "./constants.js";
 import { pairwiseSum, pyRound } from "./numbers.js";
 
-// Scores are kept off 0 and 1 (by EDGE) before their logit; up to EXACT_CELLS cells the
-// count's interval comes from its exact distribution.
+// Scores are kept off 0 and 1 (by EDGE) before their logit.
 // The interval's level is 95%: the normal quantile of 0.975 (scipy's ndtri).
 const NORMAL_975 = 1.959963984540054;
 
@@ -72,44 +71,19 @@ export function keepConfident(labels, confidence, minimum) {
 }
 
 /**
- * The expected number of real cells among cells of these confidences, and the interval
- * that holds it with 95% probability (count_interval): `{ expected, low, high }`, the
- * expected number rounded to 2 decimals. Each cell is real or not on its own (a Poisson
- * binomial): exact up to EXACT_CELLS cells, its normal approximation past them.
+ * The expected number of real nuclei among cells of these confidences (their sum, to 2
+ * decimals), and the 95% interval of the nuclei in the image (count_interval): the count,
+ * give or take each cell's doubt and the model's relative count error `spread` (its
+ * count_spread; 0 or null: the cells' doubt alone). `{ expected, low, high }`.
  */
-export function countInterval(confidences) {
+export function countInterval(confidences, spread = 0) {
   const confidence = Float64Array.from(confidences, (value) => Math.min(Math.max(value, 0), 1));
-  const cells = confidence.length;
-  const expected = pairwiseSum(confidence);
-  if (cells > EXACT_CELLS) {
-    const variance = pairwiseSum(confidence.map((p) => p * (1 - p)));
-    const spread = NORMAL_975 * Math.sqrt(variance);
-    return {
-      expected: pyRound(expected, 2),
-      low: Math.max(Math.floor(expected - spread), 0),
-      high: Math.min(Math.ceil(expected + spread), cells),
-    };
-  }
-  // The distribution of the number of real cells, one cell at a time, in numpy's order.
-  const distribution = new Float64Array(cells + 1);
-  distribution[0] = 1;
-  for (let seen = 0; seen < cells; seen++) {
-    const p = confidence[seen];
-    const q = 1 - p;
-    distribution[seen + 1] = distribution[seen] * p;
-    for (let k = seen; k >= 1; k--) distribution[k] = distribution[k] * q + distribution[k - 1] * p;
-    distribution[0] *= q;
-  }
-  const tail = 0.025;
-  let low = -1;
-  let high = -1;
-  let cumulative = 0;
-  for (let k = 0; k <= cells; k++) {
-    cumulative += distribution[k];
-    if (low < 0 && cumulative >= tail - 1e-12) low = k;
-    if (high < 0 && cumulative >= 1 - tail - 1e-12) high = k;
-  }
-  if (low < 0) low = cells + 1; // as searchsorted past the end (never, in practice)
-  if (high < 0) high = cells + 1;
-  return { expected: pyRound(expected, 2), low, high: Math.min(high, cells) };
+  const count = confidence.length;
+  const variance = pairwiseSum(confidence.map((p) => p * (1 - p))) + ((spread || 0) * count) ** 2;
+  const half = NORMAL_975 * Math.sqrt(variance);
+  return {
+    expected: pyRound(pairwiseSum(confidence), 2),
+    low: Math.max(Math.floor(count - half), 0),
+    high: Math.ceil(count + half),
+  };
 }

@@ -13,7 +13,6 @@ export const AUTO_SCALE_CROP = 384;
 export const AUTO_SCALE_MIN_CELLS = 10;
 export const MIRRORED_CHANNELS = {"hover": {"upDown": 4, "leftRight": 3}};
 export const CONFIDENCE_EDGE = 0.0001;
-export const EXACT_CELLS = 2000;
 export const BIC_MARGIN = 10.0;
 export const LEAST_DAB_GAP = 0.15;
 export const LOWEST_DAB = 0.01;

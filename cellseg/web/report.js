@@ -46,7 +46,7 @@ export function buildReport(section, { images, positivity, settings, style }) {
   section.append(list);
   const table = element("table");
   const head = table.createTHead().insertRow();
-  const columns = ["Image", "Cells", "Real nuclei (95%)", ...(positivity.on ? ["Positive", "Positive %"] : []), "Scale", "Corrections"];
+  const columns = ["Image", "Cells", "Nuclei (95%)", ...(positivity.on ? ["Positive", "Positive %"] : []), "Scale", "Corrections"];
   for (const column of columns) head.append(element("th", column));
   const keep = (texts) => texts.filter((_, index) => index !== 1 && (positivity.on || (index !== 4 && index !== 5)));
   const body = table.createTBody();

@@ -16,12 +16,12 @@ export function rowOf(image, positivity) {
   return row;
 }
 
-/** "371.36 (358–384)": the expected real nuclei and their 95% interval; "" without. */
+/** "358–484": the 95% interval of the nuclei in the image; "" without. */
 export function intervalText(row) {
-  return row.expected === undefined ? "" : `${row.expected} (${row.count_low}–${row.count_high})`;
+  return row.count_low === undefined ? "" : `${row.count_low}–${row.count_high}`;
 }
 
-/** The text of a row's cells: image, status, cells, real nuclei, positive, %, scale, corrections. */
+/** The text of a row's cells: image, status, cells, nuclei, positive, %, scale, corrections. */
 export function rowTexts(image, positivity) {
   if (image.state !== "done") {
     const status = image.state === "error" ? `error: ${image.message}` :
@@ -57,7 +57,7 @@ export function summaryTexts(images, positivity) {
   ];
 }
 
-const CLASSES = ["name", "status screen-only", "count number", "expected", "positivity number", "positivity number", "scale", "corrections number"];
+const CLASSES = ["name", "status screen-only", "count number", "interval", "positivity number", "positivity number", "scale", "corrections number"];
 
 function fill(tr, texts) {
   while (tr.cells.length < texts.length) tr.insertCell();

@@ -3,8 +3,8 @@
 // cells.csv, numbers written as Python writes them. No DOM: the page and Node run it.
 //
 // An "image" here is what the page holds for one image: { name, cells, scale, counterstain,
-// pixelSize } with cells as measureCells gives them (DAB density and confidence rounded, as
-// the files).
+// pixelSize, countSpread } with cells as measureCells gives them (DAB density and confidence
+// rounded, as the files).
 
 import { countInterval } from "./confidence.js";
 import { CELL_COLUMNS, CELL_DECIMALS, MICRON_COLUMNS } from "./constants.js";
@@ -38,7 +38,7 @@ export function countRow(image, positivity) {
   const { cells } = image;
   const row = { image: image.name, count: cells.length };
   if (cells.length && cells.every((cell) => cell.confidence !== null && cell.confidence !== undefined)) {
-    const { expected, low, high } = countInterval(cells.map((cell) => cell.confidence));
+    const { expected, low, high } = countInterval(cells.map((cell) => cell.confidence), image.countSpread);
     Object.assign(row, { expected, count_low: low, count_high: high });
   }
   const threshold = thresholdFor(cells, positivity);
@@ -112,7 +112,8 @@ export function caseSummary(images, positivity, rowOf = countRow) {
   const cells = images.flatMap((image) => image.cells);
   const summary = { images: images.length, count: cells.length };
   if (cells.length && cells.every((cell) => cell.confidence !== null && cell.confidence !== undefined)) {
-    const { expected, low, high } = countInterval(cells.map((cell) => cell.confidence));
+    const spread = images.length ? images[0].countSpread : 0; // one model's
+    const { expected, low, high } = countInterval(cells.map((cell) => cell.confidence), spread);
     Object.assign(summary, { expected, count_low: low, count_high: high });
   }
   if (positivity && positivity.on) {

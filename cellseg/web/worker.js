@@ -126,7 +126,9 @@ async function segmentFile(session, settings, data, progress) {
   progress("measuring the cells", 0.95);
   const cells = measureCells(labels, rgba, rows, columns, confidence);
   lap("measure");
-  return { labels, confidence, probability, rgba, rows, columns, cells, scale, reason, trials, pixelSize, counterstain, seconds };
+  const countSpread = settings.count_spread || 0; // widens the count's interval
+  return { labels, confidence, probability, rgba, rows, columns, cells, scale, reason, trials, pixelSize, counterstain,
+    countSpread, seconds };
 }
 
 /** The scale "auto" chooses for an image (TrainedModel.choose_scale): trials on its central

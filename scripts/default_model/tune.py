@@ -1,6 +1,6 @@
 """Fit the shipped default model's post-processing to its validation images again.
 
-    python scripts/default_model/tune.py [MONUSEG_TRAIN_DIR]
+    python scripts/default_model/tune.py [MONUSEG_TRAIN_DIR] [--count-spread-only]
 
 Training ends with this step (`TrainedModel.tuned_on`): the thresholds that find the cells of
 the validation images best, the calibration of each cell's confidence and the least
@@ -10,6 +10,9 @@ alone, on the same validation images
 (named in the model's config.json; MONUSEG_TRAIN_DIR, default ../shared/datasets/monuseg/train,
 holds them), when the tuning itself changed: the network is not touched. It writes the
 model's config.json and prints the validation scores before and after.
+``--count-spread-only`` measures only how far the model's counts of those images are from
+their drawn nuclei (``count_spread``, which widens the count's interval) and writes that
+alone, leaving the rest of the tuning as it is.
 """
 
 import argparse
@@ -24,6 +27,7 @@ def main() -> None:
     parser.add_argument(
         "monuseg", nargs="?", type=Path, default=ROOT.parent / "shared/datasets/monuseg/train"
     )
+    parser.add_argument("--count-spread-only", action="store_true", help="only count_spread")
     arguments = parser.parse_args()
 
     from cellseg.tensorflow_import import import_tensorflow
@@ -49,6 +53,17 @@ def main() -> None:
     ]
     if missing:
         sys.exit(f"tune.py: {arguments.monuseg}: no {', '.join(missing)}")
+    names = [entry["image"] for entry in files if entry["split"] == "validation"]
+    images = [read_image(arguments.monuseg / "images" / name) for name in names]
+    truths = [read_image(arguments.monuseg / "labels" / name) for name in names]
+    if arguments.count_spread_only:
+        spread = model.count_spread_on(images, truths)
+        print(
+            f"count_spread on {len(names)} validation images: "
+            f"{model.config.count_spread} -> {spread}"
+        )
+        folder.write_config(model.config.with_changes(count_spread=spread))
+        return
     strengths = []
     for entry in files:
         image = read_image(arguments.monuseg / "images" / entry["image"])
@@ -56,9 +71,6 @@ def main() -> None:
             strengths.append(counterstain_strength(image)[0])
     haematoxylin = counterstain_reference(strengths)
     model = model.with_config(haematoxylin=haematoxylin)
-    names = [entry["image"] for entry in files if entry["split"] == "validation"]
-    images = [read_image(arguments.monuseg / "images" / name) for name in names]
-    truths = [read_image(arguments.monuseg / "labels" / name) for name in names]
     tuned, scores = model.tuned_on(images, truths)
     print(f"{len(names)} validation images: {', '.join(names)}")
     print(f"thresholds: {model.thresholds} -> {tuned.thresholds}")

@@ -7,6 +7,8 @@ from skimage.segmentation import find_boundaries
 from tables import read_csv
 
 from cellseg.image_io import read_image
+from cellseg.neural_network.model_folder import ModelFolder
+from cellseg.postprocessing.confidence import count_interval
 from cellseg.postprocessing.drawing import NEGATIVE_COLOUR, POSITIVE_COLOUR
 from cellseg.preprocessing.outlines import outline_mask
 
@@ -51,11 +53,16 @@ def test_predict_writes_labels_outlines_overlay_and_tables(
         "positive_threshold", "mean_area", "mean_area_um2", "scale", "counterstain",
         "pixel_size",
     ]  # fmt: skip
+    cells = read_csv(tmp_path / "out" / "cells.csv")
+    spread = ModelFolder(models / "first").read_config().count_spread
+    assert spread is not None and spread >= 0  # measured on its validation images
     for row in counts:  # every cell found has a confidence: the count has its interval
         if int(row["count"]):
-            assert int(row["count_low"]) <= float(row["expected"]) <= int(row["count_high"])
-            assert int(row["count_high"]) <= int(row["count"])
-    cells = read_csv(tmp_path / "out" / "cells.csv")
+            sure = [float(cell["confidence"]) for cell in cells if cell["image"] == row["image"]]
+            expected, low, high = count_interval(np.array(sure), spread)
+            assert float(row["expected"]) == expected <= int(row["count"])
+            assert int(row["count_low"]) == low <= int(row["count"]) <= high
+            assert int(row["count_high"]) == high
     assert sum(int(row["count"]) for row in counts) == len(cells)
     if cells:
         assert list(cells[0])[:3] == ["image", "id", "centroid_row"]

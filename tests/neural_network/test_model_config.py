@@ -42,12 +42,14 @@ def test_the_shipped_default_is_the_same_configuration_in_the_current_format():
     assert config.pixel_size == 0.25 and config.calibration.slope > 0
     assert config.thresholds == replace(first.thresholds, min_confidence=0.5)
     assert {"calibration_error", "count_error"} <= set(config.validation)
+    assert 0 < config.count_spread < 1
     assert 0 < config.haematoxylin["lowest"] < config.haematoxylin["median"]
     again = config.with_changes(
         training=first.training,
         pixel_size=None,
         thresholds=first.thresholds,
         calibration=first.calibration,
+        count_spread=None,
         validation=first.validation,
         haematoxylin=None,
     )
@@ -90,6 +92,8 @@ def test_the_smallest_configuration_is_a_target():
         ({"divisor": 0}, "divisor must be a whole number"),
         ({"divisor": True}, "divisor must be a whole number"),
         ({"cell_area": "big"}, "cell_area must be a number"),
+        ({"count_spread": -0.1}, "count_spread must be a number of at least 0"),
+        ({"count_spread": "wide"}, "count_spread must be a number of at least 0"),
         ({"haematoxylin": {"lowest": "pale"}}, "haematoxylin must hold numbers"),
         ({"status": "broken"}, "status 'broken'"),
         ({"settings": [1, 2]}, "training must be an object"),

@@ -144,13 +144,13 @@ def click_pixel(page, row, column):
     )
 
 
-def interval_text(confidence) -> str:
+def interval_text(confidence, spread) -> str:
     """What the page shows for Python's count interval of these confidences (as counts.csv
-    holds them, rounded to 4 decimals)."""
+    holds them, rounded to 4 decimals) and the model's count spread."""
     from cellseg.postprocessing.confidence import count_interval
 
-    expected, low, high = count_interval(np.round(confidence, 4))
-    return f"{expected} ({low}–{high})"
+    _, low, high = count_interval(np.round(confidence, 4), spread)
+    return f"{low}–{high}"
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_case_counts_what_python_counts_and_stays_on_its_origin(page, served_sit
         cells = model.segment_file(path)  # scale auto, as the page's default
         row = table_row(page, path.name)
         assert row_count(page, path.name) == cells.labels.max() > 20, path.name
-        assert row[3] == interval_text(cells.confidence), path.name
+        assert row[3] == interval_text(cells.confidence, model.config.count_spread), path.name
         assert row[6] == f"{cells.scale:g}x", path.name
         total += int(cells.labels.max())
     summary = [cell.text_content() for cell in page.query_selector_all("#case-table tfoot td")]
@@ -228,7 +228,9 @@ def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_pat
         assert state == "done", page.text_content("#status")
         expected = model.segment_file(path, scale=2)
         assert shown_count(page) == expected.labels.max() > 20
-        assert table_row(page, "crop.png")[3] == interval_text(expected.confidence)
+        assert table_row(page, "crop.png")[3] == interval_text(
+            expected.confidence, model.config.count_spread
+        )
         # Changing the scale runs the case again.
         page.evaluate(
             "const s = document.querySelector('#scale'); s.value = '1';"

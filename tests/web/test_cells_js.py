@@ -132,22 +132,23 @@ INTERVAL = """
 import { readFileSync } from "node:fs";
 import { countInterval } from "web/confidence.js";
 const cases = JSON.parse(readFileSync(process.argv[2] + "/input.json"));
-console.log(JSON.stringify(cases.map((confidence) => countInterval(confidence))));
+console.log(JSON.stringify(cases.map(([confidence, spread]) => countInterval(confidence, spread))));
 """
 
 
 def test_count_interval_matches_python(tmp_path):
-    """The count's interval: exact Poisson binomial up to 2000 cells, normal past them;
-    the same numbers as Python's, to the last digit."""
-    from cellseg.postprocessing.confidence import EXACT_CELLS, count_interval
+    """The count's interval, with and without the model's count spread: the same numbers
+    as Python's, to the last digit."""
+    from cellseg.postprocessing.confidence import count_interval
 
     rng = np.random.default_rng(11)
-    cases = [[], [1.0] * 7, [0.9] * 100, [0.5], rng.random(37).tolist()]
-    cases += [rng.beta(8, 2, size).tolist() for size in (450, EXACT_CELLS, EXACT_CELLS + 1, 6000)]
-    cases.append(np.round(rng.beta(8, 2, 500), 4).tolist())  # as cells.csv holds them
+    confidences = [[], [1.0] * 7, [0.9] * 100, [0.5], rng.random(37).tolist()]
+    confidences += [rng.beta(8, 2, size).tolist() for size in (450, 2001, 6000)]
+    confidences.append(np.round(rng.beta(8, 2, 500), 4).tolist())  # as cells.csv holds them
+    cases = [(confidence, spread) for confidence in confidences for spread in (0, 0.0983, 0.5)]
     result = node(tmp_path, INTERVAL, cases, "interval")
-    for confidence, found in zip(cases, result, strict=True):
-        expected, low, high = count_interval(np.array(confidence))
+    for (confidence, spread), found in zip(cases, result, strict=True):
+        expected, low, high = count_interval(np.array(confidence), spread)
         assert (found["expected"], found["low"], found["high"]) == (expected, low, high)
 
 
