@@ -8,12 +8,13 @@ failures are listed at the end, one line each, and the exit code is 1.
 
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cellseg.errors import CellsegError
-from cellseg.image_io import IMAGE_SUFFIXES, SLIDE_SUFFIXES
+from cellseg.errors import CellsegError, CellsegWarning
+from cellseg.image_io import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, SLIDE_SUFFIXES
 
 
 def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Path]:
@@ -22,8 +23,9 @@ def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Pa
     A folder contributes its PNG, JPEG and TIFF files (not its subfolders, nor hidden
     files) and, with ``slides``, its whole slides (`cellseg.image_io.SLIDE_SUFFIXES`): a
     DICOM slide is a folder of files, one per level, so a folder's DICOM files are one
-    slide, opened by the first. A file is taken as it is, so a wrong one is reported when
-    it is read.
+    slide, opened by the first. Images of other formats a folder holds (BMP, WebP, and
+    slides without ``slides``) are named in a `CellsegWarning`. A file is taken as it is,
+    so a wrong one is reported when it is read.
 
     Raises
     ------
@@ -37,13 +39,13 @@ def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Pa
         if not path.exists():
             raise CellsegError(f"{path}: no such file or folder")
         if path.is_dir():
-            found = sorted(
+            entries = sorted(
                 entry
                 for entry in path.iterdir()
-                if entry.is_file()
-                and entry.suffix.lower() in suffixes
-                and not entry.name.startswith(".")
+                if entry.is_file() and not entry.name.startswith(".")
             )
+            found = [entry for entry in entries if entry.suffix.lower() in suffixes]
+            _note_skipped(path, [entry for entry in entries if entry not in found], slides)
             dicom = [entry for entry in found if entry.suffix.lower() == ".dcm"]
             found = [entry for entry in found if entry not in dicom[1:]]
             if not found:
@@ -164,6 +166,23 @@ def one_line(error: BaseException) -> str:
     """
     text = _BREAKS.sub(" ", str(error).strip())
     return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match[0]) & 0xFF:02x}", text)
+
+
+def _note_skipped(folder: Path, others: list[Path], slides: bool) -> None:
+    """Warn of the images in ``folder`` that a scan skips, being of formats it does not
+    read (other files, a folder's notes and tables, are passed over in silence)."""
+    skipped_suffixes = OTHER_IMAGE_SUFFIXES + (() if slides else SLIDE_SUFFIXES)
+    skipped = [entry.name for entry in others if entry.suffix.lower() in skipped_suffixes]
+    if skipped:
+        named = ", ".join(skipped[:3]) + (
+            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        )
+        kinds = "PNG, JPEG, TIFF or a slide format" if slides else "PNG, JPEG or TIFF"
+        warnings.warn(
+            f"{folder}: {counted(len(skipped), 'image')} skipped, not {kinds}: {named}",
+            CellsegWarning,
+            stacklevel=3,
+        )
 
 
 def _check_unique_stems(files: list[Path]) -> None:

@@ -34,6 +34,9 @@ SLIDE_FORMATS = {
     "Zeiss": (".czi",),
 }
 SLIDE_SUFFIXES = tuple(suffix for suffixes in SLIDE_FORMATS.values() for suffix in suffixes)
+#: Image formats cellseg does not read, which a folder scan names when it skips them.
+OTHER_IMAGE_SUFFIXES = (".bmp", ".dib", ".gif", ".webp", ".jp2", ".j2k", ".jxl", ".heic")
+OTHER_IMAGE_SUFFIXES += (".pbm", ".pgm", ".ppm", ".pnm", ".psd", ".tga", ".exr", ".ico")
 
 #: PNG colour type -> channels once decoded (palette images decode to RGB, or RGBA).
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}

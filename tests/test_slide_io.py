@@ -6,6 +6,7 @@ OME-TIFF, Hamamatsu NDPI, ARGOS, Philips TIFF, DICOM; `mirax_writer`: MIRAX;
 """
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from slide_writers import (
 
 from cellseg import slide_io
 from cellseg.batch import image_files
-from cellseg.errors import CellsegError
+from cellseg.errors import CellsegError, CellsegWarning
 from cellseg.image_io import write_image
 from cellseg.image_metadata import read_pixel_size
 from cellseg.neural_network.model import TrainedModel
@@ -330,6 +331,9 @@ def test_folder_scans_list_slides_and_one_file_of_a_dicom_slide(tmp_path):
     names = ("a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "g.avs", "level0.dcm", "level1.dcm")
     for name in (*names, "e.txt"):
         (tmp_path / name).write_bytes(b"x")
-    assert [path.name for path in image_files([tmp_path])] == ["a.png"]
-    found = [path.name for path in image_files([tmp_path], slides=True)]
+    with pytest.warns(CellsegWarning, match="7 images skipped, not PNG, JPEG or TIFF: b.svs"):
+        assert [path.name for path in image_files([tmp_path])] == ["a.png"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CellsegWarning)  # slides are read: no warning
+        found = [path.name for path in image_files([tmp_path], slides=True)]
     assert found == ["a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "g.avs", "level0.dcm"]

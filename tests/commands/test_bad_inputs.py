@@ -55,6 +55,26 @@ def test_good_files_in_a_folder_are_processed_and_bad_ones_listed(
     assert folder_digest(folder) == before
 
 
+def test_images_of_other_formats_in_a_folder_are_named_in_one_warning(tmp_path, cellseg):
+    from PIL import Image
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    write_image(folder / "a.png", np.zeros((8, 8), np.uint8))
+    for name in ("b.bmp", "c.webp", "d.gif", "e.BMP"):
+        Image.new("RGB", (8, 8)).save(folder / name)
+    (folder / "f.svs").write_bytes(b"a slide, which blur does not read")
+    (folder / "notes.txt").write_text("not an image: passed over in silence")
+    result = cellseg("blur", folder, tmp_path / "out")
+    assert result.code == 0, result.err
+    warned = [line for line in result.err.splitlines() if ": warning: " in line]
+    assert warned == [
+        f"cellseg blur: warning: {folder}: 5 images skipped, not PNG, JPEG or TIFF: b.bmp, "
+        "c.webp, d.gif and 2 more"
+    ]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png"]
+
+
 def test_existing_output_is_kept_unless_overwrite(tmp_path, cellseg):
     write_image(tmp_path / "a.png", np.full((8, 8), 100, np.uint8))
     (tmp_path / "out").mkdir()
