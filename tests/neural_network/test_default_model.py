@@ -95,3 +95,17 @@ def test_default_model_strengthens_a_pale_counterstain(default, datasets):
     print([{key: round(row[key], 3) for key in ("aji", "count_error")} for row in scores])
     assert scores[0]["aji"] > scores[1]["aji"] + 0.03
     assert scores[0]["count_error"] < scores[1]["count_error"]
+
+
+def test_the_shipped_haematoxylin_reference_is_what_its_training_images_give(default, datasets):
+    """`scripts/default_model/tune.py` gives the shipped `haematoxylin` again: the lowest and
+    median strength of the model's own training images, as `cellseg train` measures them."""
+    from cellseg.preprocessing.colour import counterstain_reference, counterstain_strength
+
+    folder = datasets / "monuseg" / "train" / "images"
+    names = [
+        entry["image"] for entry in default.config.training_files if entry["split"] == "training"
+    ]
+    strengths = [counterstain_strength(read_image(folder / name))[0] for name in names]
+    assert len(names) == 20
+    assert default.config.haematoxylin == counterstain_reference(strengths)

@@ -293,11 +293,11 @@ def test_pale_counterstain_strengthened_as_python_does(tmp_path):
     from skimage import data
 
     ihc = data.immunohistochemistry()[:300, :260]
-    pale = np.clip(255 - (255 - ihc.astype(float)) * 0.6, 0, 255).astype(np.uint8)
+    pale = np.clip(255 - (255 - ihc.astype(float)) * 0.7, 0, 255).astype(np.uint8)
     he, _ = synthetic_tissue((120, 150), seed=3)
     dark = (255 - he) // 3
     images = [pale, ihc, he, dark]
-    reference = {"lowest": 0.0797, "median": 0.1364}  # the default model's
+    reference = {"lowest": 0.0797, "median": 0.1509}  # the default model's
     for index, image in enumerate(images):
         rows, columns = image.shape[:2]
         np.dstack([image, np.full((rows, columns), 255, np.uint8)]).tofile(
