@@ -25,7 +25,8 @@ def read_pixel_size(path) -> float | None:
 
 def recorded_pixel_size(path) -> float | None:
     """Micrometres per pixel, as the file records it, plausible or not: a TIFF's OME
-    ``PhysicalSizeX``, a Philips TIFF's ``DICOM_PIXEL_SPACING``, its Aperio ``MPP``, or its
+    ``PhysicalSizeX``, a Philips TIFF's ``DICOM_PIXEL_SPACING``, a Ventana TIFF's
+    ``ScanRes``, its Aperio ``MPP``, or its
     resolution tags in centimetres or inches; a PNG's ``pHYs`` in metres; a slide's
     ``openslide.mpp-x``
     (`cellseg.image_io.SLIDE_SUFFIXES`, as OpenSlide reads it from the scanner's metadata).
@@ -75,6 +76,10 @@ def _tiff_pixel_size(path: Path) -> float | None:
         philips = _philips_pixel_size(tiff.philips_metadata) if tiff.is_philips else None
         if philips:
             return philips
+        xmp = page.tags.get(700)
+        ventana = _ventana_pixel_size(xmp.value) if xmp is not None else None
+        if ventana:
+            return ventana
         description = page.description or ""
         found = re.search(r"MPP\s*=\s*([0-9.]+)", description)
         if found:
@@ -104,6 +109,21 @@ def _philips_pixel_size(metadata: str | None) -> float | None:
     if spacing is None or not spacing.text:
         return None
     return float(spacing.text.replace('"', "").split()[-1]) * 1000
+
+
+def _ventana_pixel_size(xmp) -> float | None:
+    """A Ventana TIFF's pixel size: the ``ScanRes`` (micrometres) of the ``iScan`` element
+    of its first page's XMP, the root or a child of it, as OpenSlide reads it for the
+    Ventana slides it opens; None without it."""
+    from xml.etree import ElementTree
+
+    text = xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else str(xmp)
+    if "<iScan" not in text:
+        return None
+    root = ElementTree.fromstring(text.strip("\x00 \r\n"))
+    scan = root if root.tag == "iScan" else root.find(".//iScan")
+    resolution = scan.get("ScanRes") if scan is not None else None
+    return float(resolution) if resolution else None
 
 
 def _slide_pixel_size(path: Path) -> float | None:

@@ -129,6 +129,29 @@ def philips_slide(path, image, pixel_size, *, downsamples=(1, 4)):
             )
 
 
+def ventana_slide(path, image, pixel_size, *, downsamples=(1, 4)):
+    """A Ventana TIFF (``.tif``, as BIF slides are exported) of ``image`` at ``pixel_size``
+    um: tiled pages of its levels described ``level=N mag=M quality=90``, the first with
+    the scanner's XMP (tag 700), an ``iScan`` element whose ``ScanRes`` is the pixel size."""
+    magnification = round(10 / pixel_size)
+    xmp = (
+        '<?xml version="1.0" encoding="utf-8"?><iScan Z-layers="1" '
+        f'ScanRes="{pixel_size:g}" Magnification="{magnification}" UnitNumber="BI10N0001"/>'
+    ).encode()
+    with tifffile.TiffWriter(path, bigtiff=True) as tiff:
+        for level, factor in enumerate(downsamples):
+            tiff.write(
+                image[::factor, ::factor],
+                tile=(256, 256),
+                photometric="rgb",
+                compression="jpeg",
+                description=f"level={level} mag={magnification / factor:g} quality=90",
+                extratags=[(700, 1, len(xmp), xmp, True)] if level == 0 else [],
+                subfiletype=1 if level else 0,
+                metadata=None,
+            )
+
+
 def dicom_slide(folder, image, pixel_size, *, downsamples=(1, 4), tile=256):
     """A DICOM whole-slide image of ``image`` at ``pixel_size`` um: one file per level in
     ``folder`` (VL Whole Slide Microscopy Image Storage, tiles in ``TILED_FULL`` order,

@@ -22,6 +22,7 @@ from slide_writers import (
     philips_slide,
     single_level_svs,
     tissue_slide,
+    ventana_slide,
 )
 
 from cellseg import slide_io
@@ -89,9 +90,11 @@ def test_a_single_level_svs_is_read_with_its_pixel_size(picture, tmp_path, tiled
         (argos_slide, "scan.avs", OpenSlideRegions, 0.2634),
         # Its pixel spacing in its first description's XML, which OpenSlide does not read.
         (philips_slide, "scan.tiff", TiffRegions, 0.2271),
+        # Its ScanRes in its XMP, which tifffile does not read.
+        (ventana_slide, "scan.tif", TiffRegions, 0.2325),
     ],
 )
-def test_hamamatsu_argos_and_philips_slides_are_read_with_their_pixel_size(
+def test_hamamatsu_argos_philips_and_ventana_slides_are_read_with_their_pixel_size(
     picture, tmp_path, write, name, reader, pixel_size
 ):
     write(tmp_path / name, picture, pixel_size)
@@ -207,11 +210,12 @@ def test_an_ome_tiff_pyramid_is_read_through_tifffile(picture, tmp_path):
         (czi_slide, 0.5, 2.0),
         (argos_slide, 0.5, 2.0),
         (philips_slide, 0.5, 2.0),
+        (ventana_slide, 0.5, 2.0),
     ],
 )
 def test_a_20x_slide_is_enlarged_2x_for_a_40x_model(picture, tmp_path, write, pixel_size, scale):
     suffixes = {ome_slide: ".ome.tif", ndpi_slide: ".ndpi", czi_slide: ".czi", argos_slide: ".avs"}
-    suffixes[philips_slide] = ".tiff"
+    suffixes |= {philips_slide: ".tiff", ventana_slide: ".tif"}
     path = tmp_path / f"scan{suffixes.get(write, '.svs')}"
     write(path, picture, pixel_size)
     model = TrainedModel([], ModelConfig(pixel_size=0.25))
