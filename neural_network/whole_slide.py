@@ -113,24 +113,27 @@ class Region:
     window: tuple[int, int, int, int]
 
 
-def region_sides(scale: float = 1.0) -> tuple[int, int]:
+def region_sides(scale: float = 1.0, region: int | None = None, halo: int | None = None):
     """The side of a slide's regions and of their halo in the slide's own pixels, for
-    the network's `REGION` and `HALO` at ``scale``.
+    the network's ``region`` and ``halo`` (by default `REGION` and `HALO`) at ``scale``.
 
     Examples
     --------
     >>> region_sides(1), region_sides(2), region_sides(0.5), region_sides(1.37)
     ((1024, 64), (512, 32), (2048, 128), (747, 47))
+    >>> region_sides(2, region=768, halo=48)
+    (384, 24)
     """
-    return max(1, round(REGION / scale)), max(1, ceil(HALO / scale))
+    region, halo = REGION if region is None else region, HALO if halo is None else halo
+    return max(1, round(region / scale)), max(1, ceil(halo / scale))
 
 
-def slide_regions(shape, tissue: Tissue | None = None, scale: float = 1.0) -> list[Region]:
+def slide_regions(shape, tissue: Tissue | None = None, scale: float = 1.0, **sides) -> list[Region]:
     """The regions of a slide to go through the network at ``scale``, in order (row by
     row): all of them, or with a `Tissue`, those that hold tissue, their windows cut down
-    to it."""
+    to it. ``sides``: `region_sides`' ``region`` and ``halo``, other than cellseg's."""
     rows, columns = shape
-    side, halo = region_sides(scale)
+    side, halo = region_sides(scale, **sides)
     regions = []
     for index, (top, left) in enumerate(
         (top, left) for top in range(0, rows, side) for left in range(0, columns, side)
