@@ -5,7 +5,8 @@ An Aperio SVS (a tiled TIFF whose first ``ImageDescription`` starts ``Aperio`` a
 OME-TIFF pyramid in SubIFDs with its ``PhysicalSizeX``, a Hamamatsu NDPI (each level one
 JPEG, Hamamatsu's private tags, the pixel size in the resolution tags), an ARGOS ``.avs``
 (a tiled BigTIFF with its metadata XML in tag 65000), a Philips TIFF export (its levels'
-pixel spacing in its first description's XML), a DICOM whole-slide
+pixel spacing in its first description's XML), a Ventana TIFF (its pixel size in the XMP
+of its first page), a DICOM whole-slide
 image (a folder of files, one per level, of tiled frames, written with pydicom); MIRAX and
 Zeiss CZI slides have writers of their own (``mirax_writer``, ``czi_writer``).
 `tissue_slide` makes the picture: synthetic H&E on glass.
@@ -17,6 +18,21 @@ import tifffile
 from cellseg.preprocessing.synthetic import synthetic_tissue
 
 GLASS = (238, 236, 240)
+
+
+def tiled_levels(path, image, downsamples, pages, *, bigtiff=False):
+    """A TIFF of ``image`` at each of ``downsamples`` (every so many pixels kept), one
+    JPEG-tiled page a level, with the tags ``pages(level, factor)`` gives each page."""
+    with tifffile.TiffWriter(path, bigtiff=bigtiff) as tiff:
+        for level, factor in enumerate(downsamples):
+            tiff.write(
+                image[::factor, ::factor],
+                tile=(256, 256),
+                photometric="rgb",
+                compression="jpeg",
+                metadata=None,
+                **pages(level, factor),
+            )
 
 
 def aperio_slide(path, image, mpp, *, downsamples=(4, 16)):
@@ -80,19 +96,18 @@ def argos_slide(path, image, pixel_size, *, downsamples=(1, 4)):
     ``Argos.Scan.Metadata``, one focal plane), the pixel size in the resolution tags."""
     per_centimetre = 1e4 / pixel_size
     xml = "<Argos.Scan.Metadata><MinZ>0</MinZ><MaxZ>0</MaxZ></Argos.Scan.Metadata>"
-    with tifffile.TiffWriter(path, bigtiff=True) as tiff:
-        for factor in downsamples:
-            tiff.write(
-                image[::factor, ::factor],
-                tile=(256, 256),
-                photometric="rgb",
-                compression="jpeg",
-                compressionargs={"level": 95},
-                resolution=(per_centimetre / factor, per_centimetre / factor),
-                resolutionunit="CENTIMETER",
-                metadata=None,
-                extratags=[(65000, "s", 0, xml, True)] if factor == downsamples[0] else [],
-            )
+    tiled_levels(
+        path,
+        image,
+        downsamples,
+        lambda level, factor: {
+            "compressionargs": {"level": 95},
+            "resolution": (per_centimetre / factor, per_centimetre / factor),
+            "resolutionunit": "CENTIMETER",
+            "extratags": [(65000, "s", 0, xml, True)] if level == 0 else [],
+        },
+        bigtiff=True,
+    )
 
 
 def philips_slide(path, image, pixel_size, *, downsamples=(1, 4)):
@@ -115,18 +130,16 @@ def philips_slide(path, image, pixel_size, *, downsamples=(1, 4)):
         '<Attribute Name="PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE" PMSVR="IDataObjectArray">'
         f"<Array>{levels}</Array></Attribute></DataObject></Array></Attribute></DataObject>"
     )
-    with tifffile.TiffWriter(path) as tiff:
-        for level, factor in enumerate(downsamples):
-            tiff.write(
-                image[::factor, ::factor],
-                tile=(256, 256),
-                photometric="rgb",
-                compression="jpeg",
-                software="Philips DP v1.0",
-                description=xml if level == 0 else f"level={level}",
-                subfiletype=1 if level else 0,
-                metadata=None,
-            )
+    tiled_levels(
+        path,
+        image,
+        downsamples,
+        lambda level, _: {
+            "software": "Philips DP v1.0",
+            "description": xml if level == 0 else f"level={level}",
+            "subfiletype": 1 if level else 0,
+        },
+    )
 
 
 def ventana_slide(path, image, pixel_size, *, downsamples=(1, 4)):
@@ -138,18 +151,17 @@ def ventana_slide(path, image, pixel_size, *, downsamples=(1, 4)):
         '<?xml version="1.0" encoding="utf-8"?><iScan Z-layers="1" '
         f'ScanRes="{pixel_size:g}" Magnification="{magnification}" UnitNumber="BI10N0001"/>'
     ).encode()
-    with tifffile.TiffWriter(path, bigtiff=True) as tiff:
-        for level, factor in enumerate(downsamples):
-            tiff.write(
-                image[::factor, ::factor],
-                tile=(256, 256),
-                photometric="rgb",
-                compression="jpeg",
-                description=f"level={level} mag={magnification / factor:g} quality=90",
-                extratags=[(700, 1, len(xmp), xmp, True)] if level == 0 else [],
-                subfiletype=1 if level else 0,
-                metadata=None,
-            )
+    tiled_levels(
+        path,
+        image,
+        downsamples,
+        lambda level, factor: {
+            "description": f"level={level} mag={magnification / factor:g} quality=90",
+            "extratags": [(700, 1, len(xmp), xmp, True)] if level == 0 else [],
+            "subfiletype": 1 if level else 0,
+        },
+        bigtiff=True,
+    )
 
 
 def dicom_slide(folder, image, pixel_size, *, downsamples=(1, 4), tile=256):
