@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cellseg serve: {folder} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # how a server is meant to stop: not an error
+        print(f"cellseg serve: stopped serving {folder}", flush=True)
     finally:
         server.server_close()
     return 0

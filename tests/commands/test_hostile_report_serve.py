@@ -135,6 +135,24 @@ def test_serve_answers_a_nul_byte_with_400_and_goes_on(served, capfd):
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_serve_stops_on_ctrl_c_with_a_line_saying_so(site):
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "cellseg", "serve", str(site), "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "(Ctrl-C to stop)" in server.stdout.readline()
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    finally:
+        server.kill()
+    assert server.returncode == 0, err
+    assert out.strip() == f"cellseg serve: stopped serving {site}"
+    assert "Traceback" not in err
+
+
 def test_serve_lists_no_folder(served):
     assert status_of(served, "/vendor/") == 404
     assert status_of(served, "/vendor/runtime.js") == 200
