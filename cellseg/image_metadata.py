@@ -114,13 +114,16 @@ def _philips_pixel_size(metadata: str | None) -> float | None:
 def _ventana_pixel_size(xmp) -> float | None:
     """A Ventana TIFF's pixel size: the ``ScanRes`` (micrometres) of the ``iScan`` element
     of its first page's XMP, the root or a child of it, as OpenSlide reads it for the
-    Ventana slides it opens; None without it."""
+    Ventana slides it opens; None without it, or with XML that does not parse."""
     from xml.etree import ElementTree
 
     text = xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else str(xmp)
     if "<iScan" not in text:
         return None
-    root = ElementTree.fromstring(text.strip("\x00 \r\n"))
+    try:
+        root = ElementTree.fromstring(text.strip("\x00 \r\n"))
+    except ElementTree.ParseError:  # damaged: the TIFF's other tags may still say
+        return None
     scan = root if root.tag == "iScan" else root.find(".//iScan")
     resolution = scan.get("ScanRes") if scan is not None else None
     return float(resolution) if resolution else None

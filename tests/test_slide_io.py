@@ -123,7 +123,9 @@ def test_a_mirax_slide_is_read_through_openslide_with_its_pixel_size(picture, tm
     assert [path.name for path in image_files([tmp_path], slides=True)] == ["scan.mrxs"]
 
 
-def test_a_philips_tiff_without_pixel_spacing_has_its_resolution_tags_pixel_size(tmp_path):
+def test_a_philips_or_ventana_tiff_without_its_own_pixel_size_has_its_resolution_tags(
+    tmp_path,
+):
     description = '<?xml version="1.0" ?><DataObject ObjectType="DPUfsImport"></DataObject>'
     tifffile.imwrite(
         tmp_path / "scan.tiff",
@@ -135,6 +137,16 @@ def test_a_philips_tiff_without_pixel_spacing_has_its_resolution_tags_pixel_size
         metadata=None,
     )
     assert read_pixel_size(tmp_path / "scan.tiff") == 0.5
+    broken = b"<iScan ScanRes=0.25 this is no XML"
+    tifffile.imwrite(
+        tmp_path / "scan.tif",
+        np.full((300, 300, 3), 200, np.uint8),
+        extratags=[(700, 1, len(broken), broken, True)],
+        resolution=(2e4, 2e4),
+        resolutionunit="CENTIMETER",
+        metadata=None,
+    )
+    assert read_pixel_size(tmp_path / "scan.tif") == 0.5  # a damaged XMP: the tags say
 
 
 def test_a_zeiss_slide_is_read_through_openslide_with_its_pixel_size(picture, tmp_path):
