@@ -137,11 +137,12 @@ def test_serve_answers_a_nul_byte_with_400_and_goes_on(served, capfd):
 
 def test_serve_stops_on_ctrl_c_with_a_line_saying_so(site):
     import signal
-    import subprocess
     import sys
 
+    from terminal import started_as_at_a_terminal
+
     command = [sys.executable, "-m", "cellseg", "serve", str(site), "--port", "0"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = started_as_at_a_terminal(command)
     try:
         assert "(Ctrl-C to stop)" in server.stdout.readline()
         server.send_signal(signal.SIGINT)

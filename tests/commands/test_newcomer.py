@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from terminal import started_as_at_a_terminal
 
 from cellseg.neural_network.model_folder import models_folder
 
@@ -87,17 +88,6 @@ def test_training_says_what_it_does_and_how_long_it_has_left(train_command):
     assert "3 training images, 1 validation image (whole images), 2 epochs" in result.out
     assert "steps of 2 tiles of 64 x 64 pixels per epoch" in result.out
     assert "left)" in result.err  # after the first epoch: the time the others will take
-
-
-def started_as_at_a_terminal(command: list[str]) -> subprocess.Popen:
-    """``command`` started where Ctrl-C's SIGINT reaches it as at a terminal, even where this
-    test runs with SIGINT ignored (a shell's background job), which a child would inherit."""
-    import signal
-
-    return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize("moment", ["starting", "training"])
