@@ -343,11 +343,11 @@ class TrainedModel:
     def count_spread_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         """`cellseg.postprocessing.confidence.count_spread` of annotated images counted as
         predict counts them, at the scale ``"auto"`` chooses (some may be 20x images)."""
+        from cellseg.metrics import count_objects
         from cellseg.postprocessing.confidence import count_spread
 
-        found = [int(self.segment(image).labels.max()) for image in images]
-        drawn = [np.count_nonzero(np.unique(truth)) for truth in truths]
-        return count_spread(found, drawn)
+        found = [count_objects(self.segment(image).labels) for image in images]
+        return count_spread(found, [count_objects(truth) for truth in truths])
 
     def tuned_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         """This model with its post-processing fitted to annotated images (the validation
