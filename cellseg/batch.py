@@ -45,7 +45,7 @@ def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Pa
                 if entry.is_file() and not entry.name.startswith(".")
             )
             found = [entry for entry in entries if entry.suffix.lower() in suffixes]
-            _note_skipped(path, [entry for entry in entries if entry not in found], slides)
+            _note_skipped(path, [e for e in entries if e.suffix.lower() not in suffixes], slides)
             dicom = [entry for entry in found if entry.suffix.lower() == ".dcm"]
             found = [entry for entry in found if entry not in dicom[1:]]
             if not found:
@@ -169,8 +169,9 @@ def one_line(error: BaseException) -> str:
 
 
 def _note_skipped(folder: Path, others: list[Path], slides: bool) -> None:
-    """Warn of the images in ``folder`` that a scan skips, being of formats it does not
-    read (other files, a folder's notes and tables, are passed over in silence)."""
+    """Warn of the images among ``others``, the files of ``folder`` a scan leaves out, that
+    are of formats it does not read (the rest, a folder's notes and tables, are passed over
+    in silence)."""
     skipped_suffixes = OTHER_IMAGE_SUFFIXES + (() if slides else SLIDE_SUFFIXES)
     skipped = [entry.name for entry in others if entry.suffix.lower() in skipped_suffixes]
     if skipped:
