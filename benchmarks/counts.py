@@ -52,7 +52,7 @@ def main() -> None:
             found = model.segment(image, scale=scale)
             scores = image_scores(truth, found.labels)
             is_real = real_cells(truth, found.labels)
-            expected, low, high = count_interval(found.confidence, model.config.count_spread or 0)
+            expected, low, high = count_interval(found.confidence, model.config.count_spread)
             sure.append(found.confidence)
             real.append(is_real)
             row = {

@@ -382,7 +382,7 @@ class PredictionFiles:
         row = {"image": name, "count": len(rows)}
         sure = [float(cell["confidence"]) for cell in rows if cell.get("confidence")]
         if rows and len(sure) == len(rows):
-            interval = count_interval(np.array(sure), self.count_spread or 0.0)
+            interval = count_interval(np.array(sure), self.count_spread)
             row["expected"], row["count_low"], row["count_high"] = interval
         if self.positive_threshold is not None:
             positives = sum(int(cell["positive"]) for cell in rows)

@@ -128,12 +128,15 @@ def region_sides(scale: float = 1.0, region: int | None = None, halo: int | None
     return max(1, round(region / scale)), max(1, ceil(halo / scale))
 
 
-def slide_regions(shape, tissue: Tissue | None = None, scale: float = 1.0, **sides) -> list[Region]:
+def slide_regions(
+    shape, tissue: Tissue | None = None, scale: float = 1.0, *, region=None, halo=None
+) -> list[Region]:
     """The regions of a slide to go through the network at ``scale``, in order (row by
     row): all of them, or with a `Tissue`, those that hold tissue, their windows cut down
-    to it. ``sides``: `region_sides`' ``region`` and ``halo``, other than cellseg's."""
+    to it. ``region`` and ``halo``: the network's, when not `REGION` and `HALO`
+    (`region_sides`)."""
     rows, columns = shape
-    side, halo = region_sides(scale, **sides)
+    side, halo = region_sides(scale, region, halo)
     regions = []
     for index, (top, left) in enumerate(
         (top, left) for top in range(0, rows, side) for left in range(0, columns, side)

@@ -127,14 +127,15 @@ def real_cells(truth: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def count_interval(
-    confidence: np.ndarray, spread: float = 0.0, level: float = 0.95
+    confidence: np.ndarray, spread: float | None = None, level: float = 0.95
 ) -> tuple[float, int, int]:
     """The expected number of real nuclei among cells of these ``confidence`` values (their
     sum, to 2 decimals), and the interval that holds the number of nuclei in the image with
     probability ``level``: the count (the cells' number), give or take two errors taken as
     independent and normal, each cell real or not on its own (variance ``sum(p (1 - p))``),
     and the model's relative count error, of root mean square ``spread`` on its validation
-    images (`count_spread`; 0: the cells' doubt alone).
+    images (`count_spread`; None, a model that did not measure it, or 0: the cells' doubt
+    alone).
 
     Examples
     --------
@@ -147,7 +148,7 @@ def count_interval(
     """
     confidence = np.clip(np.asarray(confidence, dtype=np.float64), 0, 1)
     count = confidence.size
-    variance = float(np.sum(confidence * (1 - confidence))) + (spread * count) ** 2
+    variance = float(np.sum(confidence * (1 - confidence))) + ((spread or 0.0) * count) ** 2
     half = ndtri(1 - (1 - level) / 2) * np.sqrt(variance)
     low, high = max(floor(count - half), 0), ceil(count + half)
     return round(float(confidence.sum()), 2), low, high
