@@ -143,14 +143,20 @@ def same_cells(slide: Path, labels: Path, box: list[int], model_name: str, scale
 def geojson_problems(path: Path) -> dict:
     """A GeoJSON file (gzipped or not) as a strict reader sees it: a FeatureCollection of
     Features, each a Polygon of closed rings of at least 4 positions (RFC 7946), each
-    polygon valid to shapely (`shapely.is_valid`, and why not for the first few)."""
+    polygon valid to shapely (`shapely.is_valid`, and why not for the first few), its outer
+    ring counterclockwise (RFC 7946's right-hand rule, which a reader should not insist on)."""
     import shapely
     from shapely.geometry import shape
 
     data = path.read_bytes()
     collection = json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
     if collection.get("type") != "FeatureCollection" or "features" not in collection:
-        return {"polygons": 0, "malformed": ["not a FeatureCollection"], "invalid": 0}
+        return {
+            "polygons": 0,
+            "malformed": ["not a FeatureCollection"],
+            "invalid": 0,
+            "clockwise": 0,
+        }
     malformed, geometries = [], []
     for index, feature in enumerate(collection["features"]):
         geometry = feature.get("geometry") or {}
@@ -167,11 +173,13 @@ def geojson_problems(path: Path) -> dict:
             geometries.append(geometry)
     polygons = np.array([shape(geometry) for geometry in geometries])
     invalid = ~shapely.is_valid(polygons) if len(polygons) else np.zeros(0, bool)
+    outer = shapely.get_exterior_ring(polygons[~invalid]) if len(polygons) else []
     return {
         "polygons": len(collection["features"]),
         "points": np.mean([len(g["coordinates"][0]) - 1 for g in geometries]) if geometries else 0,
         "malformed": malformed,
         "invalid": int(invalid.sum()),
+        "clockwise": int(np.sum(~shapely.is_ccw(outer))) if len(outer) else 0,
         "why": [str(reason) for reason in shapely.is_valid_reason(polygons[invalid][:3])],
     }
 
@@ -193,7 +201,8 @@ def report_20x(run: dict, alone: dict, checked: dict, geojson: dict) -> str:
         f"peak {run['peak_gb']:.2f} GB (aim under 3; the tissue alone's "
         f"{checked['peak_gb']:.2f} GB)": run["peak_gb"] < 3,
         f"GeoJSON: {geojson['polygons']} polygons, {len(geojson['malformed'])} malformed, "
-        f"{geojson['invalid']} invalid to shapely{f' ({why})' if why else ''}": not why,
+        f"{geojson['invalid']} invalid to shapely{f' ({why})' if why else ''}, "
+        f"{geojson['clockwise']} clockwise": not why and not geojson["clockwise"],
     }
     return "\n".join(f"  {'ok    ' if ok else 'FAILED'} {what}" for what, ok in checks.items())
 

@@ -4,7 +4,9 @@ Each cell is one polygon feature whose ``properties`` follow QuPath's own export
 ``objectType`` ("detection"), a ``classification`` (Positive / Negative when cells were
 classified by DAB density) and ``measurements``. Coordinates are in pixels with QuPath's
 convention: x to the right, y down, the corners of pixel (row r, column c) at (c, r) and
-(c + 1, r + 1). Outlines are simplified to within half a pixel of the cell's border
+(c + 1, r + 1). Each ring follows RFC 7946's right-hand rule for an outer ring:
+counterclockwise by its coordinates (its signed area positive), which is clockwise on a
+screen, where y runs down. Outlines are simplified to within half a pixel of the cell's border
 (Douglas-Peucker, shapely's, all of an image's cells at once): a fifth of the points, the
 same cells, so a slide's hundreds of thousands of cells load in QuPath at once.
 """

@@ -33,6 +33,7 @@ def test_malformed_features_and_invalid_polygons_are_counted(tmp_path):
 
     square = [[[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]]
     bow_tie = [[[0, 0], [4, 4], [4, 0], [0, 4], [0, 0]]]
+    clockwise = [square[0][::-1]]  # valid, but against RFC 7946's right-hand rule
     features = [feature("Polygon", square), feature("Polygon", bow_tie)]
     features += [feature("Polygon", [square[0][:-1]]), feature("Point", [1, 2])]
     path = tmp_path / "cells.geojson.gz"
@@ -41,9 +42,11 @@ def test_malformed_features_and_invalid_polygons_are_counted(tmp_path):
     )
     found = geojson_problems(path)
     assert (found["polygons"], len(found["malformed"]), found["invalid"]) == (4, 2, 1)
+    assert found["clockwise"] == 0
     assert found["why"][0].startswith("Self-intersection")
     assert found["points"] == 4  # the well-formed square and bow tie, not closing twice
     plain = tmp_path / "cells.geojson"
-    plain.write_text(json.dumps({"type": "FeatureCollection", "features": features[:1]}))
-    expected = {"polygons": 1, "points": 4, "malformed": [], "invalid": 0, "why": []}
-    assert geojson_problems(plain) == expected
+    turned = [features[0], feature("Polygon", clockwise)]
+    plain.write_text(json.dumps({"type": "FeatureCollection", "features": turned}))
+    expected = {"polygons": 2, "points": 4, "malformed": [], "invalid": 0, "why": []}
+    assert geojson_problems(plain) == expected | {"clockwise": 1}
