@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             f"127.0.0.1:{arguments.port}: cannot listen ({error.strerror})"
         ) from None
     host, port = server.server_address[:2]
-    print(f"cellseg serve: {folder} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
-    try:
+    try:  # a Ctrl-C as soon as the line shows stops it as well
+        print(f"cellseg serve: {folder} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:  # how a server is meant to stop: not an error
         print(f"cellseg serve: stopped serving {folder}", flush=True)

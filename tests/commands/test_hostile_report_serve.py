@@ -216,3 +216,20 @@ def test_blur_takes_the_largest_sigma_quickly(tmp_path, cellseg):
     result = cellseg("blur", tmp_path / "a.png", tmp_path / "out", "--sigma", "200")
     assert result.code == 0, result.err
     assert read_image(tmp_path / "out" / "a.png").max() == 50
+
+
+def test_serve_stopped_the_moment_it_says_it_listens_stops_as_always(site, cellseg, monkeypatch):
+    """A Ctrl-C that comes as the listening line shows (a quick hand, a busy machine) stops
+    it as any other: the closing line, exit code 0, not "interrupted"."""
+    from cellseg.commands import serve
+
+    said = []
+
+    def print_then_ctrl_c(line, **_):
+        said.append(line)
+        if "(Ctrl-C to stop)" in line:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve, "print", print_then_ctrl_c, raising=False)
+    assert cellseg("serve", site, "--port", "0").code == 0
+    assert said[-1] == f"cellseg serve: stopped serving {site}"
