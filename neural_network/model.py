@@ -15,7 +15,7 @@ region by region from the file for larger images (`cellseg.neural_network.whole_
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from cellseg.neural_network.prediction import (
     network_output,
     rescaled,
 )
-from cellseg.neural_network.targets import get_target, tune_thresholds
+from cellseg.neural_network.targets import get_target
 from cellseg.postprocessing.confidence import cell_scores
 from cellseg.postprocessing.instances import Thresholds
 from cellseg.preprocessing.colour import as_rgb, counterstain_factor, with_counterstain
@@ -42,24 +42,6 @@ from cellseg.preprocessing.colour import as_rgb, counterstain_factor, with_count
 #: Images above this many pixels, at the scale they are predicted at, are read and
 #: predicted region by region, never whole.
 REGION_MODE_PIXELS = 25_000_000
-#: The least confidences a cell may need to be counted, tried when a model is tuned.
-MIN_CONFIDENCES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
-
-
-def count_score(rows: Sequence[dict]) -> float:
-    """How well cells were found and counted on annotated images, from their scores
-    (`cellseg.metrics.image_scores`): the mean of the outlines' aggregated Jaccard index,
-    the matches' F1 and one less the count's relative error, each image alike.
-
-    Examples
-    --------
-    >>> count_score([{"aji": 0.6, "f1": 0.8, "count_error": 0.1}])
-    0.7667
-    """
-    return round(
-        float(np.mean([(row["aji"] + row["f1"] + 1 - row["count_error"]) / 3 for row in rows])),
-        4,
-    )
 
 
 @dataclass(frozen=True)
@@ -339,62 +321,3 @@ class TrainedModel:
             source.close()
             raise
         return SlideCells(source.shape, scale, regions, source, self, tissue, counterstain)
-
-    def count_spread_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
-        """`cellseg.postprocessing.confidence.count_spread` of annotated images counted as
-        predict counts them, at the scale ``"auto"`` chooses (some may be 20x images)."""
-        from cellseg.metrics import count_objects
-        from cellseg.postprocessing.confidence import count_spread
-
-        found = [count_objects(self.segment(image).labels) for image in images]
-        return count_spread(found, [count_objects(truth) for truth in truths])
-
-    def tuned_on(self, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
-        """This model with its post-processing fitted to annotated images (the validation
-        images, after training): the thresholds that find their cells best
-        (`cellseg.neural_network.targets.tune_thresholds`), the calibration of the cells'
-        confidence (`cellseg.postprocessing.confidence.Calibration.fit`), and the least
-        confidence a cell needs to be counted, chosen for the count as much as for
-        outlines and matches (`MIN_CONFIDENCES`, `count_score`), and its `count_spread_on`.
-
-        Returns
-        -------
-        (TrainedModel, dict)
-            The tuned model, and its mean scores on the images
-            (`cellseg.metrics.image_scores`, with ``calibration_error``).
-        """
-        from cellseg.metrics import image_scores
-        from cellseg.neural_network.evaluation import mean_scores
-        from cellseg.postprocessing.confidence import (
-            Calibration,
-            calibration_error,
-            real_cells,
-        )
-
-        record = get_target(self.target)
-        outputs = [self.output(image) for image in images]
-        untuned = Thresholds()  # as training always did: from the defaults
-        thresholds, _ = tune_thresholds(outputs, truths, self.target, start=untuned)
-        found = [record.decode(output, thresholds) for output in outputs]
-        scores = np.concatenate(
-            [
-                cell_scores(record.cell_probability(o), f)
-                for o, f in zip(outputs, found, strict=True)
-            ]
-        )
-        real = np.concatenate([real_cells(t, f) for t, f in zip(truths, found, strict=True)])
-        tuned = self.with_config(thresholds=thresholds, calibration=Calibration.fit(scores, real))
-
-        def rows(minimum):
-            model = tuned.with_config(thresholds=replace(thresholds, min_confidence=minimum))
-            cells = [model.find_cells(output) for output in outputs]
-            pairs = zip(truths, cells, strict=True)
-            return model, [image_scores(truth, labels) for truth, (labels, _) in pairs]
-
-        best = max(MIN_CONFIDENCES, key=lambda minimum: count_score(rows(minimum)[1]))
-        tuned, results = rows(best)
-        tuned = tuned.with_config(count_spread=tuned.count_spread_on(images, truths))
-        confidence = tuned.config.calibration.confidence(scores)
-        means = mean_scores(results)
-        means["calibration_error"] = round(calibration_error(confidence, real), 4)
-        return tuned, means

@@ -324,6 +324,7 @@ def _finish(run, config, model, recorder, prepared_training, prepared_validation
     from cellseg.image_io import read_image
     from cellseg.neural_network.model import TrainedModel
     from cellseg.neural_network.model_folder import load_network
+    from cellseg.neural_network.tuning import tuned_on
 
     folder, parent = run.folder, run.parent
     save_network(model, folder.model_path)
@@ -335,7 +336,7 @@ def _finish(run, config, model, recorder, prepared_training, prepared_validation
         best = TrainedModel(load_network(folder, folder.best_path), config, folder=folder)
         images = [read_image(item.image) for item in fitted_on]
         truths = [read_image(item.labels) for item in fitted_on]
-        tuned, scores = best.tuned_on(images, truths)
+        tuned, scores = tuned_on(best, images, truths)
         config = tuned.config
         if prepared_validation:
             config = config.with_changes(validation=scores)

@@ -2,11 +2,11 @@
 
     python scripts/default_model/tune.py [MONUSEG_TRAIN_DIR] [--count-spread-only]
 
-Training ends with this step (`TrainedModel.tuned_on`): the thresholds that find the cells of
-the validation images best, the calibration of each cell's confidence and the least
-confidence a cell needs to be counted, and how strong the training images' haematoxylin
-is (`counterstain_reference`, by which paler counterstains are strengthened). This runs it
-alone, on the same validation images
+Training ends with this step (`cellseg.neural_network.tuning.tuned_on`): the thresholds
+that find the cells of the validation images best, the calibration of each cell's
+confidence and the least confidence a cell needs to be counted, and how strong the training
+images' haematoxylin is (`counterstain_reference`, by which paler counterstains are
+strengthened). This runs it alone, on the same validation images
 (named in the model's config.json; MONUSEG_TRAIN_DIR, default ../shared/datasets/monuseg/train,
 holds them), when the tuning itself changed: the network is not touched. It writes the
 model's config.json and prints the validation scores before and after.
@@ -37,6 +37,7 @@ def main() -> None:
     from cellseg.image_io import read_image
     from cellseg.neural_network.model import TrainedModel
     from cellseg.neural_network.model_folder import ModelFolder
+    from cellseg.neural_network.tuning import count_spread_on, tuned_on
     from cellseg.preprocessing.colour import (
         counterstain_reference,
         counterstain_strength,
@@ -57,7 +58,7 @@ def main() -> None:
     images = [read_image(arguments.monuseg / "images" / name) for name in names]
     truths = [read_image(arguments.monuseg / "labels" / name) for name in names]
     if arguments.count_spread_only:
-        spread = model.count_spread_on(images, truths)
+        spread = count_spread_on(model, images, truths)
         print(
             f"count_spread on {len(names)} validation images: "
             f"{model.config.count_spread} -> {spread}"
@@ -71,7 +72,7 @@ def main() -> None:
             strengths.append(counterstain_strength(image)[0])
     haematoxylin = counterstain_reference(strengths)
     model = model.with_config(haematoxylin=haematoxylin)
-    tuned, scores = model.tuned_on(images, truths)
+    tuned, scores = tuned_on(model, images, truths)
     print(f"{len(names)} validation images: {', '.join(names)}")
     print(f"thresholds: {model.thresholds} -> {tuned.thresholds}")
     print(f"calibration: {tuned.config.calibration}")

@@ -1,0 +1,89 @@
+"""A trained model's post-processing fitted to annotated images (its validation images,
+as every training ends): the thresholds that find their cells best, the calibration of the
+cells' confidence, the least confidence a cell needs to be counted, and how far its counts
+stray (`count_spread_on`). The network is left as it is.
+
+    tuned, scores = tuned_on(model, images, truths)
+"""
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from cellseg.neural_network.targets import get_target, tune_thresholds
+from cellseg.postprocessing.confidence import cell_scores
+from cellseg.postprocessing.instances import Thresholds
+
+#: The least confidences a cell may need to be counted, tried when a model is tuned.
+MIN_CONFIDENCES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def count_score(rows: Sequence[dict]) -> float:
+    """How well cells were found and counted on annotated images, from their scores
+    (`cellseg.metrics.image_scores`): the mean of the outlines' aggregated Jaccard index,
+    the matches' F1 and one less the count's relative error, each image alike.
+
+    Examples
+    --------
+    >>> count_score([{"aji": 0.6, "f1": 0.8, "count_error": 0.1}])
+    0.7667
+    """
+    return round(
+        float(np.mean([(row["aji"] + row["f1"] + 1 - row["count_error"]) / 3 for row in rows])),
+        4,
+    )
+
+
+def count_spread_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
+    """`cellseg.postprocessing.confidence.count_spread` of annotated images counted as
+    predict counts them, at the scale ``"auto"`` chooses (some may be 20x images)."""
+    from cellseg.metrics import count_objects
+    from cellseg.postprocessing.confidence import count_spread
+
+    found = [count_objects(model.segment(image).labels) for image in images]
+    return count_spread(found, [count_objects(truth) for truth in truths])
+
+
+def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
+    """``model`` (a `cellseg.neural_network.model.TrainedModel`) with its post-processing
+    fitted to annotated images: the thresholds that find their cells best
+    (`cellseg.neural_network.targets.tune_thresholds`), the calibration of the cells'
+    confidence (`cellseg.postprocessing.confidence.Calibration.fit`), the least confidence
+    a cell needs to be counted, chosen for the count as much as for outlines and matches
+    (`MIN_CONFIDENCES`, `count_score`), and its `count_spread_on` them.
+
+    Returns
+    -------
+    (TrainedModel, dict)
+        The tuned model, and its mean scores on the images
+        (`cellseg.metrics.image_scores`, with ``calibration_error``).
+    """
+    from cellseg.metrics import image_scores
+    from cellseg.neural_network.evaluation import mean_scores
+    from cellseg.postprocessing.confidence import Calibration, calibration_error, real_cells
+
+    record = get_target(model.target)
+    outputs = [model.output(image) for image in images]
+    untuned = Thresholds()  # as training always did: from the defaults
+    thresholds, _ = tune_thresholds(outputs, truths, model.target, start=untuned)
+    found = [record.decode(output, thresholds) for output in outputs]
+    scores = np.concatenate(
+        [cell_scores(record.cell_probability(o), f) for o, f in zip(outputs, found, strict=True)]
+    )
+    real = np.concatenate([real_cells(t, f) for t, f in zip(truths, found, strict=True)])
+    tuned = model.with_config(thresholds=thresholds, calibration=Calibration.fit(scores, real))
+
+    def rows(minimum):
+        at_least = tuned.with_config(thresholds=replace(thresholds, min_confidence=minimum))
+        cells = [at_least.find_cells(output) for output in outputs]
+        pairs = zip(truths, cells, strict=True)
+        return at_least, [image_scores(truth, labels) for truth, (labels, _) in pairs]
+
+    best = max(MIN_CONFIDENCES, key=lambda minimum: count_score(rows(minimum)[1]))
+    tuned, results = rows(best)
+    tuned = tuned.with_config(count_spread=count_spread_on(tuned, images, truths))
+    confidence = tuned.config.calibration.confidence(scores)
+    means = mean_scores(results)
+    means["calibration_error"] = round(calibration_error(confidence, real), 4)
+    return tuned, means
