@@ -11,8 +11,28 @@ from tables import read_csv
 from cellseg.image_io import read_image
 
 
+@pytest.fixture
+def dark_cells(monkeypatch) -> list[tuple[int, int, float]]:
+    """The network faked: the model's cells are the image's dark pieces, the same at any
+    scale. Returns the (rows, columns, scale) of each image it is given, in order."""
+    from skimage.measure import label
+
+    import cellseg.neural_network.model as model
+
+    seen = []
+
+    def segment(self, image, *, scale="auto", counterstain=None):
+        seen.append((*image.shape[:2], scale))
+        return model.Cells(
+            image, label(image[..., 0] < 160, connectivity=1).astype(np.int32), scale
+        )
+
+    monkeypatch.setattr(model.TrainedModel, "segment", segment)
+    return seen
+
+
 def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
-    cellseg, tmp_path, monkeypatch
+    cellseg, tmp_path, monkeypatch, dark_cells
 ):
     """A 20x Aperio slide and a 40x OME-TIFF, 70% glass, and a file that is no slide: each
     slide is enlarged by its pixel size against the default model's (0.25 um), only its
@@ -22,23 +42,13 @@ def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
     import json
 
     import tifffile
-    from skimage.measure import label
     from slide_writers import aperio_slide, ome_slide, tissue_slide
 
-    import cellseg.neural_network.model as model
     import cellseg.neural_network.whole_slide as whole_slide
 
     monkeypatch.setattr(whole_slide, "REGION", 512)
     monkeypatch.setattr(whole_slide, "HALO", 64)
-    windows = []
-
-    def segment(self, image, *, scale="auto", counterstain=None):
-        """Dark cells, the same at any scale."""
-        windows.append((image.size // 3, scale))
-        cells = label(image[..., 0] < 160, connectivity=1).astype(np.int32)
-        return model.Cells(image, cells, scale)
-
-    monkeypatch.setattr(model.TrainedModel, "segment", segment)
+    windows = dark_cells
     image, _, _ = tissue_slide((1500, 1800), tissue=0.3, seed=2)
     slides = tmp_path / "slides"
     slides.mkdir()
@@ -60,7 +70,7 @@ def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
     assert re.search(
         r"twenty\.svs: .*; tissue in (\d+) of 48 regions \(3\d% of the slide", result.out
     )
-    assert {scale for _, scale in windows} == {1.0, 2.0}
+    assert {scale for *_, scale in windows} == {1.0, 2.0}
     counts = {row["image"]: row for row in read_csv(out / "counts.csv")}
     assert (counts["twenty.svs"]["scale"], counts["twenty.svs"]["pixel_size"]) == ("2.0", "0.5")
     assert (counts["forty.tif"]["scale"], counts["forty.tif"]["pixel_size"]) == ("1.0", "0.25")
@@ -76,7 +86,7 @@ def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
         assert len(features["features"]) == int(counts[name]["count"])
         assert read_image(out / f"{stem}_tissue.png").shape == (94, 113)  # 16x smaller
     assert not [path for path in out.iterdir() if path.name.startswith(".")]
-    tissue_pixels = sum(size for size, _ in windows) / 2  # of each slide
+    tissue_pixels = sum(rows * columns for rows, columns, _ in windows) / 2  # of each slide
     windows.clear()
     every = cellseg(
         "predict", "default", slides / "forty.tif", "--output", tmp_path / "all", "--all-regions"
@@ -87,11 +97,11 @@ def test_slides_are_read_at_their_pixel_size_and_only_where_there_is_tissue(
         "0.25); all 12 regions (--all-regions)" in every.out
     )
     assert not (tmp_path / "all" / "forty_tissue.png").exists()
-    assert sum(size for size, _ in windows) > 1.5 * tissue_pixels
+    assert sum(rows * columns for rows, columns, _ in windows) > 1.5 * tissue_pixels
 
 
 def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
-    cellseg, tmp_path, monkeypatch
+    cellseg, tmp_path, monkeypatch, dark_cells
 ):
     """A MIRAX slide (an empty ``.mrxs`` beside a folder of its index and data files) among
     the slides of a folder: predicted once, through OpenSlide, at its pixel size, only its
@@ -101,20 +111,11 @@ def test_a_mirax_slide_is_taken_once_from_its_folder_and_read_at_its_pixel_size(
     import json
 
     from mirax_writer import mirax_slide
-    from skimage.measure import label
     from slide_writers import tissue_slide
 
-    import cellseg.neural_network.model as model
     import cellseg.neural_network.whole_slide as whole_slide
 
-    windows = []
-
-    def segment(self, image, *, scale="auto", counterstain=None):
-        """Dark cells, the same at any scale."""
-        windows.append(image.shape[:2])
-        return model.Cells(image, label(image[..., 0] < 160).astype(np.int32), scale)
-
-    monkeypatch.setattr(model.TrainedModel, "segment", segment)
+    windows = dark_cells
     # Regions large enough for one to hold all the tissue.
     monkeypatch.setattr(whole_slide, "REGION", 1792)
     monkeypatch.setattr(whole_slide, "HALO", 128)
@@ -168,22 +169,14 @@ def test_a_tiff_with_no_image_is_one_line_naming_it(models, tmp_path, name):
 
 
 def test_zeiss_slides_are_read_at_their_pixel_size_whatever_their_tiles(
-    cellseg, tmp_path, monkeypatch
+    cellseg, tmp_path, dark_cells
 ):
     """Zeiss CZIs of 0.22 um pixels, their cells larger than the default model's: read
     (through OpenSlide, or pylibCZIrw for JPEG XR tiles, which OpenSlide 4.0.1 does not
     decode) and shrunk to the model's 0.25 um, and said so; the same cells in both."""
     from czi_writer import czi_slide
-    from skimage.measure import label
     from slide_writers import tissue_slide
 
-    import cellseg.neural_network.model as model
-
-    def segment(self, image, *, scale="auto", counterstain=None):
-        """Dark cells, the same at any scale."""
-        return model.Cells(image, label(image[..., 0] < 160).astype(np.int32), scale)
-
-    monkeypatch.setattr(model.TrainedModel, "segment", segment)
     image, _, _ = tissue_slide((900, 1100), tissue=0.3, seed=5)
     slides = tmp_path / "slides"
     slides.mkdir()
