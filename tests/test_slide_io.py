@@ -5,13 +5,13 @@ OME-TIFF, Hamamatsu NDPI, ARGOS, Philips TIFF, DICOM; `mirax_writer`: MIRAX;
 `czi_writer`: Zeiss CZI), from `tissue_slide`'s synthetic H&E on glass.
 """
 
-import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 import tifffile
 from czi_writer import czi_slide
+from memory_peaks import peak_in_a_fresh_python
 from mirax_writer import mirax_slide
 from slide_writers import (
     aperio_slide,
@@ -305,16 +305,7 @@ def test_glass_in_the_label_pyramid_reads_back_as_zeros_at_every_level(tmp_path)
 def test_the_label_pyramid_is_written_without_holding_the_slide(tmp_path):
     """A 4096 x 4096 slide's labels (64 MB) are written holding a few bands at a time."""
     rows = columns = 4096
-
-    def bands():
-        for top in range(0, rows, LABEL_TILE):
-            band = np.arange(top * columns, (top + LABEL_TILE) * columns, dtype=np.uint32)
-            yield band.reshape(LABEL_TILE, columns) // 97
-
-    tracemalloc.start()
-    write_label_pyramid(tmp_path / "labels.tif", (rows, columns), bands())
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = peak_in_a_fresh_python("label_pyramid_peak", str(tmp_path), rows)  # labels.tif
     band = LABEL_TILE * columns * 4  # bytes
     assert peak < 4 * band, f"{peak / 1e6:.0f} MB of a {rows * columns * 4 / 1e6:.0f} MB slide"
     with tifffile.TiffFile(tmp_path / "labels.tif") as tiff:
