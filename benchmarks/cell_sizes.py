@@ -22,10 +22,13 @@ from held_out import brightfield_tissue_pairs, held_out_pairs, load_model, valid
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 
-from cellseg.postprocessing.confidence import calibration_error
+from cellseg.postprocessing.confidence import CONFIDENCE_EDGE, calibration_error
 
 #: Bands of cell area, as multiples of the training cells' median area.
 BANDS = (0.0, 0.35, 0.55, 0.75, 1.2, np.inf)
+#: The calibrations compared: the model's own, and two fitted again on the validation cells,
+#: with the cells' log area as a second input or without (None: the model's).
+CALIBRATIONS = (("as shipped", None), ("confidence", False), ("confidence and log area", True))
 
 
 def main() -> None:
@@ -51,7 +54,10 @@ def main() -> None:
     )
     print(f"{'source':<11}" + "".join(f"{band_name(i):>22}" for i in range(len(BANDS) - 1)))
     for source, images in found.items():
-        confidence, area, real = (np.concatenate([image[key] for image in images]) for key in "car")
+        confidence, area, real = (
+            np.concatenate([image[key] for image in images])
+            for key in ("confidence", "area", "real")
+        )
         counted = confidence >= minimum
         band = np.digitize(area / model.config.cell_area, BANDS[1:-1])
         line = f"{source:<11}"
@@ -66,14 +72,16 @@ def main() -> None:
         f"error, and mean absolute count error at a minimum confidence of {minimum:g}"
     )
     cell_area = model.config.cell_area
-    for inputs in ("as shipped", "confidence", "confidence and log area"):
-        weights = (
-            [1.0, 0.0] if inputs == "as shipped" else fitted(found["validation"], cell_area, inputs)
-        )
+    for name, with_area in CALIBRATIONS:
+        if with_area is None:  # the identity on the model's own confidence
+            with_area, weights = False, [1.0, 0.0]
+        else:
+            weights = fitted(found["validation"], cell_area, with_area)
         scores = []
         for source, images in found.items():
-            sure = [expit(design(image, cell_area, inputs) @ weights) for image in images]
-            pooled, real = np.concatenate(sure), np.concatenate([image["r"] for image in images])
+            sure = [expit(design(image, cell_area, with_area) @ weights) for image in images]
+            pooled = np.concatenate(sure)
+            real = np.concatenate([image["real"] for image in images])
             kept = pooled >= minimum
             errors = [
                 abs(int((p >= minimum).sum()) - image["drawn"]) / image["drawn"]
@@ -82,12 +90,12 @@ def main() -> None:
             scores.append(
                 f"{source} {calibration_error(pooled[kept], real[kept]):.3f}, {np.mean(errors):.1%}"
             )
-        print(f"  {inputs:<24} " + "; ".join(scores))
+        print(f"  {name:<24} " + "; ".join(scores))
 
 
 def cells_of(model, pairs) -> list[dict]:
-    """Each image's cells of any confidence: their confidence (``c``), area at the
-    network's scale (``a``) and whether each is real (``r``), and the nuclei drawn."""
+    """Each image's cells of any confidence: their ``confidence``, ``area`` at the
+    network's scale and whether each is ``real``, and the nuclei ``drawn``."""
     from dataclasses import replace
 
     from cellseg.image_io import read_image
@@ -102,9 +110,9 @@ def cells_of(model, pairs) -> list[dict]:
         area = np.bincount(cells.labels.ravel(), minlength=len(cells.confidence) + 1)[1:]
         images.append(
             {
-                "c": cells.confidence,
-                "a": area * cells.scale**2,
-                "r": real_cells(truth, cells.labels),
+                "confidence": cells.confidence,
+                "area": area * cells.scale**2,
+                "real": real_cells(truth, cells.labels),
                 "drawn": max(count_objects(truth), 1),
             }
         )
@@ -119,19 +127,20 @@ def band_name(index: int) -> str:
     return f"{low:g}x and over" if high == np.inf else f"{low:g}-{high:g}x"
 
 
-def design(image: dict, cell_area: float, inputs: str) -> np.ndarray:
-    """The inputs of the logistic regression, one row per cell: the confidence's logit, the
-    log of its area against the training cells', and 1."""
-    columns = [logit(np.clip(image["c"], 1e-4, 1 - 1e-4))]
-    if "area" in inputs:
-        columns.append(np.log(np.maximum(image["a"], 1) / cell_area))
-    return np.stack([*columns, np.ones(len(image["c"]))], axis=1)
+def design(image: dict, cell_area: float, with_area: bool) -> np.ndarray:
+    """The inputs of the logistic regression, one row per cell: the confidence's logit,
+    ``with_area`` the log of its area against the training cells', and 1."""
+    confidence = np.clip(image["confidence"], CONFIDENCE_EDGE, 1 - CONFIDENCE_EDGE)
+    columns = [logit(confidence)]
+    if with_area:
+        columns.append(np.log(np.maximum(image["area"], 1) / cell_area))
+    return np.stack([*columns, np.ones(len(confidence))], axis=1)
 
 
-def fitted(images: list[dict], cell_area: float, inputs: str) -> np.ndarray:
+def fitted(images: list[dict], cell_area: float, with_area: bool) -> np.ndarray:
     """The weights of the logistic regression of real on `design`, by maximum likelihood."""
-    x = np.concatenate([design(image, cell_area, inputs) for image in images])
-    y = np.concatenate([image["r"] for image in images]).astype(float)
+    x = np.concatenate([design(image, cell_area, with_area) for image in images])
+    y = np.concatenate([image["real"] for image in images]).astype(float)
 
     def loss(weights):
         z = x @ weights
