@@ -175,12 +175,9 @@ def _note_skipped(folder: Path, others: list[Path], slides: bool) -> None:
     skipped_suffixes = OTHER_IMAGE_SUFFIXES + (() if slides else SLIDE_SUFFIXES)
     skipped = [entry.name for entry in others if entry.suffix.lower() in skipped_suffixes]
     if skipped:
-        named = ", ".join(skipped[:3]) + (
-            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-        )
         kinds = "PNG, JPEG, TIFF or a slide format" if slides else "PNG, JPEG or TIFF"
         warnings.warn(
-            f"{folder}: {counted(len(skipped), 'image')} skipped, not {kinds}: {named}",
+            f"{folder}: {counted(len(skipped), 'image')} skipped, not {kinds}: {named(skipped)}",
             CellsegWarning,
             stacklevel=3,
         )
@@ -243,3 +240,16 @@ def counted(count: int, noun: str) -> str:
     ('1 image', '608 cells', '0 tiles')
     """
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def named(names: list[str], shown: int = 3) -> str:
+    """The first ``shown`` of ``names``, and how many more: a note that names a folder's
+    files stays one line however many they are.
+
+    Examples
+    --------
+    >>> named(["a.png", "b.png"]), named(["a.png", "b.png", "c.png", "d.png", "e.png"])
+    ('a.png, b.png', 'a.png, b.png, c.png and 2 more')
+    """
+    rest = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {rest} more" if rest > 0 else "")

@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import counted
+from cellseg.batch import counted, named
 from cellseg.commands.arguments import (
     add_model_argument,
     add_overlay_arguments,
@@ -119,13 +119,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from cellseg.batch import counted, image_files, prepare_output_folder, run_each
+    from cellseg.batch import image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import overlay_style
-    from cellseg.image_metadata import (
-        PLAUSIBLE_PIXEL_SIZES,
-        plausible_pixel_size,
-        recorded_pixel_size,
-    )
+    from cellseg.image_metadata import plausible_pixel_size, recorded_pixel_size
     from cellseg.interruption import deferred
     from cellseg.neural_network.model import SlideCells, TrainedModel
     from cellseg.prediction_files import PredictionFiles
@@ -201,35 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     shown = [row for row in counts if row["image"] in mine_names]
     if shown:
         print(text_table(shown, results.count_columns))
+    for line in notes(resized, strengthened, ignored):
+        print(f"cellseg predict: {line}")
+    if shown:
         total = sum(row["count"] for row in shown)
         print(
             f"cellseg predict: {counted(total, 'cell')} in {counted(len(shown), 'image')}; "
             f"results in {output}"
-        )
-    for smaller, cells, how in ((True, "smaller", "enlarged"), (False, "larger", "shrunk")):
-        listed = ", ".join(
-            f"{name} {factor:g}x (from {why})"
-            for name, (factor, why) in resized.items()
-            if (factor > 1) == smaller
-        )
-        if listed:
-            print(
-                f"cellseg predict: images of {cells} cells than the model's, {how} "
-                f"before the network (--scale auto): {listed}; --scale sets it yourself"
-            )
-    if strengthened:
-        listed = ", ".join(f"{name} x{factor:g}" for name, factor in strengthened.items())
-        print(
-            "cellseg predict: haematoxylin paler than the model's training images, without "
-            f"eosin, strengthened before the network (outputs show the image as it is): {listed}"
-        )
-    if ignored:
-        low, high = PLAUSIBLE_PIXEL_SIZES
-        listed = ", ".join(f"{name} {size:.3g} um" for name, size in ignored.items())
-        print(
-            f"cellseg predict: pixel sizes outside {low:g}-{high:g} um, no microscope's, "
-            f"ignored (72 dots per inch, 353 um, is many programs' default): {listed}; "
-            "--pixel-size UM gives the real one"
         )
     return code
 
@@ -288,3 +262,54 @@ class SlideProgress:
                 f"{counted(self.total, 'region')}"
                 f"{again}, {time.monotonic() - self.start:.0f} s"
             )
+
+
+def notes(resized: dict, strengthened: dict, ignored: dict) -> list[str]:
+    """What predict did to some images that a user should know, a line each: the images
+    ``resized`` by ``--scale auto`` (name: (factor, why)), those whose counterstain was
+    ``strengthened`` (name: factor) and those whose recorded pixel size was ``ignored``
+    (name: micrometres). Images resized alike share one group; each group names its first
+    three images (counts.csv has a row for every one).
+
+    Examples
+    --------
+    >>> surest = "the cells the network is surest of"
+    >>> resized = {name: (2.0, surest) for name in "abcd"} | {"e": (0.5, "0.125 um pixels")}
+    >>> for line in notes(resized, {"a": 2.48}, {}):
+    ...     print(line)
+    images of smaller cells than the model's, enlarged before the network (--scale auto): 2x from the cells the network is surest of (a, b, c and 1 more); --scale sets it yourself
+    images of larger cells than the model's, shrunk before the network (--scale auto): 0.5x from 0.125 um pixels (e); --scale sets it yourself
+    haematoxylin paler than the model's training images, without eosin, strengthened before the network (outputs show the image as it is): a x2.48
+    """  # noqa: E501
+    lines = []
+    for smaller, cells, how in ((True, "smaller", "enlarged"), (False, "larger", "shrunk")):
+        groups: dict[tuple[float, str], list[str]] = {}
+        for name, (factor, why) in resized.items():
+            if (factor > 1) == smaller:
+                groups.setdefault((factor, why), []).append(name)
+        if groups:
+            listed = "; ".join(
+                f"{factor:g}x from {why} ({named(names)})"
+                for (factor, why), names in groups.items()
+            )
+            lines.append(
+                f"images of {cells} cells than the model's, {how} before the network "
+                f"(--scale auto): {listed}; --scale sets it yourself"
+            )
+    if strengthened:
+        listed = named([f"{name} x{factor:g}" for name, factor in strengthened.items()])
+        lines.append(
+            "haematoxylin paler than the model's training images, without eosin, strengthened "
+            f"before the network (outputs show the image as it is): {listed}"
+        )
+    if ignored:
+        from cellseg.image_metadata import PLAUSIBLE_PIXEL_SIZES
+
+        low, high = PLAUSIBLE_PIXEL_SIZES
+        listed = named([f"{name} {size:.3g} um" for name, size in ignored.items()])
+        lines.append(
+            f"pixel sizes outside {low:g}-{high:g} um, no microscope's, ignored (72 dots per "
+            f"inch, 353 um, is many programs' default): {listed}; --pixel-size UM gives the "
+            "real one"
+        )
+    return lines

@@ -69,7 +69,8 @@ def test_auto_scale_enlarges_a_20x_image_for_the_40x_default(cellseg, datasets, 
     rows = {kind: read_csv(tmp_path / kind / "counts.csv")[0] for kind in ("auto", "one")}
     found = {kind: int(row["count"]) for kind, row in rows.items()}
     # counts.csv says how much each image was enlarged, as predict printed it.
-    assert f"{name}.png {float(rows['auto']['scale']):g}x" in auto.out
+    [note] = [line for line in auto.out.splitlines() if "enlarged before" in line]
+    assert f"{float(rows['auto']['scale']):g}x from " in note and f"({name}.png)" in note
     assert float(rows["auto"]["scale"]) > 1 and float(rows["one"]["scale"]) == 1
     assert abs(found["auto"] - true_count) < abs(found["one"] - true_count)
     assert abs(found["auto"] - true_count) <= 0.2 * true_count
@@ -138,8 +139,11 @@ def test_counts_say_how_much_a_pale_counterstain_was_strengthened(cellseg, tmp_p
     assert result.code == 0, result.err
     factors = {row["image"]: float(row["counterstain"]) for row in read_csv(output / "counts.csv")}
     assert factors["dark.png"] == 1 and 1 < factors["pale.png"] <= 4
-    [line] = [line for line in result.out.splitlines() if "strengthened before" in line]
+    lines = result.out.splitlines()
+    [line] = [line for line in lines if "strengthened before" in line]
     assert re.search(r": pale\.png x[\d.]+$", line) and "dark.png" not in line
+    # The summary line comes last, after the notes.
+    assert lines[-1].startswith("cellseg predict: ") and " cells in 2 images; " in lines[-1]
 
 
 def test_a_pixel_size_no_microscope_gives_is_ignored_in_one_line(cellseg, models, tmp_path):
@@ -218,7 +222,7 @@ def test_auto_scale_of_a_slide_is_chosen_once_and_reported(cellseg, models, tmp_
     # slide's), each found once at that scale.
     assert chosen == ["auto"] and set(used) == {1.5}
     assert len(used) == whole_slide.region_count((600, 700), 1.5) == 20
-    assert "slide.tif 1.5x" in result.out
+    assert "1.5x from the cells the network is surest of (slide.tif)" in result.out
     assert "slide.tif: 700 x 600 pixels, scale 1.5 (the cells the network is surest of)" in (
         result.out
     )

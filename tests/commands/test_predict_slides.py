@@ -191,7 +191,7 @@ def test_zeiss_slides_are_read_at_their_pixel_size_whatever_their_tiles(
         )
     assert (
         "images of larger cells than the model's, shrunk before the network (--scale auto): "
-        "xr.czi 0.88x (from 0.22 um pixels, the model's 0.25), zstd.czi 0.88x" in result.out
+        "0.88x from 0.22 um pixels, the model's 0.25 (xr.czi, zstd.czi)" in result.out
     )
     rows = {row["image"]: row for row in read_csv(tmp_path / "out" / "counts.csv")}
     assert {(row["pixel_size"], row["scale"]) for row in rows.values()} == {("0.22", "0.88")}

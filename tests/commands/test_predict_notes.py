@@ -1,0 +1,35 @@
+"""What predict says it did to some images: one line per kind of change, however many
+images, and grouped so that a folder of images enlarged alike is one short note."""
+
+from cellseg.batch import named
+from cellseg.commands.predict import notes
+
+SUREST = "the cells the network is surest of"
+
+
+def test_a_note_names_three_images_and_counts_the_rest():
+    assert named([]) == ""
+    assert named(["a.png"]) == "a.png"
+    assert named([f"{index}.png" for index in range(3)]) == "0.png, 1.png, 2.png"
+    assert named([f"{index}.png" for index in range(250)]) == "0.png, 1.png, 2.png and 247 more"
+
+
+def test_images_resized_alike_share_one_group_in_one_line():
+    resized = {f"{index}.png": (2.0, SUREST) for index in range(100)}
+    resized |= {"slide.svs": (2.0, "0.5 um pixels, the model's 0.25"), "big.png": (0.5, SUREST)}
+    enlarged, shrunk = notes(resized, {}, {})
+    assert enlarged == (
+        "images of smaller cells than the model's, enlarged before the network (--scale auto): "
+        f"2x from {SUREST} (0.png, 1.png, 2.png and 97 more); "
+        "2x from 0.5 um pixels, the model's 0.25 (slide.svs); --scale sets it yourself"
+    )
+    assert shrunk.startswith("images of larger cells than the model's, shrunk")
+    assert shrunk.endswith(f"0.5x from {SUREST} (big.png); --scale sets it yourself")
+
+
+def test_strengthened_and_ignored_images_are_a_line_each_and_nothing_is_said_of_none():
+    assert notes({}, {}, {}) == []
+    strengthened = {f"{index}.png": 2.5 for index in range(5)}
+    pale, ignored = notes({}, strengthened, {"screen.png": 352.8})
+    assert pale.endswith(": 0.png x2.5, 1.png x2.5, 2.png x2.5 and 2 more")
+    assert "screen.png 353 um" in ignored and ignored.endswith("--pixel-size UM gives the real one")
