@@ -6,6 +6,7 @@ file is processed in turn under a progress bar. A bad file does not stop the oth
 failures are listed at the end, one line each, and the exit code is 1.
 """
 
+import hashlib
 import re
 import sys
 import warnings
@@ -253,3 +254,30 @@ def named(names: list[str], shown: int = 3) -> str:
     """
     rest = len(names) - shown
     return ", ".join(names[:shown]) + (f" and {rest} more" if rest > 0 else "")
+
+
+def file_fingerprint(path: Path, sample: int = 1 << 18) -> str | None:
+    """A digest of a file's size and its first and last ``sample`` bytes: it tells a file
+    replaced by another of the same name (another image, a slide scanned again) from the
+    same file, copied or not, without reading a slide's gigabytes. None for a file that
+    cannot be read (the command that reads it says why).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "image.png"
+    >>> _ = path.write_bytes(b"one image"); first = file_fingerprint(path)
+    >>> _ = path.write_bytes(b"another image"); first == file_fingerprint(path), first[:2]
+    (False, '9:')
+    """
+    try:
+        size = path.stat().st_size
+        digest = hashlib.sha256(str(size).encode())
+        with open(path, "rb") as file:
+            digest.update(file.read(sample))
+            if size > sample:
+                file.seek(max(sample, size - sample))
+                digest.update(file.read())
+    except OSError:
+        return None
+    return f"{size}:{digest.hexdigest()[:16]}"

@@ -6,10 +6,11 @@ Per image ``<stem>``, besides the files of the formats asked for (`cellseg.outpu
                             with, and whether it is complete
     <stem>_cells.csv        one row per cell
 
-An image is finished when its record says it is complete and was made with the same model
-(name and weights), scale setting and formats as asked now: re-running a prediction skips
-it, so an interrupted run resumes and several processes (cluster shards) can share a
-folder, while another model, scale or format predicts it again. Files of the same names
+An image is finished when its record says it is complete and was made from the same file
+(its fingerprint), with the same model (name and weights), scale setting and formats as
+asked now: re-running a prediction skips it, so an interrupted run resumes and several
+processes (cluster shards) can share a folder, while another image of the same name, model,
+scale or format predicts it again. Files of the same names
 that cellseg did not write are never replaced without ``--overwrite``. ``counts.csv`` and
 ``cells.csv`` are then rebuilt from every finished image.
 """
@@ -71,6 +72,8 @@ class PredictionFiles:
     count_spread : float, optional
         The model's relative count error on its validation images (its config's
         ``count_spread``), which widens each count's interval; None: not known.
+    sources : dict, optional
+        Each image's `cellseg.batch.file_fingerprint`, by name, kept in its record.
     """
 
     def __init__(
@@ -84,10 +87,10 @@ class PredictionFiles:
         overlay: OverlayStyle | None = None,
         pixel_size: float | None = None,
         count_spread: float | None = None,
+        sources: dict[str, str | None] | None = None,
     ):
-        self.output = Path(output)
-        self.pixel_size = pixel_size
-        self.count_spread = count_spread
+        self.output, self.sources = Path(output), sources or {}
+        self.pixel_size, self.count_spread = pixel_size, count_spread
         self.overlay = overlay or OverlayStyle()
         self.positive_threshold = positive_threshold
         self.overwrite = overwrite
@@ -114,10 +117,9 @@ class PredictionFiles:
         """``counts.csv``: ``count`` cells found, ``expected`` real nuclei among them (the
         sum of their confidences), and the 95% interval of the nuclei the image holds,
         ``count_low`` to ``count_high`` (`cellseg.postprocessing.confidence.count_interval`,
-        widened by the model's ``count_spread``); ``scale``, the
-        enlargement used, and ``counterstain``, the factor a pale haematoxylin was
-        strengthened by before the network (1: not at all;
-        `cellseg.preprocessing.colour.counterstain_factor`)."""
+        widened by the model's ``count_spread``); ``scale``, the enlargement used, and
+        ``counterstain``, the factor a pale haematoxylin was strengthened by before the
+        network (1: not at all; `cellseg.preprocessing.colour.counterstain_factor`)."""
         columns = ["image", "count", "expected", "count_low", "count_high"]
         if self.positive_threshold is not None:
             columns += ["positive", "positive_percent", "positive_threshold"]
@@ -137,12 +139,13 @@ class PredictionFiles:
         return self.output / f"{Path(name).stem}_prediction.json"
 
     def finished(self, name: str) -> bool:
-        """Whether the image's results are all there, made with these settings (and are
-        to be kept)."""
+        """Whether the image's results are all there, made from its file as it is now with
+        these settings (and are to be kept)."""
         if self.overwrite or not self.cells_path(name).is_file():
             return False
-        record = self._record(name)
-        return bool(record and record.get("complete") and record.get("settings") == self.settings)
+        record = self._record(name) or {}
+        made = (record.get("settings"), record.get("source"))
+        return bool(record.get("complete")) and made == (self.settings, self.sources.get(name))
 
     def add(self, name: str, result, *, pixel_size: float | None = None, progress=None) -> None:
         """Write one image's files: its record first and last, its cell table last of the
@@ -184,6 +187,7 @@ class PredictionFiles:
         outlines = any(FORMATS[format_name].outlines for format_name in self.formats)
         windows = [[region.index, *region.window] for region in slide.regions]
         key = {**self.settings, "slide_scale": slide.scale, "outlines": outlines}
+        key["source"] = self.sources.get(name)
         key["regions"] = hashlib.sha256(json.dumps([slide.shape, windows]).encode()).hexdigest()
         store = RegionStore(self.output / f".{stem}.regions", key)
         try:
@@ -269,6 +273,7 @@ class PredictionFiles:
             "counterstain": None if counterstain is None else round(float(counterstain), 4),
             "pixel_size": pixel_size,
             "settings": self.settings,
+            "source": self.sources.get(name),
             "complete": complete,
         }
         write_text_atomically(
@@ -347,13 +352,9 @@ class PredictionFiles:
             cells.extend(rows)
             record = self._record(name) or {}
             counts.append(self._count_row(name, rows, self._scale(name), record, threshold))
-        if counts:
-            write_text_atomically(
-                self.output / COUNTS_FILE, csv_text(counts, self.count_columns), overwrite=True
-            )
-            write_text_atomically(
-                self.output / CELLS_FILE, csv_text(cells, self.cell_columns), overwrite=True
-            )
+        tables = ((COUNTS_FILE, counts, self.count_columns), (CELLS_FILE, cells, self.cell_columns))
+        for table, rows, columns in tables if counts else ():
+            write_text_atomically(self.output / table, csv_text(rows, columns), overwrite=True)
         return counts
 
     def _complete(self, name: str) -> bool:

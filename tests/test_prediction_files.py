@@ -65,6 +65,16 @@ def test_an_image_is_finished_only_with_the_same_model_settings_and_formats(tmp_
     assert PredictionFiles(tmp_path, settings=first, formats=("png",)).finished("a.png")
 
 
+def test_another_file_of_the_same_name_is_not_finished(tmp_path):
+    """An image replaced by another of the same name (a section scanned again, another
+    folder's image) is predicted again: its record keeps the file's fingerprint."""
+    made = PredictionFiles(tmp_path, sources={"a.png": "100:ab"})
+    made.add("a.png", _two_cells())
+    assert made.finished("a.png")
+    assert not PredictionFiles(tmp_path, sources={"a.png": "100:cd"}).finished("a.png")
+    assert not PredictionFiles(tmp_path).finished("a.png")  # told of no file
+
+
 def test_an_interrupted_image_is_not_finished_and_not_counted(tmp_path):
     results = PredictionFiles(tmp_path)
     results.add("a.png", _two_cells())

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from cellseg.batch import image_files, prepare_output_folder, run_each
+    from cellseg.batch import file_fingerprint, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import overlay_style
     from cellseg.image_metadata import plausible_pixel_size, recorded_pixel_size
     from cellseg.interruption import deferred
@@ -150,12 +150,14 @@ def main(argv: list[str] | None = None) -> int:
         overlay=overlay_style(arguments),
         pixel_size=arguments.pixel_size,
         count_spread=model.config.count_spread,
+        sources={path.name: file_fingerprint(path) for path in mine},
     )
     todo = [path for path in mine if not results.finished(path.name)]
     if len(todo) < len(mine):
+        done = counted(len(mine) - len(todo), "image")
         print(
-            f"cellseg predict: {len(mine) - len(todo)} images already predicted in {output} "
-            "with this model and these settings, skipped (--overwrite predicts them again)"
+            f"cellseg predict: {done} already predicted in {output} with this model and these "
+            "settings, skipped (--overwrite predicts them again)"
         )
     resized, strengthened, ignored = {}, {}, {}
 

@@ -103,6 +103,37 @@ def test_predict_run_twice_skips_what_it_did(cellseg, small_model, example, tmp_
     assert files_of(tmp_path / "out") == written
 
 
+def test_predict_again_on_another_image_of_the_same_name_predicts_it(cellseg, example, tmp_path):
+    """An image replaced by another of the same name (a section scanned again) is not
+    taken for the one predicted before: its cells are found again and counted."""
+    import shutil
+
+    from tables import read_csv
+
+    images = tmp_path / "images"
+    shutil.copytree(example / "images", images)
+    first, second = sorted(images.iterdir())
+    out = tmp_path / "out"
+
+    def cells():  # each image's cells, where they are and how large
+        rows = read_csv(out / "cells.csv")
+        found = {path.name: [] for path in (first, second)}
+        for row in rows:
+            found[row["image"]].append((row["centroid_row"], row["centroid_column"], row["area"]))
+        return found
+
+    command = ("predict", "default", images, "--output", out, "--scale", "1")
+    assert cellseg(*command).code == 0
+    before = cells()
+    assert before[first.name] != before[second.name]  # else the test shows nothing
+    shutil.copyfile(second, first)  # the first image replaced by the second
+    again = cellseg(*command)
+    assert again.code == 0, again.err
+    assert "1 image already predicted" in again.out, again.out
+    after = cells()
+    assert after[first.name] == before[second.name] == after[second.name]
+
+
 def test_predict_again_with_another_threshold_reclassifies_the_gzipped_geojson(
     cellseg, small_model, example, tmp_path
 ):
