@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         model = model.with_config(
             thresholds=replace(model.thresholds, min_confidence=arguments.min_confidence)
         )
+    if arguments.scale == "auto" and arguments.pixel_size:  # one line, not one an image
+        pixel_scale(model, arguments.pixel_size, f"--pixel-size {arguments.pixel_size:g}")
     files = image_files(arguments.inputs, slides=True)
     mine = files if arguments.shard is None else files[arguments.shard[0] - 1 :: arguments.shard[1]]
     output = prepare_output_folder(arguments.output, [*arguments.inputs, model.folder.path])
@@ -165,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         recorded = None if arguments.pixel_size else recorded_pixel_size(path)
         pixel_size = arguments.pixel_size or plausible_pixel_size(recorded)
         scale, why = arguments.scale, "--scale"
-        if scale == "auto" and model.scale_for_pixel_size(pixel_size):
-            scale = model.scale_for_pixel_size(pixel_size)
+        if scale == "auto" and pixel_scale(model, pixel_size, path):
+            scale = pixel_scale(model, pixel_size, path)
             why = f"{pixel_size:g} um pixels, the model's {model.config.pixel_size:g}"
         elif scale == "auto":
             why = "the cells the network is surest of"
@@ -208,6 +210,23 @@ def main(argv: list[str] | None = None) -> int:
             f"results in {output}"
         )
     return code
+
+
+def pixel_scale(model, pixel_size: float | None, source) -> float | None:
+    """The scale that brings pixels of ``pixel_size`` micrometres to the model's (None when
+    either is unknown); beyond the scales ``--scale`` takes, an error naming ``source`` (the
+    image, or ``--pixel-size``): a typed 50 for 0.50 would enlarge an image 200x."""
+    from cellseg.commands.arguments import SCALE_RANGE
+    from cellseg.errors import CellsegError
+
+    scale, (low, high) = model.scale_for_pixel_size(pixel_size), SCALE_RANGE
+    if scale and not low <= scale <= high:
+        raise CellsegError(
+            f"{source}: pixels of {pixel_size:g} um would be scaled {scale:g}x to the model's "
+            f"{model.config.pixel_size:g} um, beyond the {low:g}x to {high:g}x cellseg takes; "
+            "--scale sets the scale yourself"
+        )
+    return scale
 
 
 def slide_line(path, slide, pixel_size, why: str) -> str:

@@ -281,3 +281,37 @@ def test_auto_scale_is_chosen_before_an_image_is_held_whole(cellseg, models, tmp
     assert result.code == 0, result.err
     assert chosen == [(300, 300)] and used == [((300, 300), 2.0)]
     assert (tmp_path / "out" / "small_labels.png").is_file()
+
+
+def test_a_pixel_size_beyond_the_scales_cellseg_takes_is_refused_in_one_line(cellseg, tmp_path):
+    """A typed 50 for 0.50 would enlarge an image 200x, hours of work for nothing: refused
+    before any output, as is an image whose file records pixels of 10 um (40x), one line
+    naming it while the others are predicted."""
+    import tifffile
+
+    from cellseg.preprocessing.synthetic import synthetic_tissue
+
+    picture, _ = synthetic_tissue((96, 128), seed=1)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    tifffile.imwrite(
+        folder / "coarse.tif", picture, resolution=(1000, 1000), resolutionunit="CENTIMETER"
+    )
+    tifffile.imwrite(
+        folder / "fine.tif", picture, resolution=(20000, 20000), resolutionunit="CENTIMETER"
+    )
+    typed = cellseg(
+        "predict", "default", folder, "--output", tmp_path / "typed", "--pixel-size", "50"
+    )
+    assert typed.code == 1 and not (tmp_path / "typed").exists()
+    assert typed.err.strip().endswith(
+        "--pixel-size 50: pixels of 50 um would be scaled 200x to the model's 0.25 um, beyond "
+        "the 0.1x to 10x cellseg takes; --scale sets the scale yourself"
+    ), typed.err
+    recorded = cellseg("predict", "default", folder, "--output", tmp_path / "recorded")
+    assert recorded.code == 1
+    assert f"{folder / 'coarse.tif'}: pixels of 10 um would be scaled 40x" in recorded.err
+    rows = read_csv(tmp_path / "recorded" / "counts.csv")
+    assert [(row["image"], row["scale"], row["pixel_size"]) for row in rows] == [
+        ("fine.tif", "2.0", "0.5")
+    ]
