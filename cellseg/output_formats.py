@@ -254,3 +254,20 @@ FORMATS: dict[str, OutputFormat] = {
         ),
     )
 }
+
+
+def format_files(formats, stem: str) -> set[str]:
+    """The names of the files that ``formats`` (names of `FORMATS`; others are passed over)
+    may write for the image ``stem``.
+
+    Examples
+    --------
+    >>> sorted(format_files(["tiff", "geojson", "svg"], "a"))
+    ['a.geojson', 'a_labels.tif']
+    """
+    return {
+        pattern.format(stem=stem)
+        for name in formats
+        if name in FORMATS
+        for pattern in FORMATS[name].files
+    }

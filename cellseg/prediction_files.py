@@ -27,7 +27,7 @@ import numpy as np
 from cellseg.atomic_write import write_atomically, write_text_atomically
 from cellseg.errors import CellsegError, file_error
 from cellseg.image_io import write_image
-from cellseg.output_formats import FORMATS, ImageResult, SlideResult
+from cellseg.output_formats import FORMATS, ImageResult, SlideResult, format_files
 from cellseg.postprocessing.confidence import count_interval
 from cellseg.postprocessing.drawing import OverlayStyle
 from cellseg.postprocessing.measurements import (
@@ -37,7 +37,7 @@ from cellseg.postprocessing.measurements import (
     measure_cells,
     written,
 )
-from cellseg.postprocessing.positivity import auto_positive_threshold, positive
+from cellseg.postprocessing.positivity import positive, positive_threshold_for
 from cellseg.tables import csv_text
 
 COUNTS_FILE, CELLS_FILE = "counts.csv", "cells.csv"
@@ -220,7 +220,8 @@ class PredictionFiles:
         threshold = None
         if self.positive_threshold is not None:
             dab = [store.read(index, "cells")[0][:, CELL_COLUMNS.index("dab")] for index in order]
-            threshold = self._threshold(np.concatenate([np.zeros(0), *dab]))
+            dab = np.concatenate([np.zeros(0), *dab])
+            threshold = positive_threshold_for(self.positive_threshold, dab)
         outlines = any(FORMATS[format_name].outlines for format_name in self.formats)
 
         def cells():
@@ -249,19 +250,23 @@ class PredictionFiles:
 
     def _claim(self, name: str) -> None:
         """Refuse to replace an image's files that cellseg did not write (without
-        ``--overwrite``), then record that this prediction has begun."""
+        ``--overwrite``), remove those an earlier prediction wrote in formats not asked for
+        now, then record that this prediction has begun."""
         stem = Path(name).stem
         legacy = self.output / _LEGACY_RECORD.format(stem=stem)
         if not (self.overwrite or self.record_path(name).is_file() or legacy.is_file()):
-            names = {"{stem}_cells.csv", "{stem}_tissue.png"}
-            names = names.union(*(FORMATS[kind].files for kind in FORMATS))
-            for path in sorted(self.output / pattern.format(stem=stem) for pattern in names):
+            names = format_files(FORMATS, stem) | {f"{stem}_cells.csv", f"{stem}_tissue.png"}
+            for path in sorted(self.output / file for file in names):
                 if path.exists():
                     raise file_error(
                         path,
                         "exists and was not written by cellseg predict (use --overwrite to "
                         "replace it, or choose another --output)",
                     )
+        # An earlier prediction's files of formats not asked for now would show old cells.
+        earlier = ((self._record(name) or {}).get("settings") or {}).get("formats") or ()
+        for stale in format_files(earlier, stem) - format_files(self.formats, stem):
+            (self.output / stale).unlink(missing_ok=True)
         self._write_record(name, None, complete=False)
 
     def _write_record(
@@ -291,14 +296,8 @@ class PredictionFiles:
         """Which cells are DAB-positive, by this run's threshold; None without one."""
         if self.positive_threshold is None:
             return None
-        threshold = self._threshold([cell.dab for cell in measured])
+        threshold = positive_threshold_for(self.positive_threshold, [cell.dab for cell in measured])
         return positive(measured, np.inf if threshold is None else threshold)
-
-    def _threshold(self, dab) -> float | None:
-        """The DAB threshold for one image's cells; None: ``auto`` found no positive group."""
-        if self.positive_threshold == "auto":
-            return auto_positive_threshold(np.asarray(dab, dtype=float))
-        return self.positive_threshold
 
     def _write_cells(self, name: str, batches, pixel_size) -> None:
         """``<stem>_cells.csv``, streamed from (measurements, marks) pairs."""
@@ -346,7 +345,8 @@ class PredictionFiles:
                 rows = list(csv.DictReader(file))
             threshold = None
             if self.positive_threshold is not None:  # this run's threshold decides
-                threshold = self._threshold([float(row["dab"]) for row in rows])
+                dab = [float(row["dab"]) for row in rows]
+                threshold = positive_threshold_for(self.positive_threshold, dab)
                 for row in rows:
                     row["positive"] = int(threshold is not None and float(row["dab"]) >= threshold)
             cells.extend(rows)

@@ -82,6 +82,21 @@ def auto_positive_threshold(dab: np.ndarray) -> float | None:
     return round(float(np.exp(even)), 4)
 
 
+def positive_threshold_for(setting: float | str, dab) -> float | None:
+    """The DAB threshold for one image's cells of mean DAB densities ``dab``: ``setting``
+    itself, or for ``"auto"`` the one told from them (`auto_positive_threshold`; None when
+    they make one group).
+
+    Examples
+    --------
+    >>> positive_threshold_for(0.15, []), positive_threshold_for("auto", [0.01] * 20)
+    (0.15, None)
+    """
+    if setting == "auto":
+        return auto_positive_threshold(np.asarray(dab, dtype=float))
+    return setting
+
+
 def two_groups(values: np.ndarray, iterations: int = 300):
     """A mixture of two normal groups fitted to ``values`` by expectation maximisation,
     started from splits at several quantiles (a small group is found too), the likeliest

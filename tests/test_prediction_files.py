@@ -75,6 +75,21 @@ def test_another_file_of_the_same_name_is_not_finished(tmp_path):
     assert not PredictionFiles(tmp_path).finished("a.png")  # told of no file
 
 
+def test_predicting_again_in_other_formats_leaves_no_file_of_the_old_cells(tmp_path):
+    """An image predicted again with --format tiff after png: its old PNGs, which would
+    show the earlier cells beside the new labels, go; files of other images stay."""
+    PredictionFiles(tmp_path, formats=("png", "geojson")).add("a.png", _two_cells())
+    PredictionFiles(tmp_path, formats=("png",)).add("b.png", _two_cells())
+    before = sorted(path.name for path in tmp_path.iterdir())
+    PredictionFiles(tmp_path, formats=("tiff", "geojson"), settings={"scale": 2}).add(
+        "a.png", _two_cells(2.0)
+    )
+    after = sorted(path.name for path in tmp_path.iterdir())
+    gone = {"a_labels.png", "a_outlines.png", "a_overlay.png"}
+    assert gone <= set(before) and not gone & set(after)
+    assert set(after) == set(before) - gone | {"a_labels.tif"}
+
+
 def test_an_interrupted_image_is_not_finished_and_not_counted(tmp_path):
     results = PredictionFiles(tmp_path)
     results.add("a.png", _two_cells())

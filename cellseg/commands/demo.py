@@ -45,7 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_models_dir_argument(parser)
     add_overlay_arguments(parser)
-    parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="find the cells again, and replace files of the folder that cellseg did not "
+        "write (a run with the same model and scale keeps an earlier demo's results, one "
+        "with another replaces them, as predict does)",
+    )
     return parser
 
 
