@@ -109,6 +109,10 @@ def check_not_an_input(output: Path, inputs: Iterable[str | Path]) -> None:
             )
 
 
+#: Seconds between the lines that say how far a command is, when no terminal shows a bar.
+LOG_EVERY = 60
+
+
 def run_each(
     items: list,
     process: Callable[[object], None],
@@ -120,19 +124,31 @@ def run_each(
 
     Returns 0 when every item succeeded, 1 otherwise. Only `CellsegError` counts as a
     failure of one item; anything else is a bug and propagates. Between items, a Ctrl-C
-    held back (`cellseg.interruption.deferred`) stops it.
+    held back (`cellseg.interruption.deferred`) stops it. Without a terminal (a cluster
+    job's log), a line every `LOG_EVERY` seconds says how far it is instead of the bar.
     """
+    import time
+
     from tqdm import tqdm
 
     from cellseg.interruption import raise_if_interrupted
 
-    failures = []
+    failures, start = [], time.monotonic()
+    last = start
     with tqdm(items, desc=f"cellseg {command}", unit=unit, disable=None, file=sys.stderr) as bar:
-        for item in bar:
+        for done, item in enumerate(bar, start=1):
             try:
                 process(item)
             except CellsegError as error:
                 failures.append(error)
+            if bar.disable and done < len(items) and time.monotonic() - last >= LOG_EVERY:
+                last = time.monotonic()
+                left = (len(items) - done) * (last - start) / done / 60
+                print(
+                    f"cellseg {command}: {done} of {counted(len(items), unit)}, "
+                    f"about {left:.0f} min left",
+                    flush=True,
+                )
             raise_if_interrupted()
     for error in failures:
         print(f"cellseg {command}: error: {one_line(error)}", file=sys.stderr)

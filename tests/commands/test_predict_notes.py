@@ -1,17 +1,9 @@
 """What predict says it did to some images: one line per kind of change, however many
 images, and grouped so that a folder of images enlarged alike is one short note."""
 
-from cellseg.batch import named
 from cellseg.commands.predict import notes
 
 SUREST = "the cells the network is surest of"
-
-
-def test_a_note_names_three_images_and_counts_the_rest():
-    assert named([]) == ""
-    assert named(["a.png"]) == "a.png"
-    assert named([f"{index}.png" for index in range(3)]) == "0.png, 1.png, 2.png"
-    assert named([f"{index}.png" for index in range(250)]) == "0.png, 1.png, 2.png and 247 more"
 
 
 def test_images_resized_alike_share_one_group_in_one_line():
