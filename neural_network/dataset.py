@@ -62,6 +62,10 @@ class PreparedImage:
     image_map: Path | None
 
 
+#: What ``cellseg predict`` appends to an image's stem to name its outline layer.
+PREDICTED_OUTLINES = "_outlines"
+
+
 def pair_by_stem(images, annotations) -> list[TrainingPair]:
     """Match the image files of two folders by stem; unmatched files are one error."""
     image_paths = {path.stem: path for path in image_files([images])}
@@ -79,6 +83,24 @@ def pair_by_stem(images, annotations) -> list[TrainingPair]:
             f"{images} and {annotations} do not match by file name; " + "; ".join(parts)
         )
     return [TrainingPair(image_paths[stem], annotation_paths[stem]) for stem in sorted(image_paths)]
+
+
+def annotated_pairs(images, annotations) -> list[TrainingPair]:
+    """Each image of the folder ``images`` with its annotation: in a folder of ``cellseg
+    predict`` results, its outline layer ``<stem>_outlines.png`` (corrected by the user:
+    predictions are annotations to train on as they are); otherwise the annotation of the
+    same name (`pair_by_stem`, which names the files that do not match)."""
+    from cellseg.batch import image_files
+
+    predicted = {
+        path.name.removesuffix(f"{PREDICTED_OUTLINES}.png"): path
+        for path in Path(annotations).glob(f"*{PREDICTED_OUTLINES}.png")
+    }
+    if predicted and Path(images).is_dir():
+        found = sorted(image_files([images]), key=lambda path: path.stem)
+        if all(path.stem in predicted for path in found):
+            return [TrainingPair(path, predicted[path.stem]) for path in found]
+    return pair_by_stem(images, annotations)
 
 
 def split_validation(pairs: list, fraction: float, seed: int) -> tuple[list, list]:

@@ -18,16 +18,13 @@ import numpy as np
 
 from cellseg import __version__
 from cellseg.errors import CellsegError, file_error
-from cellseg.neural_network.dataset import TrainingPair, file_digest, pair_by_stem
+from cellseg.neural_network.dataset import file_digest
 from cellseg.neural_network.hyperparameter_checks import hyperparameters_from_names
 from cellseg.neural_network.hyperparameters import Hyperparameters, fine_tuning_hyperparameters
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import ModelFolder, resolve_model
 from cellseg.neural_network.user_files import load_hyperparameters_file, load_python_file
 from cellseg.preprocessing.augmentation import Augmentation
-
-#: What ``cellseg predict`` appends to an image's stem to name its outline layer.
-PREDICTED_OUTLINES = "_outlines"
 
 #: Each field of `Augmentation` that a hyperparameter sets, and that hyperparameter's field.
 AUGMENTED = {
@@ -154,24 +151,6 @@ def run_hyperparameters(path, parent: Parent | None) -> Hyperparameters:
     if problems:
         raise file_error(path, "; ".join(problems))
     return hyperparameters
-
-
-def annotated_pairs(images, annotations) -> list[TrainingPair]:
-    """Each image of the folder ``images`` with its annotation: in a folder of ``cellseg
-    predict`` results, its outline layer ``<stem>_outlines.png`` (corrected by the user:
-    predictions are annotations to train on as they are); otherwise the annotation of the
-    same name (`pair_by_stem`, which names the files that do not match)."""
-    from cellseg.batch import image_files
-
-    predicted = {
-        path.name.removesuffix(f"{PREDICTED_OUTLINES}.png"): path
-        for path in Path(annotations).glob(f"*{PREDICTED_OUTLINES}.png")
-    }
-    if predicted and Path(images).is_dir():
-        found = sorted(image_files([images]), key=lambda path: path.stem)
-        if all(path.stem in predicted for path in found):
-            return [TrainingPair(path, predicted[path.stem]) for path in found]
-    return pair_by_stem(images, annotations)
 
 
 def run_settings(

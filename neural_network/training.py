@@ -31,6 +31,7 @@ from cellseg.neural_network.callbacks import (
     cosine_schedule,
 )
 from cellseg.neural_network.dataset import (
+    annotated_pairs,
     prepare,
     split_validation,
     training_dataset,
@@ -43,7 +44,6 @@ from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_n
 from cellseg.neural_network.model_listing import mark_running
 from cellseg.neural_network.runs import (
     Parent,
-    annotated_pairs,
     run_hyperparameters,
     run_settings,
     start_or_resume,

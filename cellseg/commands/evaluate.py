@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--annotations",
         required=True,
         metavar="DIR",
-        help="folder of annotations (red outlines or label images) with the images' names",
+        help="folder of annotations (red outlines or label images) with the images' names, "
+        "or of predict's results (their outline layers, corrected)",
     )
     parser.add_argument(
         "--output", metavar="CSV", help="CSV file to write (evaluation_<model>.csv)"
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.batch import check_output_file, counted, one_line
     from cellseg.commands.arguments import outline_style
     from cellseg.metrics import SCORE_NAMES
-    from cellseg.neural_network.dataset import pair_by_stem
+    from cellseg.neural_network.dataset import annotated_pairs
     from cellseg.neural_network.evaluation import mean_scores, score_pairs, seen_in_training
     from cellseg.neural_network.model import TrainedModel
     from cellseg.tables import csv_text, text_table
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
     output = Path(arguments.output or f"evaluation_{model.name}.csv")
     check_output_file(output, [arguments.images, arguments.annotations, model.folder.path])
-    pairs = pair_by_stem(arguments.images, arguments.annotations)
+    pairs = annotated_pairs(arguments.images, arguments.annotations)
     seen = seen_in_training(model, pairs)
     if seen:
         verbs = {"training": "trained", "validation": "validated"}

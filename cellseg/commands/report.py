@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.errors import CellsegError
     from cellseg.image_io import read_image
     from cellseg.metrics import SCORE_NAMES, image_scores
-    from cellseg.neural_network.dataset import pair_by_stem
+    from cellseg.neural_network.dataset import annotated_pairs
     from cellseg.neural_network.evaluation import Scores, mean_scores
     from cellseg.neural_network.model import TrainedModel
     from cellseg.postprocessing.confidence import real_cells
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     if arguments.images:
-        pairs = pair_by_stem(arguments.images, arguments.annotations)
+        pairs = annotated_pairs(arguments.images, arguments.annotations)
         rows, shown = [], []
         for pair in pairs:
             scores, html_figure = figure(pair.image, pair.annotation, pair.image.name)

@@ -190,6 +190,28 @@ def test_evaluate_against_label_images(cellseg, models, training_data, tmp_path)
     assert result.code == 0, result.err
 
 
+def test_evaluate_against_a_folder_of_predictions_scores_their_outlines(
+    cellseg, training_data, tmp_path
+):
+    """A folder of ``predict`` results, its outline layers corrected by hand, is
+    annotations to score against as it is to train on: a model scored against its own
+    predictions agrees with them (the predicted labels and GeoJSON beside them are no
+    annotations)."""
+    images, predicted = training_data / "images", tmp_path / "predicted"
+    settings = ("--scale", "1")
+    command = ("predict", "default", images, "--output", predicted, *settings)
+    assert cellseg(*command, "--format", "png", "tiff", "geojson").code == 0
+    output = tmp_path / "s.csv"
+    result = cellseg(
+        "evaluate", "default", "--images", images, "--annotations", predicted,
+        "--output", output, *settings,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    rows = {row["image"]: row for row in read_csv(output)}
+    assert set(rows) == {path.name for path in images.iterdir()} | {"mean"}
+    assert float(rows["mean"]["f1"]) > 0.9, rows["mean"]
+
+
 def test_leaderboard_ranks_finished_models(cellseg, models):
     result = cellseg("leaderboard", "--models-dir", models)
     assert result.code == 0, result.err

@@ -13,13 +13,14 @@ import pytest
 from cellseg.annotations import read_annotation_labels
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
+from cellseg.neural_network.dataset import annotated_pairs
 from cellseg.neural_network.hyperparameters import (
     PARENT,
     Hyperparameters,
     fine_tuning_hyperparameters,
 )
 from cellseg.neural_network.model_folder import ModelFolder, resolve_model
-from cellseg.neural_network.runs import Parent, annotated_pairs, run_hyperparameters
+from cellseg.neural_network.runs import Parent, run_hyperparameters
 
 
 def network_digest(reference: str) -> str:
