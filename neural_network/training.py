@@ -135,7 +135,8 @@ def train(request: TrainingRequest) -> ModelFolder:
         f"cellseg train: {request.name}{source}: "
         f"{counted(len(training_pairs), 'training image')}, "
         f"{counted(len(validation_pairs), 'validation image')} (whole images), "
-        f"{hyperparameters.epochs} epochs of {steps} steps; saving in {folder.path}",
+        f"{counted(hyperparameters.epochs, 'epoch')} of {counted(steps, 'step')}; saving in "
+        f"{folder.path}",
         flush=True,
     )
     run = SimpleNamespace(

@@ -11,7 +11,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cellseg examples",
         description="Write the example files of cellseg train into OUTPUT_DIR: dice_loss.py "
         "(--loss), small_unet.py (--architecture), hyperparameters.py (--hyperparameters, "
-        "every name with its default) and overnight_runs.txt (scripts/train_overnight.sh).",
+        "every name, its default in its comment) and overnight_runs.txt "
+        "(scripts/train_overnight.sh).",
     )
     parser.add_argument(
         "output", nargs="?", default="cellseg-examples", metavar="OUTPUT_DIR",

@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.tables import text_table
 
     root = models_folder(arguments.models_dir)
+    if arguments.models_dir and not root.is_dir():  # typed: a folder to list, not one to come
+        from cellseg.errors import file_error
+
+        raise file_error(root, "no such folder (--models-dir)")
     rows = list_models(root, sort=arguments.sort)
     print(text_table(rows, COLUMNS))
     yours = sum(1 for row in rows if row["folder"].parent.resolve() == root.resolve())

@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cellseg split",
         description="Cut images into overlapping tiles of the same size that cover every "
-        "pixel, right and bottom edges included. Each tile's name holds its position "
+        "pixel, right and bottom edges included (an image narrower or lower than a tile gives "
+        "tiles of its own width or height). Each tile's name holds its position "
         "(<stem>_r<row>_c<column>.png) and <stem>_tiles.json records the image's size, so "
         "'cellseg merge' restores the original exactly.",
     )
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--overlap must be at least 0 and less than --tile ({arguments.tile})")
 
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, named, prepare_output_folder, run_each
     from cellseg.errors import file_error
     from cellseg.image_io import output_suffix, read_image, write_image
     from cellseg.preprocessing.tiling import split_into_tiles
@@ -47,10 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     files = image_files(arguments.inputs)
     output = prepare_output_folder(arguments.output, arguments.inputs)
 
-    tally, tile_count = Tally(), [0]
+    tally, tile_count, smaller = Tally(), [0], []
 
     def split_one(path):
         image = read_image(path)
+        if min(image.shape[:2]) < arguments.tile:
+            smaller.append(path.name)
         suffix = output_suffix(image)
         tiles = list(split_into_tiles(image, tile=arguments.tile, overlap=arguments.overlap))
         names = [
@@ -88,5 +91,6 @@ def main(argv: list[str] | None = None) -> int:
             f"cellseg split: {counted(tally.done, 'image')} cut into "
             f"{counted(tile_count[0], 'tile')} of {arguments.tile} pixels in {output} "
             f"({tally.files()})"
+            + (f"; smaller than a tile, cut to their own side: {named(smaller)}" if smaller else "")
         )
     return code

@@ -223,6 +223,15 @@ def test_leaderboard_ranks_finished_models(cellseg, models):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_leaderboard_of_a_models_folder_that_is_not_there_is_one_line(cellseg, tmp_path):
+    """A typed --models-dir that does not exist is a typo, not an empty list."""
+    result = cellseg("leaderboard", "--models-dir", tmp_path / "mdoels")
+    assert result.code == 1 and result.out == ""
+    assert result.err.strip() == (
+        f"cellseg leaderboard: error: {tmp_path / 'mdoels'}: no such folder (--models-dir)"
+    )
+
+
 def test_report_is_one_offline_file_with_curves_scores_and_overlays(
     cellseg, models, training_data, tmp_path
 ):

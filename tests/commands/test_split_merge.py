@@ -47,6 +47,23 @@ def test_tiles_are_named_by_position_and_recorded(tmp_path, cellseg):
     assert sorted(manifest["tiles"]) == tiles
 
 
+def test_an_image_smaller_than_a_tile_is_named_in_the_summary(tmp_path, cellseg):
+    """Its tiles are of its own side, not the --tile the summary gives: it says which."""
+    images = tmp_path / "images"
+    images.mkdir()
+    write_image(images / "large.png", np.zeros((300, 300), np.uint8))
+    write_image(images / "low.png", np.zeros((150, 400), np.uint8))
+    result = cellseg("split", images, tmp_path / "tiles", "--tile", "200", "--overlap", "0")
+    assert result.code == 0, result.err
+    assert (
+        result.out.strip()
+        .splitlines()[-1]
+        .endswith("; smaller than a tile, cut to their own side: low.png")
+    )
+    shapes = {read_image(path).shape for path in (tmp_path / "tiles").glob("low_*.png")}
+    assert shapes == {(150, 200)}
+
+
 @pytest.mark.parametrize(
     ("name", "image"),
     [
