@@ -126,6 +126,26 @@ def test_annotation_without_red(tmp_path, cellseg, command):
     assert "no red outline pixels" in result.err
 
 
+@pytest.mark.parametrize("command", ["reduce", "labels"])
+def test_a_stained_image_given_as_annotation_is_refused(tmp_path, cellseg, command):
+    """An H&E picture (the images folder given for the annotations) has red-enough pixels
+    to make hundreds of false cells: refused, where an opaque layer of red outlines on a
+    plain background, its edges smoothed, is read."""
+    from skimage import data
+
+    write_image(tmp_path / "photo.png", data.immunohistochemistry()[:200, :200])
+    result = cellseg(command, tmp_path / "photo.png", tmp_path / "out")
+    assert_one_line_error_naming(result, tmp_path / "photo.png")
+    assert "looks like a photograph, not an annotation layer" in result.err
+    layer = np.full((60, 60, 3), 255, np.uint8)  # white, no transparency
+    layer[10:40, 10:40] = (255, 140, 140)  # a smoothed edge: paler than the line
+    layer[11:39, 11:39] = (230, 0, 0)
+    layer[12:38, 12:38] = (255, 140, 140)
+    layer[13:37, 13:37] = 255
+    write_image(tmp_path / "plain.png", layer)
+    assert cellseg(command, tmp_path / "plain.png", tmp_path / "plain").code == 0
+
+
 def test_gray_image_given_as_annotation(tmp_path, cellseg):
     write_image(tmp_path / "gray.png", np.zeros((10, 10), np.uint8))
     result = cellseg("labels", tmp_path / "gray.png", tmp_path / "out")
