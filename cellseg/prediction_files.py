@@ -139,12 +139,12 @@ class PredictionFiles:
         return self.output / f"{Path(name).stem}_prediction.json"
 
     def finished(self, name: str) -> bool:
-        """Whether the image's results are all there, made from its file as it is now with
-        these settings (and are to be kept)."""
+        """Whether the image's results are all there and to be kept: made with these
+        settings from its file as it is now (which an older record, without it, trusts)."""
         if self.overwrite or not self.cells_path(name).is_file():
             return False
         record = self._record(name) or {}
-        made = (record.get("settings"), record.get("source"))
+        made = (record.get("settings"), record.get("source", self.sources.get(name)))
         return bool(record.get("complete")) and made == (self.settings, self.sources.get(name))
 
     def add(self, name: str, result, *, pixel_size: float | None = None, progress=None) -> None:

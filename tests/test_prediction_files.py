@@ -73,6 +73,11 @@ def test_another_file_of_the_same_name_is_not_finished(tmp_path):
     assert made.finished("a.png")
     assert not PredictionFiles(tmp_path, sources={"a.png": "100:cd"}).finished("a.png")
     assert not PredictionFiles(tmp_path).finished("a.png")  # told of no file
+    # Results of a cellseg that kept no fingerprint are not predicted again.
+    record = json.loads((tmp_path / "a_prediction.json").read_text())
+    del record["source"]
+    (tmp_path / "a_prediction.json").write_text(json.dumps(record))
+    assert PredictionFiles(tmp_path, sources={"a.png": "100:cd"}).finished("a.png")
 
 
 def test_predicting_again_in_other_formats_leaves_no_file_of_the_old_cells(tmp_path):
