@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from cellseg.atomic_write import write_atomically, write_text_atomically
-from cellseg.errors import CellsegError, file_error
+from cellseg.errors import CellsegError
 from cellseg.image_io import write_image
 from cellseg.output_formats import FORMATS, ImageResult, SlideResult, format_files
+from cellseg.output_guard import refuse_changed, refuse_existing, stamps
 from cellseg.postprocessing.confidence import count_interval
 from cellseg.postprocessing.drawing import OverlayStyle
 from cellseg.postprocessing.measurements import (
@@ -249,22 +250,18 @@ class PredictionFiles:
         self._write_cells(name, ((measured, marks) for measured, _, marks in cells()), pixel_size)
 
     def _claim(self, name: str) -> None:
-        """Refuse to replace an image's files that cellseg did not write (without
-        ``--overwrite``), remove those an earlier prediction wrote in formats not asked for
-        now, then record that this prediction has begun."""
-        stem = Path(name).stem
+        """Refuse to replace an image's files that cellseg did not write, or that were
+        changed since it did (without ``--overwrite``; `cellseg.output_guard`), remove those
+        an earlier prediction wrote in formats not asked for now, then record that this
+        prediction has begun."""
+        stem, record = Path(name).stem, self._record(name) or {}
         legacy = self.output / _LEGACY_RECORD.format(stem=stem)
         if not (self.overwrite or self.record_path(name).is_file() or legacy.is_file()):
-            names = format_files(FORMATS, stem) | {f"{stem}_cells.csv", f"{stem}_tissue.png"}
-            for path in sorted(self.output / file for file in names):
-                if path.exists():
-                    raise file_error(
-                        path,
-                        "exists and was not written by cellseg predict (use --overwrite to "
-                        "replace it, or choose another --output)",
-                    )
+            refuse_existing(self.output, self._files(stem))
+        elif not self.overwrite:
+            refuse_changed(self.output, record.get("files") or {})
         # An earlier prediction's files of formats not asked for now would show old cells.
-        earlier = ((self._record(name) or {}).get("settings") or {}).get("formats") or ()
+        earlier = (record.get("settings") or {}).get("formats") or ()
         for stale in format_files(earlier, stem) - format_files(self.formats, stem):
             (self.output / stale).unlink(missing_ok=True)
         self._write_record(name, None, complete=False)
@@ -280,10 +277,15 @@ class PredictionFiles:
             "settings": self.settings,
             "source": self.sources.get(name),
             "complete": complete,
+            "files": stamps(self.output, self._files(Path(name).stem)) if complete else {},
         }
         write_text_atomically(
             self.record_path(name), json.dumps(record, indent=1) + "\n", overwrite=True
         )
+
+    def _files(self, stem: str) -> set[str]:
+        """Every file an image's prediction may write, its record aside."""
+        return format_files(FORMATS, stem) | {f"{stem}_cells.csv", f"{stem}_tissue.png"}
 
     def _record(self, name: str) -> dict | None:
         try:
@@ -325,11 +327,8 @@ class PredictionFiles:
             self.output.glob(_LEGACY_RECORD.format(stem="*"))
         )
         for table in (COUNTS_FILE, CELLS_FILE):
-            if (self.output / table).exists() and not made:
-                raise CellsegError(
-                    f"{self.output / table}: exists and was not written by cellseg predict "
-                    "(use --overwrite to replace it, or choose another --output)"
-                )
+            if not made:
+                refuse_existing(self.output, [table])
 
     def finish(self, names: list[str]) -> list[dict]:
         """Write ``counts.csv`` and ``cells.csv`` for the finished images among ``names``.

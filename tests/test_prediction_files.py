@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cellseg.errors import CellsegError
-from cellseg.image_io import write_image
+from cellseg.image_io import read_image, write_image
 from cellseg.neural_network.model import Cells
 from cellseg.prediction_files import PredictionFiles
 
@@ -93,6 +93,28 @@ def test_predicting_again_in_other_formats_leaves_no_file_of_the_old_cells(tmp_p
     gone = {"a_labels.png", "a_outlines.png", "a_overlay.png"}
     assert gone <= set(before) and not gone & set(after)
     assert set(after) == set(before) - gone | {"a_labels.tif"}
+
+
+def test_a_file_corrected_by_hand_is_not_replaced_by_another_prediction(tmp_path):
+    """The fine-tuning loop: outlines corrected in place, then another model predicts into
+    the same folder. Refused, naming the file, before anything is written (formats no
+    longer asked for included); kept as cellseg wrote them, its files are replaced; with
+    --overwrite, whatever was done to them."""
+    PredictionFiles(tmp_path, settings={"model": "default"}).add("a.png", _two_cells())
+    layer = tmp_path / "a_outlines.png"
+    corrected = read_image(layer)
+    corrected[0, 0] = (255, 0, 0, 255)  # an outline drawn by hand
+    write_image(layer, corrected, overwrite=True)
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    for formats in (("png",), ("tiff",)):
+        lab = PredictionFiles(tmp_path, settings={"model": "lab"}, formats=formats)
+        with pytest.raises(CellsegError, match=r"a_outlines\.png: was changed since cellseg"):
+            lab.add("a.png", _two_cells())
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+    PredictionFiles(tmp_path, settings={"model": "lab"}, overwrite=True).add("a.png", _two_cells())
+    assert not np.array_equal(read_image(layer), corrected)
+    # Unchanged since, the lab model's files give way to another model's.
+    PredictionFiles(tmp_path, settings={"model": "lab-2"}).add("a.png", _two_cells())
 
 
 def test_an_interrupted_image_is_not_finished_and_not_counted(tmp_path):
