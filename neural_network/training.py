@@ -332,6 +332,10 @@ def _finish(run, config, model, recorder, prepared_training, prepared_validation
     if not folder.best_path.is_file():
         shutil.copyfile(folder.model_path, folder.best_path)
     config = config.with_changes(best_epoch=recorder.best_epoch)
+    if parent is not None:  # kept where too few cells or images would fit them again
+        config = config.with_changes(
+            calibration=parent.config.calibration, count_spread=parent.config.count_spread
+        )
     fitted_on = prepared_validation or (prepared_training if parent is not None else [])
     if fitted_on:
         best = TrainedModel(load_network(folder, folder.best_path), config, folder=folder)

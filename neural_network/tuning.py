@@ -6,17 +6,25 @@ stray (`count_spread_on`). The network is left as it is.
     tuned, scores = tuned_on(model, images, truths)
 """
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
+from cellseg.errors import CellsegWarning
 from cellseg.neural_network.targets import get_target, tune_thresholds
 from cellseg.postprocessing.confidence import cell_scores
 from cellseg.postprocessing.instances import Thresholds
 
 #: The least confidences a cell may need to be counted, tried when a model is tuned.
 MIN_CONFIDENCES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+#: The fewest real cells, and false ones, a calibration of the confidence is fitted to:
+#: fewer, and a few cells make it certain of everything (a model checked against its own
+#: predictions, corrected, has hardly any false cell).
+LEAST_CELLS_TO_CALIBRATE = 20
+#: The fewest images a count's spread is measured on: one image's error is no spread.
+LEAST_IMAGES_FOR_SPREAD = 3
 
 
 def count_score(rows: Sequence[dict]) -> float:
@@ -51,7 +59,10 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
     (`cellseg.neural_network.targets.tune_thresholds`), the calibration of the cells'
     confidence (`cellseg.postprocessing.confidence.Calibration.fit`), the least confidence
     a cell needs to be counted, chosen for the count as much as for outlines and matches
-    (`MIN_CONFIDENCES`, `count_score`), and its `count_spread_on` them.
+    (`MIN_CONFIDENCES`, `count_score`), and its `count_spread_on` them. With fewer than
+    `LEAST_CELLS_TO_CALIBRATE` real or false cells, or `LEAST_IMAGES_FOR_SPREAD` images,
+    the model's own calibration or spread is kept (its parent's, fine-tuning), and a
+    `CellsegWarning` says so.
 
     Returns
     -------
@@ -72,7 +83,19 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         [cell_scores(record.cell_probability(o), f) for o, f in zip(outputs, found, strict=True)]
     )
     real = np.concatenate([real_cells(t, f) for t, f in zip(truths, found, strict=True)])
-    tuned = model.with_config(thresholds=thresholds, calibration=Calibration.fit(scores, real))
+    calibration = model.config.calibration
+    if min(real.sum(), (~real).sum()) >= LEAST_CELLS_TO_CALIBRATE:
+        calibration = Calibration.fit(scores, real)
+    else:
+        warnings.warn(
+            CellsegWarning(
+                f"{real.sum()} real and {(~real).sum()} false cells found on the images the "
+                f"model is tuned on, fewer than {LEAST_CELLS_TO_CALIBRATE} of each: the "
+                "calibration of its confidence is kept as it was"
+            ),
+            stacklevel=2,
+        )
+    tuned = model.with_config(thresholds=thresholds, calibration=calibration)
 
     def rows(minimum):
         at_least = tuned.with_config(thresholds=replace(thresholds, min_confidence=minimum))
@@ -82,7 +105,8 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
 
     best = max(MIN_CONFIDENCES, key=lambda minimum: count_score(rows(minimum)[1]))
     tuned, results = rows(best)
-    tuned = tuned.with_config(count_spread=count_spread_on(tuned, images, truths))
+    if len(images) >= LEAST_IMAGES_FOR_SPREAD:
+        tuned = tuned.with_config(count_spread=count_spread_on(tuned, images, truths))
     confidence = tuned.config.calibration.confidence(scores)
     means = mean_scores(results)
     means["calibration_error"] = round(calibration_error(confidence, real), 4)
