@@ -138,6 +138,11 @@ def ordinary_mode() -> int:
     return 0o666 & ~_UMASK
 
 
+def folder_mode() -> int:
+    """The permissions a plain mkdir() gives a new folder: 0o777 less the umask."""
+    return 0o777 & ~_UMASK
+
+
 def write_bytes_atomically(path, data: bytes, *, overwrite: bool = False) -> bool:
     """Write ``data`` to ``path`` atomically (see `write_atomically`)."""
     return write_atomically(

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from cellseg.atomic_write import write_text_atomically
+from cellseg.atomic_write import folder_mode, write_text_atomically
 from cellseg.errors import CellsegError, file_error
 from cellseg.neural_network.model_config import ModelConfig
 
@@ -82,6 +82,7 @@ class ModelFolder:
         try:
             parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{self.name}.", dir=parent))
+            staging.chmod(folder_mode())  # mkdtemp's is private: a lab shares its models
         except OSError as error:
             raise file_error(
                 self.path, f"cannot create the model folder ({error.strerror})"

@@ -262,3 +262,13 @@ def test_a_table_or_report_into_a_new_folder_makes_it_and_one_that_cannot_be_mad
     assert blocked.code == 1 and len(blocked.error_lines) == 1, blocked.err
     assert f"{tmp_path / 'file'}: cannot make the folder" in blocked.err
     assert not blocked.out  # stopped before scoring a single image
+
+
+def test_a_model_folder_is_as_open_as_any_folder_the_user_makes(tmp_path):
+    """A lab shares its models on one server: a model folder gets mkdir's permissions
+    (the umask's), not the private ones of a temporary folder it was filled in."""
+    folder = ModelFolder(tmp_path / "models" / "lab")
+    folder.create(ModelConfig(name="lab", status="training", training={}))
+    (tmp_path / "plain").mkdir()
+    assert (tmp_path / "plain").stat().st_mode & 0o077  # others may read, as umasks give
+    assert folder.path.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
