@@ -178,13 +178,15 @@ class PredictionFiles:
     def _add_slide(self, stem: str, name: str, slide, pixel_size, progress) -> None:
         """Find a slide's regions, each kept on disk as it is found (`RegionStore`, in the
         hidden folder ``.<stem>.regions``), so that a killed slide resumes without finding
-        its finished regions again; then write its files from them, and its tissue mask
-        ``<stem>_tissue.png``, and remove the folder."""
+        its finished regions again, its tissue mask ``<stem>_tissue.png`` written first;
+        then write its files from them, and remove the folder."""
         from cellseg.interruption import raise_if_interrupted
         from cellseg.postprocessing.geojson import region_rings
         from cellseg.slide_outputs import RegionStore
 
         self._claim(name)
+        if slide.tissue is not None:  # to check while the slide is found, as predict says
+            write_image(self.output / f"{stem}_tissue.png", slide.tissue.mask, overwrite=True)
         outlines = any(FORMATS[format_name].outlines for format_name in self.formats)
         windows = [[region.index, *region.window] for region in slide.regions]
         key = {**self.settings, "slide_scale": slide.scale, "outlines": outlines}
@@ -240,8 +242,6 @@ class PredictionFiles:
 
         bands = partial(store.label_bands, slide.shape, offsets)
         result = SlideResult(stem, slide.shape, pixel_size, cells, bands)
-        if slide.tissue is not None:
-            write_image(self.output / f"{stem}_tissue.png", slide.tissue.mask, overwrite=True)
         writers = dict.fromkeys(
             write for format_name in self.formats for write in FORMATS[format_name].write_slide
         )

@@ -262,6 +262,9 @@ def test_a_killed_slide_resumes_without_finding_its_regions_again(
         files.add("blank.svs", killed.segment_file(path, scale=1))
     kept = output / ".blank.regions"
     assert len(list(kept.glob("region_*.npz"))) == 3 and not files.finished("blank.svs")
+    # Its tissue mask is there to check from the start, as predict's first line says.
+    tissue = "blank_tissue.png"
+    assert (output / tissue).read_bytes() == (tmp_path / tissue).read_bytes()
     progress = []
     again = DarkCells()
     files.add(
