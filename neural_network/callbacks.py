@@ -8,6 +8,7 @@ import time
 
 import keras
 
+from cellseg.batch import counted
 from cellseg.interruption import raise_if_interrupted
 from cellseg.neural_network.model_folder import ModelFolder, save_network, save_weights
 
@@ -210,8 +211,9 @@ class TimeEstimate(keras.callbacks.Callback):
             seconds = ends[0] - self._started
         left = (self.total_steps - len(ends)) * seconds
         print(
-            f"cellseg train: {self.steps} steps of {self.batch_size} tiles of {self.tile} x "
-            f"{self.tile} pixels per epoch, {self.epochs_left} epochs: about "
+            f"cellseg train: {counted(self.steps, 'step')} of {counted(self.batch_size, 'tile')} "
+            f"of {self.tile} x {self.tile} pixels per epoch, "
+            f"{counted(self.epochs_left, 'epoch')}: about "
             f"{_duration(left)} more of training steps (at {self.batch_size / seconds:.1f} "
             "tiles per second, the pace of the first steps)",
             flush=True,

@@ -277,7 +277,8 @@ class SlideProgress:
             return
         self.bar.close()
         if self.done == self.total:
-            again = f", {self.resumed} found before it was stopped" if self.resumed else ""
+            done = counted(self.resumed, "region")
+            again = f", {done} found before it was stopped" if self.resumed else ""
             print(
                 f"cellseg predict: {self.name}: {counted(self.cells, 'cell')} in "
                 f"{counted(self.total, 'region')}"
