@@ -215,6 +215,7 @@ def open_slide(path):
             if path.suffix.lower() == ".czi":
                 return CziRegions(path)  # JPEG XR tiles, as many Zeiss scanners write them
             if not holds_tiff(path):
+                _refuse_a_picture(path)
                 raise
             return TiffRegions(path)  # one OpenSlide does not take, such as an untiled .svs
     if not is_tiff(path):
@@ -227,6 +228,19 @@ def open_slide(path):
         if openslide.OpenSlide.detect_format(path) is None:
             raise
         return OpenSlideRegions(path)
+
+
+#: The first bytes of the pictures a slide's name is sometimes given by mistake.
+PICTURE_SIGNATURES = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
+
+
+def _refuse_a_picture(path: Path) -> None:
+    """Raise the error that says a file named as a slide is a PNG or JPEG picture."""
+    with open(path, "rb") as file:
+        start = file.read(8)
+    for kind, signature in PICTURE_SIGNATURES.items():
+        if start.startswith(signature):
+            raise file_error(path, f"is a {kind} picture, not a slide: name it .{kind.lower()}")
 
 
 def _rows_columns(series) -> tuple[int, int]:

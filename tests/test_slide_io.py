@@ -344,3 +344,17 @@ def test_folder_scans_list_slides_and_one_file_of_a_dicom_slide(tmp_path):
         warnings.simplefilter("error", CellsegWarning)  # slides are read: no warning
         found = [path.name for path in image_files([tmp_path], slides=True)]
     assert found == ["a.png", "b.svs", "c.ndpi", "d.mrxs", "f.czi", "g.avs", "level0.dcm"]
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".png", "PNG"), (".jpg", "JPEG")])
+def test_a_picture_named_as_a_slide_is_told_for_what_it_is(tmp_path, suffix, kind):
+    picture = tmp_path / f"scan{suffix}"
+    write_image(picture, np.full((40, 50, 3), 200, np.uint8))
+    for name in ("scan.svs", "scan.ndpi"):
+        path = tmp_path / name
+        path.write_bytes(picture.read_bytes())
+        with pytest.raises(CellsegError) as refused:
+            open_slide(path)
+        assert str(refused.value) == (
+            f"{path}: is a {kind} picture, not a slide: name it .{kind.lower()}"
+        )
