@@ -10,9 +10,10 @@ An image is finished when its record says it is complete and was made from the s
 (its fingerprint), with the same model (name and weights), scale setting and formats as
 asked now: re-running a prediction skips it, so an interrupted run resumes and several
 processes (cluster shards) can share a folder, while another image of the same name, model,
-scale or format predicts it again. Files of the same names
-that cellseg did not write are never replaced without ``--overwrite``. ``counts.csv`` and
-``cells.csv`` are then rebuilt from every finished image.
+scale or format predicts it again. Files of the same names that cellseg did not write, or
+that were changed since it did, are never replaced without ``--overwrite``
+(`cellseg.output_guard`). ``counts.csv`` and ``cells.csv`` are then rebuilt from every
+finished image.
 """
 
 import csv
