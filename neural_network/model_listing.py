@@ -25,8 +25,8 @@ RUNNING_FILE = ".training"
 def list_models(root: Path, *, sort: str = "aji", shipped: bool = True) -> list[dict]:
     """One row per model of ``root`` (and the shipped ones), ranked by validation ``sort``,
     finished models first; each row has ``rank``, ``name``, ``status``, ``target``,
-    ``epochs``, the validation scores, ``val_loss``, ``parent`` (`lineage`),
-    ``parent_aji`` and ``folder``."""
+    ``epochs``, ``val_images`` (how many images the scores are of), the validation scores,
+    ``val_loss``, ``parent`` (`lineage`), ``parent_aji`` and ``folder``."""
     folders = []
     if root.is_dir():
         folders = [
@@ -60,11 +60,13 @@ def model_row(folder: ModelFolder) -> dict:
     except CellsegError as error:
         return {"name": folder.name, "status": f"unreadable ({error})", "folder": folder.path}
     hyperparameters = (config.training or {}).get("hyperparameters", {})
+    files = ((config.training or {}).get("data") or {}).get("files") or []
     return {
         "name": folder.name,
         "status": training_status(folder, config.status),
         "target": config.target,
         "epochs": f"{len(history)}/{hyperparameters.get('epochs', '?')}",
+        "val_images": sum(entry.get("split") == "validation" for entry in files) if files else None,
         **(config.validation or {}),
         "val_loss": min((row["val_loss"] for row in history if "val_loss" in row), default=None),
         "parent": lineage(config),

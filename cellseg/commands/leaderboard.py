@@ -11,6 +11,7 @@ COLUMNS = (
     "status",
     "target",
     "epochs",
+    "val_images",
     "aji",
     "f1",
     "panoptic_quality",
@@ -30,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the end of training). Unfinished runs come last: 'interrupted, resumable' ones "
         "resume when their training command is run again. A fine-tuned model (train "
         "--from) names the models it came from in 'parent', the first one first, and "
-        "'parent_aji' is its parent's AJI, unchanged, on the same validation images.",
+        "'parent_aji' is its parent's AJI, unchanged, on the same validation images. "
+        "'val_images' is how many images the scores are of: models validated on other "
+        "images do not compare; cellseg evaluate scores them on the same ones.",
     )
     add_models_dir_argument(parser)
     parser.add_argument("--sort", choices=SORT_KEYS, default="aji", help="score to rank by (aji)")

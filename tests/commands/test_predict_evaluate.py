@@ -219,8 +219,13 @@ def test_leaderboard_ranks_finished_models(cellseg, models):
     assert lines[0].split()[:3] == ["rank", "name", "status"]
     rows = [line for line in lines[1:-1] if "(shipped)" not in line]  # default, beside them
     assert sorted(line.split()[1] for line in rows) == ["first", "second"]
-    scores = [float(line.split()[5]) for line in rows]
+    header = lines[0].split()
+    scores = [float(line.split()[header.index("aji")]) for line in rows]
     assert scores == sorted(scores, reverse=True)
+    # How many images the scores are of: one held out of the 4 each was trained on.
+    assert {line.split()[header.index("val_images")] for line in rows} == {"1"}
+    [shipped] = [line for line in lines[1:-1] if "(shipped)" in line]
+    assert shipped.split()[header.index("val_images") + 1] == "4"  # "default (shipped)"
 
 
 def test_leaderboard_of_a_models_folder_that_is_not_there_is_one_line(cellseg, tmp_path):
