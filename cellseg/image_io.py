@@ -125,6 +125,21 @@ def is_tiff(path) -> bool:
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
+#: The first bytes of the pictures a file is sometimes misnamed as a slide.
+PICTURE_SIGNATURES = {"PNG": _PNG_SIGNATURE, "JPEG": b"\xff\xd8\xff"}
+
+
+def picture_kind(path) -> str | None:
+    """``"PNG"`` or ``"JPEG"`` when the file at ``path`` is one by its first bytes, whatever
+    its suffix; None otherwise, or when it cannot be read."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(len(_PNG_SIGNATURE))
+    except OSError:
+        return None
+    return next((kind for kind, sign in PICTURE_SIGNATURES.items() if start.startswith(sign)), None)
+
+
 def holds_tiff(path) -> bool:
     """Whether the file at ``path`` is a TIFF by its first bytes, whatever its suffix (an
     Aperio ``.svs`` is one); False when it cannot be read."""

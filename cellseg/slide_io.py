@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cellseg.errors import CellsegError, file_error
-from cellseg.image_io import SLIDE_SUFFIXES, holds_tiff, is_tiff
+from cellseg.image_io import SLIDE_SUFFIXES, holds_tiff, is_tiff, picture_kind
 from cellseg.image_limits import decoding
 from cellseg.preprocessing.colour import significant_bits, to_8_bit
 
@@ -230,17 +230,11 @@ def open_slide(path):
         return OpenSlideRegions(path)
 
 
-#: The first bytes of the pictures a slide's name is sometimes given by mistake.
-PICTURE_SIGNATURES = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
-
-
 def _refuse_a_picture(path: Path) -> None:
     """Raise the error that says a file named as a slide is a PNG or JPEG picture."""
-    with open(path, "rb") as file:
-        start = file.read(8)
-    for kind, signature in PICTURE_SIGNATURES.items():
-        if start.startswith(signature):
-            raise file_error(path, f"is a {kind} picture, not a slide: name it .{kind.lower()}")
+    kind = picture_kind(path)
+    if kind is not None:
+        raise file_error(path, f"is a {kind} picture, not a slide: name it .{kind.lower()}")
 
 
 def _rows_columns(series) -> tuple[int, int]:

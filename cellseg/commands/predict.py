@@ -167,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         recorded = None if arguments.pixel_size else recorded_pixel_size(path)
         pixel_size = arguments.pixel_size or plausible_pixel_size(recorded)
         scale, why = arguments.scale, "--scale"
-        if scale == "auto" and pixel_scale(model, pixel_size, path):
-            scale = pixel_scale(model, pixel_size, path)
+        from_pixels = pixel_scale(model, pixel_size, path) if scale == "auto" else None
+        if from_pixels:
+            scale = from_pixels
             why = f"{pixel_size:g} um pixels, the model's {model.config.pixel_size:g}"
         elif scale == "auto":
             why = "the cells the network is surest of"
@@ -247,7 +248,8 @@ def slide_line(path, slide, pixel_size, why: str) -> str:
 
 class SlideProgress:
     """A slide's progress: regions done of all, cells so far and the time left, as a bar
-    on a terminal, else a line a minute (a cluster job's log); one line at the end."""
+    on a terminal, else a line every `cellseg.batch.LOG_EVERY` seconds (a cluster job's
+    log); one line at the end."""
 
     def __init__(self, name: str, start: float):
         self.name, self.start, self.bar = name, start, None
@@ -257,6 +259,8 @@ class SlideProgress:
 
         from tqdm import tqdm
 
+        from cellseg.batch import LOG_EVERY
+
         if self.bar is None:  # regions found before a kill are done already
             shown = {"desc": self.name, "unit": "region", "leave": False, "disable": None}
             self.bar = tqdm(total=total, initial=done, **shown)
@@ -264,7 +268,7 @@ class SlideProgress:
         self.bar.update(done - self.bar.n)
         self.bar.set_postfix(cells=cells, refresh=False)
         self.done, self.total, self.cells = done, total, cells
-        if self.bar.disable and time.monotonic() - self.last >= 60:
+        if self.bar.disable and time.monotonic() - self.last >= LOG_EVERY:
             self.last = time.monotonic()
             rate = (done - self.resumed) / (self.last - self.start)
             left = f", about {(total - done) / rate / 60:.0f} min left" if rate else ""
