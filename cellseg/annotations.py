@@ -17,7 +17,8 @@ from cellseg.image_io import read_image
 MOST_OUTLINE = 0.5
 #: Least share of an opaque layer's pixels other than its outlines that are of one plain
 #: colour (within `PLAIN_LEVELS` of their median): a layer's background is, a photograph's
-#: pixels are not (16% to 54% of MoNuSeg's H&E images).
+#: pixels are not (16% to 54% of MoNuSeg's H&E images: `pytest -n0 -s
+#: tests/preprocessing/test_outlines_real_data.py -k stained`).
 LEAST_PLAIN = 0.8
 PLAIN_LEVELS = 30
 

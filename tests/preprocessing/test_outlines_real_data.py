@@ -53,3 +53,24 @@ def test_labels_command_on_real_outline_folder(datasets, tmp_path, cellseg):
     for name in names:
         truth = read_image(folder / "labels" / name)
         assert aggregated_jaccard_index(truth, read_image(tmp_path / "out" / name)) >= 0.97
+
+
+def test_every_stained_image_given_as_annotation_is_refused_and_every_layer_read(datasets):
+    """The images folder given for the annotations: each of MoNuSeg's H&E images is refused
+    (`cellseg.annotations.LEAST_PLAIN`), each of its outline layers read as it is. Prints
+    the share of plain pixels the annotations module's comment quotes (pytest -n0 -s)."""
+    from cellseg.annotations import LEAST_PLAIN, _plain_share, read_outline_mask
+    from cellseg.errors import CellsegError
+
+    folder = datasets / "monuseg" / "train"
+    shares = []
+    for path in sorted((folder / "images").glob("*.png")):
+        image = read_image(path)
+        mask = outline_mask(image)
+        if mask.mean() <= 0.5:  # more red than that is refused as a filled layer
+            shares.append(_plain_share(image, mask))
+        with pytest.raises(CellsegError, match=str(path)):
+            read_outline_mask(path)
+        assert read_outline_mask(folder / "outlines" / path.name).any()
+    assert len(shares) >= 20 and max(shares) < LEAST_PLAIN
+    print(f"monuseg images: plain pixels {min(shares):.0%} to {max(shares):.0%}")
