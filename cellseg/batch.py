@@ -11,6 +11,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,7 +139,8 @@ def run_each(
     with tqdm(items, desc=f"cellseg {command}", unit=unit, disable=None, file=sys.stderr) as bar:
         for done, item in enumerate(bar, start=1):
             try:
-                process(item)
+                with _warnings_unless_failed():
+                    process(item)
             except CellsegError as error:
                 failures.append(error)
             if bar.disable and done < len(items) and time.monotonic() - last >= LOG_EVERY:
@@ -160,6 +162,27 @@ def run_each(
             file=sys.stderr,
         )
     return 1 if failures else 0
+
+
+@contextmanager
+def _warnings_unless_failed():
+    """Hold back the warnings raised while one item is processed, and show them once it is
+    done; but not cellseg's own when it fails, whose error says enough (tifffile's
+    complaints about a truncated slide's tags, then the error that it is truncated, were
+    three lines about one file)."""
+    failed = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield
+    except CellsegError:
+        failed = True
+        raise
+    finally:
+        for warning in caught:
+            if not (failed and issubclass(warning.category, CellsegWarning)):
+                warnings.showwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
 
 
 #: Line breaks and tabs, with the spaces around them: a library's message may span lines.

@@ -35,3 +35,26 @@ def test_a_short_run_says_nothing_until_its_summary(capsys):
     assert batch.LOG_EVERY >= 60  # a line a minute at most
     assert batch.run_each([1, 2, 3], lambda item: None, command="blur") == 0
     assert capsys.readouterr().out == ""
+
+
+def test_an_item_that_fails_shows_its_error_not_the_warnings_before_it(recwarn):
+    """tifffile's complaints about a truncated slide's tags, then its error: only the error
+    is shown for a failed item; a finished item's warnings are shown, as are others' of a
+    failed one."""
+    import warnings
+
+    from cellseg.errors import CellsegWarning
+
+    def process(item):
+        warnings.warn(CellsegWarning(f"{item}: corrupted tag list"), stacklevel=1)
+        warnings.warn(f"{item}: a library's own warning", DeprecationWarning, stacklevel=1)
+        if item == "bad.tif":
+            raise CellsegError("bad.tif: truncated or corrupt TIFF")
+
+    assert batch.run_each(["good.tif", "bad.tif"], process, command="predict") == 1
+    shown = sorted(str(warning.message) for warning in recwarn)
+    assert shown == [
+        "bad.tif: a library's own warning",
+        "good.tif: a library's own warning",
+        "good.tif: corrupted tag list",
+    ]

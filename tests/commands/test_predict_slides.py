@@ -168,6 +168,37 @@ def test_a_tiff_with_no_image_is_one_line_naming_it(models, tmp_path, name):
     assert path.read_bytes() == b"II*\x00" + b"\xff" * 40
 
 
+def test_a_truncated_pyramid_is_one_line_naming_it(models, tmp_path):
+    """A pyramidal TIFF cut in half, as an interrupted copy leaves it: tifffile complains of
+    its tags, then its pixels cannot be decoded. One line: the error, not the complaints
+    before it."""
+    import subprocess
+    import sys
+
+    import tifffile
+
+    pixels = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    whole, path = tmp_path / "whole.tif", tmp_path / "in" / "scan.tif"
+    with tifffile.TiffWriter(whole) as tiff:
+        tiff.write(pixels, tile=(256, 256), subifds=1, compression="zlib")
+        tiff.write(pixels[::2, ::2], tile=(256, 256), subfiletype=1, compression="zlib")
+    path.parent.mkdir()
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    command = ["predict", str(models / "first"), str(path), "--output", str(tmp_path / "out")]
+    result = subprocess.run(
+        [sys.executable, "-m", "cellseg", *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    tensorflow = re.compile(r"[IWEF]\d{4} ")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = [line for line in lines if not tensorflow.match(line)]
+    assert result.returncode == 1
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"cellseg predict: error: {path}: truncated or corrupt TIFF")
+
+
 def test_zeiss_slides_are_read_at_their_pixel_size_whatever_their_tiles(
     cellseg, tmp_path, dark_cells
 ):
