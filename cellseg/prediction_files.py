@@ -382,7 +382,7 @@ class PredictionFiles:
         areas = [float(row["area"]) for row in rows]
         row = {"image": name, "count": len(rows)}
         sure = [float(cell["confidence"]) for cell in rows if cell.get("confidence")]
-        if rows and len(sure) == len(rows):
+        if len(sure) == len(rows):  # none found: 0 (0-0)
             interval = count_interval(np.array(sure), self.count_spread)
             row["expected"], row["count_low"], row["count_high"] = interval
         if self.positive_threshold is not None:
@@ -390,7 +390,7 @@ class PredictionFiles:
             row["positive"] = positives
             row["positive_percent"] = round(100.0 * positives / len(rows), 2) if rows else 0.0
             row["positive_threshold"] = threshold
-        row["mean_area"] = round(float(np.mean(areas)), 2) if areas else 0.0
+        row["mean_area"] = round(float(np.mean(areas)), 2) if areas else None
         if pixel_size and areas:
             row["mean_area_um2"] = round(float(np.mean(areas)) * pixel_size**2, 3)
         row["scale"] = scale

@@ -38,6 +38,19 @@ def test_counts_say_how_much_each_image_was_enlarged(tmp_path):
     assert [row["scale"] for row in _counts(tmp_path)] == ["1.27", "1.0"]
 
 
+def test_an_image_without_cells_counts_none_surely_and_has_no_mean_area(tmp_path):
+    """A blank field: 0 cells, 0 expected, an interval of 0-0; no mean area (not 0)."""
+    results = PredictionFiles(tmp_path, pixel_size=0.25)
+    blank = np.full((20, 30, 3), 230, np.uint8)
+    results.add("glass.png", Cells(blank, np.zeros((20, 30), np.int32), 1.0, np.zeros(0)))
+    results.finish(["glass.png"])
+    row = _counts(tmp_path)[0]
+    assert [row[key] for key in ("count", "expected", "count_low", "count_high")] == [
+        "0", "0.0", "0", "0",
+    ]  # fmt: skip
+    assert row["mean_area"] == row["mean_area_um2"] == ""
+
+
 def test_results_of_an_earlier_version_still_count(tmp_path):
     """A folder predicted by an earlier cellseg (a scale record, or none at all): its
     images keep their counts, and are predicted again over their own files."""

@@ -37,7 +37,7 @@ export function stem(name) {
 export function countRow(image, positivity) {
   const { cells } = image;
   const row = { image: image.name, count: cells.length };
-  if (cells.length && cells.every((cell) => cell.confidence !== null && cell.confidence !== undefined)) {
+  if (cells.every((cell) => cell.confidence !== null && cell.confidence !== undefined)) {
     const { expected, low, high } = countInterval(cells.map((cell) => cell.confidence), image.countSpread);
     Object.assign(row, { expected, count_low: low, count_high: high });
   }
@@ -49,7 +49,7 @@ export function countRow(image, positivity) {
     row.positive_threshold = threshold;
   }
   const areas = cells.map((cell) => cell.area);
-  row.mean_area = areas.length ? pyRound(mean(areas), 2) : 0;
+  row.mean_area = areas.length ? pyRound(mean(areas), 2) : null;
   if (image.pixelSize && areas.length) row.mean_area_um2 = pyRound(mean(areas) * image.pixelSize ** 2, 3);
   row.scale = image.scale === null || image.scale === undefined ? null : pyRound(Number(image.scale), 4);
   row.counterstain = image.counterstain === null || image.counterstain === undefined ? null
@@ -111,7 +111,7 @@ export function cellsCsv(images, positivity) {
 export function caseSummary(images, positivity, rowOf = countRow) {
   const cells = images.flatMap((image) => image.cells);
   const summary = { images: images.length, count: cells.length };
-  if (cells.length && cells.every((cell) => cell.confidence !== null && cell.confidence !== undefined)) {
+  if (cells.every((cell) => cell.confidence !== null && cell.confidence !== undefined)) {
     const spread = images.length ? images[0].countSpread : 0; // one model's
     const { expected, low, high } = countInterval(cells.map((cell) => cell.confidence), spread);
     Object.assign(summary, { expected, count_low: low, count_high: high });

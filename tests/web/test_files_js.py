@@ -4,6 +4,7 @@ counts.csv and cell tables as predict's, and its ZIP."""
 import numpy as np
 import pytest
 from node_runner import NODE, node
+from tables import read_csv
 
 from cellseg.image_io import read_image, write_image
 from cellseg.postprocessing.measurements import measure_cells
@@ -122,6 +123,11 @@ def test_counts_and_cell_tables_are_predicts(tmp_path, threshold):
              "counterstain": counterstain}
         )  # fmt: skip
     files.finish([image["name"] for image in images])
+    blank = read_csv(output / "counts.csv")[2]  # no cells: none expected, no mean area
+    assert (blank["count"], blank["expected"], blank["count_low"], blank["count_high"]) == (
+        "0", "0.0", "0", "0",
+    )  # fmt: skip
+    assert blank["mean_area"] == "" and blank["mean_area_um2"] == ""
     positivity = {"on": threshold is not None, "threshold": threshold}
     found = node(tmp_path, TABLES, {"images": images, "positivity": positivity}, "tables")
     assert found["counts"] == (output / "counts.csv").read_text()
