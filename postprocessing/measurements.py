@@ -183,13 +183,13 @@ def _as_unit_range(image: np.ndarray) -> np.ndarray:
         return image / 255.0
     if image.dtype == np.uint16:  # by its real depth: 12-bit camera data ends at 4095
         return image / float(2 ** significant_bits(image) - 1)
+    if image.dtype.kind not in "iuf":
+        raise ValueError(f"expected an image of numbers, got {image.dtype}")
     values = image.astype(np.float64)
     if image.dtype.kind in "iu":
         return np.clip(values / max(float(values.max(initial=0)), 1.0), 0.0, 1.0)
-    if image.dtype.kind == "f":
-        brightest = float(np.nanmax(values)) if values.size else 0.0
-        return np.clip(values / (255.0 if brightest > 1 else 1.0), 0.0, 1.0)
-    raise ValueError(f"expected an image of numbers, got {image.dtype}")
+    brightest = float(np.nanmax(values)) if values.size else 0.0
+    return np.clip(values / (255.0 if brightest > 1 else 1.0), 0.0, 1.0)
 
 
 def measure_cells(
