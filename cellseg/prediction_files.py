@@ -30,7 +30,7 @@ from cellseg.errors import CellsegError
 from cellseg.image_io import write_image
 from cellseg.output_formats import FORMATS, ImageResult, SlideResult, format_files
 from cellseg.output_guard import refuse_changed, refuse_existing, stamps
-from cellseg.postprocessing.confidence import count_interval
+from cellseg.postprocessing.counts import image_counts
 from cellseg.postprocessing.drawing import OverlayStyle
 from cellseg.postprocessing.measurements import (
     CELL_COLUMNS,
@@ -378,22 +378,17 @@ class PredictionFiles:
     def _count_row(self, name, rows, scale, record, threshold=None) -> dict:
         """An image's row of ``counts.csv`` from its cell table's ``rows`` and its
         ``record`` (its pixel size and counterstain factor, blank where not recorded)."""
-        pixel_size = record.get("pixel_size")
-        areas = [float(row["area"]) for row in rows]
-        row = {"image": name, "count": len(rows)}
         sure = [float(cell["confidence"]) for cell in rows if cell.get("confidence")]
-        if len(sure) == len(rows):  # none found: 0 (0-0)
-            interval = count_interval(np.array(sure), self.count_spread)
-            row["expected"], row["count_low"], row["count_high"] = interval
-        if self.positive_threshold is not None:
-            positives = sum(int(cell["positive"]) for cell in rows)
-            row["positive"] = positives
-            row["positive_percent"] = round(100.0 * positives / len(rows), 2) if rows else 0.0
+        asked = self.positive_threshold is not None  # threshold None: "auto" found one group
+        counts = image_counts(
+            [float(cell["area"]) for cell in rows],
+            sure if len(sure) == len(rows) else None,
+            [int(cell["positive"]) for cell in rows] if asked else None,
+            count_spread=self.count_spread,
+            pixel_size=record.get("pixel_size"),
+        )
+        row = {"image": name, **counts, "scale": scale}
+        if asked:
             row["positive_threshold"] = threshold
-        row["mean_area"] = round(float(np.mean(areas)), 2) if areas else None
-        if pixel_size and areas:
-            row["mean_area_um2"] = round(float(np.mean(areas)) * pixel_size**2, 3)
-        row["scale"] = scale
-        row["counterstain"] = record.get("counterstain")
-        row["pixel_size"] = pixel_size
+        row.update(counterstain=record.get("counterstain"), pixel_size=record.get("pixel_size"))
         return row

@@ -144,34 +144,3 @@ def _one_group_likelihood(values: np.ndarray) -> float:
     return float(
         np.sum(_log_densities(values, np.ones(1), np.array([values.mean()]), np.array([spread])))
     )
-
-
-def count_summary(measurements, *, positive_threshold: float | None = None) -> dict:
-    """Count the cells and, given a DAB threshold, the positive ones.
-
-    Parameters
-    ----------
-    measurements : list of CellMeasurement
-        As `measure_cells` returns them.
-    positive_threshold : float, optional
-        Mean DAB optical density from which a cell is positive (see `positive`).
-
-    Returns
-    -------
-    dict
-        ``count``; with a threshold also ``positive`` (cells) and ``positive_percent``
-        (of all cells, 0.0 when there are none).
-
-    Examples
-    --------
-    >>> from cellseg.postprocessing.measurements import CellMeasurement
-    >>> cells = [CellMeasurement(1, 0.0, 0.0, 1, 0.0, 0.0, 0.5, dab) for dab in (0.1, 0.3)]
-    >>> count_summary(cells, positive_threshold=0.2)
-    {'count': 2, 'positive': 1, 'positive_percent': 50.0}
-    """
-    summary = {"count": len(measurements)}
-    if positive_threshold is not None:
-        positives = int(positive(measurements, positive_threshold).sum())
-        summary["positive"] = positives
-        summary["positive_percent"] = 100.0 * positives / len(measurements) if measurements else 0.0
-    return summary

@@ -33,7 +33,7 @@ export function stem(name) {
   return dot > 0 ? base.slice(0, dot) : base;
 }
 
-/** One image's row of counts.csv, as PredictionFiles._count_row makes it from its cells. */
+/** One image's row of counts.csv, as PredictionFiles makes it from its cells (image_counts). */
 export function countRow(image, positivity) {
   const { cells } = image;
   const row = { image: image.name, count: cells.length };

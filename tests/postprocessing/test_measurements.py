@@ -11,13 +11,14 @@ from hypothesis.extra.numpy import arrays
 from skimage.draw import disk
 from skimage.measure import regionprops_table
 
+from cellseg.postprocessing.counts import image_counts
 from cellseg.postprocessing.measurements import (
     CELL_COLUMNS,
     CellMeasurement,
     measure_cells,
     stain_densities,
 )
-from cellseg.postprocessing.positivity import count_summary, positive
+from cellseg.postprocessing.positivity import positive
 
 BROWN = (150, 96, 52)  # DAB-like
 BLUE = (78, 62, 148)  # haematoxylin-like
@@ -276,7 +277,7 @@ def test_a_thousand_square_image_with_500_cells_is_measured_fast():
     assert min(seconds) < 0.5
 
 
-# positive and count_summary -----------------------------------------------------------
+# positive and counting ---------------------------------------------------------------
 
 
 def test_positive_at_or_above_the_threshold():
@@ -290,28 +291,6 @@ def test_positive_of_no_cells_is_empty():
     assert result.shape == (0,) and result.dtype == bool
 
 
-def test_count_summary_without_threshold_counts_only():
-    assert count_summary([cell(1, 0.1), cell(2, 0.5)]) == {"count": 2}
-
-
-def test_count_summary_with_threshold():
-    cells = [cell(1, 0.1), cell(2, 0.5), cell(3, 0.3), cell(4, 0.0)]
-    assert count_summary(cells, positive_threshold=0.3) == {
-        "count": 4,
-        "positive": 2,
-        "positive_percent": 50.0,
-    }
-
-
-def test_count_summary_of_no_cells():
-    assert count_summary([]) == {"count": 0}
-    assert count_summary([], positive_threshold=0.2) == {
-        "count": 0,
-        "positive": 0,
-        "positive_percent": 0.0,
-    }
-
-
 def test_counting_measured_cells_end_to_end():
     image = white((6, 8))
     image[:, :4] = BROWN
@@ -319,8 +298,9 @@ def test_counting_measured_cells_end_to_end():
     labels = np.zeros((6, 8), np.int32)
     labels[1:5, 0:3] = 1  # brown
     labels[1:5, 5:8] = 2  # blue
-    summary = count_summary(measure_cells(image, labels), positive_threshold=0.3)
-    assert summary == {"count": 2, "positive": 1, "positive_percent": 50.0}
+    measured = measure_cells(image, labels)
+    counts = image_counts([cell.area for cell in measured], positives=positive(measured, 0.3))
+    assert counts == {"count": 2, "positive": 1, "positive_percent": 50.0, "mean_area": 12.0}
 
 
 def test_12_bit_camera_data_measures_as_its_8_bit_picture():
