@@ -7,6 +7,7 @@ failures are listed at the end, one line each, and the exit code is 1.
 """
 
 import hashlib
+import os
 import re
 import sys
 import warnings
@@ -41,13 +42,12 @@ def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Pa
         if not path.exists():
             raise CellsegError(f"{path}: no such file or folder")
         if path.is_dir():
-            entries = sorted(
-                entry
-                for entry in path.iterdir()
-                if entry.is_file() and not entry.name.startswith(".")
-            )
+            visible = sorted(entry for entry in path.iterdir() if not entry.name.startswith("."))
+            # A link to nothing (a share not mounted) is taken, to fail naming it when read.
+            entries = [entry for entry in visible if entry.is_file() or not entry.exists()]
             found = [entry for entry in entries if entry.suffix.lower() in suffixes]
             _note_skipped(path, [e for e in entries if e.suffix.lower() not in suffixes], slides)
+            _note_subfolders(path, [entry for entry in visible if entry.is_dir()], found)
             dicom = [entry for entry in found if entry.suffix.lower() == ".dcm"]
             found = [entry for entry in found if entry not in dicom[1:]]
             if not found:
@@ -56,8 +56,42 @@ def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Pa
             files.extend(found)
         else:
             files.append(path)
+    files = _once_each(files)
     _check_unique_stems(files)
     return files
+
+
+def _once_each(files: list[Path]) -> list[Path]:
+    """The files without the second and later mentions of one file (given in a folder and
+    by its name, or by two paths), which would be counted again; a warning names them."""
+    seen, unique, again = set(), [], []
+    for path in files:
+        key = os.path.realpath(path)
+        if key in seen:
+            again.append(path.name)
+        else:
+            seen.add(key)
+            unique.append(path)
+    if again:
+        warnings.warn(
+            f"{counted(len(again), 'image')} given more than once, taken once: {named(again)}",
+            CellsegWarning,
+            stacklevel=3,
+        )
+    return unique
+
+
+def _note_subfolders(folder: Path, subfolders: list[Path], found: list[Path]) -> None:
+    """Warn of the subfolders of ``folder``, which are not looked into; not of a MIRAX
+    slide's folder of data, beside its ``.mrxs`` file."""
+    slides = {entry.stem for entry in found if entry.suffix.lower() == ".mrxs"}
+    skipped = [entry.name for entry in subfolders if entry.name not in slides]
+    if skipped:
+        warnings.warn(
+            f"{folder}: {counted(len(skipped), 'subfolder')} not looked into: {named(skipped)}",
+            CellsegWarning,
+            stacklevel=3,
+        )
 
 
 def prepare_output_folder(output: str | Path, inputs: Iterable[str | Path]) -> Path:
@@ -108,6 +142,12 @@ def check_not_an_input(output: Path, inputs: Iterable[str | Path]) -> None:
             raise CellsegError(
                 f"{output}: lies inside the input folder {path}; choose an output folder outside it"
             )
+        for link in path.iterdir() if path.is_dir() else ():
+            if link.is_symlink() and Path(os.path.realpath(link)).parent == resolved:
+                raise CellsegError(
+                    f"{output}: holds {os.path.realpath(link)}, an input through the link "
+                    f"{link}; choose another output folder"
+                )
 
 
 #: Seconds between the lines that say how far a command is, when no terminal shows a bar.

@@ -94,6 +94,16 @@ def read_image(path) -> np.ndarray:
     return image
 
 
+def read_picture(path) -> np.ndarray:
+    """An image to find cells in, as `read_image` reads it, its transparent pixels laid on
+    white as viewers show them (`cellseg.preprocessing.colour.on_white`): a cut-out's
+    transparent part is glass, not black tissue. Not for annotation layers, whose
+    transparency is their background."""
+    from cellseg.preprocessing.colour import on_white
+
+    return on_white(read_image(path))
+
+
 def read_image_shape(path) -> tuple[int, int]:
     """Return ``(rows, columns)`` of an image, reading only its header where the format allows.
 

@@ -203,7 +203,7 @@ def open_slide(path):
     CellsegError
         One line naming the file, for a file neither library reads.
     """
-    from cellseg.image_io import read_image
+    from cellseg.image_io import read_picture
 
     path = Path(path)
     if not path.is_file():
@@ -219,7 +219,7 @@ def open_slide(path):
                 raise
             return TiffRegions(path)  # one OpenSlide does not take, such as an untiled .svs
     if not is_tiff(path):
-        return ArrayRegions(read_image(path))
+        return ArrayRegions(read_picture(path))
     try:
         return TiffRegions(path)
     except CellsegError:

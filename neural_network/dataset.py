@@ -22,7 +22,7 @@ import numpy as np
 from cellseg.annotations import OutlineStyle, check_same_size, read_annotation_labels
 from cellseg.batch import image_files
 from cellseg.errors import CellsegError
-from cellseg.image_io import read_image, write_image
+from cellseg.image_io import read_image, read_picture, write_image
 from cellseg.neural_network.targets import get_target
 from cellseg.preprocessing.augmentation import Augmentation, random_tile
 from cellseg.preprocessing.colour import (
@@ -150,7 +150,7 @@ def prepare(
     classes = np.zeros(3 if record.classes else 2)
     areas, strengths = [], []
     for pair in pairs:
-        image = as_rgb(read_image(pair.image))
+        image = as_rgb(read_picture(pair.image))
         key = file_digest(pair.annotation)[:16]
         labels_path = cache / f"{pair.image.stem}-{key}.tif"
         if labels_path.exists():
@@ -342,7 +342,7 @@ class _DecodedImages:
             if key in self._pairs:
                 self._pairs.move_to_end(key)
                 return self._pairs[key]
-        pair = as_rgb(read_image(image)), read_image(source)
+        pair = as_rgb(read_picture(image)), read_image(source)
         with self._lock:
             if key not in self._pairs:
                 self._pairs[key] = pair

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cellseg.errors import CellsegError
-from cellseg.image_io import read_image
+from cellseg.image_io import read_image, read_picture
 from cellseg.metrics import SCORE_NAMES, image_scores
 
 
@@ -24,11 +24,11 @@ def evaluate_images(model, pairs):
         The thresholds used and the mean of every score (`cellseg.metrics.image_scores`).
     """
 
-    def array(item):
-        return item if isinstance(item, np.ndarray) else read_image(item)
+    def array(item, read=read_image):
+        return item if isinstance(item, np.ndarray) else read(item)
 
     rows = [
-        image_scores(array(truth), model.segment(array(image), scale=1).labels)
+        image_scores(array(truth), model.segment(array(image, read_picture), scale=1).labels)
         for image, truth in pairs
     ]
     return model.thresholds, mean_scores(rows)

@@ -284,7 +284,7 @@ class TrainedModel:
         an untiled one), a pyramidal TIFF, or any image past `REGION_MODE_PIXELS` at that
         scale (``"auto"``'s, chosen first, for an image below it at 1)."""
         from cellseg.errors import CellsegError
-        from cellseg.image_io import SLIDE_SUFFIXES, is_tiff, read_image
+        from cellseg.image_io import SLIDE_SUFFIXES, is_tiff, read_picture
         from cellseg.slide_io import ArrayRegions, TiffRegions, open_slide
 
         size_scale, path, source = 1.0 if scale == AUTO else float(scale), Path(path), None
@@ -300,7 +300,7 @@ class TrainedModel:
             if not plain or len(source.level_shapes) > 1 or large:
                 return self.segment_slide(source, scale=scale, tissue_only=tissue_only)
             source.close()
-        image, counterstain = read_image(path), None
+        image, counterstain = read_picture(path), None
         if scale == AUTO and prod(image.shape[:2]) <= REGION_MODE_PIXELS:
             # Chosen first: an image enlarged past REGION_MODE_PIXELS goes region by region.
             counterstain, scale = self.image_settings(image)

@@ -322,7 +322,7 @@ def _finish(run, config, model, recorder, prepared_training, prepared_validation
     confidence) to the validation images and record its scores there, and the parent's
     when fine-tuning; or, fine-tuning with no image held out, fit it to the training
     images; clean up."""
-    from cellseg.image_io import read_image
+    from cellseg.image_io import read_image, read_picture
     from cellseg.neural_network.model import TrainedModel
     from cellseg.neural_network.model_folder import load_network
     from cellseg.neural_network.tuning import tuned_on
@@ -339,7 +339,7 @@ def _finish(run, config, model, recorder, prepared_training, prepared_validation
     fitted_on = prepared_validation or (prepared_training if parent is not None else [])
     if fitted_on:
         best = TrainedModel(load_network(folder, folder.best_path), config, folder=folder)
-        images = [read_image(item.image) for item in fitted_on]
+        images = [read_picture(item.image) for item in fitted_on]
         truths = [read_image(item.labels) for item in fitted_on]
         tuned, scores = tuned_on(best, images, truths)
         config = tuned.config

@@ -45,6 +45,40 @@ def significant_bits(image: np.ndarray, *, declared: int | None = None) -> int:
     return next(bits for bits in CAMERA_BIT_DEPTHS if brightest < 2**bits)
 
 
+def on_white(image: np.ndarray) -> np.ndarray:
+    """An image with alpha laid on white, as viewers show it: each pixel's colour mixed with
+    white by its transparency, alpha dropped (a transparent pixel is glass, not black);
+    without alpha, the image as it is. White is the brightest value of the image's depth
+    (`significant_bits`: 4095 for 12-bit camera data); floats are taken as 0-1, or 0-255
+    past 1, and alpha as its dtype's range (0-1 for floats).
+
+    Examples
+    --------
+    >>> on_white(np.array([[[10, 20, 30, 0], [10, 20, 30, 255], [0, 0, 0, 51]]], np.uint8))
+    array([[[255, 255, 255],
+            [ 10,  20,  30],
+            [204, 204, 204]]], dtype=uint8)
+    >>> on_white(np.array([[[0.0, 0.0], [0.5, 1.0]]])).tolist()  # grey and alpha
+    [[1.0, 0.5]]
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] not in (2, 4):
+        return image
+    colour, alpha = image[..., :-1].astype(np.float64), image[..., -1].astype(np.float64)
+    if image.dtype.kind == "f":
+        white = 255.0 if colour.max(initial=0) > 1 else 1.0
+        opaque = 255.0 if alpha.max(initial=0) > 1 else 1.0
+    else:
+        white, opaque = 2.0 ** significant_bits(image) - 1, float(np.iinfo(image.dtype).max)
+    weight = (alpha / opaque)[..., None]
+    mixed = colour * weight + white * (1 - weight)
+    if colour.shape[-1] == 1:
+        mixed = mixed[..., 0]
+    if image.dtype.kind == "f":
+        return mixed.astype(image.dtype)
+    return np.clip(np.rint(mixed), 0, white).astype(image.dtype)
+
+
 def to_8_bit(image: np.ndarray, bits: int) -> np.ndarray:
     """A 16-bit image of ``bits`` significant bits as uint8, channels kept (gray stays gray);
     other dtypes are returned as they are. Values above ``2**bits - 1`` become 255.

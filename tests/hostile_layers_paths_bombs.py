@@ -76,8 +76,8 @@ def _(name, folder):
 def _(name, folder):
     path = folder / "moved_away.png"
     path.symlink_to(folder / "nowhere" / "scan.png")
-    # A folder scan passes it by (no file is there); named on the command line, it is refused.
-    return Hostile(name, path, listed=False)
+    # Refused, in a folder too: a link into a share that is not mounted is not passed by.
+    return Hostile(name, path)
 
 
 @kind("folder named x.png")

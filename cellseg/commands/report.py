@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.batch import check_output_file
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import CellsegError
-    from cellseg.image_io import read_image
+    from cellseg.image_io import read_picture
     from cellseg.metrics import SCORE_NAMES, image_scores
     from cellseg.neural_network.dataset import annotated_pairs
     from cellseg.neural_network.evaluation import Scores, mean_scores
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     sure = Scores()  # each evaluation cell's confidence, and whether it is real
 
     def figure(image_path, annotation_path, caption):
-        image = read_image(image_path)
+        image = read_picture(image_path)
         truth = read_annotation_labels(annotation_path, style)
         result = model.segment_file(image_path)
         found = result.whole_labels()

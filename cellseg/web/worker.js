@@ -157,6 +157,8 @@ async function decode(file) {
   }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.fillStyle = "#ffffff"; // a transparent pixel is glass, as predict reads it (on_white)
+  context.fillRect(0, 0, canvas.width, canvas.height);
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
   const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;

@@ -56,8 +56,11 @@ def snapshot(folder: Path) -> dict:
     return found
 
 
-#: The warning of a folder scan that skips images of other formats, and the names it lists.
-SKIPPED = re.compile(r": warning: [^:]+: \d+ images? skipped, not [^:]+: (.+)$")
+#: The warnings of a folder scan that skips images of other formats or subfolders, and the
+#: names they list.
+SKIPPED = re.compile(
+    r": warning: [^:]+: \d+ (?:images? skipped, not [^:]+|subfolders? not looked into): (.+)$"
+)
 
 
 def assert_refused_each(result, command: str, corpus, roles) -> None:
@@ -79,7 +82,7 @@ def assert_refused_each(result, command: str, corpus, roles) -> None:
     for line in result.error_lines:
         assert line.startswith(prefix), line  # no library's own message
         skipped = SKIPPED.search(line)
-        if skipped:  # the images of formats a folder scan passes by, named
+        if skipped:  # the images of formats and the folders a folder scan passes by, named
             assert set(skipped[1].split(", ")) <= passed_by, line
         elif line.startswith(prefix + "warning: "):
             assert any(line.startswith(f"{prefix}warning: {name}: ") for name in names), line
