@@ -1,21 +1,14 @@
 """``cellseg merge``: stitch the tiles made by ``cellseg split`` back into whole images."""
 
 import argparse
-import json
 import math
 import re
 from pathlib import Path
 
 from cellseg.commands.arguments import add_overwrite_argument
-from cellseg.commands.split import MANIFEST_NAME
+from cellseg.commands.split import MANIFEST_NAME, TILE_PATTERN, TileManifest, read_manifest
 
-#: Largest tile manifest read (a larger one is refused unread): that of an image of
-#: `cellseg.image_limits.MAX_PIXELS` cut into tiles of 64 pixels overlapping by half is 5 MB.
-MAX_MANIFEST_BYTES = 2**24
-
-TILE_PATTERN = re.compile(
-    r"^(?P<stem>.+)_r(?P<row>\d+)_c(?P<column>\d+)\.(png|jpe?g|tiff?)$", re.IGNORECASE
-)
+MANIFEST_PATTERN = re.compile(r"^(?P<stem>.+)_tiles\.json$")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cellseg merge",
         description="Stitch tiles named <stem>_r<row>_c<column>.png (as 'cellseg split' "
         "writes them, or predictions saved under the same names) into <stem>.png of the "
-        "original size.",
+        "original size. Where <stem>_tiles.json lists the tiles, only those are stitched, "
+        "and one it lists that is missing is refused.",
     )
     parser.add_argument("tiles", metavar="TILES_DIR", help="folder holding the tiles")
     parser.add_argument("output", metavar="OUTPUT_DIR", help="folder for the stitched images")
@@ -55,33 +49,38 @@ def main(argv: list[str] | None = None) -> int:
         )
     output = prepare_output_folder(arguments.output, [tiles_folder])
 
-    tally = Tally()
+    tally, tiles = Tally(), [0]
 
     def merge_one(stem):
+        manifest = read_manifest(tiles_folder / MANIFEST_NAME.format(stem=stem), stem)
+        chosen = listed_tiles(tiles_folder, stem, groups[stem], manifest)
         written = merge_image(
             tiles_folder,
             stem,
-            groups[stem],
+            chosen,
             output,
+            manifest=manifest,
             method=arguments.method,
             overwrite=arguments.overwrite,
         )
         tally.file(written)
         tally.done += 1
+        tiles[0] += len(chosen)
 
     code = run_each(sorted(groups), merge_one, command="merge")
-    tiles = sum(len(group) for group in groups.values())
     if tally.done:  # what failed is listed above
         print(
-            f"cellseg merge: {counted(tally.done, 'image')} stitched from {counted(tiles, 'tile')} "
-            f"({arguments.method}) into {output} ({tally.files()})"
+            f"cellseg merge: {counted(tally.done, 'image')} stitched from "
+            f"{counted(tiles[0], 'tile')} ({arguments.method}) into {output} ({tally.files()})"
         )
     return code
 
 
 def tile_groups(folder: Path) -> dict[str, list[tuple[int, int, Path]]]:
     """Tiles in ``folder`` by image stem, as ``(row, column, path)``; a broken link named
-    like a tile is one too, so that its image is refused rather than stitched with a hole."""
+    like a tile is one too, so that its image is refused rather than stitched with a hole.
+    An image whose manifest is there but none of its tiles has an empty list, so that
+    its missing tiles are named."""
     groups: dict[str, list[tuple[int, int, Path]]] = {}
     for path in sorted(folder.iterdir()):
         match = TILE_PATTERN.match(path.name)
@@ -89,10 +88,66 @@ def tile_groups(folder: Path) -> dict[str, list[tuple[int, int, Path]]]:
             groups.setdefault(match["stem"], []).append(
                 (int(match["row"]), int(match["column"]), path)
             )
-    return groups
+        match = MANIFEST_PATTERN.match(path.name)
+        if match and path.is_file():
+            groups.setdefault(match["stem"], [])
+    return groups if any(groups.values()) else {}
 
 
-def merge_image(folder, stem, tiles, output, *, method, overwrite) -> bool:
+def listed_tiles(
+    folder: Path, stem: str, found: list[tuple[int, int, Path]], manifest: TileManifest | None
+) -> list[tuple[int, int, Path]]:
+    """The tiles of ``found`` to stitch: all of them without a manifest listing tiles (one
+    written before split listed them), else the one at each position it lists, its own
+    name first (a prediction saved as TIFF under a PNG tile's stem also counts).
+
+    Files named like the image's tiles that it does not list (left by a split with other
+    settings) are left out, named in a warning.
+
+    Raises
+    ------
+    CellsegError
+        Naming the first tile the manifest lists that is missing.
+    """
+    import warnings
+
+    from cellseg.batch import counted, named
+    from cellseg.errors import CellsegWarning, file_error
+
+    if manifest is None or manifest.tiles is None:
+        if not found:
+            raise file_error(
+                folder / MANIFEST_NAME.format(stem=stem),
+                f"lists no tiles, and there are none named {stem}_r<row>_c<column>",
+            )
+        return found
+    at: dict[tuple[int, int], list[Path]] = {}
+    for row, column, path in found:
+        at.setdefault((row, column), []).append(path)
+    chosen, unlisted = [], []
+    for row, column, name in manifest.tiles:
+        paths = sorted(at.pop((row, column), []), key=lambda path: path.name != name)
+        if not paths:
+            raise file_error(
+                folder / name,
+                f"missing (the tile at row {row}, column {column} that "
+                f"{MANIFEST_NAME.format(stem=stem)} lists)",
+            )
+        chosen.append((row, column, paths[0]))
+        unlisted += paths[1:]
+    unlisted += [path for paths in at.values() for path in paths]
+    if unlisted:
+        warnings.warn(
+            f"{folder / MANIFEST_NAME.format(stem=stem)}: "
+            f"{counted(len(unlisted), 'file')} named like tiles of {stem} but not listed, "
+            f"left out: {named(sorted(path.name for path in unlisted))}",
+            CellsegWarning,
+            stacklevel=2,
+        )
+    return chosen
+
+
+def merge_image(folder, stem, tiles, output, *, manifest, method, overwrite) -> bool:
     """Stitch one image's tiles and write ``<stem>.png`` (``.tif`` for float); False when
     the same image was there already.
 
@@ -127,9 +182,16 @@ def merge_image(folder, stem, tiles, output, *, method, overwrite) -> bool:
     )
     farthest = max(positions, key=lambda item: item[0].row + item[0].column)[1]
     check_size(farthest, *extent, claim=f"would stitch {stem} into")
-    rows, columns = _image_size(folder, stem, extent)
-    if (rows, columns) != extent:
-        check_size(folder / MANIFEST_NAME.format(stem=stem), rows, columns, claim="says")
+    rows, columns = extent
+    if manifest is not None:
+        # The last tiles of `cellseg split` end at the bottom and right edges, so the
+        # extent is the size; the manifest also catches a missing last row or column.
+        path = folder / MANIFEST_NAME.format(stem=stem)
+        rows, columns = manifest.rows, manifest.columns
+        if extent[0] > rows or extent[1] > columns:
+            raise file_error(path, f"says {rows} x {columns} pixels, but tiles reach {extent}")
+        if (rows, columns) != extent:
+            check_size(path, rows, columns, claim="says")
 
     def placed():
         for position, path in positions:
@@ -150,41 +212,3 @@ def merge_image(folder, stem, tiles, output, *, method, overwrite) -> bool:
     except ValueError as error:
         raise file_error(folder / f"{stem}_r*_c*", str(error)) from None
     return write_image(output / f"{stem}{output_suffix(image)}", image, overwrite=overwrite)
-
-
-def _image_size(folder: Path, stem: str, extent: tuple[int, int]) -> tuple[int, int]:
-    """The image's size from its split manifest, or else from the tiles' extent.
-
-    The last tiles of ``cellseg split`` end at the bottom and right edges, so the extent
-    is the size; the manifest also catches a missing last row or column of tiles.
-    """
-    from cellseg.errors import file_error
-
-    manifest = folder / MANIFEST_NAME.format(stem=stem)
-    if not manifest.is_file():
-        return extent
-    try:
-        size = manifest.stat().st_size
-        if size > MAX_MANIFEST_BYTES:
-            raise file_error(
-                manifest,
-                f"is {size:,} bytes, more than the {MAX_MANIFEST_BYTES:,} a tile manifest "
-                "may have (not one written by cellseg split?)",
-            )
-        shape = json.loads(manifest.read_text())["shape"]
-    except (ValueError, KeyError, TypeError, OSError, RecursionError) as error:
-        # RecursionError: brackets nested thousands deep.
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise file_error(manifest, f"unreadable tile manifest ({reason})") from None
-    if (
-        not isinstance(shape, list)
-        or len(shape) < 2
-        or not all(type(side) is int and side > 0 for side in shape[:2])
-    ):
-        raise file_error(
-            manifest, f"unreadable tile manifest (shape {shape!r} is not rows and columns)"
-        )
-    rows, columns = shape[:2]
-    if extent[0] > rows or extent[1] > columns:
-        raise file_error(manifest, f"says {rows} x {columns} pixels, but tiles reach {extent}")
-    return rows, columns

@@ -68,6 +68,7 @@ def test_an_image_smaller_than_a_tile_is_named_in_the_summary(tmp_path, cellseg)
     ("name", "image"),
     [
         ("gray16.tif", np.arange(90 * 70, dtype=np.uint16).reshape(90, 70) * 7),
+        ("rgb16.tif", np.random.default_rng(3).integers(0, 2**16, (90, 70, 3), dtype=np.uint16)),
         ("rgba.png", np.random.default_rng(1).integers(0, 256, (90, 70, 4), dtype=np.uint8)),
         ("float.tif", np.random.default_rng(2).random((90, 70)).astype(np.float32)),
     ],
