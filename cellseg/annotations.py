@@ -2,16 +2,20 @@
 
 An annotation is either an RGB(A) layer with each cell outlined in a colour (red by
 default), or an instance-label image (one channel, 0 for background, one value per cell).
+Every annotation is read by `read_annotation`, and paired with its image by name here
+(`name_key`).
 """
 
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cellseg.errors import CellsegWarning, file_error
-from cellseg.image_io import read_image
+from cellseg.batch import image_files, named
+from cellseg.errors import CellsegError, CellsegWarning, file_error
+from cellseg.image_io import JPEG_SUFFIXES, read_image
 
 #: Largest fraction of a layer that outlines may cover (real ones: a few percent).
 MOST_OUTLINE = 0.5
@@ -32,18 +36,40 @@ class OutlineStyle:
     alpha_threshold: int = 128
 
 
+def read_annotation(path) -> np.ndarray:
+    """An annotation file's pixels (`read_image`); a JPEG is refused, naming the file.
+
+    JPEG's compression smears a one-pixel red line into shades that are neither red nor
+    background, opening the outlines (a 256 x 256 MoNuSeg crop of 29 cells read as 148 to
+    393), and changes the values of a label image.
+    """
+    if Path(path).suffix.lower() in JPEG_SUFFIXES:
+        raise file_error(
+            path,
+            "is a JPEG: its lossy compression breaks the outlines (and changes label values); "
+            "save annotations as PNG or TIFF",
+        )
+    return read_image(path)
+
+
 def read_outline_mask(path, style: OutlineStyle | None = None) -> np.ndarray:
-    """The outline pixels of an annotation layer, as a bool mask.
+    """The outline pixels of an annotation layer, as a bool mask: all False for a fully
+    transparent layer (an image without cells).
 
     Raises
     ------
     CellsegError
-        If the file is not an RGB or RGBA image, or holds no outline pixels at all.
+        If the file is a JPEG or not an RGB or RGBA image, or holds no outline pixels although
+        something is drawn on it (a layer in another colour, or not a layer).
     """
+    return _outline_mask(path, read_annotation(path), style)
+
+
+def _outline_mask(path, annotation: np.ndarray, style: OutlineStyle | None) -> np.ndarray:
+    """`read_outline_mask` of the pixels ``annotation`` read from ``path``."""
     from cellseg.preprocessing.outlines import outline_mask
 
     style = style or OutlineStyle()
-    annotation = read_image(path)
     if annotation.ndim != 3 or annotation.shape[2] not in (3, 4):
         raise file_error(
             path,
@@ -58,6 +84,8 @@ def read_outline_mask(path, style: OutlineStyle | None = None) -> np.ndarray:
         alpha_threshold=style.alpha_threshold,
     )
     if not mask.any():
+        if annotation.shape[2] == 4 and not annotation[..., 3].any():
+            return mask  # nothing drawn: an image without cells
         raise file_error(
             path,
             f"holds no {style.channel} outline pixels (threshold {style.threshold}, "
@@ -98,24 +126,28 @@ def read_annotation_labels(path, style: OutlineStyle | None = None) -> np.ndarra
     One-channel integer images are label images; RGB(A) layers are outlines.
     """
     path = Path(path)
-    annotation = read_image(path)
+    annotation = read_annotation(path)
     if annotation.ndim == 2:
         return _label_image(path, annotation)
-    return outline_labels(path, style)
+    return _cells_of(path, _outline_mask(path, annotation, style))
 
 
 def outline_labels(path, style: OutlineStyle | None = None) -> np.ndarray:
     """The cells a red-outline layer draws (`outlines_to_labels`); outlines left open are
     left out with a `CellsegWarning` naming the file and where the first one is."""
+    return _cells_of(path, read_outline_mask(path, style))
+
+
+def _cells_of(path, mask: np.ndarray) -> np.ndarray:
+    """`outlines_to_labels` of the outline ``mask`` read from ``path``."""
     from cellseg.preprocessing.outlines import OpenOutlineWarning, outlines_to_labels
 
-    mask = read_outline_mask(path, style)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", OpenOutlineWarning)
         labels = outlines_to_labels(mask)
     for warning in caught:
         if issubclass(warning.category, OpenOutlineWarning):
-            warnings.warn(CellsegWarning(f"{path}: {warning.message}"), stacklevel=2)
+            warnings.warn(CellsegWarning(f"{path}: {warning.message}"), stacklevel=3)
         else:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
@@ -149,3 +181,43 @@ def check_same_size(annotation_path, annotation_shape, image_path, image_shape) 
             f"is {columns} x {rows} pixels but its image {image_path} is "
             f"{image_columns} x {image_rows}",
         )
+
+
+def name_key(path) -> str:
+    """The name by which an image and its annotation are paired: the file's stem in Unicode
+    NFC, so that a name as macOS writes it (decomposed: ``e`` and a combining accent)
+    matches the same name written elsewhere (``é``)."""
+    return unicodedata.normalize("NFC", Path(path).stem)
+
+
+def by_name(paths) -> dict[str, Path]:
+    """``paths`` by their `name_key`; two whose names differ only in Unicode form are an
+    error naming both."""
+    found: dict[str, Path] = {}
+    for path in paths:
+        key = name_key(path)
+        if key in found and found[key] != path:
+            raise file_error(path, f"has the same name as {found[key]}; rename one of them")
+        found[key] = path
+    return found
+
+
+def pair_by_name(images, annotations) -> list[tuple[Path, Path]]:
+    """Match the image files of the folders ``images`` and ``annotations`` by `name_key`,
+    as ``(image, annotation)`` in order of name; unmatched files are one error naming them."""
+    image_paths = by_name(image_files([images]))
+    annotation_paths = by_name(image_files([annotations]))
+    lonely_images = sorted(set(image_paths) - set(annotation_paths))
+    lonely_annotations = sorted(set(annotation_paths) - set(image_paths))
+    if lonely_images or lonely_annotations:
+        parts = []
+        if lonely_images:
+            names = named([image_paths[key].name for key in lonely_images])
+            parts.append(f"images without annotation: {names}")
+        if lonely_annotations:
+            names = named([annotation_paths[key].name for key in lonely_annotations])
+            parts.append(f"annotations without image: {names}")
+        raise CellsegError(
+            f"{images} and {annotations} do not match by file name; " + "; ".join(parts)
+        )
+    return [(image_paths[key], annotation_paths[key]) for key in sorted(image_paths)]

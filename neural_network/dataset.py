@@ -19,9 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from cellseg.annotations import OutlineStyle, check_same_size, read_annotation_labels
+from cellseg.annotations import (
+    OutlineStyle,
+    check_same_size,
+    name_key,
+    pair_by_name,
+    read_annotation_labels,
+)
 from cellseg.batch import image_files
-from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, read_picture, write_image
 from cellseg.neural_network.targets import get_target
 from cellseg.preprocessing.augmentation import Augmentation, random_tile
@@ -67,39 +72,26 @@ PREDICTED_OUTLINES = "_outlines"
 
 
 def pair_by_stem(images, annotations) -> list[TrainingPair]:
-    """Match the image files of two folders by stem; unmatched files are one error."""
-    image_paths = {path.stem: path for path in image_files([images])}
-    annotation_paths = {path.stem: path for path in image_files([annotations])}
-    lonely_images = sorted(set(image_paths) - set(annotation_paths))
-    lonely_annotations = sorted(set(annotation_paths) - set(image_paths))
-    if lonely_images or lonely_annotations:
-        parts = []
-        if lonely_images:
-            parts.append(f"images without annotation: {_names(image_paths, lonely_images)}")
-        if lonely_annotations:
-            names = _names(annotation_paths, lonely_annotations)
-            parts.append(f"annotations without image: {names}")
-        raise CellsegError(
-            f"{images} and {annotations} do not match by file name; " + "; ".join(parts)
-        )
-    return [TrainingPair(image_paths[stem], annotation_paths[stem]) for stem in sorted(image_paths)]
+    """Match the image files of two folders by name (`cellseg.annotations.pair_by_name`,
+    which names the files that do not match)."""
+    return [
+        TrainingPair(image, annotation) for image, annotation in pair_by_name(images, annotations)
+    ]
 
 
 def annotated_pairs(images, annotations) -> list[TrainingPair]:
     """Each image of the folder ``images`` with its annotation: in a folder of ``cellseg
     predict`` results, its outline layer ``<stem>_outlines.png`` (corrected by the user:
     predictions are annotations to train on as they are); otherwise the annotation of the
-    same name (`pair_by_stem`, which names the files that do not match)."""
-    from cellseg.batch import image_files
-
+    same name (`pair_by_stem`). Names are compared as `cellseg.annotations.name_key` does."""
     predicted = {
-        path.name.removesuffix(f"{PREDICTED_OUTLINES}.png"): path
+        name_key(path).removesuffix(PREDICTED_OUTLINES): path
         for path in Path(annotations).glob(f"*{PREDICTED_OUTLINES}.png")
     }
     if predicted and Path(images).is_dir():
-        found = sorted(image_files([images]), key=lambda path: path.stem)
-        if all(path.stem in predicted for path in found):
-            return [TrainingPair(path, predicted[path.stem]) for path in found]
+        found = sorted(image_files([images]), key=name_key)
+        if all(name_key(path) in predicted for path in found):
+            return [TrainingPair(path, predicted[name_key(path)]) for path in found]
     return pair_by_stem(images, annotations)
 
 
@@ -386,9 +378,3 @@ def _window(array: np.ndarray, row: int, column: int, tile: int) -> np.ndarray:
     padding = [(0, tile - window.shape[0]), (0, tile - window.shape[1])]
     padding += [(0, 0)] * (array.ndim - 2)
     return np.pad(window, padding)
-
-
-def _names(paths: dict, stems: list[str], shown: int = 5) -> str:
-    names = [paths[stem].name for stem in stems[:shown]]
-    more = f" and {len(stems) - shown} more" if len(stems) > shown else ""
-    return ", ".join(names) + more

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from cellseg.annotations import check_same_size, outline_labels
+    from cellseg.annotations import by_name, check_same_size, name_key, outline_labels
     from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
@@ -54,16 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     files = image_files(arguments.inputs)
     images = {}
     if arguments.images:
-        images = {path.stem: path for path in image_files([arguments.images])}
+        images = by_name(image_files([arguments.images]))
     readers = [*arguments.inputs, *([arguments.images] if arguments.images else [])]
     output = prepare_output_folder(arguments.output, readers)
     style = outline_style(arguments)
 
     def convert_one(path):
         if arguments.images:
-            if path.stem not in images:
+            image = images.get(name_key(path))
+            if image is None:
                 raise file_error(path, f"has no image of the same name in {arguments.images}")
-            image = images[path.stem]
             check_same_size(path, read_image_shape(path), image, read_image_shape(image))
         labels = outline_labels(path, style)
         if arguments.target == "labels":

@@ -180,7 +180,7 @@ def test_a_run_stopped_by_a_bad_annotation_can_be_run_again(train_command, train
         (annotations / path.name).write_bytes(path.read_bytes())
     first = sorted(annotations.iterdir())[0]
     good = first.read_bytes()
-    write_image(first, np.zeros((96, 96, 4), np.uint8), overwrite=True)  # no outline
+    write_image(first, np.full((96, 96, 4), 255, np.uint8), overwrite=True)  # opaque, no red
     result = train_command("--name", "lab", "--annotations", annotations)
     assert_refused(result, first)
     folder = ModelFolder(tmp_path / "models" / "lab")
