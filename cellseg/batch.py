@@ -111,6 +111,25 @@ def prepare_output_folder(output: str | Path, inputs: Iterable[str | Path]) -> P
     return output
 
 
+def output_file(given: str | None, default_name: str) -> Path:
+    """The file a command writes: ``given``, or ``default_name`` in it when ``given`` names
+    a folder (one that exists, or written with a final slash: ``results/``), or in the
+    working folder when nothing is given.
+
+    Examples
+    --------
+    >>> str(output_file("results/", "evaluation_default.csv"))
+    'results/evaluation_default.csv'
+    >>> str(output_file("scores.csv", "evaluation_default.csv"))
+    'scores.csv'
+    """
+    if given is None:
+        return Path(default_name)
+    if given.endswith(("/", os.sep)) or Path(given).is_dir():
+        return Path(given) / default_name
+    return Path(given)
+
+
 def check_output_file(path: str | Path, inputs: Iterable[str | Path]) -> Path:
     """Check that the file ``path`` (a report, a table) is written outside every input
     folder (see `check_not_an_input`), and is not an input file itself; make its folder,
@@ -197,7 +216,9 @@ def run_each(
     if failures and len(items) > 1:
         others = len(items) - len(failures)
         print(
-            f"cellseg {command}: {len(failures)} of {len(items)} {unit}s failed; "
+            f"cellseg {command}: all {len(items)} {unit}s failed, none processed"
+            if not others
+            else f"cellseg {command}: {len(failures)} of {len(items)} {unit}s failed; "
             f"the other {others} {'was' if others == 1 else 'were'} processed",
             file=sys.stderr,
         )

@@ -58,3 +58,12 @@ def test_an_item_that_fails_shows_its_error_not_the_warnings_before_it(recwarn):
         "good.tif: a library's own warning",
         "good.tif: corrupted tag list",
     ]
+
+
+def test_when_every_item_fails_the_last_line_says_so(capsys):
+    def process(item):
+        raise CellsegError(f"{item}: truncated PNG")
+
+    assert batch.run_each(["a.png", "b.png"], process, command="blur") == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == "cellseg blur: all 2 images failed, none processed"

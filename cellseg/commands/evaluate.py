@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         "or of predict's results (their outline layers, corrected)",
     )
     parser.add_argument(
-        "--output", metavar="CSV", help="CSV file to write (evaluation_<model>.csv)"
+        "--output",
+        metavar="CSV",
+        help="CSV file to write, or a folder to write evaluation_<model>.csv in "
+        "(default: evaluation_<model>.csv here)",
     )
     parser.add_argument(
         "--scale",
@@ -51,10 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import_tensorflow()
 
-    from pathlib import Path
-
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import check_output_file, counted, one_line
+    from cellseg.batch import check_output_file, counted, one_line, output_file
     from cellseg.commands.arguments import outline_style
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import annotated_pairs
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.tables import csv_text, text_table
 
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
-    output = Path(arguments.output or f"evaluation_{model.name}.csv")
+    output = output_file(arguments.output, f"evaluation_{model.name}.csv")
     check_output_file(output, [arguments.images, arguments.annotations, model.folder.path])
     pairs = annotated_pairs(arguments.images, arguments.annotations)
     seen = seen_in_training(model, pairs)

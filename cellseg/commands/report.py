@@ -24,7 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluation folder and its worst images.",
     )
     add_model_argument(parser)
-    parser.add_argument("--output", required=True, metavar="HTML", help="report file to write")
+    parser.add_argument(
+        "--output",
+        required=True,
+        metavar="HTML",
+        help="report file to write, or a folder to write report_<model>.html in",
+    )
     parser.add_argument("--images", metavar="DIR", help="evaluation images")
     parser.add_argument("--annotations", metavar="DIR", help="their annotations")
     add_outline_arguments(parser)
@@ -47,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg import report
     from cellseg.annotations import read_annotation_labels
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import check_output_file
+    from cellseg.batch import check_output_file, output_file
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import CellsegError
     from cellseg.image_io import read_picture
@@ -57,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.neural_network.model import TrainedModel
     from cellseg.postprocessing.confidence import real_cells
 
-    output = Path(arguments.output)
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
+    output = output_file(arguments.output, f"report_{model.name}.html")
     evaluated = [arguments.images, arguments.annotations] if arguments.images else []
     check_output_file(output, [model.folder.path, *evaluated])
     config, history = model.config, model.folder.read_history()

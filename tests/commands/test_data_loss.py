@@ -264,6 +264,23 @@ def test_a_table_or_report_into_a_new_folder_makes_it_and_one_that_cannot_be_mad
     assert not blocked.out  # stopped before scoring a single image
 
 
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_a_folder_as_output_gets_the_table_or_report_inside(
+    cellseg, small_model, training_data, tmp_path, command
+):
+    """``--output results/`` wrote a file named ``results``; into an existing folder, it
+    failed. Both now hold the file of its default name."""
+    arguments = [command, small_model, "--images", training_data / "images"]
+    arguments += ["--annotations", training_data / "outlines"]
+    model = small_model.name
+    name = f"evaluation_{model}.csv" if command == "evaluate" else f"report_{model}.html"
+    (tmp_path / "there").mkdir()
+    for given in (f"{tmp_path / 'new'}/", tmp_path / "there"):
+        result = cellseg(*arguments, "--output", given)
+        assert result.code == 0, result.err
+        assert (Path(given) / name).is_file()
+
+
 def test_a_model_folder_is_as_open_as_any_folder_the_user_makes(tmp_path):
     """A lab shares its models on one server: a model folder gets mkdir's permissions
     (the umask's), not the private ones of a temporary folder it was filled in."""

@@ -87,7 +87,7 @@ def assert_refused_each(result, command: str, corpus, roles) -> None:
         elif line.startswith(prefix + "warning: "):
             assert any(line.startswith(f"{prefix}warning: {name}: ") for name in names), line
         elif not line.startswith(prefix + "error: "):
-            assert " failed; the other " in line, line
+            assert " failed; the other " in line or " failed, none processed" in line, line
 
 
 def assert_no_temporary_files(output: Path) -> None:
