@@ -15,7 +15,7 @@ import numpy as np
 
 from cellseg.batch import image_files, named
 from cellseg.errors import CellsegError, CellsegWarning, file_error
-from cellseg.image_io import JPEG_SUFFIXES, read_image
+from cellseg.image_io import JPEG_SUFFIXES, is_tiff, read_image
 
 #: Largest fraction of a layer that outlines may cover (real ones: a few percent).
 MOST_OUTLINE = 0.5
@@ -43,13 +43,31 @@ def read_annotation(path) -> np.ndarray:
     background, opening the outlines (a 256 x 256 MoNuSeg crop of 29 cells read as 148 to
     393), and changes the values of a label image.
     """
-    if Path(path).suffix.lower() in JPEG_SUFFIXES:
+    if Path(path).suffix.lower() in JPEG_SUFFIXES or _jpeg_in_tiff(path):
+        kind = "a JPEG" if Path(path).suffix.lower() in JPEG_SUFFIXES else "a JPEG-compressed TIFF"
         raise file_error(
             path,
-            "is a JPEG: its lossy compression breaks the outlines (and changes label values); "
-            "save annotations as PNG or TIFF",
+            f"is {kind}: its lossy compression breaks the outlines (and changes label "
+            "values); save annotations as PNG, or TIFF without JPEG compression",
         )
     return read_image(path)
+
+
+def _jpeg_in_tiff(path) -> bool:
+    """Whether ``path`` is a TIFF whose pixels are JPEG-compressed (lossy); False for any
+    other file, and for one that cannot be read (`read_image` says what is wrong)."""
+    import tifffile
+
+    if not is_tiff(Path(path)):
+        return False
+    from cellseg.image_limits import decoding
+
+    lossy = {tifffile.COMPRESSION.JPEG, tifffile.COMPRESSION.OJPEG}
+    try:
+        with decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
+            return bool(tiff.pages) and tiff.pages[0].compression in lossy
+    except CellsegError:
+        return False
 
 
 def read_outline_mask(path, style: OutlineStyle | None = None) -> np.ndarray:

@@ -60,6 +60,17 @@ def test_a_jpeg_annotation_is_refused_wherever_annotations_are_read(tmp_path):
         read_annotation_labels(labels_jpeg)
 
 
+def test_a_jpeg_compressed_tiff_annotation_is_refused_and_a_lossless_one_read(tmp_path):
+    import tifffile
+
+    layer = outline_layer(cells())
+    tifffile.imwrite(tmp_path / "jpeg.tif", layer[..., :3], compression="jpeg")
+    tifffile.imwrite(tmp_path / "zlib.tif", layer, compression="zlib")
+    with pytest.raises(CellsegError, match=r"jpeg\.tif: is a JPEG-compressed TIFF"):
+        read_annotation_labels(tmp_path / "jpeg.tif")
+    assert read_annotation_labels(tmp_path / "zlib.tif").max() == 2
+
+
 @pytest.mark.parametrize("command", ["labels", "reduce"])
 def test_commands_refuse_a_jpeg_annotation_in_one_line(tmp_path, cellseg, command):
     write(tmp_path / "in" / "jpeg.jpg", flattened(outline_layer(cells())))
@@ -67,7 +78,7 @@ def test_commands_refuse_a_jpeg_annotation_in_one_line(tmp_path, cellseg, comman
     result = cellseg(command, tmp_path / "in", tmp_path / "out")
     error = one_error(result)
     assert str(tmp_path / "in" / "jpeg.jpg") in error
-    assert "lossy compression breaks the outlines" in error and "PNG or TIFF" in error
+    assert "lossy compression breaks the outlines" in error and "save annotations as PNG" in error
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["png.png"]
 
 
