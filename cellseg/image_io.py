@@ -328,6 +328,12 @@ def _read_tiff(path: Path) -> np.ndarray:
             if not tiff.series:
                 raise file_error(path, "TIFF holds no image")
             if len(tiff.series) > 1 or (len(tiff.pages) > 1 and not tiff.series[0].is_pyramidal):
+                if len(tiff.series) == 1 and tiff.series[0].axes == "CYX":
+                    raise file_error(
+                        path,
+                        f"holds {len(tiff.pages)} channels as separate pages (a composite, "
+                        "as Fiji saves it); save it as one RGB image",
+                    )
                 raise file_error(
                     path, f"multi-page TIFF ({len(tiff.pages)} pages); give one image per file"
                 )

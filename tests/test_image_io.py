@@ -260,3 +260,13 @@ def test_a_folder_of_twenty_thousand_images_is_scanned_in_a_moment(tmp_path):
     found = image_files([tmp_path])
     assert time.perf_counter() - started < 5
     assert len(found) == 20_000 and found[0].name == "scan00000.png"
+
+
+def test_a_composite_of_channel_pages_is_named_as_one(tmp_path):
+    """Fiji saves a 3-channel image as a composite, one page a channel: not "multi-page TIFF
+    (3 pages); give one image per file", which says it is several images."""
+    channels = np.random.default_rng(0).integers(0, 255, (3, 16, 16), dtype=np.uint8)
+    path = tmp_path / "composite.tif"
+    tifffile.imwrite(path, channels, imagej=True, metadata={"axes": "CYX", "mode": "composite"})
+    with pytest.raises(CellsegError, match=r"holds 3 channels as separate pages.*one RGB image"):
+        read_image(path)
