@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from cellseg.batch import file_fingerprint, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import overlay_style
+    from cellseg.errors import CellsegError
     from cellseg.image_metadata import plausible_pixel_size, recorded_pixel_size
     from cellseg.interruption import deferred
     from cellseg.neural_network.model import SlideCells, TrainedModel
@@ -193,9 +194,18 @@ def main(argv: list[str] | None = None) -> int:
 
     # Ctrl-C stops between images and slide regions: in the middle of one, TensorFlow may
     # lose it.
+    failed = set()
+
+    def predict_or_note(path):
+        try:
+            predict_one(path)
+        except CellsegError:
+            failed.add(path.name)
+            raise
+
     try:
         with deferred(STOPPING):
-            code = run_each(todo, predict_one, command="predict") if todo else 0
+            code = run_each(todo, predict_or_note, command="predict") if todo else 0
     finally:  # the finished images are counted, however the others ended
         counts = results.finish([path.name for path in files])
     mine_names = {path.name for path in mine}
@@ -204,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
         print(text_table(shown, results.count_columns))
     for line in notes(resized, strengthened, ignored):
         print(f"cellseg predict: {line}")
+    # Neither counted nor failed: another process sharing the folder took it over midway.
+    unfinished = sorted(mine_names - {row["image"] for row in shown} - failed)
+    if unfinished:
+        print(
+            f"cellseg predict: {counted(len(unfinished), 'image')} not counted, its results "
+            f"unfinished in {output} (another process predicting into it?): {named(unfinished)}"
+        )
     if shown:
         total = sum(row["count"] for row in shown)
         print(

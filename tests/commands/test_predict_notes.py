@@ -25,3 +25,29 @@ def test_strengthened_and_ignored_images_are_a_line_each_and_nothing_is_said_of_
     pale, ignored = notes({}, strengthened, {"screen.png": 352.8})
     assert pale.endswith(": 0.png x2.5, 1.png x2.5, 2.png x2.5 and 2 more")
     assert "screen.png 353 um" in ignored and ignored.endswith("--pixel-size UM gives the real one")
+
+
+def test_an_image_another_process_took_over_is_named_not_left_out(
+    cellseg, models, training_data, tmp_path, monkeypatch
+):
+    """Two predicts into one folder: the second's claim on an image the first had finished
+    left it out of the first's table and summary without a word."""
+    from cellseg.prediction_files import PredictionFiles
+
+    add = PredictionFiles.add
+
+    def add_then_taken_over(self, name, *arguments, **options):
+        add(self, name, *arguments, **options)
+        if name == "synthetic_001.png":  # as another process claiming it would leave it
+            self._write_record(name, None, complete=False)
+
+    monkeypatch.setattr(PredictionFiles, "add", add_then_taken_over)
+    images = training_data / "images"
+    result = cellseg("predict", models / "first", images, "--output", tmp_path / "out")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[-2] == (
+        f"cellseg predict: 1 image not counted, its results unfinished in {tmp_path / 'out'} "
+        "(another process predicting into it?): synthetic_001.png"
+    )
+    assert " in 3 images; results in " in lines[-1]
