@@ -130,9 +130,21 @@ class TrainedModel:
     def load(cls, reference, *, models_root=None) -> "TrainedModel":
         """Load ``"default"``, a model's name in the models folder, or a model folder.
 
-        Raises `CellsegError` naming the folder or file when it is missing or damaged.
+        Raises `CellsegError` naming the folder or file when it is missing or damaged, or
+        when its training has not finished: its thresholds were never tuned, and its cells
+        would be a network's first guesses (1625 where 35 were).
         """
+        from cellseg.errors import CellsegError
+        from cellseg.neural_network.model_listing import training_status
+
         folder = resolve_model(reference, models_root=models_root)
+        status = folder.read_config().status
+        if status != "finished":
+            raise CellsegError(
+                f"{reference}: {folder.path} is a training run that has not finished "
+                f"({training_status(folder, status)}), its thresholds not yet tuned; run its "
+                "cellseg train command again to finish it"
+            )
         return cls.from_folder(folder)
 
     @classmethod

@@ -238,13 +238,17 @@ def resolve_model(reference, *, models_root=None) -> ModelFolder:
     (`models_folder`), the name of a model shipped with cellseg (``default``), or a path.
 
     A plain name is looked up among the models first, so a folder that happens to have
-    that name in the working folder never shadows them; a reference with a folder
-    separator (``./default``, ``runs/lab``) is a path.
+    that name in the working folder never shadows them; the name of a shipped model is
+    that model, which a model of that name in the models folder (`train` refuses such
+    names now) does not hide; a reference with a folder separator (``./default``,
+    ``runs/lab``) is a path.
     """
     root = models_folder(models_root)
     text = str(reference)
     if "/" in text or "\\" in text or text in (".", ".."):
         candidates = [Path(reference)]
+    elif text in shipped_names():
+        candidates = [bundled_models() / text]
     else:
         candidates = [root / text, bundled_models() / text, Path(reference)]
     for candidate in candidates:
@@ -257,6 +261,11 @@ def resolve_model(reference, *, models_root=None) -> ModelFolder:
         f"{reference}: no model of that name in {root.resolve()}/ nor among the models "
         f"shipped with cellseg ({shipped}), and no model folder of that path"
     )
+
+
+def shipped_names() -> set[str]:
+    """The names of the models installed with cellseg, which no trained model may take."""
+    return {path.name for path in shipped_models()}
 
 
 def shipped_models() -> list[Path]:

@@ -7,8 +7,8 @@
 #   NAME | options of `cellseg train`
 # Models go to NAME/ in $CELLSEG_MODELS if set, else in trained_models/ under the current
 # folder. A run that fails (a broken
-# user file, a NaN loss) is reported and the next one starts. Running the script again
-# resumes unfinished runs and skips finished ones. Exits with the number of failed runs.
+# user file, a NaN loss) is reported and the next one starts; Ctrl-C stops the batch. Running
+# the script again resumes unfinished runs and skips finished ones. Exits with the number of failed runs.
 set -uo pipefail
 
 if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
@@ -44,8 +44,13 @@ while IFS= read -r line || [ -n "$line" ]; do
         continue
     fi
     echo "== $name: training"
-    if ! cellseg train --images "$images" --annotations "$annotations" --name "$name" \
-        --models-dir "$models" "${options[@]}" </dev/null; then
+    cellseg train --images "$images" --annotations "$annotations" --name "$name" \
+        --models-dir "$models" "${options[@]}" </dev/null
+    code=$?
+    if [ "$code" -eq 130 ]; then  # Ctrl-C: cellseg exits 130 rather than dying of it
+        echo "== $name: interrupted; run this script again to go on where it stopped" >&2
+        exit 130
+    elif [ "$code" -ne 0 ]; then
         echo "== $name: FAILED, going on with the next run" >&2
         failed=$((failed + 1))
     fi

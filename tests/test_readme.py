@@ -98,6 +98,24 @@ def test_overnight_script_goes_on_past_a_failing_run(tmp_path, training_data, ti
     assert "== first: already trained, skipped" in again.stdout
 
 
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_ctrl_c_stops_the_overnight_batch(tmp_path):
+    """cellseg exits 130 on Ctrl-C instead of dying of it, so bash went on: every run was
+    marked FAILED and the next one started, one Ctrl-C a run."""
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    fake = bin_folder / "cellseg"  # as train exits when the user presses Ctrl-C
+    fake.write_text('#!/usr/bin/env bash\necho "cellseg $1: interrupted" >&2\nexit 130\n')
+    fake.chmod(0o755)
+    (tmp_path / "runs.txt").write_text("first | --seed 1\nsecond | --seed 2\n")
+    environment = {**os.environ, "PATH": f"{bin_folder}{os.pathsep}{os.environ['PATH']}"}
+    command = ["bash", str(ROOT / "scripts" / "train_overnight.sh"), "im", "an", "runs.txt"]
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path)
+    assert result.returncode == 130
+    assert "== first: interrupted; run this script again" in result.stderr
+    assert "second" not in result.stdout and "FAILED" not in result.stderr
+
+
 def test_shell_scripts_pass_shellcheck():
     shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
     if not Path(shellcheck).exists():

@@ -100,11 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.batch import check_not_an_input
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import CellsegError
-    from cellseg.neural_network.model_folder import models_folder
+    from cellseg.neural_network.model_folder import models_folder, shipped_names
     from cellseg.neural_network.training import TrainingRequest, train
 
     if not arguments.name or "/" in arguments.name or arguments.name.startswith("."):
         raise CellsegError(f"{arguments.name!r}: a model name must be a plain folder name")
+    if arguments.name in shipped_names():
+        raise CellsegError(
+            f"{arguments.name!r}: the name of a model shipped with cellseg, which that name "
+            "always means; choose another name"
+        )
     models = models_folder(arguments.models_dir)
     check_not_an_input(models / arguments.name, [arguments.images, arguments.annotations])
     request = TrainingRequest(
