@@ -60,9 +60,10 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
     confidence (`cellseg.postprocessing.confidence.Calibration.fit`), the least confidence
     a cell needs to be counted, chosen for the count as much as for outlines and matches
     (`MIN_CONFIDENCES`, `count_score`), and its `count_spread_on` them. With fewer than
-    `LEAST_CELLS_TO_CALIBRATE` real or false cells, or `LEAST_IMAGES_FOR_SPREAD` images,
-    the model's own calibration or spread is kept (its parent's, fine-tuning), and a
-    `CellsegWarning` says so.
+    `LEAST_CELLS_TO_CALIBRATE` real or false cells, only the intercept of the model's own
+    calibration (its parent's, fine-tuning) is fitted (`Calibration.refit_intercept`), and
+    with fewer cells in all or none of one kind, that calibration is kept; with fewer than
+    `LEAST_IMAGES_FOR_SPREAD` images its spread is kept. A `CellsegWarning` says so.
 
     Returns
     -------
@@ -84,14 +85,25 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
     )
     real = np.concatenate([real_cells(t, f) for t, f in zip(truths, found, strict=True)])
     calibration = model.config.calibration
+    found_cells = f"{real.sum()} real and {(~real).sum()} false cells found on the images "
     if min(real.sum(), (~real).sum()) >= LEAST_CELLS_TO_CALIBRATE:
         calibration = Calibration.fit(scores, real)
+    elif real.size >= LEAST_CELLS_TO_CALIBRATE and real.any() and not real.all():
+        calibration = calibration.refit_intercept(scores, real)
+        warnings.warn(
+            CellsegWarning(
+                f"{found_cells}the model is tuned on, fewer than {LEAST_CELLS_TO_CALIBRATE} "
+                f"{'real' if real.sum() < (~real).sum() else 'false'} ones: its confidence "
+                "is recalibrated as a whole (its slope kept, its confidences summing to the "
+                "real cells), not fitted anew"
+            ),
+            stacklevel=2,
+        )
     else:
         warnings.warn(
             CellsegWarning(
-                f"{real.sum()} real and {(~real).sum()} false cells found on the images the "
-                f"model is tuned on, fewer than {LEAST_CELLS_TO_CALIBRATE} of each: the "
-                "calibration of its confidence is kept as it was"
+                f"{found_cells}the model is tuned on, too few to calibrate its confidence "
+                "on: the calibration it had is kept"
             ),
             stacklevel=2,
         )

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cellseg.postprocessing.confidence import count_interval, count_spread
+from cellseg.postprocessing.confidence import Calibration, count_interval, count_spread
 
 confidences = st.lists(st.floats(0, 1), max_size=300)
 spreads = st.floats(0, 1)
@@ -44,3 +44,22 @@ def test_an_interval_of_the_validation_spread_holds_counts_that_stray_as_much():
 
     assert 0.9 <= share_held(spread) <= 0.99
     assert share_held(0.0) < 0.5  # the cells' doubt alone: far too narrow
+
+
+@given(
+    st.lists(st.tuples(st.floats(0.001, 0.999), st.booleans()), min_size=2, max_size=80),
+    st.floats(0.2, 3.0),
+    st.floats(-6.0, 6.0),
+)
+def test_refitting_the_intercept_keeps_the_slope_and_sums_to_the_real_cells(cells, slope, shift):
+    """With few false cells, a fine-tuned model's calibration keeps its parent's slope and
+    moves its intercept until its confidences sum to the real cells (the likelihood's
+    equation for the intercept): a parent 4x too unsure had `expected` 8 for 27 real."""
+    scores = np.array([score for score, _ in cells])
+    real = np.array([flag for _, flag in cells])
+    refitted = Calibration(slope, shift).refit_intercept(scores, real)
+    assert refitted.slope == slope
+    if real.all() or not real.any():
+        assert refitted == Calibration(slope, shift)
+    else:
+        assert abs(refitted.confidence(scores).sum() - real.sum()) < 1e-6
