@@ -58,7 +58,12 @@ def model_row(folder: ModelFolder) -> dict:
     try:
         config, history = folder.read_config(), folder.read_history()
     except CellsegError as error:
-        return {"name": folder.name, "status": f"unreadable ({error})", "folder": folder.path}
+        return {
+            "name": folder.name,
+            "status": "unreadable",
+            "error": str(error),
+            "folder": folder.path,
+        }
     hyperparameters = (config.training or {}).get("hyperparameters", {})
     files = ((config.training or {}).get("data") or {}).get("files") or []
     return {

@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         raise file_error(root, "no such folder (--models-dir)")
     rows = list_models(root, sort=arguments.sort)
     print(text_table(rows, COLUMNS))
+    for row in rows:  # below the table, not widening its status column for every row
+        if "error" in row:
+            print(f"cellseg leaderboard: {row['name']} is unreadable: {row['error']}")
     yours = sum(1 for row in rows if row["folder"].parent.resolve() == root.resolve())
     where = f"in {root}" if root.is_dir() else f"({root} does not exist yet)"
     print(
