@@ -146,25 +146,14 @@ def test_a_tiff_with_no_image_is_one_line_naming_it(models, tmp_path, name):
     """A TIFF header and nothing behind it, as a slide and as a plain TIFF: reading its
     pixel size must not let tifffile's own message through, unnamed, beside the error (in
     a process of its own: pytest's log capture would catch that message here)."""
-    import subprocess
-    import sys
 
     folder = tmp_path / "in"
     folder.mkdir()
     path = folder / name
     path.write_bytes(b"II*\x00" + b"\xff" * 40)
-    command = ["predict", str(models / "first"), str(path), "--output", str(tmp_path / "out")]
-    result = subprocess.run(
-        [sys.executable, "-m", "cellseg", *command],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    tensorflow = re.compile(r"[IWEF]\d{4} ")  # its C++ log lines, if any get through
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    lines = [line for line in lines if not tensorflow.match(line)]
-    assert result.returncode == 1
-    assert lines == [f"cellseg predict: error: {path}: TIFF holds no image"], result.stderr
+    code, lines = predict_apart(models / "first", path, tmp_path / "out")
+    assert code == 1
+    assert lines == [f"cellseg predict: error: {path}: TIFF holds no image"]
     assert path.read_bytes() == b"II*\x00" + b"\xff" * 40
 
 
@@ -172,8 +161,6 @@ def test_a_truncated_pyramid_is_one_line_naming_it(models, tmp_path):
     """A pyramidal TIFF cut in half, as an interrupted copy leaves it: tifffile complains of
     its tags, then its pixels cannot be decoded. One line: the error, not the complaints
     before it."""
-    import subprocess
-    import sys
 
     import tifffile
 
@@ -184,19 +171,28 @@ def test_a_truncated_pyramid_is_one_line_naming_it(models, tmp_path):
         tiff.write(pixels[::2, ::2], tile=(256, 256), subfiletype=1, compression="zlib")
     path.parent.mkdir()
     path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    command = ["predict", str(models / "first"), str(path), "--output", str(tmp_path / "out")]
+    code, lines = predict_apart(models / "first", path, tmp_path / "out")
+    assert code == 1 and len(lines) == 1, lines
+    assert lines[0].startswith(f"cellseg predict: error: {path}: truncated or corrupt TIFF")
+
+
+def predict_apart(model, path, output) -> tuple[int, list[str]]:
+    """``cellseg predict`` in a process of its own (pytest's log capture would catch
+    tifffile's messages here): its exit code and the lines of its standard error, but
+    TensorFlow's."""
+    import subprocess
+    import sys
+
+    command = ["predict", str(model), str(path), "--output", str(output)]
     result = subprocess.run(
         [sys.executable, "-m", "cellseg", *command],
         capture_output=True,
         text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
-    tensorflow = re.compile(r"[IWEF]\d{4} ")
+    tensorflow = re.compile(r"[IWEF]\d{4} ")  # its C++ log lines, if any get through
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    lines = [line for line in lines if not tensorflow.match(line)]
-    assert result.returncode == 1
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"cellseg predict: error: {path}: truncated or corrupt TIFF")
+    return result.returncode, [line for line in lines if not tensorflow.match(line)]
 
 
 def test_zeiss_slides_are_read_at_their_pixel_size_whatever_their_tiles(
