@@ -89,8 +89,11 @@ def test_decoded_images_are_read_once_and_the_least_recently_used_dropped(tmp_pa
         write_image(labels, rng.integers(0, 5, (10, 10), dtype=np.uint32))
         files[name] = (image, labels)
     reads = []
-    read_image = dataset.read_image
-    monkeypatch.setattr(dataset, "read_image", lambda path: reads.append(path) or read_image(path))
+    for reader in ("read_image", "read_picture"):  # labels, and images laid on white
+        read = getattr(dataset, reader)
+        monkeypatch.setattr(
+            dataset, reader, lambda path, read=read: reads.append(path) or read(path)
+        )
     pair_bytes = sum(array.nbytes for array in dataset._DecodedImages(0).get(*files["a"]))
     cache = dataset._DecodedImages(budget=2 * pair_bytes)  # room for two
     reads.clear()
@@ -103,7 +106,7 @@ def test_decoded_images_are_read_once_and_the_least_recently_used_dropped(tmp_pa
     assert cache.get(*files["a"]) is first and len(reads) == 6
     cache.get(*files["b"])
     assert reads[6:] == list(files["b"])
-    np.testing.assert_array_equal(first[1], read_image(files["a"][1]))
+    np.testing.assert_array_equal(first[1], dataset.read_image(files["a"][1]))
 
 
 def test_hover_targets_are_the_classes_then_the_centre_offsets_of_the_tile():
