@@ -180,7 +180,8 @@ REFUSED = {
     "an architecture": (["--architecture", "small_unet.py"], "--architecture"),
     "another target": (["--target", "mask"], "--target mask: default learned the 3class"),
     "no such model": (["--from", "no-such-model"], "--from no-such-model: no model"),
-    "its own name": (["--name", "default", "--models-dir", "."], "--name default: that is"),
+    "its own name": (["--from", "mine", "--name", "mine", "--models-dir", "."], "--name mine:"),
+    "a shipped name": (["--name", "default"], "'default': the name of a model shipped with"),
 }
 
 
@@ -192,7 +193,7 @@ def test_what_fine_tuning_cannot_do_is_one_line_naming_the_option(
 
     examples = Path(__file__).resolve().parents[2] / "scripts" / "examples"
     monkeypatch.chdir(tmp_path)
-    shutil.copytree(resolve_model("default").path, tmp_path / "default")
+    shutil.copytree(resolve_model("default").path, tmp_path / "mine")
     shutil.copyfile(examples / "small_unet.py", tmp_path / "small_unet.py")
     options, expected = REFUSED[case]
     arguments = ["--from", "default", "--name", "lab", "--models-dir", "models", *options]
