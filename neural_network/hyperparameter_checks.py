@@ -1,8 +1,9 @@
 """Check the hyperparameters a user's file sets, against their definitions.
 
 Every problem in a file is reported, each in a few words, before anything is trained:
-missing required names, unknown names (with the close one suggested), wrong types, values
-out of range or not finite, and values allowed alone but not together.
+missing required names, unknown names (with the close one suggested: the same name in upper
+case, or a misspelt one), wrong types, values out of range or not finite, and values allowed
+alone but not together (a warm-up as long as training among them).
 """
 
 import difflib
@@ -71,7 +72,7 @@ def hyperparameters_from_names(
             values[definition.attribute] = None if value is None else definition.kind(value)
     problems.extend(_unknown_names(names))
     hyperparameters = replace(defaults or Hyperparameters(), **values)
-    problems.extend(_combination_problems(hyperparameters, invalid))
+    problems.extend(_combination_problems(hyperparameters, invalid, names))
     return hyperparameters, problems
 
 
@@ -108,7 +109,9 @@ def _unknown_names(names: dict) -> list[str]:
     for name in names:
         if name in known or name.startswith("_"):
             continue
-        close = difflib.get_close_matches(name, known, n=1)
+        close = (
+            [name.upper()] if name.upper() in known else difflib.get_close_matches(name, known, n=1)
+        )
         hint = (
             f"did you mean {close[0]}?"
             if close
@@ -118,9 +121,15 @@ def _unknown_names(names: dict) -> list[str]:
     return problems
 
 
-def _combination_problems(hyperparameters: Hyperparameters, invalid: set[str]) -> list[str]:
+def _combination_problems(
+    hyperparameters: Hyperparameters, invalid: set[str], names: dict
+) -> list[str]:
     """Problems of values allowed alone but not together; a combination with an ``invalid``
-    name (already reported, and replaced by its default) is not checked."""
+    name (already reported, and replaced by its default) is not checked.
+
+    The warm-up is checked only where the file (its ``names``) sets it: fine-tuning's own
+    warm-up of one epoch stays allowed in a file asking for ``EPOCHS = 1``.
+    """
     tile, depth = hyperparameters.tile_size, hyperparameters.depth
     filters = hyperparameters.base_filters
     problems = []
@@ -140,5 +149,11 @@ def _combination_problems(hyperparameters: Hyperparameters, invalid: set[str]) -
             f"TILE_SIZE × (1 + ZOOM × AUGMENTATION), the side of the image window the most "
             f"zoomed-out training tiles are cut from, must be at most {WIDEST_TILE_WINDOW} "
             f"pixels, not {window:g}"
+        )
+    warmup, epochs = hyperparameters.warmup_epochs, hyperparameters.epochs
+    if "WARMUP_EPOCHS" in names and not {"WARMUP_EPOCHS", "EPOCHS"} & invalid and warmup >= epochs:
+        problems.append(
+            f"WARMUP_EPOCHS must be fewer than EPOCHS (the warm-up is the start of training), "
+            f"not {warmup} with EPOCHS = {epochs}"
         )
     return problems

@@ -23,7 +23,11 @@ from cellseg.neural_network.hyperparameter_checks import hyperparameters_from_na
 from cellseg.neural_network.hyperparameters import Hyperparameters, fine_tuning_hyperparameters
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import ModelFolder, resolve_model
-from cellseg.neural_network.user_files import load_hyperparameters_file, load_python_file
+from cellseg.neural_network.user_files import (
+    hyperparameter_names,
+    load_hyperparameters_file,
+    load_python_file,
+)
 from cellseg.preprocessing.augmentation import Augmentation
 
 #: Each field of `Augmentation` that a hyperparameter sets, and that hyperparameter's field.
@@ -146,8 +150,9 @@ def run_hyperparameters(path, parent: Parent | None) -> Hyperparameters:
     if path is None:
         return defaults
     module = load_python_file(path, role="hyperparameters")
-    names = {name: getattr(module, name) for name in dir(module) if name.isupper()}
-    hyperparameters, problems = hyperparameters_from_names(names, defaults=defaults)
+    hyperparameters, problems = hyperparameters_from_names(
+        hyperparameter_names(module), defaults=defaults
+    )
     if problems:
         raise file_error(path, "; ".join(problems))
     return hyperparameters

@@ -11,6 +11,7 @@ on the validation images and the validation metrics stored for the leaderboard (
 parent's on the same images, when fine-tuning).
 """
 
+import contextlib
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ from cellseg.neural_network.dataset import (
 )
 from cellseg.neural_network.distribution import training_strategy
 from cellseg.neural_network.hyperparameters import epoch_steps
+from cellseg.neural_network.loss_checks import training_error
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
 from cellseg.neural_network.model_listing import mark_running
@@ -233,7 +235,10 @@ def _train(run, training_pairs, validation_pairs) -> None:
             batch_size=hyperparameters.batch_size, tile=tile,
         )  # fmt: skip
         # Ctrl-C stops between steps: in the middle of one, TensorFlow may lose it.
-        with deferred("cellseg train: stopping after this step (Ctrl-C again stops at once)"):
+        with (
+            deferred("cellseg train: stopping after this step (Ctrl-C again stops at once)"),
+            _said_of_user_loss(run.user_loss),
+        ):
             model.fit(
                 training,
                 validation_data=validation,
@@ -260,6 +265,19 @@ def _train(run, training_pairs, validation_pairs) -> None:
                 f"check {source}, then train again with --restart"
             )
     _finish(run, config, model, recorder, prepared_training, prepared_validation)
+
+
+@contextlib.contextmanager
+def _said_of_user_loss(user_loss):
+    """Turn an error of the user's loss or metric that only training met (the checks
+    before it try them on made-up batches) into one line naming their file."""
+    try:
+        yield
+    except Exception as error:
+        problem = training_error(error, user_loss)
+        if problem is None:
+            raise
+        raise problem from None
 
 
 def _optimizer(hyperparameters):

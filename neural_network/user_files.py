@@ -2,20 +2,23 @@
 
 - loss file: ``custom_loss(y_true, y_pred)`` and optionally ``custom_metric(y_true, y_pred)``,
   written with ``keras.ops``; ``y_true`` has the shape of ``y_pred`` (see `losses`). Each is
-  called once on a small made-up batch before training.
+  tried before training as training will run it (see `loss_checks`).
 - architecture file: ``get_model(input_shape)`` returning a ``keras.Model`` whose output has
   the input's rows and columns and the channels the target needs (3 for ``3class``,
-  1 for ``mask`` and ``distance``, 5 for ``hover``), and which a saved model file gives
-  back in Keras' safe mode (no ``Lambda`` layer, custom layers registered).
-- hyperparameters file: upper-case names (see `hyperparameters`).
+  1 for ``mask`` and ``distance``, 5 for ``hover``) holding what the target's activations
+  make (class probabilities that sum to 1, values from 0 to 1, offsets from -1 to 1) on a
+  test input, and which a saved model file gives back in Keras' safe mode (no ``Lambda``
+  layer, custom layers registered).
+- hyperparameters file: upper-case names (see `hyperparameters`); a hyperparameter's name
+  in another case is refused as a misspelt one is.
 
-Every problem is a `CellsegError` whose one line names the file and what is wrong, found
-before training starts; only a ``KeyboardInterrupt`` in a user's code gets through.
+Every problem is a `CellsegError` whose one line names the file (and the line of it, for
+an error raised there) and what is wrong, found before training starts; only a
+``KeyboardInterrupt`` in a user's code gets through.
 """
 
 import importlib.util
 import inspect
-import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -25,7 +28,9 @@ from types import ModuleType
 
 from cellseg.errors import file_error
 from cellseg.neural_network.hyperparameter_checks import hyperparameters_from_names
-from cellseg.neural_network.hyperparameters import Hyperparameters
+from cellseg.neural_network.hyperparameters import DEFINITIONS, Hyperparameters
+from cellseg.neural_network.loss_checks import check_loss_function
+from cellseg.neural_network.user_code import user_error, what_happened
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ def load_python_file(path, *, role: str) -> ModuleType:
     syntax error or raises while being imported.
     """
     path = Path(path)
+    if path.is_dir():
+        raise file_error(path, f"is a folder, not a {role} file (a Python file ending in .py)")
     if not path.is_file():
         raise file_error(path, f"{role} file not found")
     if path.suffix != ".py":
@@ -66,8 +73,8 @@ def load_python_file(path, *, role: str) -> ModuleType:
         raise
     except BaseException as error:  # sys.exit() too: it would end cellseg without a word
         sys.modules.pop(name, None)
-        raise file_error(
-            path, f"{role} file {_what_happened(error, when=' when imported')}"
+        raise user_error(
+            path, f"{role} file {what_happened(error, when=' when imported')}", error
         ) from None
     return module
 
@@ -75,10 +82,11 @@ def load_python_file(path, *, role: str) -> ModuleType:
 def load_loss_file(path, *, target: str | None = None) -> UserLoss:
     """Read ``custom_loss`` (required) and ``custom_metric`` (optional) from a loss file.
 
-    Each is called once on a made-up batch of ``y_true`` and ``y_pred`` shaped as the
-    network's output for ``target``, so that a function that raises is refused before
-    training. Without a ``target``, on the shape of each target, and refused when it
-    fails on all of them (with the error of the default target, ``3class``).
+    Each is checked (`loss_checks.check_loss_function`) on made-up batches of ``y_true``
+    and ``y_pred`` shaped as the network's output for ``target``, so that one that fails
+    in training, or cannot teach or measure anything, is refused before training. Without
+    a ``target``, on the shape of each target, and refused when it fails on all of them
+    (with the problem of the default target, ``3class``).
     """
     module = load_python_file(path, role="loss")
     loss = _function(module, path, "custom_loss", "loss", required=True)
@@ -91,7 +99,7 @@ def load_loss_file(path, *, target: str | None = None) -> UserLoss:
         targets = [target]
     for name, function in (("custom_loss", loss), ("custom_metric", metric)):
         if function is not None:
-            _check_loss_function(function, name, path, targets)
+            check_loss_function(function, name, path, targets)
     return UserLoss(Path(path), loss, metric)
 
 
@@ -113,7 +121,7 @@ def build_user_model(get_model: Callable, path, input_shape: tuple, target: str)
     except KeyboardInterrupt:
         raise
     except BaseException as error:
-        raise file_error(path, f"get_model{input_shape} {_what_happened(error)}") from None
+        raise user_error(path, f"get_model({input_shape}) {what_happened(error)}", error) from None
     if not isinstance(model, keras.Model):
         raise file_error(path, f"get_model must return a keras.Model, not {type(model).__name__}")
     outputs = getattr(model, "outputs", None)  # a subclassed model has none until called
@@ -142,6 +150,7 @@ def build_user_model(get_model: Callable, path, input_shape: tuple, target: str)
             f"the model's output has {shape[1:3]} rows and columns for an input of "
             f"{tuple(input_shape[:2])}; a segmentation model must keep them",
         )
+    _check_output_values(model, path, input_shape, target)
     _check_saving(model, path)
     return model
 
@@ -149,11 +158,77 @@ def build_user_model(get_model: Callable, path, input_shape: tuple, target: str)
 def load_hyperparameters_file(path) -> Hyperparameters:
     """Read the upper-case names of a hyperparameters file."""
     module = load_python_file(path, role="hyperparameters")
-    names = {name: getattr(module, name) for name in dir(module) if name.isupper()}
+    names = hyperparameter_names(module)
     hyperparameters, problems = hyperparameters_from_names(names)
     if problems:
         raise file_error(path, "; ".join(problems))
     return hyperparameters
+
+
+def hyperparameter_names(module) -> dict:
+    """The names of a hyperparameters file's ``module`` meant as hyperparameters, by value:
+    the upper-case ones, and those of a hyperparameter spelt in another case
+    (``learning_rate``) that the file does not also set in upper case (then it is a helper),
+    which `hyperparameters_from_names` refuses, naming the one meant."""
+    known = {definition.name for definition in DEFINITIONS}
+    names = dir(module)
+    return {
+        name: getattr(module, name)
+        for name in names
+        if name.isupper() or (name.upper() in known and name.upper() not in names)
+    }
+
+
+#: What the output channels of each activation of a target (`Target.activation`) hold:
+#: the lowest and highest values, and their description.
+_OUTPUT_VALUES = {
+    "softmax": (0.0, 1.0, "class probabilities, from 0 to 1 and summing to 1 (a softmax)"),
+    "sigmoid": (0.0, 1.0, "values from 0 to 1 (a sigmoid)"),
+    "tanh": (-1.0, 1.0, "values from -1 to 1 (a tanh)"),
+}
+
+
+def _check_output_values(model, path, input_shape: tuple, target: str) -> None:
+    """Refuse a model whose output on a made-up input (standardised, as the network's
+    input is) is not what each part of ``target`` holds, e.g. the ``3class`` channels
+    without a softmax: training would go on, and its cells come out empty."""
+    import keras
+    import numpy as np
+
+    from cellseg.neural_network.targets import get_target
+
+    images = np.random.default_rng(0).normal(size=(1, *input_shape)).astype(np.float32)
+    try:
+        output = keras.ops.convert_to_numpy(model(images, training=False))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:
+        raise user_error(
+            path, f"the model on an input of shape {images.shape} {what_happened(error)}", error
+        ) from None
+    output = np.asarray(output, dtype=np.float64)
+    first = 0
+    for _, activation, channels in get_target(target).activation:
+        part = output[..., first : first + channels]
+        first += channels
+        if activation not in _OUTPUT_VALUES:  # a target's unbounded output
+            continue
+        lowest, highest, holding = _OUTPUT_VALUES[activation]
+        found = f"ranges from {part.min():.3g} to {part.max():.3g}"
+        wrong = part.min() < lowest - 1e-3 or part.max() > highest + 1e-3
+        if activation == "softmax":
+            sums = part.sum(axis=-1)
+            found += f" and sums to {sums.min():.3g} to {sums.max():.3g}"
+            wrong = wrong or np.abs(sums - 1).max() > 1e-2
+        if wrong or not np.isfinite(part).all():
+            start = first - channels
+            which = f"channel {start}" if channels == 1 else f"channels {start} to {first - 1}"
+            raise file_error(
+                path,
+                f"--target {target} needs {holding} in the model's output {which}, but on a "
+                f"test input it {found}; cellseg.neural_network.architectures.output_layers "
+                "builds the last layers each target needs",
+            )
 
 
 def _function(module, path, name: str, role: str, *, required: bool, arguments: int = 2):
@@ -174,87 +249,6 @@ def _function(module, path, name: str, role: str, *, required: bool, arguments: 
     except ValueError:
         pass  # builtins without a signature: trust them
     return function
-
-
-def _what_happened(error: BaseException, *, when: str = "") -> str:
-    """``"raised ValueError{when}: too small"``, or ``"called sys.exit(3){when}"``, on one
-    line."""
-    if isinstance(error, SystemExit):
-        return f"called sys.exit({'' if error.code is None else repr(error.code)}){when}"
-    message = str(error).split("Full object config:")[0]  # Keras' configurations are long
-    message = " ".join(re.sub(r"\{\{function_node .*?\}\}", "", message).split())  # TF's
-    return f"raised {type(error).__name__}{when}" + (f": {message}" if message else "")
-
-
-def _dummy_batch(target: str, *, rows: int = 16, seed: int = 0):
-    """A made-up batch of two ``(y_true, y_pred)`` as a loss receives them for ``target``.
-
-    ``y_true`` holds one-hot classes (then, for ``hover``, the two centre offsets from -1
-    to 1), a continuous map from 0 to 1 (``distance``) or 0/1 (``mask``); ``y_pred`` class
-    probabilities that sum to 1, offsets from -1 to 1, or values strictly between 0 and 1.
-
-    Returns
-    -------
-    (y_true, y_pred) : float32 ndarrays of shape (2, rows, rows, channels)
-    """
-    import numpy as np
-
-    from cellseg.neural_network.targets import get_target
-
-    record = get_target(target)
-    rng = np.random.default_rng(seed)
-    shape = (2, rows, rows)
-    if record.classes:
-        y_true = np.eye(3)[rng.integers(0, 3, shape)]
-        scores = rng.uniform(0.1, 1.0, (*shape, 3))
-        y_pred = scores / scores.sum(axis=-1, keepdims=True)
-        offsets = rng.uniform(-1, 1, (2, *shape, record.channels - 3))
-        y_true = np.concatenate([y_true, offsets[0]], axis=-1)
-        y_pred = np.concatenate([y_pred, offsets[1]], axis=-1)
-    else:
-        y_true = rng.uniform(0, 1, (*shape, record.channels))
-        if not record.continuous:
-            y_true = np.round(y_true)
-        y_pred = rng.uniform(0.05, 0.95, (*shape, record.channels))
-    return y_true.astype(np.float32), y_pred.astype(np.float32)
-
-
-def _check_loss_function(function: Callable, name: str, path, targets: list[str]) -> None:
-    """Call a user's loss or metric on a made-up batch for each of ``targets``; refuse it
-    when it raises (or returns no number) for all of them."""
-    import keras
-
-    first_problem = None
-    for target in targets:
-        y_true, y_pred = (keras.ops.convert_to_tensor(array) for array in _dummy_batch(target))
-        try:
-            result = function(y_true, y_pred)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as error:
-            problem = (
-                f"{name}(y_true, y_pred) on tensors of shape {tuple(y_pred.shape)} "
-                f"{_what_happened(error)}"
-            )
-        else:
-            if _is_numbers(result):
-                return
-            shown = "None" if result is None else type(result).__name__
-            problem = f"{name} returned {shown}, not a number or tensor of numbers"
-        first_problem = first_problem or problem
-    raise file_error(path, first_problem)
-
-
-def _is_numbers(result) -> bool:
-    """Whether a loss's ``result`` is a number or a tensor of numbers."""
-    import keras
-    import numpy as np
-
-    try:
-        values = np.asarray(keras.ops.convert_to_numpy(result))
-    except Exception:  # whatever the user's function returned, it is no tensor
-        return False
-    return bool(np.issubdtype(values.dtype, np.number))
 
 
 def _check_saving(model, path) -> None:

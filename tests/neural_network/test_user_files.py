@@ -123,7 +123,7 @@ BROKEN_FILES = {
     "get_model calling sys.exit": (
         "--architecture",
         "import sys\n\n\ndef get_model(input_shape):\n    sys.exit('no GPU')\n",
-        "get_model(64, 64, 3) called sys.exit('no GPU')",
+        "line 5: get_model((64, 64, 3)) called sys.exit('no GPU')",
     ),
     "NaN learning rate": (
         "--hyperparameters",
@@ -245,7 +245,7 @@ def test_loss_is_tried_on_the_targets_shape(tmp_path):
     with pytest.raises(CellsegError) as refused:
         load_loss_file(path, target="mask")
     message = str(refused.value)
-    assert message.startswith(f"{path}: custom_loss(y_true, y_pred) on tensors of shape ")
+    assert message.startswith(f"{path}, line 5: custom_loss(y_true, y_pred) on tensors of shape ")
     assert "(2, 16, 16, 1) raised" in message and "\n" not in message
 
 
