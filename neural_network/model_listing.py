@@ -2,9 +2,9 @@
 
 Every model folder of the models folder, and the models shipped with cellseg, with its
 status (``finished``; ``training`` while a run is going on; ``interrupted, resumable``
-when one was stopped), target, epochs, validation scores and lineage: the models it was
-fine-tuned from, and its parent's AJI on the same validation images. A folder whose files
-are damaged is listed as unreadable, never stops the others.
+when one was stopped; ``stopped by an error``), target, epochs, validation scores and
+lineage: the models it was fine-tuned from, and its parent's AJI on the same validation
+images. A folder whose files are damaged is listed as unreadable, never stops the others.
 """
 
 import json
@@ -20,6 +20,8 @@ from cellseg.neural_network.model_folder import ModelFolder, shipped_models
 SORT_KEYS = ("aji", "f1", "panoptic_quality", "dice", "count_error")
 #: Written into a model folder while a process trains it (its process id and computer).
 RUNNING_FILE = ".training"
+#: Written into a model folder when an error stopped its training: the error's line.
+STOPPED_FILE = ".stopped"
 
 
 def list_models(root: Path, *, sort: str = "aji", shipped: bool = True) -> list[dict]:
@@ -61,14 +63,16 @@ def model_row(folder: ModelFolder) -> dict:
         return {
             "name": folder.name,
             "status": "unreadable",
-            "error": str(error),
+            "why": f"is unreadable: {error}",
             "folder": folder.path,
         }
+    status = training_status(folder, config.status)
     hyperparameters = (config.training or {}).get("hyperparameters", {})
     files = ((config.training or {}).get("data") or {}).get("files") or []
     return {
         "name": folder.name,
-        "status": training_status(folder, config.status),
+        "status": status,
+        **({"why": _stopped_by(folder)} if status == STOPPED else {}),
         "target": config.target,
         "epochs": f"{len(history)}/{hyperparameters.get('epochs', '?')}",
         "val_images": sum(entry.get("split") == "validation" for entry in files) if files else None,
@@ -99,15 +103,20 @@ def lineage(config) -> str | None:
     return " > ".join(reversed(names)) or None
 
 
+#: The status of a run an error stopped: its training command must change before it goes on.
+STOPPED = "stopped by an error"
+
+
 def training_status(folder: ModelFolder, status: str) -> str:
-    """``finished``; ``training`` while a process trains the folder; else ``interrupted,
-    resumable`` (run the same command again)."""
+    """``finished``; ``training`` while a process trains the folder; `STOPPED` when an error
+    stopped it (`mark_stopped`); else ``interrupted, resumable`` (run the same command
+    again)."""
     if status == "finished":
         return status
     try:
         running = json.loads((folder.path / RUNNING_FILE).read_text())
     except (OSError, ValueError):
-        return "interrupted, resumable"
+        return STOPPED if (folder.path / STOPPED_FILE).is_file() else "interrupted, resumable"
     if running.get("host") != socket.gethostname():
         return f"training on {running.get('host')}"
     return "training" if _alive(running.get("pid")) else "interrupted, resumable"
@@ -115,9 +124,22 @@ def training_status(folder: ModelFolder, status: str) -> str:
 
 def mark_running(folder: ModelFolder) -> Path:
     """Say in ``folder`` that this process trains it; remove the file returned when done."""
+    (folder.path / STOPPED_FILE).unlink(missing_ok=True)
     path = folder.path / RUNNING_FILE
     path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
     return path
+
+
+def mark_stopped(folder: ModelFolder, error: BaseException) -> None:
+    """Say in ``folder`` that ``error`` stopped its training, for the leaderboard."""
+    (folder.path / STOPPED_FILE).write_text(" ".join(str(error).split()) + "\n")
+
+
+def _stopped_by(folder: ModelFolder) -> str:
+    try:
+        return "was stopped: " + (folder.path / STOPPED_FILE).read_text().strip()
+    except OSError:
+        return "was stopped by an error"
 
 
 def _alive(pid) -> bool:

@@ -43,7 +43,7 @@ from cellseg.neural_network.hyperparameters import epoch_steps
 from cellseg.neural_network.loss_checks import training_error
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
-from cellseg.neural_network.model_listing import mark_running
+from cellseg.neural_network.model_listing import mark_running, mark_stopped
 from cellseg.neural_network.runs import (
     Parent,
     run_hyperparameters,
@@ -149,6 +149,9 @@ def train(request: TrainingRequest) -> ModelFolder:
     running = mark_running(folder)
     try:
         _train(run, training_pairs, validation_pairs)
+    except CellsegError as error:  # a bad file, a NaN loss: not resumable as it is
+        mark_stopped(folder, error)
+        raise
     finally:
         running.unlink(missing_ok=True)
     print(f"cellseg train: model saved in {folder.path}")

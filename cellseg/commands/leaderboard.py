@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="List your models (the models folder) and those shipped with cellseg "
         "(default), ranked by their validation scores (measured on held-out whole images at "
         "the end of training). Unfinished runs come last: 'interrupted, resumable' ones "
-        "resume when their training command is run again. A fine-tuned model (train "
+        "resume when their training command is run again; a line below the table says what "
+        "stopped those 'stopped by an error'. A fine-tuned model (train "
         "--from) names the models it came from in 'parent', the first one first, and "
         "'parent_aji' is its parent's AJI, unchanged, on the same validation images. "
         "'val_images' is how many images the scores are of: models validated on other "
@@ -56,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = list_models(root, sort=arguments.sort)
     print(text_table(rows, COLUMNS))
     for row in rows:  # below the table, not widening its status column for every row
-        if "error" in row:
-            print(f"cellseg leaderboard: {row['name']} is unreadable: {row['error']}")
+        if "why" in row:
+            print(f"cellseg leaderboard: {row['name']} {row['why']}")
     yours = sum(1 for row in rows if row["folder"].parent.resolve() == root.resolve())
     where = f"in {root}" if root.is_dir() else f"({root} does not exist yet)"
     print(

@@ -173,7 +173,9 @@ def test_a_killed_exports_staging_folder_is_removed_by_the_next(cellseg, small_m
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
 
 
-def test_a_run_stopped_by_a_bad_annotation_can_be_run_again(train_command, training_data, tmp_path):
+def test_a_run_stopped_by_a_bad_annotation_can_be_run_again(
+    cellseg, train_command, training_data, tmp_path
+):
     annotations = tmp_path / "outlines"
     annotations.mkdir()
     for path in (training_data / "outlines").iterdir():
@@ -185,10 +187,20 @@ def test_a_run_stopped_by_a_bad_annotation_can_be_run_again(train_command, train
     assert_refused(result, first)
     folder = ModelFolder(tmp_path / "models" / "lab")
     assert folder.read_config().status == "training"  # recognisable from the start
+    # Not "interrupted, resumable": the same command would stop again. Why, below the table.
+    board = cellseg("leaderboard", "--models-dir", tmp_path / "models").out.splitlines()
+    assert "stopped by an error" in next(line for line in board if " lab " in line)
+    assert any(
+        line.startswith("cellseg leaderboard: lab was stopped: ") and str(first) in line
+        for line in board
+    )
 
     first.write_bytes(good)
     assert train_command("--name", "lab", "--annotations", annotations).code == 0
     assert folder.read_config().status == "finished"
+    board = cellseg("leaderboard", "--models-dir", tmp_path / "models").out.splitlines()
+    assert "finished" in next(line for line in board if " lab " in line)
+    assert not (folder.path / ".stopped").exists()
 
 
 def test_restart_replaces_a_run_stopped_before_its_first_epoch(train_command, tmp_path):
