@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,9 @@ from cellseg.errors import CellsegError, CellsegWarning
 from cellseg.image_io import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, SLIDE_SUFFIXES
 
 
-def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Path]:
+def image_files(
+    paths: Iterable[str | Path], *, slides: bool = False, same_names: bool = False
+) -> list[Path]:
     """Expand files and folders into the image files to process, in a stable order.
 
     A folder contributes its PNG, JPEG and TIFF files (not its subfolders, nor hidden
@@ -28,13 +30,15 @@ def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Pa
     DICOM slide is a folder of files, one per level, so a folder's DICOM files are one
     slide, opened by the first. Images of other formats a folder holds (BMP, WebP, and
     slides without ``slides``) are named in a `CellsegWarning`. A file is taken as it is,
-    so a wrong one is reported when it is read.
+    so a wrong one is reported when it is read. With ``same_names``, files whose outputs
+    would take the name of an earlier one's are kept, for `run_each` to refuse each
+    (`name_clashes`) while it processes the others.
 
     Raises
     ------
     CellsegError
-        For a path that does not exist, a folder without images, or two inputs whose
-        outputs would have the same name.
+        For a path that does not exist, a folder without images, or (without
+        ``same_names``) two inputs whose outputs would have the same name.
     """
     suffixes = IMAGE_SUFFIXES + (SLIDE_SUFFIXES if slides else ())
     files: list[Path] = []
@@ -57,7 +61,9 @@ def image_files(paths: Iterable[str | Path], *, slides: bool = False) -> list[Pa
         else:
             files.append(path)
     files = _once_each(files)
-    _check_unique_stems(files)
+    clashes = name_clashes(files)
+    if clashes and not same_names:
+        raise next(iter(clashes.values()))
     return files
 
 
@@ -179,8 +185,10 @@ def run_each(
     *,
     command: str,
     unit: str = "image",
+    refused: Mapping[object, CellsegError] | None = None,
 ) -> int:
     """Call ``process(item)`` for every item under a progress bar; report the failures.
+    The items ``refused`` names fail with its error, not processed (`name_clashes`).
 
     Returns 0 when every item succeeded, 1 otherwise. Only `CellsegError` counts as a
     failure of one item; anything else is a bug and propagates. Between items, a Ctrl-C
@@ -198,6 +206,8 @@ def run_each(
     with tqdm(items, desc=f"cellseg {command}", unit=unit, disable=None, file=sys.stderr) as bar:
         for done, item in enumerate(bar, start=1):
             try:
+                if refused and item in refused:
+                    raise refused[item]
                 with _warnings_unless_failed():
                     process(item)
             except CellsegError as error:
@@ -284,15 +294,20 @@ def _note_skipped(folder: Path, others: list[Path], slides: bool) -> None:
         )
 
 
-def _check_unique_stems(files: list[Path]) -> None:
+def name_clashes(files: list[Path]) -> dict[Path, CellsegError]:
+    """The files whose outputs would take the name of an earlier file's (``a.tif`` after
+    ``a.png``), each with the error that says so."""
     seen: dict[str, Path] = {}
+    clashes = {}
     for path in files:
         if path.stem in seen and seen[path.stem] != path:
-            raise CellsegError(
+            clashes[path] = CellsegError(
                 f"{path}: has the same name as {seen[path.stem]}, so their outputs would "
-                "collide; process them separately"
+                "collide; process it separately"
             )
-        seen[path.stem] = path
+        else:
+            seen[path.stem] = path
+    return clashes
 
 
 @dataclass

@@ -45,13 +45,20 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from cellseg.annotations import by_name, check_same_size, name_key, outline_labels
-    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
+    from cellseg.batch import (
+        Tally,
+        counted,
+        image_files,
+        name_clashes,
+        prepare_output_folder,
+        run_each,
+    )
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.image_io import read_image_shape, write_image
     from cellseg.neural_network.targets import get_target
 
-    files = image_files(arguments.inputs)
+    files = image_files(arguments.inputs, same_names=True)
     images = {}
     if arguments.images:
         images = by_name(image_files([arguments.images]))
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         cells[0] += int(labels.max())
 
     tally, cells = Tally(), [0]
-    code = run_each(files, convert_one, command="labels")
+    code = run_each(files, convert_one, command="labels", refused=name_clashes(files))
     if tally.done:  # what failed is listed above
         print(
             f"cellseg labels: {counted(cells[0], 'cell')} in "

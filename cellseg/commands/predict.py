@@ -119,7 +119,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from cellseg.batch import file_fingerprint, image_files, prepare_output_folder, run_each
+    from cellseg.batch import (
+        file_fingerprint,
+        image_files,
+        name_clashes,
+        prepare_output_folder,
+        run_each,
+    )
     from cellseg.commands.arguments import overlay_style
     from cellseg.errors import CellsegError
     from cellseg.image_metadata import plausible_pixel_size, recorded_pixel_size
@@ -135,8 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     if arguments.scale == "auto" and arguments.pixel_size:  # one line, not one an image
         pixel_scale(model, arguments.pixel_size, f"--pixel-size {arguments.pixel_size:g}")
-    files = image_files(arguments.inputs, slides=True)
-    mine = files if arguments.shard is None else files[arguments.shard[0] - 1 :: arguments.shard[1]]
+    listed = image_files(arguments.inputs, slides=True, same_names=True)
+    clashes = name_clashes(listed)  # refused one by one, the others predicted
+    shard = (
+        slice(None)
+        if arguments.shard is None
+        else slice(arguments.shard[0] - 1, None, arguments.shard[1])
+    )
+    files = [path for path in listed if path not in clashes]
+    mine = [path for path in listed[shard] if path not in clashes]
     output = prepare_output_folder(arguments.output, [*arguments.inputs, model.folder.path])
     results = PredictionFiles(
         output,
@@ -194,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Ctrl-C stops between images and slide regions: in the middle of one, TensorFlow may
     # lose it.
-    failed = set()
+    failed = {path.name for path in clashes}
 
     def predict_or_note(path):
         try:
@@ -205,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with deferred(STOPPING):
-            code = run_each(todo, predict_or_note, command="predict") if todo else 0
+            todo += [path for path in listed[shard] if path in clashes]
+            code = (
+                run_each(todo, predict_or_note, command="predict", refused=clashes) if todo else 0
+            )
     finally:  # the finished images are counted, however the others ended
         counts = results.finish([path.name for path in files])
     mine_names = {path.name for path in mine}

@@ -110,10 +110,16 @@ def test_missing_path_and_empty_folder(tmp_path, cellseg, command):
 
 
 def test_inputs_whose_outputs_would_collide_are_refused(tmp_path, cellseg):
+    """The second of two files of one name is refused, naming both; the rest is done (the
+    whole command stopped)."""
     write_image(tmp_path / "a.png", np.zeros((8, 8), np.uint8))
     write_image(tmp_path / "a.tif", np.zeros((8, 8), np.uint8))
-    result = cellseg("blur", tmp_path / "a.png", tmp_path / "a.tif", tmp_path / "out")
+    write_image(tmp_path / "b.png", np.zeros((8, 8), np.uint8))
+    files = [tmp_path / name for name in ("a.png", "a.tif", "b.png")]
+    result = cellseg("blur", *files, tmp_path / "out")
     assert_one_line_error_naming(result, tmp_path / "a.tif")
+    assert f"has the same name as {tmp_path / 'a.png'}" in result.err
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
 
 
 @pytest.mark.parametrize("command", ["reduce", "labels"])

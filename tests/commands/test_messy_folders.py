@@ -89,3 +89,19 @@ def test_a_transparent_cut_out_is_glass_not_black(cellseg, tmp_path):
     cut, white = (read_image(tmp_path / "o" / f"{stem}_labels.png") for stem in ("cut_out", "on_"))
     assert white.max() > 3 and not white[:, 70:].any()
     assert np.array_equal(cut, white)
+
+
+def test_of_two_images_of_one_name_the_second_is_refused_and_the_rest_predicted(
+    cellseg, models, scans, tmp_path
+):
+    """A folder holding a scan exported twice (a.png and a.tif) was refused whole."""
+    write_image(scans / "s0.tif", synthetic_tissue((48, 48), seed=7)[0])
+    result = cellseg("predict", models / "first", scans, "--output", tmp_path / "o")
+    assert result.code == 1
+    errors = [line for line in result.error_lines if ": error: " in line]
+    assert errors == [
+        f"cellseg predict: error: {scans / 's0.tif'}: has the same name as "
+        f"{scans / 's0.png'}, so their outputs would collide; process it separately"
+    ]
+    assert [row["image"] for row in read_csv(tmp_path / "o" / "counts.csv")] == ["s0.png", "s1.png"]
+    assert "not counted" not in result.out
