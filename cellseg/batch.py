@@ -188,7 +188,8 @@ def run_each(
     refused: Mapping[object, CellsegError] | None = None,
 ) -> int:
     """Call ``process(item)`` for every item under a progress bar; report the failures.
-    The items ``refused`` names fail with its error, not processed (`name_clashes`).
+    The items ``refused`` names fail with its error, not processed; by default, the files
+    among the items whose outputs would take an earlier one's name (`name_clashes`).
 
     Returns 0 when every item succeeded, 1 otherwise. Only `CellsegError` counts as a
     failure of one item; anything else is a bug and propagates. Between items, a Ctrl-C
@@ -201,12 +202,14 @@ def run_each(
 
     from cellseg.interruption import raise_if_interrupted
 
+    if refused is None:
+        refused = name_clashes([item for item in items if isinstance(item, Path)])
     failures, start = [], time.monotonic()
     last = start
     with tqdm(items, desc=f"cellseg {command}", unit=unit, disable=None, file=sys.stderr) as bar:
         for done, item in enumerate(bar, start=1):
             try:
-                if refused and item in refused:
+                if isinstance(item, Path) and item in refused:
                     raise refused[item]
                 with _warnings_unless_failed():
                     process(item)

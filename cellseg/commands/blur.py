@@ -26,14 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
-    from cellseg.batch import (
-        Tally,
-        counted,
-        image_files,
-        name_clashes,
-        prepare_output_folder,
-        run_each,
-    )
+    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
     from cellseg.image_io import TIFF_SUFFIXES, output_suffix, read_image, write_image
     from cellseg.preprocessing.blur import gaussian_blur
 
@@ -52,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         tally.done += 1
 
-    code = run_each(files, blur_one, command="blur", refused=name_clashes(files))
+    code = run_each(files, blur_one, command="blur")
     if tally.done:  # what failed is listed above
         print(
             f"cellseg blur: {counted(tally.done, 'image')} blurred (sigma {arguments.sigma:g}) "

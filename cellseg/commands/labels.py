@@ -45,14 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from cellseg.annotations import by_name, check_same_size, name_key, outline_labels
-    from cellseg.batch import (
-        Tally,
-        counted,
-        image_files,
-        name_clashes,
-        prepare_output_folder,
-        run_each,
-    )
+    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.image_io import read_image_shape, write_image
@@ -86,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         cells[0] += int(labels.max())
 
     tally, cells = Tally(), [0]
-    code = run_each(files, convert_one, command="labels", refused=name_clashes(files))
+    code = run_each(files, convert_one, command="labels")
     if tally.done:  # what failed is listed above
         print(
             f"cellseg labels: {counted(cells[0], 'cell')} in "

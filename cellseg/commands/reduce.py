@@ -25,14 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
     from cellseg.annotations import read_outline_mask
-    from cellseg.batch import (
-        Tally,
-        counted,
-        image_files,
-        name_clashes,
-        prepare_output_folder,
-        run_each,
-    )
+    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
     from cellseg.commands.arguments import outline_style
     from cellseg.image_io import write_image
 
@@ -47,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         tally.file(write_image(output / f"{path.stem}.png", mask, overwrite=arguments.overwrite))
         tally.done += 1
 
-    code = run_each(files, reduce_one, command="reduce", refused=name_clashes(files))
+    code = run_each(files, reduce_one, command="reduce")
     if tally.done:  # what failed is listed above
         print(
             f"cellseg reduce: {counted(tally.done, 'annotation layer')} reduced to outline masks "

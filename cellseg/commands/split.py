@@ -53,15 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--overlap must be at least 0 and less than --tile ({arguments.tile})")
 
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import (
-        Tally,
-        counted,
-        image_files,
-        name_clashes,
-        named,
-        prepare_output_folder,
-        run_each,
-    )
+    from cellseg.batch import Tally, counted, image_files, named, prepare_output_folder, run_each
     from cellseg.errors import file_error
     from cellseg.image_io import output_suffix, read_image, write_image
     from cellseg.preprocessing.tiling import split_into_tiles
@@ -111,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         tally.done += 1
         tile_count[0] += len(tiles)
 
-    code = run_each(files, split_one, command="split", refused=name_clashes(files))
+    code = run_each(files, split_one, command="split")
     if tally.done:  # what failed is listed above
         print(
             f"cellseg split: {counted(tally.done, 'image')} cut into "

@@ -2,6 +2,7 @@
 one line naming the file (and its line, where the error comes from it)."""
 
 import pytest
+from train_command import refused_before_training
 
 from cellseg.errors import CellsegError
 from cellseg.neural_network.targets import TARGETS
@@ -80,14 +81,8 @@ REFUSED = {
 @pytest.mark.parametrize("case", REFUSED, ids=list(REFUSED))
 def test_refused_before_training(train_command, tmp_path, tiny_hyperparameters, case):
     option, content, expected = REFUSED[case]
-    path = tmp_path / "user file.py"
-    path.write_text(content(tiny_hyperparameters.read_text()) if callable(content) else content)
-    result = train_command("--name", "refused", option, path)
-    assert result.code == 1 and "Traceback" not in result.err
-    assert len(result.error_lines) == 1, result.err
-    line = result.error_lines[0].split("error: ", 1)[1]
-    assert line.startswith(f"{path}") and expected in line, line
-    assert not (tmp_path / "models" / "refused").exists()
+    line = refused_before_training(train_command, tmp_path, tiny_hyperparameters, option, content)
+    assert expected in line
 
 
 @pytest.mark.parametrize("target", TARGETS)

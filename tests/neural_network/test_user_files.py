@@ -1,6 +1,7 @@
 """Users' own files: every broken file is one line naming it, exit 1, nothing written."""
 
 import pytest
+from train_command import refused_before_training
 
 ARCHITECTURE_HEAD = "import keras\nfrom keras import layers\n\n"
 ONE_CHANNEL = (
@@ -188,15 +189,9 @@ BROKEN_FILES = {
 @pytest.mark.parametrize("case", BROKEN_FILES, ids=list(BROKEN_FILES))
 def test_broken_user_file(train_command, tmp_path, tiny_hyperparameters, case):
     option, content, expected = BROKEN_FILES[case]
-    path = tmp_path / "user file.py"
     # Hyperparameters given as a function change the fixture's tiny ones.
-    path.write_text(content(tiny_hyperparameters.read_text()) if callable(content) else content)
-    result = train_command("--name", "broken", option, path)  # the last option given wins
-    assert result.code == 1
-    assert "Traceback" not in result.err
-    assert len(result.error_lines) == 1, result.err
-    assert str(path) in result.error_lines[0] and expected in result.error_lines[0]
-    assert not (tmp_path / "models" / "broken").exists()
+    line = refused_before_training(train_command, tmp_path, tiny_hyperparameters, option, content)
+    assert expected in line
 
 
 def test_three_class_architecture_for_hover(train_command, tmp_path):
