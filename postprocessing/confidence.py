@@ -79,8 +79,8 @@ class Calibration:
 
     def refit_intercept(self, scores: np.ndarray, real: np.ndarray) -> "Calibration":
         """This calibration's slope with the intercept that best predicts ``real`` from
-        ``scores`` (maximum likelihood, Newton's method): its confidences then sum to the
-        number of real cells. One number, where a few false cells cannot fit two (a
+        ``scores`` (maximum likelihood: the intercept at which the confidences sum to the
+        number of real cells). One number, where a few false cells cannot fit two (a
         fine-tuned network whose cells are surer or less sure than its parent's).
         Without both real and false cells, this calibration as it is.
 
@@ -94,17 +94,16 @@ class Calibration:
         real = np.asarray(real, dtype=np.float64)
         if real.size < 2 or real.min() == real.max():
             return self
+        from scipy.optimize import brentq
+
         x = self.slope * logit(
             np.clip(np.asarray(scores, dtype=np.float64), CONFIDENCE_EDGE, 1 - CONFIDENCE_EDGE)
         )
-        intercept = self.intercept
-        for _ in range(100):
-            predicted = expit(x + intercept)
-            step = (real - predicted).sum() / max(float((predicted * (1 - predicted)).sum()), 1e-12)
-            intercept += float(np.clip(step, -5, 5))  # damped: far from it, steps overshoot
-            if abs(step) < 1e-10:
-                break
-        return Calibration(self.slope, intercept)
+        # The confidences' sum grows with the intercept: from 0 to all the cells, past
+        # either end of this bracket; one root, which Brent's method finds.
+        reach = float(np.abs(x).max()) + 50.0
+        intercept = brentq(lambda b: expit(x + b).sum() - real.sum(), -reach, reach, xtol=1e-12)
+        return Calibration(self.slope, float(intercept))
 
 
 def cell_scores(probability: np.ndarray, labels: np.ndarray) -> np.ndarray:

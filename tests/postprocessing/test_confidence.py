@@ -1,7 +1,7 @@
 """The count's interval: the count, give or take the cells' doubt and the model's spread."""
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cellseg.postprocessing.confidence import Calibration, count_interval, count_spread
@@ -51,6 +51,7 @@ def test_an_interval_of_the_validation_spread_holds_counts_that_stray_as_much():
     st.floats(0.2, 3.0),
     st.floats(-6.0, 6.0),
 )
+@example([(0.25, False), (0.25, True)], 1.5, -1.0)  # damped Newton steps went back and forth
 def test_refitting_the_intercept_keeps_the_slope_and_sums_to_the_real_cells(cells, slope, shift):
     """With few false cells, a fine-tuned model's calibration keeps its parent's slope and
     moves its intercept until its confidences sum to the real cells (the likelihood's
