@@ -14,12 +14,22 @@ import json
 import re
 import shutil
 import threading
-import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_page import (
+    FINISHED,
+    click_pixel,
+    download,
+    interval_text,
+    new_case,
+    row_count,
+    run_page,
+    shown_count,
+    table_row,
+)
 
 from cellseg.image_io import read_image, write_image
 
@@ -39,7 +49,6 @@ CHROMIUM_ARGUMENTS = [
     "--disable-sync",
     "--disable-quic",
 ]
-FINISHED = 'body[data-state="done"], body[data-state="error"]'
 #: Real annotated microscopy beside the repository (tests/conftest.py), when present.
 SHARED_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
@@ -89,68 +98,6 @@ def model():
     from cellseg.neural_network.model import TrainedModel
 
     return TrainedModel.load("default")
-
-
-def new_case(page):
-    """Start an empty case (yes to the question asked when the case holds corrections)."""
-
-    def accept(dialog):
-        dialog.accept()
-
-    page.on("dialog", accept)
-    page.click("#new-case")
-    page.remove_listener("dialog", accept)
-    page.wait_for_selector('body[data-state="idle"]', state="attached")
-
-
-def run_page(page, paths, timeout=300_000):
-    """Choose the image files ``paths``; returns the final state and the seconds it took."""
-    started = time.monotonic()
-    page.set_input_files("#image-input", [str(path) for path in paths])
-    page.wait_for_selector(FINISHED, state="attached", timeout=timeout)
-    return page.get_attribute("body", "data-state"), time.monotonic() - started
-
-
-def table_row(page, name) -> list[str]:
-    return [cell.text_content() for cell in page.query_selector_all(f'tr[data-image="{name}"] td')]
-
-
-def row_count(page, name) -> int:
-    return int(page.text_content(f'tr[data-image="{name}"] td.count'))
-
-
-def shown_count(page) -> int:
-    return int(page.text_content("#cell-count").split()[0])
-
-
-def download(page, selector, folder) -> Path:
-    """Click ``selector``; the file it downloads, saved in ``folder`` under its own name."""
-    with page.expect_download() as info:
-        page.click(selector)
-    path = Path(folder) / info.value.suggested_filename
-    info.value.save_as(path)
-    return path
-
-
-def click_pixel(page, row, column):
-    """Click image pixel (row, column) on the view (its transform: viewer.js)."""
-    box = page.query_selector("#view").bounding_box()
-    view = {
-        key: float(page.get_attribute("#view", f"data-{key}")) for key in ("zoom", "left", "top")
-    }
-    page.mouse.click(
-        box["x"] + view["left"] + (column + 0.5) * view["zoom"],
-        box["y"] + view["top"] + (row + 0.5) * view["zoom"],
-    )
-
-
-def interval_text(confidence, spread) -> str:
-    """What the page shows for Python's count interval of these confidences (as counts.csv
-    holds them, rounded to 4 decimals) and the model's count spread."""
-    from cellseg.postprocessing.confidence import count_interval
-
-    _, low, high = count_interval(np.round(confidence, 4), spread)
-    return f"{low}–{high}"
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +186,24 @@ def test_page_scale_enlarges_as_python_does_and_a_new_scale_reruns(page, tmp_pat
         assert page.get_attribute("body", "data-state") == "running"
         page.wait_for_selector(FINISHED, state="attached", timeout=300_000)
         assert shown_count(page) == model.segment_file(path, scale=1).labels.max()
+    finally:
+        page.evaluate("document.querySelector('#scale').value = 'auto'")
+
+
+def test_a_transparent_cut_out_is_glass_as_predict_reads_it(page, tmp_path, images, model):
+    """The page drew images on a transparent canvas: what a cut-out hides was read black,
+    or as the colours kept under it, where predict reads white (image_io.read_picture)."""
+    new_case(page)
+    path = tmp_path / "cut_out.png"
+    rgba = np.dstack([read_image(images[0])[:300, :300, :3], np.full((300, 300), 255, np.uint8)])
+    rgba[:, 150:, 3] = 0  # its colours kept, as editors save a cut-out
+    write_image(path, rgba)
+    page.evaluate("document.querySelector('#scale').value = '1'")
+    try:
+        state, _ = run_page(page, [path])
+        assert state == "done", page.text_content("#status")
+        expected = model.segment_file(path, scale=1).labels
+        assert shown_count(page) == expected.max() > 5 and not expected[:, 160:].any()
     finally:
         page.evaluate("document.querySelector('#scale').value = 'auto'")
 
