@@ -26,8 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
-    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, run_each
     from cellseg.image_io import TIFF_SUFFIXES, output_suffix, read_image, write_image
+    from cellseg.output_guard import prepare_output_folder
     from cellseg.preprocessing.blur import gaussian_blur
 
     files = image_files(arguments.inputs, same_names=True)

@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from skimage import data
 
-    from cellseg.batch import prepare_output_folder
     from cellseg.commands.arguments import overlay_style
     from cellseg.image_io import write_image
     from cellseg.neural_network.model import TrainedModel
+    from cellseg.output_guard import prepare_output_folder
     from cellseg.prediction_files import PredictionFiles
 
     started = time.perf_counter()

@@ -55,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     import_tensorflow()
 
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import check_output_file, counted, one_line, output_file
+    from cellseg.batch import counted, one_line
     from cellseg.commands.arguments import outline_style
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import annotated_pairs
     from cellseg.neural_network.evaluation import mean_scores, score_pairs, seen_in_training
     from cellseg.neural_network.model import TrainedModel
+    from cellseg.output_guard import check_output_file, output_file
     from cellseg.tables import csv_text, text_table
 
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)

@@ -2,8 +2,8 @@
 
 import argparse
 
-from cellseg.batch import check_not_an_input
 from cellseg.commands.arguments import add_model_argument, optical_density
+from cellseg.output_guard import check_not_an_input
 from cellseg.postprocessing.positivity import DEFAULT_POSITIVE_THRESHOLD
 
 

@@ -45,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from cellseg.annotations import by_name, check_same_size, name_key, outline_labels
-    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, run_each
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import file_error
     from cellseg.image_io import read_image_shape, write_image
     from cellseg.neural_network.targets import get_target
+    from cellseg.output_guard import prepare_output_folder
 
     files = image_files(arguments.inputs, same_names=True)
     images = {}

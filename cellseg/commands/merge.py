@@ -35,8 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
-    from cellseg.batch import Tally, counted, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, run_each
     from cellseg.errors import CellsegError
+    from cellseg.output_guard import prepare_output_folder
 
     tiles_folder = Path(arguments.tiles)
     if not tiles_folder.is_dir():

@@ -119,18 +119,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from cellseg.batch import (
-        file_fingerprint,
-        image_files,
-        name_clashes,
-        prepare_output_folder,
-        run_each,
-    )
+    from cellseg.batch import file_fingerprint, image_files, name_clashes, run_each
     from cellseg.commands.arguments import overlay_style
     from cellseg.errors import CellsegError
     from cellseg.image_metadata import plausible_pixel_size, recorded_pixel_size
     from cellseg.interruption import deferred
     from cellseg.neural_network.model import SlideCells, TrainedModel
+    from cellseg.output_guard import prepare_output_folder
     from cellseg.prediction_files import PredictionFiles
     from cellseg.tables import text_table
 

@@ -25,9 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
 
     from cellseg.annotations import read_outline_mask
-    from cellseg.batch import Tally, counted, image_files, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, run_each
     from cellseg.commands.arguments import outline_style
     from cellseg.image_io import write_image
+    from cellseg.output_guard import prepare_output_folder
 
     files = image_files(arguments.inputs, same_names=True)
     output = prepare_output_folder(arguments.output, arguments.inputs)

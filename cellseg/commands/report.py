@@ -52,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg import report
     from cellseg.annotations import read_annotation_labels
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import check_output_file, output_file
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import CellsegError
     from cellseg.image_io import read_picture
@@ -60,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.neural_network.dataset import annotated_pairs
     from cellseg.neural_network.evaluation import Scores, mean_scores
     from cellseg.neural_network.model import TrainedModel
+    from cellseg.output_guard import check_output_file, output_file
     from cellseg.postprocessing.confidence import real_cells
 
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)

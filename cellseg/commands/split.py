@@ -53,9 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--overlap must be at least 0 and less than --tile ({arguments.tile})")
 
     from cellseg.atomic_write import write_text_atomically
-    from cellseg.batch import Tally, counted, image_files, named, prepare_output_folder, run_each
+    from cellseg.batch import Tally, counted, image_files, named, run_each
     from cellseg.errors import file_error
     from cellseg.image_io import output_suffix, read_image, write_image
+    from cellseg.output_guard import prepare_output_folder
     from cellseg.preprocessing.tiling import split_into_tiles
 
     files = image_files(arguments.inputs, same_names=True)

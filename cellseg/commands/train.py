@@ -97,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from pathlib import Path
 
-    from cellseg.batch import check_not_an_input
     from cellseg.commands.arguments import outline_style
     from cellseg.errors import CellsegError
     from cellseg.neural_network.model_folder import models_folder, shipped_names
     from cellseg.neural_network.training import TrainingRequest, train
+    from cellseg.output_guard import check_not_an_input
 
     if not arguments.name or "/" in arguments.name or arguments.name.startswith("."):
         raise CellsegError(f"{arguments.name!r}: a model name must be a plain folder name")
