@@ -182,6 +182,7 @@ class PredictionFiles:
         its finished regions again, its tissue mask ``<stem>_tissue.png`` written first;
         then write its files from them, and remove the folder."""
         from cellseg.interruption import raise_if_interrupted
+        from cellseg.neural_network.whole_slide import without_earlier_cells
         from cellseg.postprocessing.geojson import region_rings
         from cellseg.slide_outputs import RegionStore
 
@@ -199,6 +200,7 @@ class PredictionFiles:
             progress(len(counts), slide.region_count, sum(counts.values()))
             for found in slide.found(skip=set(counts)):
                 region = found.region
+                found = without_earlier_cells(found, slide.shape, slide.scale, store.region_labels)
                 rows = [cell.row() for cell in found.cells]
                 table = np.array(rows, dtype=float).reshape(-1, len(CELL_COLUMNS))
                 rings = None

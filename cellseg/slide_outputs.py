@@ -74,6 +74,16 @@ class RegionStore:
         with np.load(self.path(index)) as arrays:
             return [arrays[name] for name in names]
 
+    def region_labels(self, index: int) -> tuple[tuple[int, ...], np.ndarray] | None:
+        """A region's window and its labels in it (its own ids); None for a region not
+        found (yet, or without tissue)."""
+        if not self.path(index).is_file():
+            return None
+        with np.load(self.path(index)) as arrays:
+            window = tuple(int(value) for value in arrays["window"])
+            bands = sorted((key for key in arrays.files if key.startswith("band")), key=_band)
+            return window, np.concatenate([arrays[key] for key in bands])
+
     def label_bands(self, shape, offsets: dict[int, int]) -> Iterator[np.ndarray]:
         """The slide's labels in bands of `LABEL_TILE` rows, top to bottom, each cell
         numbered its region's offset plus its own id."""
@@ -92,6 +102,10 @@ class RegionStore:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _band(key: str) -> int:
+    return int(key.removeprefix("band"))
 
 
 def write_label_pyramid(

@@ -102,7 +102,7 @@ class SlideCells:
         """All regions' labels in one array of the slide's size (for scoring; memory!)."""
         from cellseg.neural_network.whole_slide import whole_labels
 
-        return whole_labels(self.shape, self.found())
+        return whole_labels(self.shape, self.found(), self.scale)
 
 
 class TrainedModel:

@@ -3,9 +3,12 @@
 The slide is cut into square regions of `REGION` of the network's pixels (the slide's
 enlarged by its scale: 512 of a 20x slide's found at 2x). Each is read from its source
 (`cellseg.slide_io`: only the tiles a window touches) with a `HALO` of context around it,
-its cells are found, and a cell belongs to the region that holds its centroid. The halo is
-wider than any nucleus, so a region sees its cells whole: none is cut, none is counted
-twice.
+its cells are found, and a cell belongs to the region that holds its centroid, or lies
+`SEAM_MARGIN` past its edges. The halo is wider than any nucleus, so a region sees its
+cells whole: none is cut. Two regions' views of a nucleus on their seam differ a little,
+and may put its centre on either side: within the margin both own it, and the region found
+second leaves out the cells that overlap an earlier neighbour's (`without_earlier_cells`),
+so none is counted twice or lost.
 
 Only the tissue goes through the network: the slide's tissue is told from a picture of it
 `TISSUE_DOWNSAMPLE` times smaller (`cellseg.preprocessing.tissue`), regions without any
@@ -34,6 +37,11 @@ HALO = 64
 #: slide's tissue out more closely; at a 20x slide's scale of 2, regions of 512 of its
 #: pixels found it a fifth faster than 1024 (`benchmarks/whole_slide.py`).
 REGION = 4 * LABEL_TILE
+#: A region owns the cells whose centroid lies in it or up to this far past its edges (in
+#: the network's pixels): two regions' views of a nucleus on their seam may put its centre
+#: on either side of it, and a nucleus neither owned was lost. One both own is kept once,
+#: by the first region (`seam_duplicates`).
+SEAM_MARGIN = 8
 #: The tissue is found on the slide shrunk this many times (8 um pixels at 40x), or fewer
 #: (a power of 2) for a slide too small to give a picture of `TISSUE_PICTURE` pixels a side.
 TISSUE_DOWNSAMPLE = 32
@@ -196,6 +204,7 @@ def region_cells(
     """
     from cellseg.postprocessing.measurements import measure_cells
 
+    margin = SEAM_MARGIN / scale
     for region in regions:
         if region.index in skip:
             continue
@@ -207,12 +216,98 @@ def region_cells(
         owned = []
         for cell in measure_cells(image, labels, confidence):
             row, column = cell.centroid_row + top, cell.centroid_column + left
-            if region.top <= row < region.bottom and region.left <= column < region.right:
+            if (
+                region.top - margin <= row < region.bottom + margin
+                and region.left - margin <= column < region.right + margin
+            ):
                 owned.append(
                     replace(cell, id=len(owned) + 1, centroid_row=row, centroid_column=column)
                 )
                 lookup[cell.id] = len(owned)
         yield RegionCells(region, lookup[labels], owned)
+
+
+def seam_duplicates(window, labels: np.ndarray, earlier) -> set[int]:
+    """The cells of a region (ids of ``labels``, its cells in its ``window``) that a region
+    found before it owns too: overlapping one of its cells by half the smaller cell or
+    more. ``earlier``: the (window, labels) of regions found before.
+
+    Examples
+    --------
+    >>> mine = np.array([[0, 1, 1, 2], [0, 1, 1, 2]])  # columns 10-13
+    >>> theirs = np.array([[0, 3, 3], [0, 3, 3]])  # columns 9-11: 3 covers half of 1
+    >>> seam_duplicates((0, 10, 2, 14), mine, [((0, 9, 2, 12), theirs)])
+    {1}
+    """
+    top, left, bottom, right = window
+    areas = np.bincount(labels.ravel())
+    found = set()
+    for (other_top, other_left, other_bottom, other_right), other in earlier:
+        rows = slice(max(top, other_top), min(bottom, other_bottom))
+        columns = slice(max(left, other_left), min(right, other_right))
+        if rows.start >= rows.stop or columns.start >= columns.stop:
+            continue
+        mine = labels[
+            rows.start - top : rows.stop - top, columns.start - left : columns.stop - left
+        ]
+        theirs = other[
+            rows.start - other_top : rows.stop - other_top,
+            columns.start - other_left : columns.stop - other_left,
+        ]
+        both = (mine > 0) & (theirs > 0)
+        if not both.any():
+            continue
+        other_areas = np.bincount(other.ravel())
+        pairs, shared = np.unique(np.stack([mine[both], theirs[both]]), axis=1, return_counts=True)
+        for (cell, twin), pixels in zip(pairs.T.tolist(), shared.tolist(), strict=True):
+            if pixels >= 0.5 * min(areas[cell], other_areas[twin]):
+                found.add(cell)
+    return found
+
+
+def without_cells(found: RegionCells, ids: set[int]) -> RegionCells:
+    """``found`` without the cells ``ids``, the others numbered 1..n again in order."""
+    if not ids:
+        return found
+    kept = [cell for cell in found.cells if cell.id not in ids]
+    lookup = np.zeros(len(found.cells) + 1, dtype=np.uint32)
+    lookup[[cell.id for cell in kept]] = np.arange(1, len(kept) + 1, dtype=np.uint32)
+    cells = [replace(cell, id=index) for index, cell in enumerate(kept, start=1)]
+    return RegionCells(found.region, lookup[found.labels], cells)
+
+
+def earlier_neighbours(index: int, shape, scale: float = 1.0) -> list[int]:
+    """The numbers of the regions found before region ``index`` of a slide of ``shape``
+    whose windows meet its own: left of it, and the three above it.
+
+    Examples
+    --------
+    >>> earlier_neighbours(4, (3000, 3000)), earlier_neighbours(3, (3000, 3000))
+    ([3, 0, 1, 2], [0, 1])
+    """
+    columns = -(-shape[1] // region_sides(scale)[0])
+    row, column = divmod(index, columns)
+    near = ((row, column - 1), (row - 1, column - 1), (row - 1, column), (row - 1, column + 1))
+    return [r * columns + c for r, c in near if r >= 0 and 0 <= c < columns]
+
+
+def without_earlier_cells(found: RegionCells, shape, scale: float, earlier) -> RegionCells:
+    """``found`` without the cells that the regions found before it own too
+    (`seam_duplicates`): ``earlier(index)`` gives a neighbour's (window, labels), None for
+    one not found (glass, or not yet)."""
+    neighbours = [earlier(index) for index in earlier_neighbours(found.region.index, shape, scale)]
+    present = [neighbour for neighbour in neighbours if neighbour is not None]
+    return without_cells(found, seam_duplicates(found.region.window, found.labels, present))
+
+
+def once_each(found: Iterator[RegionCells], shape, scale: float = 1.0) -> Iterator[RegionCells]:
+    """The regions' cells, a nucleus that two regions own kept by the first
+    (`without_earlier_cells`), the labels of the regions found so far held in memory."""
+    held = {}
+    for region in found:
+        region = without_earlier_cells(region, shape, scale, held.get)
+        held[region.region.index] = (region.region.window, region.labels)
+        yield region
 
 
 def central_region(shape, regions: list[Region]) -> Region:
@@ -252,12 +347,12 @@ def plan_slide(model, source, tissue_only: bool, scale):
     return tissue, regions, scale, counterstain
 
 
-def whole_labels(shape, found: Iterator[RegionCells]) -> np.ndarray:
+def whole_labels(shape, found: Iterator[RegionCells], scale: float = 1.0) -> np.ndarray:
     """The regions' labels in one array of the slide's size, numbered 1..N region after
-    region."""
+    region, a nucleus two regions own once (`once_each`)."""
     labels = np.zeros(shape, dtype=np.uint32)
     first = 0
-    for region in found:
+    for region in once_each(found, shape, scale):
         top, left, bottom, right = region.region.window
         cells = region.labels + np.uint32(first)
         np.copyto(labels[top:bottom, left:right], cells, where=region.labels > 0)
