@@ -30,24 +30,18 @@ from cellseg.errors import CellsegError
 from cellseg.image_io import write_image
 from cellseg.output_formats import FORMATS, ImageResult, SlideResult, format_files
 from cellseg.output_guard import refuse_changed, refuse_existing, stamps
-from cellseg.postprocessing.counts import image_counts
 from cellseg.postprocessing.drawing import OverlayStyle
 from cellseg.postprocessing.measurements import (
     CELL_COLUMNS,
-    MICRON_COLUMNS,
     CellMeasurement,
     measure_cells,
     written,
 )
 from cellseg.postprocessing.positivity import positive, positive_threshold_for
-from cellseg.tables import csv_text
-
-COUNTS_FILE, CELLS_FILE = "counts.csv", "cells.csv"
-#: Per-image record of an earlier cellseg (the scale alone), still read.
-_LEGACY_RECORD = "{stem}_scale.json"
+from cellseg.prediction_tables import LEGACY_RECORD, PredictionTables
 
 
-class PredictionFiles:
+class PredictionFiles(PredictionTables):
     """Write the results of a prediction into ``output``, image by image.
 
     Parameters
@@ -114,26 +108,6 @@ class PredictionFiles:
             }
         self._check_tables()
 
-    @property
-    def count_columns(self) -> list[str]:
-        """``counts.csv``: ``count`` cells found, ``expected`` real nuclei among them (the
-        sum of their confidences), and the 95% interval of the nuclei the image holds,
-        ``count_low`` to ``count_high`` (`cellseg.postprocessing.confidence.count_interval`,
-        widened by the model's ``count_spread``); ``scale``, the enlargement used, and
-        ``counterstain``, the factor a pale haematoxylin was strengthened by before the
-        network (1: not at all; `cellseg.preprocessing.colour.counterstain_factor`)."""
-        columns = ["image", "count", "expected", "count_low", "count_high"]
-        if self.positive_threshold is not None:
-            columns += ["positive", "positive_percent", "positive_threshold"]
-        return [*columns, "mean_area", "mean_area_um2", "scale", "counterstain", "pixel_size"]
-
-    @property
-    def cell_columns(self) -> list[str]:
-        """``cells.csv``: `CELL_COLUMNS`, the area in µm² and perimeter in µm when the
-        pixel size is known (blank otherwise), and ``positive`` with a threshold."""
-        extra = ["positive"] if self.positive_threshold is not None else []
-        return ["image", *CELL_COLUMNS, *MICRON_COLUMNS, *extra]
-
     def cells_path(self, name: str) -> Path:
         return self.output / f"{Path(name).stem}_cells.csv"
 
@@ -182,7 +156,6 @@ class PredictionFiles:
         its finished regions again, its tissue mask ``<stem>_tissue.png`` written first;
         then write its files from them, and remove the folder."""
         from cellseg.interruption import raise_if_interrupted
-        from cellseg.neural_network.whole_slide import without_earlier_cells
         from cellseg.postprocessing.geojson import region_rings
         from cellseg.slide_outputs import RegionStore
 
@@ -198,9 +171,8 @@ class PredictionFiles:
         try:
             counts = {index: len(store.read(index, "cells")[0]) for index in store.done()}
             progress(len(counts), slide.region_count, sum(counts.values()))
-            for found in slide.found(skip=set(counts)):
+            for found in slide.found(skip=set(counts), earlier=store.region_labels):
                 region = found.region
-                found = without_earlier_cells(found, slide.shape, slide.scale, store.region_labels)
                 rows = [cell.row() for cell in found.cells]
                 table = np.array(rows, dtype=float).reshape(-1, len(CELL_COLUMNS))
                 rings = None
@@ -258,7 +230,7 @@ class PredictionFiles:
         an earlier prediction wrote in formats not asked for now, then record that this
         prediction has begun."""
         stem, record = Path(name).stem, self._record(name) or {}
-        legacy = self.output / _LEGACY_RECORD.format(stem=stem)
+        legacy = self.output / LEGACY_RECORD.format(stem=stem)
         if not (self.overwrite or self.record_path(name).is_file() or legacy.is_file()):
             refuse_existing(self.output, self._files(stem))
         elif not self.overwrite:
@@ -321,76 +293,3 @@ class PredictionFiles:
                         table.writerow(row)
 
         write_atomically(self.cells_path(name), write, overwrite=True)
-
-    def _check_tables(self) -> None:
-        """Refuse a folder whose ``counts.csv`` or ``cells.csv`` cellseg did not write."""
-        if self.overwrite:
-            return
-        made = any(self.output.glob("*_prediction.json")) or any(
-            self.output.glob(_LEGACY_RECORD.format(stem="*"))
-        )
-        for table in (COUNTS_FILE, CELLS_FILE):
-            if not made:
-                refuse_existing(self.output, [table])
-
-    def finish(self, names: list[str]) -> list[dict]:
-        """Write ``counts.csv`` and ``cells.csv`` for the finished images among ``names``.
-
-        Returns the rows of ``counts.csv``.
-        """
-        counts, cells = [], []
-        for name in names:
-            path = self.cells_path(name)
-            if not path.is_file() or not self._complete(name):
-                continue
-            with open(path, newline="") as file:
-                rows = list(csv.DictReader(file))
-            threshold = None
-            if self.positive_threshold is not None:  # this run's threshold decides
-                dab = [float(row["dab"]) for row in rows]
-                threshold = positive_threshold_for(self.positive_threshold, dab)
-                for row in rows:
-                    row["positive"] = int(threshold is not None and float(row["dab"]) >= threshold)
-            cells.extend(rows)
-            record = self._record(name) or {}
-            counts.append(self._count_row(name, rows, self._scale(name), record, threshold))
-        tables = ((COUNTS_FILE, counts, self.count_columns), (CELLS_FILE, cells, self.cell_columns))
-        for table, rows, columns in tables if counts else ():
-            write_text_atomically(self.output / table, csv_text(rows, columns), overwrite=True)
-        return counts
-
-    def _complete(self, name: str) -> bool:
-        """Whether an image's cell table is whole: its record says so, or an earlier
-        cellseg, which wrote the cell table last and kept no such record, made it."""
-        record = self._record(name)
-        return bool(record.get("complete")) if record is not None else True
-
-    def _scale(self, name: str) -> float | str:
-        """The scale recorded for an image; blank for results of before it was recorded."""
-        record = self._record(name)
-        if record is None:
-            try:
-                legacy = self.output / _LEGACY_RECORD.format(stem=Path(name).stem)
-                record = json.loads(legacy.read_text())
-            except (OSError, ValueError):
-                return ""
-        scale = record.get("scale") if isinstance(record, dict) else None
-        return "" if scale is None else scale
-
-    def _count_row(self, name, rows, scale, record, threshold=None) -> dict:
-        """An image's row of ``counts.csv`` from its cell table's ``rows`` and its
-        ``record`` (its pixel size and counterstain factor, blank where not recorded)."""
-        sure = [float(cell["confidence"]) for cell in rows if cell.get("confidence")]
-        asked = self.positive_threshold is not None  # threshold None: "auto" found one group
-        counts = image_counts(
-            [float(cell["area"]) for cell in rows],
-            sure if len(sure) == len(rows) else None,
-            [int(cell["positive"]) for cell in rows] if asked else None,
-            count_spread=self.count_spread,
-            pixel_size=record.get("pixel_size"),
-        )
-        row = {"image": name, **counts, "scale": scale}
-        if asked:
-            row["positive_threshold"] = threshold
-        row.update(counterstain=record.get("counterstain"), pixel_size=record.get("pixel_size"))
-        return row

@@ -82,11 +82,14 @@ class SlideCells:
     def region_count(self) -> int:
         return len(self.regions)
 
-    def found(self, *, skip=frozenset()) -> Iterator:
-        """Each region's cells (`RegionCells`), lazily; those numbered in ``skip`` left out."""
-        from cellseg.neural_network.whole_slide import region_cells
+    def found(self, *, skip=frozenset(), earlier=None) -> Iterator:
+        """Each region's cells (`RegionCells`), lazily; those numbered in ``skip`` left out.
+        ``earlier(index)``, the window and labels of a region found before (None for one
+        not found), leaves out the cells it holds too (`without_earlier_cells`); without
+        it, the regions found here are held in memory to compare (`once_each`)."""
+        from cellseg.neural_network.whole_slide import once_each, region_cells
 
-        return region_cells(
+        found = region_cells(
             self.model,
             self.source,
             self.regions,
@@ -94,6 +97,7 @@ class SlideCells:
             skip=skip,
             counterstain=self.counterstain,
         )
+        return once_each(found, self.shape, self.scale, earlier)
 
     def close(self) -> None:
         self.source.close()
@@ -102,7 +106,7 @@ class SlideCells:
         """All regions' labels in one array of the slide's size (for scoring; memory!)."""
         from cellseg.neural_network.whole_slide import whole_labels
 
-        return whole_labels(self.shape, self.found(), self.scale)
+        return whole_labels(self.shape, self.found())
 
 
 class TrainedModel:

@@ -300,13 +300,18 @@ def without_earlier_cells(found: RegionCells, shape, scale: float, earlier) -> R
     return without_cells(found, seam_duplicates(found.region.window, found.labels, present))
 
 
-def once_each(found: Iterator[RegionCells], shape, scale: float = 1.0) -> Iterator[RegionCells]:
+def once_each(
+    found: Iterator[RegionCells], shape, scale: float = 1.0, earlier=None
+) -> Iterator[RegionCells]:
     """The regions' cells, a nucleus that two regions own kept by the first
-    (`without_earlier_cells`), the labels of the regions found so far held in memory."""
+    (`without_earlier_cells`): ``earlier(index)`` gives the window and labels of a region
+    found before (a killed slide's, kept on disk); without it, those of the regions found
+    here, held in memory."""
     held = {}
     for region in found:
-        region = without_earlier_cells(region, shape, scale, held.get)
-        held[region.region.index] = (region.region.window, region.labels)
+        region = without_earlier_cells(region, shape, scale, earlier or held.get)
+        if earlier is None:
+            held[region.region.index] = (region.region.window, region.labels)
         yield region
 
 
@@ -347,12 +352,12 @@ def plan_slide(model, source, tissue_only: bool, scale):
     return tissue, regions, scale, counterstain
 
 
-def whole_labels(shape, found: Iterator[RegionCells], scale: float = 1.0) -> np.ndarray:
+def whole_labels(shape, found: Iterator[RegionCells]) -> np.ndarray:
     """The regions' labels in one array of the slide's size, numbered 1..N region after
-    region, a nucleus two regions own once (`once_each`)."""
+    region."""
     labels = np.zeros(shape, dtype=np.uint32)
     first = 0
-    for region in once_each(found, shape, scale):
+    for region in found:
         top, left, bottom, right = region.region.window
         cells = region.labels + np.uint32(first)
         np.copyto(labels[top:bottom, left:right], cells, where=region.labels > 0)
