@@ -23,6 +23,9 @@ class PredictionTables:
     ``positive_threshold``, ``count_spread``, ``overwrite``, ``cells_path`` and
     ``_record``."""
 
+    #: The images of the folder predicted with other settings, which `finish` left out.
+    left_out: tuple = ()
+
     @property
     def count_columns(self) -> list[str]:
         """``counts.csv``: ``count`` cells found, ``expected`` real nuclei among them (the
@@ -55,12 +58,26 @@ class PredictionTables:
                 refuse_existing(self.output, [table])
 
     def finish(self, names: list[str]) -> list[dict]:
-        """Write ``counts.csv`` and ``cells.csv`` for the finished images among ``names``.
+        """Write ``counts.csv`` and ``cells.csv`` for the finished images among ``names``,
+        then the others the folder holds, predicted with the same settings (by another
+        command: a slide predicted after another kept its rows); those of other settings
+        (another model, scale...) are left out of both tables, and named in
+        ``self.left_out``.
 
         Returns the rows of ``counts.csv``.
         """
+        same, self.left_out = [], []
+        for path in sorted(self.output.glob("*_prediction.json")):
+            try:
+                record = json.loads(path.read_text())
+                name = str(record["image"])
+            except (OSError, ValueError, TypeError, KeyError):
+                continue
+            if name not in names and record.get("complete"):
+                kept = record.get("settings") == self.settings
+                (same if kept else self.left_out).append(name)
         counts, cells = [], []
-        for name in names:
+        for name in [*names, *same]:
             path = self.cells_path(name)
             if not path.is_file() or not self._complete(name):
                 continue

@@ -51,6 +51,24 @@ def test_an_image_without_cells_counts_none_surely_and_has_no_mean_area(tmp_path
     assert row["mean_area"] == row["mean_area_um2"] == ""
 
 
+def test_the_tables_hold_every_image_of_the_folder_predicted_alike(tmp_path):
+    """A slide predicted into a folder after another replaced the tables with its own row:
+    the first slide's cells were in neither, though its files were there. Images of other
+    settings stay out of the tables (another model's counts would mix in), and are named."""
+    for name in ("a.png", "b.png"):  # two commands, one image each
+        results = PredictionFiles(tmp_path, settings={"model": "default"})
+        results.add(name, _two_cells())
+        results.finish([name])
+    assert [row["image"] for row in _counts(tmp_path)] == ["b.png", "a.png"]
+    assert results.left_out == []
+    other = PredictionFiles(tmp_path, settings={"model": "lab"})
+    other.add("c.png", _two_cells())
+    assert [row["image"] for row in other.finish(["c.png"])] == ["c.png"]
+    assert other.left_out == ["a.png", "b.png"]
+    with open(tmp_path / "cells.csv", newline="") as file:
+        assert {row["image"] for row in csv.DictReader(file)} == {"c.png"}
+
+
 def test_results_of_an_earlier_version_still_count(tmp_path):
     """A folder predicted by an earlier cellseg (a scale record, or none at all): its
     images keep their counts, and are predicted again over their own files."""

@@ -225,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
         print(text_table(shown, results.count_columns))
     for line in notes(resized, strengthened, ignored):
         print(f"cellseg predict: {line}")
+    if results.left_out:
+        print(
+            f"cellseg predict: counts.csv and cells.csv leave out "
+            f"{counted(len(results.left_out), 'image')} predicted in {output} with another "
+            f"model or settings, whose own files are kept: {named(results.left_out)}"
+        )
     # Neither counted nor failed: another process sharing the folder took it over midway.
     unfinished = sorted(mine_names - {row["image"] for row in shown} - failed)
     if unfinished:

@@ -51,3 +51,23 @@ def test_an_image_another_process_took_over_is_named_not_left_out(
         "(another process predicting into it?): synthetic_001.png"
     )
     assert " in 3 images; results in " in lines[-1]
+
+
+def test_images_of_the_folder_predicted_otherwise_are_named_left_out_of_the_tables(
+    cellseg, models, training_data, tmp_path
+):
+    images, output = training_data / "images", tmp_path / "out"
+    first = cellseg("predict", models / "first", images / "synthetic_000.png", "--output", output)
+    assert first.code == 0, first.err
+    again = cellseg("predict", models / "first", images / "synthetic_001.png", "--output", output)
+    assert "leave out" not in again.out  # the same settings: both in the tables
+    other = cellseg(
+        "predict", models / "first", images / "synthetic_002.png", "--output", output,
+        "--scale", "2",
+    )  # fmt: skip
+    assert other.code == 0, other.err
+    assert (
+        f"cellseg predict: counts.csv and cells.csv leave out 2 images predicted in {output} "
+        "with another model or settings, whose own files are kept: synthetic_000.png, "
+        "synthetic_001.png"
+    ) in other.out
