@@ -6,6 +6,7 @@ the slide's labels as a tiled, pyramidal OME-TIFF from bands of rows, never hold
 slide.
 """
 
+import glob
 import json
 import os
 import shutil
@@ -138,7 +139,10 @@ def write_label_pyramid(
     if pixel_size:
         metadata.update(PhysicalSizeX=pixel_size, PhysicalSizeY=pixel_size)
         metadata.update(PhysicalSizeXUnit="µm", PhysicalSizeYUnit="µm")
-    with tempfile.TemporaryDirectory(prefix=".pyramid.", dir=Path(path).parent) as scratch:
+    prefix = f".pyramid.{name}."  # a killed run's (kill -9 leaves it) is removed here
+    for stale in Path(path).parent.glob(f"{glob.escape(prefix)}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=Path(path).parent) as scratch:
         halves = [_Bands(Path(scratch) / f"level{k}") for k in range(1, len(shapes))]
 
         def tiles(level: int, source) -> Iterator[np.ndarray]:

@@ -285,6 +285,21 @@ def test_the_label_pyramid_is_an_ome_tiff_at_the_slides_pixel_size(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "labels.tif"]  # no level left behind
 
 
+def test_a_killed_runs_pyramid_scratch_folder_is_removed_by_the_next(tmp_path):
+    """kill -9 while the levels were written left a hidden .pyramid.* folder, never removed;
+    another slide's, which another process may be writing, is left alone."""
+    for stale in (".pyramid.a_labels.x1y2", ".pyramid.b_labels.z3"):
+        (tmp_path / stale).mkdir()
+        (tmp_path / stale / "level1").write_bytes(b"half a level")
+    labels = np.ones((1300, 1300), np.uint32)
+    bands = (labels[top : top + LABEL_TILE] for top in range(0, 1300, LABEL_TILE))
+    write_label_pyramid(tmp_path / "a_labels.tif", labels.shape, bands, name="a_labels")
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        ".pyramid.b_labels.z3",
+        "a_labels.tif",
+    ]
+
+
 def test_glass_in_the_label_pyramid_reads_back_as_zeros_at_every_level(tmp_path):
     """Tiles and whole bands of glass (no cell) are written without compressing each one;
     the pyramid reads back exactly, cells and glass, at every level."""
