@@ -266,6 +266,8 @@ def test_an_unreadable_slide_is_one_line_naming_it(picture, tmp_path, name, cont
         open_slide(path).read(0, 0, 10, 10)
     message = str(refused.value)
     assert message.startswith(f"{path}: ") and "\n" not in message
+    if content == b"":  # not "not a slide OpenSlide can read (Unsupported or missing...)"
+        assert message == f"{path}: empty file (0 bytes)"
     assert {file: file.read_bytes() for file in tmp_path.rglob("*") if file.is_file()} == before
 
 

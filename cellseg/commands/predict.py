@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: What an interrupted prediction should do next (the command line prints it on Ctrl-C).
-INTERRUPTED = "run the same command again: the images already finished are kept"
+INTERRUPTED = (
+    "run the same command again: the images already finished, and a slide's regions, are kept"
+)
 #: What predict says on a first Ctrl-C, which it takes once the image or region is saved.
 STOPPING = "cellseg predict: stopping after this image or slide region (Ctrl-C again stops at once)"
 
