@@ -230,7 +230,9 @@ def region_cells(
 def seam_duplicates(window, labels: np.ndarray, earlier) -> set[int]:
     """The cells of a region (ids of ``labels``, its cells in its ``window``) that a region
     found before it owns too: overlapping one of its cells by half the smaller cell or
-    more. ``earlier``: the (window, labels) of regions found before.
+    more, their sizes taken where the two windows meet (which holds a nucleus on their
+    seam whole, and is a tenth of a window to count). ``earlier``: the (window, labels) of
+    regions found before.
 
     Examples
     --------
@@ -240,7 +242,6 @@ def seam_duplicates(window, labels: np.ndarray, earlier) -> set[int]:
     {1}
     """
     top, left, bottom, right = window
-    areas = np.bincount(labels.ravel())
     found = set()
     for (other_top, other_left, other_bottom, other_right), other in earlier:
         rows = slice(max(top, other_top), min(bottom, other_bottom))
@@ -257,7 +258,7 @@ def seam_duplicates(window, labels: np.ndarray, earlier) -> set[int]:
         both = (mine > 0) & (theirs > 0)
         if not both.any():
             continue
-        other_areas = np.bincount(other.ravel())
+        areas, other_areas = np.bincount(mine.ravel()), np.bincount(theirs.ravel())
         pairs, shared = np.unique(np.stack([mine[both], theirs[both]]), axis=1, return_counts=True)
         for (cell, twin), pixels in zip(pairs.T.tolist(), shared.tolist(), strict=True):
             if pixels >= 0.5 * min(areas[cell], other_areas[twin]):
