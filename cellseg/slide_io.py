@@ -208,7 +208,7 @@ def open_slide(path):
     path = Path(path)
     if not path.is_file():
         raise file_error(path, "no such file" if not path.exists() else "is not a file")
-    if path.stat().st_size == 0:
+    if path.stat().st_size == 0 and path.suffix.lower() != ".mrxs":  # MIRAX: in its folder
         raise file_error(path, "empty file (0 bytes)")
     if path.suffix.lower() in SLIDE_SUFFIXES:
         try:
