@@ -83,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 def _interrupted(command: str, module) -> int:
     """Say that ``command`` was interrupted, and what to do next; the exit code of Ctrl-C."""
     hint = getattr(module, "INTERRUPTED", None)
-    print(f"cellseg {command}: interrupted{f'; {hint}' if hint else ''}", file=sys.stderr)
-    return 130
+    how = "terminated (SIGTERM)" if interruption.terminated() else "interrupted"
+    print(f"cellseg {command}: {how}{f'; {hint}' if hint else ''}", file=sys.stderr)
+    return 143 if interruption.terminated() else 130
 
 
 def _one_line_warnings(command: str, show):

@@ -9,7 +9,9 @@ training's fit), the first Ctrl-C is only recorded and said, and `raise_if_inter
 called between steps, raises it there; a second Ctrl-C raises at once.
 
 A SIGINT that is ignored (a job a script starts in the background with ``&``) stays
-ignored, and another handler set before is left alone.
+ignored, and another handler set before is left alone. SIGTERM, which a cluster's
+scheduler sends a job it stops (Slurm, before SIGKILL), is taken as a Ctrl-C, and
+`terminated()` says it came.
 """
 
 import contextlib
@@ -20,12 +22,14 @@ import threading
 
 class _State:
     received = False  # a Ctrl-C came while watching
+    terminated = False  # ... as SIGTERM
     deferred_message: str | None = None  # inside `deferred()`: what the first Ctrl-C says
 
 
 def _on_sigint(signum, frame):
     first = not _State.received
     _State.received = True
+    _State.terminated = _State.terminated or signum == signal.SIGTERM
     if first and _State.deferred_message is not None:
         # os.write, not print: a handler that prints while the interrupted code prints
         # (a progress bar) would raise "reentrant call".
@@ -37,26 +41,36 @@ def _on_sigint(signum, frame):
 @contextlib.contextmanager
 def watching():
     """Within it, Ctrl-C raises `KeyboardInterrupt` as usual and is remembered
-    (`interrupted()`), or is held back inside `deferred()`. Nothing changes outside the
-    main thread, or where SIGINT has a handler other than Python's own (ignored, say)."""
-    _State.received = False
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
+    (`interrupted()`), or is held back inside `deferred()`, and SIGTERM does the same
+    (`terminated()`). Nothing changes outside the main thread, or for a signal with a
+    handler other than Python's own (ignored, say)."""
+    _State.received = _State.terminated = False
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, _on_sigint)
+    previous = {}
+    for signum, default in (
+        (signal.SIGINT, signal.default_int_handler),
+        (signal.SIGTERM, signal.SIG_DFL),
+    ):
+        if signal.getsignal(signum) is default:
+            previous[signum] = signal.signal(signum, _on_sigint)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        _State.received = False
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _State.received = _State.terminated = False
 
 
 def interrupted() -> bool:
-    """Whether a Ctrl-C came within the present `watching()`."""
+    """Whether a Ctrl-C (or SIGTERM) came within the present `watching()`."""
     return _State.received
+
+
+def terminated() -> bool:
+    """Whether what `interrupted()` tells of was SIGTERM."""
+    return _State.terminated
 
 
 @contextlib.contextmanager

@@ -124,7 +124,17 @@ def test_interrupting_training_says_how_to_resume(
         assert "stopping after this step" in err
 
 
-def test_interrupting_prediction_keeps_the_images_finished(training_data, tmp_path):
+@pytest.mark.parametrize(
+    ("stop", "code", "said"),
+    [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated (SIGTERM)")],
+    ids=["Ctrl-C", "a scheduler's SIGTERM"],
+)
+def test_interrupting_prediction_keeps_the_images_finished(
+    training_data, tmp_path, stop, code, said
+):
+    """Ctrl-C, or the SIGTERM a cluster's scheduler sends first (Slurm: 30 s before
+    SIGKILL), which ended it with exit code 143 and not a word: held back until the image
+    is done, said, and the finished images kept."""
     import signal
     import time
 
@@ -140,11 +150,11 @@ def test_interrupting_prediction_keeps_the_images_finished(training_data, tmp_pa
     process = started_as_at_a_terminal(command)
     while not list((tmp_path / "out").glob("*_cells.csv")) and process.poll() is None:
         time.sleep(0.05)  # until the first image is finished (its cells are written last)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, stop))
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
+    assert process.returncode == code, err
     assert "stopping after this image or slide region" in err  # it was held back
-    assert "interrupted; run the same command again: the images already finished" in err
+    assert f"{said}; run the same command again: the images already finished" in err
     assert "Traceback" not in err
     finished = sorted((tmp_path / "out").glob("*_cells.csv"))
     assert 0 < len(finished) < 48
