@@ -55,7 +55,8 @@ def read_annotation(path) -> np.ndarray:
 
 def _jpeg_in_tiff(path) -> bool:
     """Whether ``path`` is a TIFF whose pixels are JPEG-compressed (lossy); False for any
-    other file, and for one that cannot be read (`read_image` says what is wrong)."""
+    other file, and for one that cannot be read. Its header alone is read, in silence:
+    `read_image` says what is wrong with the file, once."""
     import tifffile
 
     if not is_tiff(Path(path)):
@@ -63,11 +64,13 @@ def _jpeg_in_tiff(path) -> bool:
     from cellseg.image_limits import decoding
 
     lossy = {tifffile.COMPRESSION.JPEG, tifffile.COMPRESSION.OJPEG}
-    try:
-        with decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
-            return bool(tiff.pages) and tiff.pages[0].compression in lossy
-    except CellsegError:
-        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CellsegWarning)
+        try:
+            with decoding(path, "TIFF"), tifffile.TiffFile(path) as tiff:
+                return bool(tiff.pages) and tiff.pages[0].compression in lossy
+        except CellsegError:
+            return False
 
 
 def read_outline_mask(path, style: OutlineStyle | None = None) -> np.ndarray:

@@ -53,9 +53,8 @@ class PredictionTables:
         made = any(self.output.glob("*_prediction.json")) or any(
             self.output.glob(LEGACY_RECORD.format(stem="*"))
         )
-        for table in (COUNTS_FILE, CELLS_FILE):
-            if not made:
-                refuse_existing(self.output, [table])
+        if not made:
+            refuse_existing(self.output, [COUNTS_FILE, CELLS_FILE])
 
     def finish(self, names: list[str]) -> list[dict]:
         """Write ``counts.csv`` and ``cells.csv`` for the finished images among ``names``,
@@ -66,14 +65,14 @@ class PredictionTables:
 
         Returns the rows of ``counts.csv``.
         """
-        same, self.left_out = [], []
+        same, self.left_out, listed = [], [], set(names)
         for path in sorted(self.output.glob("*_prediction.json")):
             try:
                 record = json.loads(path.read_text())
                 name = str(record["image"])
             except (OSError, ValueError, TypeError, KeyError):
                 continue
-            if name not in names and record.get("complete"):
+            if name not in listed and record.get("complete"):
                 kept = record.get("settings") == self.settings
                 (same if kept else self.left_out).append(name)
         counts, cells = [], []

@@ -64,6 +64,8 @@ def on_white(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] not in (2, 4):
         return image
+    if image.dtype.kind in "ui" and image[..., -1].min() == np.iinfo(image.dtype).max:
+        return image[..., 0] if image.shape[2] == 2 else image[..., :3]  # opaque: as it is
     colour, alpha = image[..., :-1].astype(np.float64), image[..., -1].astype(np.float64)
     if image.dtype.kind == "f":
         white = 255.0 if colour.max(initial=0) > 1 else 1.0

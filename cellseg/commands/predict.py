@@ -202,9 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             if progress is not None:
                 progress.close()
 
-    # Ctrl-C stops between images and slide regions: in the middle of one, TensorFlow may
-    # lose it.
     failed = {path.name for path in clashes}
+    todo += [path for path in listed[shard] if path in clashes]  # each refused in a line
 
     def predict_or_note(path):
         try:
@@ -213,9 +212,10 @@ def main(argv: list[str] | None = None) -> int:
             failed.add(path.name)
             raise
 
+    # Ctrl-C stops between images and slide regions: in the middle of one, TensorFlow may
+    # lose it.
     try:
         with deferred(STOPPING):
-            todo += [path for path in listed[shard] if path in clashes]
             code = (
                 run_each(todo, predict_or_note, command="predict", refused=clashes) if todo else 0
             )

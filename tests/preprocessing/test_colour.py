@@ -94,3 +94,22 @@ def test_stain_amounts_round_trip(haematoxylin, eosin, dab):
     stains = np.array([[[haematoxylin, eosin, dab]]], np.float32)
     back = stain_amounts(rgb_from_stain_amounts(stains))
     np.testing.assert_allclose(back, stains, atol=2e-3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([np.uint8, np.uint16]), st.sampled_from([2, 4]), st.integers(0, 2**16))
+def test_an_image_with_alpha_on_white_is_its_colours_where_opaque_and_white_where_clear(
+    dtype, channels, seed
+):
+    from cellseg.preprocessing.colour import on_white, significant_bits
+
+    top = np.iinfo(dtype).max
+    image = np.random.default_rng(seed).integers(0, top, (6, 7, channels), endpoint=True)
+    image = image.astype(dtype)
+    image[..., -1] = top  # opaque everywhere: the colours as they are
+    colours = image[..., 0] if channels == 2 else image[..., :3]
+    assert np.array_equal(on_white(image), colours) and on_white(image).dtype == dtype
+    image[:3, :, -1] = 0  # the top rows clear: white at the image's depth
+    white = 2 ** significant_bits(image) - 1
+    laid = on_white(image)
+    assert (laid[:3] == white).all() and np.array_equal(laid[3:], colours[3:])
