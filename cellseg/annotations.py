@@ -40,8 +40,8 @@ def read_annotation(path) -> np.ndarray:
     """An annotation file's pixels (`read_image`); a JPEG is refused, naming the file.
 
     JPEG's compression smears a one-pixel red line into shades that are neither red nor
-    background, opening the outlines (a 256 x 256 MoNuSeg crop of 29 cells read as 148 to
-    393), and changes the values of a label image.
+    background, breaking the outlines into many small false cells, and changes the values
+    of a label image.
     """
     if Path(path).suffix.lower() in JPEG_SUFFIXES or _jpeg_in_tiff(path):
         kind = "a JPEG" if Path(path).suffix.lower() in JPEG_SUFFIXES else "a JPEG-compressed TIFF"

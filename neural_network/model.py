@@ -136,7 +136,7 @@ class TrainedModel:
 
         Raises `CellsegError` naming the folder or file when it is missing or damaged, or
         when its training has not finished: its thresholds were never tuned, and its cells
-        would be a network's first guesses (1625 where 35 were).
+        would be a network's first guesses.
         """
         from cellseg.errors import CellsegError
         from cellseg.neural_network.model_listing import training_status
