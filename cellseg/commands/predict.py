@@ -172,11 +172,14 @@ def main(argv: list[str] | None = None) -> int:
             f"cellseg predict: {done} already predicted in {output} with this model and these "
             "settings, skipped (--overwrite predicts them again)"
         )
-    resized, strengthened, ignored = {}, {}, {}
+    resized, strengthened, ignored, overridden = {}, {}, {}, {}
 
     def predict_one(path):
-        recorded = None if arguments.pixel_size else recorded_pixel_size(path)
+        recorded = recorded_pixel_size(path)
         pixel_size = arguments.pixel_size or plausible_pixel_size(recorded)
+        own = plausible_pixel_size(recorded)
+        if arguments.pixel_size and own and abs(own / arguments.pixel_size - 1) > 0.01:
+            overridden[path.name] = own
         scale, why = arguments.scale, "--scale"
         from_pixels = pixel_scale(model, pixel_size, path) if scale == "auto" else None
         if from_pixels:
@@ -225,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = [row for row in counts if row["image"] in mine_names]
     if shown:
         print(text_table(shown, results.count_columns))
-    for line in notes(resized, strengthened, ignored):
+    for line in notes(resized, strengthened, ignored, overridden, arguments.pixel_size):
         print(f"cellseg predict: {line}")
     if results.left_out:
         print(
@@ -326,12 +329,15 @@ class SlideProgress:
             )
 
 
-def notes(resized: dict, strengthened: dict, ignored: dict) -> list[str]:
+def notes(
+    resized: dict, strengthened: dict, ignored: dict, overridden=None, pixel_size=None
+) -> list[str]:
     """What predict did to some images that a user should know, a line each: the images
     ``resized`` by ``--scale auto`` (name: (factor, why)), those whose counterstain was
-    ``strengthened`` (name: factor) and those whose recorded pixel size was ``ignored``
-    (name: micrometres). Images resized alike share one group; each group names its first
-    three images (counts.csv has a row for every one).
+    ``strengthened`` (name: factor), those whose recorded pixel size was ``ignored``
+    (name: micrometres) and those whose recorded pixel size ``--pixel-size`` (``pixel_size``)
+    ``overridden`` (name: micrometres). Images resized alike share one group; each group
+    names its first three images (counts.csv has a row for every one).
 
     Examples
     --------
@@ -373,5 +379,11 @@ def notes(resized: dict, strengthened: dict, ignored: dict) -> list[str]:
             f"pixel sizes outside {low:g}-{high:g} um, no microscope's, ignored (72 dots per "
             f"inch, 353 um, is many programs' default): {listed}; --pixel-size UM gives the "
             "real one"
+        )
+    if overridden:
+        listed = named([f"{name} {size:g} um" for name, size in overridden.items()])
+        lines.append(
+            f"--pixel-size {pixel_size:g} um used instead of the pixel sizes the files "
+            f"record: {listed}"
         )
     return lines

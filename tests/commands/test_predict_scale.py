@@ -149,7 +149,8 @@ def test_counts_say_how_much_a_pale_counterstain_was_strengthened(cellseg, tmp_p
 def test_a_pixel_size_no_microscope_gives_is_ignored_in_one_line(cellseg, models, tmp_path):
     """72 dots per inch (353 um), what many programs record whatever the picture, says
     nothing of a microscope image's magnification: predict ignores it and says so in one
-    line naming the files (a PNG's pHYs, a TIFF's resolution tags); a real one is used."""
+    line naming the files (a PNG's pHYs, a TIFF's resolution tags); a real one is used.
+    ``--pixel-size`` overrides a real one, and says so."""
     import tifffile
     from PIL import Image
 
@@ -174,6 +175,11 @@ def test_a_pixel_size_no_microscope_gives_is_ignored_in_one_line(cellseg, models
     )
     assert given.code == 0, given.err
     assert "no microscope's" not in given.out  # --pixel-size is the user's word
+    # ... and said where it differs from a file's own: only scope.png records one.
+    [line] = [line for line in given.out.splitlines() if "used instead" in line]
+    assert line.endswith(
+        "--pixel-size 0.5 um used instead of the pixel sizes the files record: scope.png 0.25 um"
+    )
     broken = tmp_path / "broken"  # a file cut after its pHYs fails, and is not listed
     broken.mkdir()
     cut = (folder / "screen.png").read_bytes()[:300]
