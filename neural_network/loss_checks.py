@@ -42,10 +42,17 @@ def check_loss_function(function: Callable, name: str, path, targets: list[str])
     raise first_problem
 
 
-def training_error(error: BaseException, user_loss) -> CellsegError | None:
+def training_error(error: BaseException, user_loss, architecture=None) -> CellsegError | None:
     """The one-line error of a user's loss or metric (``user_loss``, a `UserLoss` or None)
-    that raised ``error`` while training; None when the error is not theirs."""
-    if user_loss is None or isinstance(error, CellsegError):
+    or network (the ``architecture`` file, or None) that raised ``error`` while training
+    (a layer may fail only there, where Keras calls it compiled, with ``training=True``);
+    None when the error is not theirs."""
+    if isinstance(error, CellsegError):
+        return None
+    if architecture is not None and error_line(error, architecture) is not None:
+        problem = _graph_error(error, "the model", architecture)
+        return CellsegError(f"{problem}; fix it, then train again with --restart")
+    if user_loss is None:
         return None
     if error_line(error, user_loss.path) is None and "No gradients provided" not in str(error):
         return None
@@ -187,7 +194,8 @@ def _training_step_problem(function, name: str, path, target: str) -> CellsegErr
 
 
 def _graph_error(error: BaseException, name: str, path) -> CellsegError:
-    """The one-line error of a loss or metric that failed in a training step."""
+    """The one-line error of a loss, metric or network (``name``: ``"custom_loss"``,
+    ``"custom_metric"`` or ``"the model"``) that failed in a training step."""
     message = error_message(error)
     if name == "custom_loss" and "No gradients provided" in message:
         return user_error(
@@ -198,8 +206,9 @@ def _graph_error(error: BaseException, name: str, path) -> CellsegError:
         )
     first_sentence = message.split(". ")[0].rstrip(".")
     graph = any(word in message.lower() for word in ("numpy", "symbolic", "tracer", "graph"))
+    written = {"custom_loss": "losses", "custom_metric": "metrics"}.get(name, "layers")
     hint = (
-        f"; write {'losses' if name == 'custom_loss' else 'metrics'} with keras.ops, not "
+        f"; write {written} with keras.ops, not "
         "NumPy or Python on the tensors' values, which a compiled training step does not have"
         if graph or "Tracer" in type(error).__name__
         else ""

@@ -240,7 +240,7 @@ def _train(run, training_pairs, validation_pairs) -> None:
         # Ctrl-C stops between steps: in the middle of one, TensorFlow may lose it.
         with (
             deferred("cellseg train: stopping after this step (Ctrl-C again stops at once)"),
-            _said_of_user_loss(run.user_loss),
+            _said_of_user_files(run.user_loss, run.request.architecture_file),
         ):
             model.fit(
                 training,
@@ -271,13 +271,14 @@ def _train(run, training_pairs, validation_pairs) -> None:
 
 
 @contextlib.contextmanager
-def _said_of_user_loss(user_loss):
-    """Turn an error of the user's loss or metric that only training met (the checks
-    before it try them on made-up batches) into one line naming their file."""
+def _said_of_user_files(user_loss, architecture):
+    """Turn an error of the user's loss, metric or network that only training met (the
+    checks before it try them on made-up batches, the network uncompiled) into one line
+    naming their file."""
     try:
         yield
     except Exception as error:
-        problem = training_error(error, user_loss)
+        problem = training_error(error, user_loss, architecture)
         if problem is None:
             raise
         raise problem from None

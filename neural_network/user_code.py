@@ -57,11 +57,29 @@ def what_happened(error: BaseException, *, when: str = "") -> str:
 
 
 def error_message(error: BaseException) -> str:
-    """The message of ``error`` on one line, without Keras' configurations and TensorFlow's
-    graph node names, which run to pages."""
+    r"""The message of ``error`` on one line, without Keras' configurations, TensorFlow's
+    graph node names, which run to pages, or terminal colour codes; an error Keras raised
+    around a layer's call as ``"in Layer.call(): <the error>"``.
+
+    Examples
+    --------
+    >>> error_message(AttributeError(
+    ...     "Exception encountered when calling Odd.call().\n\n\x1b[1m'SymbolicTensor' object "
+    ...     "has no attribute 'numpy'\x1b[0m\n\nArguments received by Odd.call():\n  • x=..."
+    ... ))
+    "in Odd.call(): 'SymbolicTensor' object has no attribute 'numpy'"
+    """
     message = str(error).split("Full object config:")[0]
+    message = re.sub(r"\x1b\[[0-9;]*m", "", message)
     message = re.sub(r"\{\{function_node .*?\}\}", "", message)
     message = re.sub(r" for '\{\{node [^']*'", "", message)  # the graph node's inputs
+    layer = re.match(
+        r"\s*Exception encountered when calling (\S+?)\.\s+(.*?)\s*Arguments received by ",
+        message,
+        re.DOTALL,
+    )
+    if layer:
+        message = f"in {layer.group(1)}: {layer.group(2)}"
     return " ".join(message.split())
 
 

@@ -245,3 +245,30 @@ def test_loss_failing_only_in_training_is_one_line(train_command, tmp_path):
     line = result.error_lines[0].split("error: ", 1)[1]
     assert line.startswith(f"{path}, line 5: custom_loss raised ValueError in a training step")
     assert line.endswith("fix it, then train again with --restart")
+
+
+def test_layer_failing_only_in_training_is_one_line(train_command, tmp_path):
+    """A layer whose NumPy runs only with ``training=True`` passes the checks of the
+    network before training (built, and called eagerly) and fails in its first compiled
+    step: one line naming its line, with no Keras terminal colour codes."""
+    path = tmp_path / "architecture.py"
+    path.write_text(
+        LAYERS + "@keras.saving.register_keras_serializable()\n"
+        "class Odd(layers.Layer):\n"
+        "    def call(self, x, training=None):\n"
+        "        if training:\n"
+        "            return x * float(x.numpy().std())\n"
+        "        return x\n\n\n"
+        "def get_model(input_shape):\n    inputs = keras.Input(input_shape)\n"
+        "    x = Odd()(layers.Conv2D(8, 3, padding='same')(inputs))\n"
+        "    return keras.Model(inputs, layers.Conv2D(3, 1, activation='softmax')(x))\n"
+    )
+    result = train_command("--name", "odd", "--architecture", path)
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    assert len(result.error_lines) == 1, result.err
+    line = result.error_lines[0].split("error: ", 1)[1]
+    assert line.startswith(
+        f"{path}, line 9: the model raised AttributeError in a training step (in Odd.call(): "
+        "'SymbolicTensor' object has no attribute 'numpy'); write layers with keras.ops"
+    ), line
+    assert line.endswith("fix it, then train again with --restart") and "\x1b" not in line
