@@ -4,8 +4,9 @@
 outline layer corrected by hand, as the fine-tuning loop asks, before another model
 predicts into the same folder).
 
-A file's stamp is its size and modification time, which any edit changes; a copy of the
-folder made without keeping times reads as changed, so the command refuses, never loses.
+A file's stamp is its size, modification time and SHA-256: a file whose time alone
+changed (a copy of the folder made without keeping times) is told unchanged by its
+content.
 """
 
 import os
@@ -18,9 +19,9 @@ from cellseg.errors import CellsegError, file_error
 REPLACE = "use --overwrite to replace it, or choose another --output"
 
 
-def stamps(folder: Path, names) -> dict[str, list[int]]:
-    """The size and modification time (ns) of each of the files ``names`` of ``folder``
-    that exists, by name.
+def stamps(folder: Path, names) -> dict[str, list]:
+    """The size, modification time (ns) and SHA-256 of each of the files ``names`` of
+    ``folder`` that exists, by name.
 
     Examples
     --------
@@ -29,25 +30,38 @@ def stamps(folder: Path, names) -> dict[str, list[int]]:
     >>> [(name, stamp[0]) for name, stamp in stamps(folder, ["a.csv", "b.csv"]).items()]
     [('a.csv', 3)]
     """
+    import hashlib
+
     found = {}
     for name in sorted(names):
         try:
             status = (folder / name).stat()
+            with open(folder / name, "rb") as file:
+                digest = hashlib.file_digest(file, "sha256").hexdigest()
         except OSError:
             continue
-        found[name] = [status.st_size, status.st_mtime_ns]
+        found[name] = [status.st_size, status.st_mtime_ns, digest]
     return found
 
 
 def refuse_changed(folder: Path, written: dict) -> None:
     """Raise a `CellsegError` naming the first of the files ``written`` (their `stamps` when
-    cellseg wrote them) that has changed since; one removed since is passed over."""
-    for name, stamp in stamps(folder, written).items():
-        if stamp != list(written[name]):
-            raise file_error(
-                folder / name,
-                f"was changed since cellseg predict wrote it (corrected by hand?); {REPLACE}",
-            )
+    cellseg wrote them) that has changed since: another size, or another time and content
+    (a stamp of an earlier cellseg, without content, by its time alone); one removed since
+    is passed over."""
+    for name, (size, time, *digest) in sorted(written.items()):
+        try:
+            status = (folder / name).stat()
+        except OSError:
+            continue
+        if status.st_size == size and status.st_mtime_ns == time:
+            continue
+        if status.st_size == size and digest and stamps(folder, [name])[name][2] == digest[0]:
+            continue
+        raise file_error(
+            folder / name,
+            f"was changed since cellseg predict wrote it (corrected by hand?); {REPLACE}",
+        )
 
 
 def refuse_existing(folder: Path, names) -> None:
@@ -133,3 +147,40 @@ def check_not_an_input(output: Path, inputs: Iterable[str | Path]) -> None:
                     f"{output}: holds {os.path.realpath(link)}, an input through the link "
                     f"{link}; choose another output folder"
                 )
+
+
+def settings_changes(earlier: dict, now: dict) -> str:
+    """How a prediction's ``earlier`` settings differ from those of ``now``, said as the
+    earlier ones.
+
+    Examples
+    --------
+    >>> settings_changes({"model": "a", "scale": 1.0, "min_confidence": 0.5},
+    ...                  {"model": "a", "scale": 1.0, "min_confidence": 0.8})
+    'with min_confidence 0.5 (now 0.8)'
+    >>> settings_changes({"model": "a", "model_sha256": "1", "formats": ["png"]},
+    ...                  {"model": "b", "model_sha256": "2", "formats": ["geojson", "png"]})
+    'with model a (now b), formats png (now geojson, png)'
+    >>> settings_changes({"model": "a", "model_sha256": "1"}, {"model": "a", "model_sha256": "2"})
+    'with another version of model a'
+    """
+
+    def shown(value) -> str:
+        if isinstance(value, list | tuple):
+            return ", ".join(map(shown, value))
+        if isinstance(value, float):
+            return f"{value:g}"
+        return "none" if value is None else str(value)
+
+    parts = []
+    for key in dict.fromkeys([*now, *earlier]):
+        old, new = earlier.get(key), now.get(key)
+        if old == new or (key == "model_sha256" and earlier.get("model") != now.get("model")):
+            continue
+        if key == "model_sha256":
+            parts.append(f"another version of model {now.get('model')}")
+        elif isinstance(old, dict) or isinstance(new, dict):  # the overlay's style
+            parts.append(f"another {key}")
+        else:
+            parts.append(f"{key} {shown(old)} (now {shown(new)})")
+    return "with " + ", ".join(parts) if parts else "otherwise"

@@ -29,7 +29,7 @@ from cellseg.atomic_write import write_atomically, write_text_atomically
 from cellseg.errors import CellsegError
 from cellseg.image_io import write_image
 from cellseg.output_formats import FORMATS, ImageResult, SlideResult, format_files
-from cellseg.output_guard import refuse_changed, refuse_existing, stamps
+from cellseg.output_guard import refuse_changed, refuse_existing, settings_changes, stamps
 from cellseg.postprocessing.drawing import OverlayStyle
 from cellseg.postprocessing.measurements import (
     CELL_COLUMNS,
@@ -120,8 +120,13 @@ class PredictionFiles(PredictionTables):
         if self.overwrite or not self.cells_path(name).is_file():
             return False
         record = self._record(name) or {}
+        return bool(record.get("complete")) and self._same(name, record)
+
+    def _same(self, name: str, record: dict) -> bool:
+        """Whether an image's ``record`` is of a prediction with these settings from its
+        file as it is now (an older record, without the file's fingerprint, is trusted)."""
         made = (record.get("settings"), record.get("source", self.sources.get(name)))
-        return bool(record.get("complete")) and made == (self.settings, self.sources.get(name))
+        return made == (self.settings, self.sources.get(name))
 
     def add(self, name: str, result, *, pixel_size: float | None = None, progress=None) -> None:
         """Write one image's files: its record first and last, its cell table last of the
@@ -225,16 +230,25 @@ class PredictionFiles(PredictionTables):
         self._write_cells(name, ((measured, marks) for measured, _, marks in cells()), pixel_size)
 
     def _claim(self, name: str) -> None:
-        """Refuse to replace an image's files that cellseg did not write, or that were
-        changed since it did (without ``--overwrite``; `cellseg.output_guard`), remove those
-        an earlier prediction wrote in formats not asked for now, then record that this
-        prediction has begun."""
+        """Refuse, without ``--overwrite``, to replace an image's files that cellseg did not
+        write, that were changed since it did (`cellseg.output_guard`), or that another
+        prediction made (another model or settings, or an earlier file of the image's
+        name); remove those an earlier prediction wrote in formats not asked for now, then
+        record that this prediction has begun (or goes on)."""
         stem, record = Path(name).stem, self._record(name) or {}
         legacy = self.output / LEGACY_RECORD.format(stem=stem)
         if not (self.overwrite or self.record_path(name).is_file() or legacy.is_file()):
             refuse_existing(self.output, self._files(stem))
         elif not self.overwrite:
-            refuse_changed(self.output, record.get("files") or {})
+            refuse_changed(self.output, record.get("files") or {})  # a correction, first
+            if record and not self._same(name, record):
+                made = settings_changes(record.get("settings") or {}, self.settings)
+                if record.get("source", self.sources.get(name)) != self.sources.get(name):
+                    made = "from an earlier file of this name"
+                raise CellsegError(
+                    f"{name}: its results in {self.output} were made {made}; use --overwrite "
+                    "to replace them, or choose another --output"
+                )
         # An earlier prediction's files of formats not asked for now would show old cells.
         earlier = (record.get("settings") or {}).get("formats") or ()
         for stale in format_files(earlier, stem) - format_files(self.formats, stem):

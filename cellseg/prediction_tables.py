@@ -80,6 +80,10 @@ class PredictionTables:
             path = self.cells_path(name)
             if not path.is_file() or not self._complete(name):
                 continue
+            record = self._record(name)
+            if record is not None and not self._kept(name, record):
+                self.left_out.append(name)  # refused: another prediction's results
+                continue
             with open(path, newline="") as file:
                 rows = list(csv.DictReader(file))
             threshold = None
@@ -89,12 +93,19 @@ class PredictionTables:
                 for row in rows:
                     row["positive"] = int(threshold is not None and float(row["dab"]) >= threshold)
             cells.extend(rows)
-            record = self._record(name) or {}
-            counts.append(self._count_row(name, rows, self._scale(name), record, threshold))
+            counts.append(self._count_row(name, rows, self._scale(name), record or {}, threshold))
         tables = ((COUNTS_FILE, counts, self.count_columns), (CELLS_FILE, cells, self.cell_columns))
         for table, rows, columns in tables if counts else ():
             write_text_atomically(self.output / table, csv_text(rows, columns), overwrite=True)
         return counts
+
+    def _kept(self, name: str, record: dict) -> bool:
+        """Whether an image's results belong in these tables: made with these settings,
+        from its file as it is now when this process looked at it (not when another
+        process predicted it: a shard's image)."""
+        if name in self.sources:
+            return self._same(name, record)
+        return record.get("settings") == self.settings
 
     def _complete(self, name: str) -> bool:
         """Whether an image's cell table is whole: its record says so, or an earlier

@@ -112,14 +112,16 @@ def test_another_file_of_the_same_name_is_not_finished(tmp_path):
 
 
 def test_predicting_again_in_other_formats_leaves_no_file_of_the_old_cells(tmp_path):
-    """An image predicted again with --format tiff after png: its old PNGs, which would
-    show the earlier cells beside the new labels, go; files of other images stay."""
+    """An image predicted again with --format tiff after png (--overwrite): its old PNGs,
+    which would show the earlier cells beside the new labels, go; files of other images
+    stay."""
     PredictionFiles(tmp_path, formats=("png", "geojson")).add("a.png", _two_cells())
     PredictionFiles(tmp_path, formats=("png",)).add("b.png", _two_cells())
     before = sorted(path.name for path in tmp_path.iterdir())
-    PredictionFiles(tmp_path, formats=("tiff", "geojson"), settings={"scale": 2}).add(
-        "a.png", _two_cells(2.0)
+    again = PredictionFiles(
+        tmp_path, formats=("tiff", "geojson"), settings={"scale": 2}, overwrite=True
     )
+    again.add("a.png", _two_cells(2.0))
     after = sorted(path.name for path in tmp_path.iterdir())
     gone = {"a_labels.png", "a_outlines.png", "a_overlay.png"}
     assert gone <= set(before) and not gone & set(after)
@@ -128,9 +130,9 @@ def test_predicting_again_in_other_formats_leaves_no_file_of_the_old_cells(tmp_p
 
 def test_a_file_corrected_by_hand_is_not_replaced_by_another_prediction(tmp_path):
     """The fine-tuning loop: outlines corrected in place, then another model predicts into
-    the same folder. Refused, naming the file, before anything is written (formats no
-    longer asked for included); kept as cellseg wrote them, its files are replaced; with
-    --overwrite, whatever was done to them."""
+    the same folder. Refused, naming the corrected file, before anything is written
+    (formats no longer asked for included); with --overwrite, replaced whatever was done
+    to them."""
     PredictionFiles(tmp_path, settings={"model": "default"}).add("a.png", _two_cells())
     layer = tmp_path / "a_outlines.png"
     corrected = read_image(layer)
@@ -144,8 +146,29 @@ def test_a_file_corrected_by_hand_is_not_replaced_by_another_prediction(tmp_path
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
     PredictionFiles(tmp_path, settings={"model": "lab"}, overwrite=True).add("a.png", _two_cells())
     assert not np.array_equal(read_image(layer), corrected)
-    # Unchanged since, the lab model's files give way to another model's.
-    PredictionFiles(tmp_path, settings={"model": "lab-2"}).add("a.png", _two_cells())
+
+
+def test_another_predictions_results_are_not_replaced_without_overwrite(tmp_path):
+    """An image's results made with another model or settings are an output like any
+    other: refused in a line saying what differed, nothing written, and left out of this
+    run's tables (which keep the earlier ones as they were); replaced with --overwrite."""
+    PredictionFiles(tmp_path, settings={"model": "lab", "scale": 1.0}).add("a.png", _two_cells())
+    first = PredictionFiles(tmp_path, settings={"model": "lab", "scale": 1.0})
+    first.finish(["a.png"])
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    other = PredictionFiles(tmp_path, settings={"model": "lab-2", "scale": 1.0})
+    assert not other.finished("a.png")
+    with pytest.raises(
+        CellsegError,
+        match=r"^a\.png: its results in .* were made with model lab \(now lab-2\); use --overwrite",
+    ):
+        other.add("a.png", _two_cells(2.0))
+    assert other.finish(["a.png"]) == [] and other.left_out == ["a.png"]
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+    again = PredictionFiles(tmp_path, settings={"model": "lab-2", "scale": 1.0}, overwrite=True)
+    again.add("a.png", _two_cells(2.0))
+    assert [row["image"] for row in again.finish(["a.png"])] == ["a.png"]
+    assert json.loads((tmp_path / "a_prediction.json").read_text())["settings"]["model"] == "lab-2"
 
 
 def test_an_interrupted_image_is_not_finished_and_not_counted(tmp_path):
@@ -207,3 +230,23 @@ def test_geojson_measurements_are_the_cell_tables_to_the_digit(tmp_path):
         return max(len(row[column].partition(".")[2]) for row in rows.values())
 
     assert all(most_decimals(column) == decimals for column, decimals in DECIMALS.items())
+
+
+def test_a_file_whose_time_alone_changed_is_not_taken_for_a_correction(tmp_path):
+    """A folder copied without keeping times (``cp -r``): its files' times changed, their
+    content did not, so another prediction (with --overwrite not needed for a correction)
+    goes on; an edit of the same size is still refused."""
+    import os
+
+    PredictionFiles(tmp_path, settings={"model": "lab"}).add("a.png", _two_cells())
+    for path in tmp_path.iterdir():
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    PredictionFiles(tmp_path, settings={"model": "lab"}, formats=("png",)).add(
+        "a.png", _two_cells()
+    )
+    table = tmp_path / "a_cells.csv"
+    text = table.read_text()
+    table.write_text(text.replace("2", "3", 1))  # the same size, another content
+    assert len(table.read_text()) == len(text)
+    with pytest.raises(CellsegError, match=r"a_cells\.csv: was changed since cellseg"):
+        PredictionFiles(tmp_path, settings={"model": "lab"}).add("a.png", _two_cells())

@@ -95,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="predict images again even when their results are there (by default a re-run "
-        "skips them, so an interrupted run resumes)",
+        help="predict images again even when their results are there, replacing results "
+        "made with another model or settings (by default a re-run skips the images done "
+        "with these, so an interrupted run resumes, and refuses those done otherwise)",
     )
     return parser
 

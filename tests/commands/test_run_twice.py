@@ -105,7 +105,8 @@ def test_predict_run_twice_skips_what_it_did(cellseg, small_model, example, tmp_
 
 def test_predict_again_on_another_image_of_the_same_name_predicts_it(cellseg, example, tmp_path):
     """An image replaced by another of the same name (a section scanned again) is not
-    taken for the one predicted before: its cells are found again and counted."""
+    taken for the one predicted before: its old results are refused in a line, not kept
+    as done nor replaced in silence, and with --overwrite its cells are found again."""
     import shutil
 
     from tables import read_csv
@@ -126,10 +127,19 @@ def test_predict_again_on_another_image_of_the_same_name_predicts_it(cellseg, ex
     assert cellseg(*command).code == 0
     before = cells()
     assert before[first.name] != before[second.name]  # else the test shows nothing
+    own = (out / f"{first.stem}_cells.csv").read_bytes()
     shutil.copyfile(second, first)  # the first image replaced by the second
     again = cellseg(*command)
-    assert again.code == 0, again.err
-    assert "1 image already predicted" in again.out, again.out
+    assert again.code == 1 and "1 image already predicted" in again.out, again.out
+    assert again.error_lines == [
+        f"cellseg predict: error: {first.name}: its results in {out} were made from an "
+        "earlier file of this name; use --overwrite to replace them, or choose another --output"
+    ]
+    # Its files are kept; the folder's tables, of the images as they are, leave it out.
+    assert (out / f"{first.stem}_cells.csv").read_bytes() == own
+    assert cells() == {first.name: [], second.name: before[second.name]}
+    assert "leave out 1 image" in again.out
+    assert cellseg(*command, "--overwrite").code == 0
     after = cells()
     assert after[first.name] == before[second.name] == after[second.name]
 
@@ -138,7 +148,8 @@ def test_predict_again_with_another_threshold_reclassifies_the_gzipped_geojson(
     cellseg, small_model, example, tmp_path
 ):
     """The GeoJSON's Positive / Negative classes follow the DAB threshold: a run with
-    another one predicts again, gzipped or not."""
+    another one (with --overwrite, which replaces another prediction's files) predicts
+    again, gzipped or not."""
     import gzip
     import json
 
@@ -146,7 +157,7 @@ def test_predict_again_with_another_threshold_reclassifies_the_gzipped_geojson(
     command = ("predict", small_model, example / "images", "--output", out, "--format")
     classes = []
     for threshold in ("0", "3"):
-        run = cellseg(*command, "geojson.gz", "--positive-threshold", threshold)
+        run = cellseg(*command, "geojson.gz", "--positive-threshold", threshold, "--overwrite")
         assert run.code == 0 and "already predicted" not in run.out, run.err
         features = json.loads(gzip.decompress((out / "synthetic_000.geojson.gz").read_bytes()))
         classes.append({f["properties"]["classification"]["name"] for f in features["features"]})
