@@ -12,12 +12,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=3
 
 WORKDIR /opt/cellseg
+# What `pip install .` reads: pyproject.toml, the README it names, and every folder its
+# [tool.setuptools.package-dir] maps (tests/test_scripts_container.py checks the two agree).
 COPY pyproject.toml README.md ./
 COPY cellseg ./cellseg
 COPY preprocessing ./preprocessing
 COPY postprocessing ./postprocessing
 COPY neural_network ./neural_network
 COPY trained_models ./trained_models
+COPY scripts/examples ./scripts/examples
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 1000 --shell /bin/bash cellseg \
     && mkdir -p /work \

@@ -5,10 +5,12 @@
 #
 # RUNS_FILE (default: scripts/examples/overnight_runs.txt) lists one run per line:
 #   NAME | options of `cellseg train`
-# Models go to NAME/ in $CELLSEG_MODELS if set, else in trained_models/ under the current
-# folder. A run that fails (a broken
-# user file, a NaN loss) is reported and the next one starts; Ctrl-C stops the batch. Running
-# the script again resumes unfinished runs and skips finished ones. Exits with the number of failed runs.
+# Models go to NAME/ in the models folder, found as cellseg finds it: $CELLSEG_MODELS if set,
+# else trained_models/ in the current folder or in the nearest folder above it that has one,
+# else trained_models/ in the current folder. A run that fails (a broken user file, a NaN
+# loss) is reported and the next one starts; Ctrl-C stops the batch. Running the script again,
+# from any folder below the same trained_models/, resumes unfinished runs and skips finished
+# ones. Exits with the number of failed runs.
 set -uo pipefail
 
 if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
@@ -19,7 +21,30 @@ images=$1
 annotations=$2
 runs_file=${3:-$(dirname "$0")/examples/overnight_runs.txt}
 runs_dir=$(cd "$(dirname "$runs_file")" && pwd)
-models=${CELLSEG_MODELS:-trained_models}
+
+# The models folder by cellseg's rule (models_folder in neural_network/model_folder.py; the
+# tests hold the two to the same answer), so that finished runs are found, and skipped, from
+# any folder below it, and the runs train where the check looks.
+models_folder() {
+    if [ -n "${CELLSEG_MODELS:-}" ]; then
+        echo "$CELLSEG_MODELS"
+        return
+    fi
+    local working folder
+    working=$(pwd -P)
+    folder=$working
+    while :; do
+        if [ -d "${folder%/}/trained_models" ]; then
+            echo "${folder%/}/trained_models"
+            return
+        fi
+        [ "$folder" = / ] && break
+        folder=$(dirname "$folder")
+    done
+    echo "${working%/}/trained_models"
+}
+models=$(models_folder)
+echo "== models folder: $models"
 
 failed=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -45,7 +70,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     fi
     echo "== $name: training"
     cellseg train --images "$images" --annotations "$annotations" --name "$name" \
-        --models-dir "$models" "${options[@]}" </dev/null
+        --models-dir "$models" ${options[@]+"${options[@]}"} </dev/null
     code=$?
     if [ "$code" -eq 130 ]; then  # Ctrl-C: cellseg exits 130 rather than dying of it
         echo "== $name: interrupted; run this script again to go on where it stopped" >&2
@@ -56,5 +81,9 @@ while IFS= read -r line || [ -n "$line" ]; do
     fi
 done <"$runs_file"
 
-cellseg leaderboard --models-dir "$models"
+if [ -d "$models" ]; then
+    cellseg leaderboard --models-dir "$models"
+else  # no run got as far as creating it
+    cellseg leaderboard
+fi
 exit "$failed"

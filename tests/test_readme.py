@@ -146,7 +146,9 @@ def test_slurm_script_takes_its_share(tmp_path, training_data, tiny_hyperparamet
     environment = dict(os.environ)
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
     for task in ("1", "2"):
-        environment.update(SLURM_ARRAY_TASK_ID=task, SLURM_ARRAY_TASK_COUNT="2")
+        environment.update(
+            SLURM_ARRAY_TASK_ID=task, SLURM_ARRAY_TASK_MIN="1", SLURM_ARRAY_TASK_COUNT="2"
+        )
         result = subprocess.run(
             [
                 "bash",
