@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cellseg.batch import image_files, named
+from cellseg.batch import counted, image_files, named
 from cellseg.errors import CellsegError, CellsegWarning, file_error
 from cellseg.image_io import JPEG_SUFFIXES, is_tiff, read_image
 
@@ -202,6 +202,61 @@ def check_same_size(annotation_path, annotation_shape, image_path, image_shape) 
             f"is {columns} x {rows} pixels but its image {image_path} is "
             f"{image_columns} x {image_rows}",
         )
+
+
+def checked_labels(
+    pairs, style: OutlineStyle | None = None, *, converted=None, keep_bytes: int = 0
+) -> dict[Path, np.ndarray]:
+    """Check that every ``(image, annotation)`` pair can be trained on: the image's header
+    is readable, the annotation is read as training reads it (`read_annotation_labels`),
+    and both are the same size. ``converted`` maps an annotation already converted to the
+    labels file it became, whose header is read instead. All that is wrong is one error
+    naming each bad file; otherwise returns the labels read, up to ``keep_bytes`` of them,
+    by annotation, so that they need not be read again.
+    """
+    from cellseg.image_io import read_image_shape
+
+    converted = converted or {}
+    kept, problems, kept_bytes = {}, [], 0
+    for image, annotation in pairs:
+        shapes, labels = [], None
+        for path in (image, annotation):
+            try:
+                if path == image or annotation in converted:
+                    shapes.append(read_image_shape(converted.get(path, path)))
+                else:
+                    labels = read_annotation_labels(annotation, style)
+                    shapes.append(labels.shape)
+            except CellsegError as error:
+                problems.append((path, str(error)))
+        try:
+            if len(shapes) == 2:
+                check_same_size(annotation, shapes[1], image, shapes[0])
+        except CellsegError as error:
+            problems.append((annotation, str(error)))
+        else:
+            if labels is not None and kept_bytes + labels.nbytes <= keep_bytes:
+                kept[annotation], kept_bytes = labels, kept_bytes + labels.nbytes
+    if problems:
+        raise _files_error(problems)
+    return kept
+
+
+def _files_error(problems: list[tuple[Path, str]]) -> CellsegError:
+    """One error for the files of ``(path, message)``: those of the same reason named
+    together, the first few reasons said, the rest of the files named."""
+    if len(problems) == 1:
+        return CellsegError(problems[0][1])
+    reasons: dict[str, list[str]] = {}
+    for path, message in problems:
+        reason = message.removeprefix(f"{path}: ")
+        reasons.setdefault(reason, []).append(str(path))
+    said = [f"{named(paths)}: {reason}" for reason, paths in list(reasons.items())[:3]]
+    rest = [path for paths in list(reasons.values())[3:] for path in paths]
+    if rest:
+        said.append(f"and {counted(len(rest), 'file')} more: {named(rest)}")
+    files = len({path for path, _ in problems})
+    return CellsegError(f"{counted(files, 'file')} cannot be trained on: " + "; ".join(said))
 
 
 def name_key(path) -> str:

@@ -210,6 +210,8 @@ class TimeEstimate(keras.callbacks.Callback):
         else:
             seconds = ends[0] - self._started
         left = (self.total_steps - len(ends)) * seconds
+        if left <= 0:
+            return  # the last step is done: no time left to estimate
         print(
             f"cellseg train: {counted(self.steps, 'step')} of {counted(self.batch_size, 'tile')} "
             f"of {self.tile} x {self.tile} pixels per epoch, "
@@ -221,9 +223,16 @@ class TimeEstimate(keras.callbacks.Callback):
 
 
 def _duration(seconds: float) -> str:
-    """A duration in words a person reads at a glance: ``"40 s"``, ``"7 min"``, ``"2.5 h"``."""
+    """A duration in words a person reads at a glance: ``"40 s"``, ``"7 min"``, ``"2.5 h"``;
+    at least ``"1 s"``, so that a short run's few steps are not said to take no time.
+
+    Examples
+    --------
+    >>> _duration(0.2), _duration(40.4), _duration(420), _duration(9000)
+    ('1 s', '40 s', '7 min', '2.5 h')
+    """
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return f"{max(round(seconds), 1)} s"
     if seconds < 90 * 60:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"

@@ -22,6 +22,7 @@ import numpy as np
 from cellseg.annotations import (
     OutlineStyle,
     check_same_size,
+    checked_labels,
     name_key,
     pair_by_name,
     read_annotation_labels,
@@ -116,6 +117,21 @@ def file_digest(path) -> str:
     return digest.hexdigest()
 
 
+def check_pairs(pairs, cache: Path, style: OutlineStyle | None = None) -> dict:
+    """Refuse, in one error naming each bad file, pairs that cannot be trained on
+    (`cellseg.annotations.checked_labels`), before a model folder is written. Returns the
+    labels it read (up to 1 GiB), for `prepare`; those a resumed run converted already
+    (in ``cache``) are not read again."""
+    cached = {pair.annotation: _labels_path(cache, pair) for pair in pairs if cache.is_dir()}
+    converted = {annotation: path for annotation, path in cached.items() if path.exists()}
+    both = [(pair.image, pair.annotation) for pair in pairs]
+    return checked_labels(both, style, converted=converted, keep_bytes=_DECODED_BYTES)
+
+
+def _labels_path(cache: Path, pair: TrainingPair) -> Path:
+    return cache / f"{pair.image.stem}-{file_digest(pair.annotation)[:16]}.tif"
+
+
 def prepare(
     pairs,
     cache: Path,
@@ -123,8 +139,10 @@ def prepare(
     target: str,
     style: OutlineStyle | None = None,
     boundary_width: int = 1,
+    converted: dict | None = None,
 ):
-    """Convert every annotation to labels (cached in ``cache``), checking sizes.
+    """Convert every annotation to labels (cached in ``cache``; ``converted``: labels
+    `check_pairs` read already, by annotation), checking sizes.
 
     Returns the prepared images and the training statistics: per-channel mean and
     standard deviation of the images (0-255 RGB), the frequency of each class of the
@@ -143,17 +161,19 @@ def prepare(
     areas, strengths = [], []
     for pair in pairs:
         image = as_rgb(read_picture(pair.image))
-        key = file_digest(pair.annotation)[:16]
-        labels_path = cache / f"{pair.image.stem}-{key}.tif"
+        labels_path = _labels_path(cache, pair)
         if labels_path.exists():
             labels = read_image(labels_path)
         else:
-            labels = read_annotation_labels(pair.annotation, style).astype(np.uint32)
+            labels = (converted or {}).get(pair.annotation)
+            if labels is None:
+                labels = read_annotation_labels(pair.annotation, style)
+            labels = labels.astype(np.uint32)
             write_image(labels_path, labels, overwrite=True)
         check_same_size(pair.annotation, labels.shape, pair.image, image.shape)
         map_path = None
         if record.image_map is not None:
-            map_path = cache / f"{pair.image.stem}-{key}-{record.name}.tif"
+            map_path = labels_path.with_name(f"{labels_path.stem}-{record.name}.tif")
             if not map_path.exists():
                 write_image(map_path, record.image_map(labels), overwrite=True)
         prepared.append(PreparedImage(pair.image, labels_path, map_path))

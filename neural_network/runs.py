@@ -225,11 +225,7 @@ def start_or_resume(
         shutil.rmtree(folder.path)
     if folder.path.exists():
         config = folder.read_config()
-        recorded = _without_places(_with_defaults(dict(config.training or {})))
-        wanted = _without_places(settings)
-        changed = [key for key in wanted if recorded.get(key) != wanted[key]]
-        if config.target != request.target:
-            changed.insert(0, "target")
+        changed = _changed_settings(config, request, settings)
         if config.status == "finished":
             if not changed:
                 return config  # the same run, finished: kept as it is
@@ -257,6 +253,28 @@ def start_or_resume(
     )
     folder.create(config)
     return config
+
+
+def finished_run(folder: ModelFolder, request, settings: dict) -> ModelConfig | None:
+    """The configuration of the finished run in ``folder`` when it is this run (the same
+    command run again: nothing to check or train), else None."""
+    if request.restart or not folder.config_path.is_file():
+        return None
+    try:
+        config = folder.read_config()
+    except CellsegError:
+        return None  # `start_or_resume` says what is wrong with it
+    if config.status != "finished" or _changed_settings(config, request, settings):
+        return None
+    return config
+
+
+def _changed_settings(config: ModelConfig, request, settings: dict) -> list[str]:
+    """The settings of the run ``config`` records that ``request`` and ``settings`` change."""
+    recorded = _without_places(_with_defaults(dict(config.training or {})))
+    wanted = _without_places(settings)
+    changed = [key for key in wanted if recorded.get(key) != wanted[key]]
+    return (["target"] if config.target != request.target else []) + changed
 
 
 def _with_defaults(settings: dict) -> dict:

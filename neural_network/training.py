@@ -33,6 +33,7 @@ from cellseg.neural_network.callbacks import (
 )
 from cellseg.neural_network.dataset import (
     annotated_pairs,
+    check_pairs,
     prepare,
     split_validation,
     training_dataset,
@@ -46,6 +47,7 @@ from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_n
 from cellseg.neural_network.model_listing import mark_running, mark_stopped
 from cellseg.neural_network.runs import (
     Parent,
+    finished_run,
     run_hyperparameters,
     run_settings,
     start_or_resume,
@@ -58,6 +60,8 @@ from cellseg.neural_network.user_files import (
     load_loss_file,
 )
 
+#: What the first Ctrl-C (or SIGTERM, which `cellseg.interruption` takes as one) says.
+STOPPING = "cellseg train: stopping after this step (a second Ctrl-C or SIGTERM stops at once)"
 #: Fine-tuning holds whole images out for validation from this many annotated images on;
 #: with fewer, every one is trained on and the thresholds are tuned on them.
 LEAST_IMAGES_TO_VALIDATE = 3
@@ -125,7 +129,10 @@ def train(request: TrainingRequest) -> ModelFolder:
     # It refuses --distribute before anything is written.
     strategy = training_strategy(request.distribute)
     folder = ModelFolder(request.models_root / request.name)
-    config = start_or_resume(folder, request, settings, parent)
+    config = finished_run(folder, request, settings)
+    if config is None:  # every bad annotation refused at once, before anything is written
+        converted = check_pairs(pairs, folder.cache, request.outline_style)
+        config = start_or_resume(folder, request, settings, parent)
     if config.status == "finished":  # the same command run again
         kept = f"kept as it is in {folder.path} (--restart trains it again from scratch)"
         print(f"cellseg train: {request.name}: already trained with these settings, {kept}")
@@ -144,8 +151,9 @@ def train(request: TrainingRequest) -> ModelFolder:
     run = SimpleNamespace(
         request=request, hyperparameters=hyperparameters, augmentation=augmentation,
         strategy=strategy, folder=folder, config=config, get_model=get_model,
-        user_loss=user_loss, parent=parent, steps=steps,
+        user_loss=user_loss, parent=parent, steps=steps, converted=converted,
     )  # fmt: skip
+    del converted  # the labels the check read: `_train` hands them to `prepare`, then drops them
     running = mark_running(folder)
     try:
         _train(run, training_pairs, validation_pairs)
@@ -166,12 +174,13 @@ def _train(run, training_pairs, validation_pairs) -> None:
 
     request, hyperparameters, folder = run.request, run.hyperparameters, run.folder
     keras.utils.set_random_seed(request.seed)
-    width = hyperparameters.boundary_width
+    width, converted, run.converted = hyperparameters.boundary_width, run.converted, None
     (prepared_training, statistics), (prepared_validation, _) = (
         prepare(pairs, folder.cache, target=request.target, style=request.outline_style,
-                boundary_width=width)
+                boundary_width=width, converted=converted)
         for pairs in (training_pairs, validation_pairs)
     )  # fmt: skip
+    del converted
     parent = run.parent
     if parent is not None:  # its normalisation is inside the network it starts from
         normalisation, divisor = parent.config.normalisation, parent.config.divisor
@@ -239,7 +248,7 @@ def _train(run, training_pairs, validation_pairs) -> None:
         )  # fmt: skip
         # Ctrl-C stops between steps: in the middle of one, TensorFlow may lose it.
         with (
-            deferred("cellseg train: stopping after this step (Ctrl-C again stops at once)"),
+            deferred(STOPPING),
             _said_of_user_files(run.user_loss, run.request.architecture_file),
         ):
             model.fit(

@@ -85,6 +85,7 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
     )
     real = np.concatenate([real_cells(t, f) for t, f in zip(truths, found, strict=True)])
     calibration = model.config.calibration
+    fitted = calibration != Calibration()  # a model trained from scratch has none yet
     found_cells = f"{real.sum()} real and {(~real).sum()} false cells found on the images "
     if min(real.sum(), (~real).sum()) >= LEAST_CELLS_TO_CALIBRATE:
         calibration = Calibration.fit(scores, real)
@@ -94,8 +95,8 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
             CellsegWarning(
                 f"{found_cells}the model is tuned on, fewer than {LEAST_CELLS_TO_CALIBRATE} "
                 f"{'real' if real.sum() < (~real).sum() else 'false'} ones: its confidence "
-                "is recalibrated as a whole (its slope kept, its confidences summing to the "
-                "real cells), not fitted anew"
+                f"is recalibrated as a whole (its slope {'kept' if fitted else 'left at 1'}, "
+                "its confidences summing to the real cells), not fitted anew"
             ),
             stacklevel=2,
         )
@@ -103,7 +104,12 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         warnings.warn(
             CellsegWarning(
                 f"{found_cells}the model is tuned on, too few to calibrate its confidence "
-                "on: the calibration it had is kept"
+                "on: "
+                + (
+                    "the calibration it had is kept"
+                    if fitted
+                    else "its confidences are the network's cell scores as they are, uncalibrated"
+                )
             ),
             stacklevel=2,
         )
