@@ -286,7 +286,12 @@ SCORE_NAMES = (
 def image_scores(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
     """Every score of one image: AJI, F1 / precision / recall / PQ at IoU 0.5, pixel Dice and
     IoU, the counts, the count error relative to the true count, and the unmatched objects
-    sorted by what went wrong (`errors`)."""
+    sorted by what went wrong (`errors`).
+
+    A score that would divide by 0 (`undefined_scores`) is given a number all the same, so
+    that tuning has one for every image: 1 for a ratio of nothing to nothing, and the count
+    error of an image without true objects is the number found. Evaluations blank them
+    instead (`without_undefined`)."""
     table = overlaps(truth, prediction)  # once: it is most of the time on a large image
     matching, kinds = table.match(), table.errors()
     true_count, predicted_count = table.truth_areas.size, table.predicted_areas.size
@@ -306,3 +311,55 @@ def image_scores(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
         "missed": int(kinds.missed),
         "spurious": int(kinds.spurious),
     }
+
+
+#: The scores of `image_scores` that divide by the true count (0 without true objects) and
+#: by the predicted count (0 without predicted objects); the other ratios, AJI, F1, panoptic
+#: quality, pixel Dice and IoU, divide by 0 only when neither image has an object.
+BY_TRUE_COUNT, BY_PREDICTED_COUNT = ("recall", "count_error"), ("precision",)
+
+
+def undefined_scores(true_count: int, predicted_count: int) -> tuple[str, ...]:
+    """The scores of `image_scores` whose denominator is 0 for an image of these counts, so
+    that they are undefined (as scikit-learn's ``zero_division=np.nan`` makes them, rather
+    than StarDist's 0): recall and the relative count error without true objects, precision
+    without predicted ones, and every ratio of the two when neither has any. Without true
+    objects, predicted ones still score 0 in AJI, F1, PQ, Dice and IoU.
+
+    Examples
+    --------
+    >>> undefined_scores(36, 0)
+    ('precision',)
+    >>> undefined_scores(0, 27)
+    ('recall', 'count_error')
+    >>> undefined_scores(0, 0)
+    ('aji', 'f1', 'panoptic_quality', 'dice', 'iou', 'precision', 'recall', 'count_error')
+    >>> undefined_scores(3, 4)
+    ()
+    """
+    undefined = set()
+    if true_count == 0:
+        undefined.update(BY_TRUE_COUNT)
+    if predicted_count == 0:
+        undefined.update(BY_PREDICTED_COUNT)
+    if true_count == 0 and predicted_count == 0:
+        undefined.update(("aji", "f1", "panoptic_quality", "dice", "iou"))
+    return tuple(name for name in SCORE_NAMES if name in undefined)
+
+
+def without_undefined(scores: dict) -> dict:
+    """The scores of one image (`image_scores`) with those undefined for its counts
+    (`undefined_scores`) set to None, as evaluations write them: blank, and left out of
+    the means (`cellseg.neural_network.evaluation.mean_scores`).
+
+    Examples
+    --------
+    >>> scores = image_scores(np.zeros((2, 2), int), np.array([[0, 1], [0, 0]]))
+    >>> scores["recall"], scores["count_error"]
+    (1.0, 1.0)
+    >>> defined = without_undefined(scores)
+    >>> defined["recall"], defined["count_error"], defined["f1"], defined["spurious"]
+    (None, None, 0.0, 1)
+    """
+    undefined = undefined_scores(scores["true_count"], scores["predicted_count"])
+    return {name: None if name in undefined else value for name, value in scores.items()}

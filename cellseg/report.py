@@ -17,9 +17,24 @@ PICTURE_SIDE = 640
 
 
 def line_chart(
-    series: dict[str, list[tuple[float, float]]], *, title: str, width: int = 560, height: int = 300
+    series: dict[str, list[tuple[float, float]]],
+    *,
+    title: str,
+    x_label: str = "epoch",
+    width: int = 560,
+    height: int = 300,
 ) -> str:
-    """An SVG line chart of named series of (x, y) points, with axes and a legend."""
+    """An SVG line chart of named series of (x, y) points, with axes and a legend.
+
+    The x axis is labelled ``x_label``; its ticks are whole numbers over a range of 5 or
+    more (epochs), else fractions (a confidence from 0 to 1).
+
+    Examples
+    --------
+    >>> chart = line_chart({"real": [(0.1, 0.2), (0.9, 0.8)]}, title="t", x_label="confidence")
+    >>> ">confidence</text>" in chart, ">0.5</text>" in chart
+    (True, True)
+    """
     points = [point for values in series.values() for point in values]
     if not points:
         return f"<p>{html.escape(title)}: no data.</p>"
@@ -53,14 +68,17 @@ def line_chart(
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>'
         )
-    for value in sorted({round(x) for x in np.linspace(x_low, x_high, 6)}):
+    ticks = np.linspace(x_low, x_high, 6)
+    whole = x_high - x_low >= 5
+    for value in sorted({round(x) for x in ticks}) if whole else ticks:
         x, _ = place(value, y_low)
         parts.append(
             f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-            f'font-size="11">{value}</text>'
+            f'font-size="11">{value if whole else f"{value:.3g}"}</text>'
         )
     parts.append(
-        f'<text x="{width / 2}" y="{height - 4}" text-anchor="middle" font-size="12">epoch</text>'
+        f'<text x="{width / 2}" y="{height - 4}" text-anchor="middle" font-size="12">'
+        f"{html.escape(x_label)}</text>"
     )
     for index, (name, values) in enumerate(series.items()):
         colour = COLOURS[index % len(COLOURS)]
@@ -75,20 +93,38 @@ def line_chart(
     return "\n".join(parts)
 
 
-def reliability_chart(error: float, points: list[dict]) -> str:
+def reliability_chart(error: float, points: list[dict], *, cells: int | None) -> str:
     """The cells' confidence against the share of them that are real nuclei (a
-    reliability diagram: a calibrated confidence lies on the diagonal), and its error."""
-    if not points:
+    reliability diagram: a calibrated confidence lies on the diagonal), and its error.
+
+    ``error`` and ``points`` are `cellseg.neural_network.evaluation.Scores.reliability`'s,
+    ``cells`` how many cells they are of: None where the cells' confidence is not known
+    (a slide's), 0 where no cell was found, so there is nothing to measure.
+
+    Examples
+    --------
+    >>> "cannot be measured" in reliability_chart(0.0, [], cells=0)
+    True
+    """
+    from cellseg.batch import counted
+
+    if cells is None:
         return "<p>The cells' confidence is not known for these images.</p>"
+    if not cells:
+        return (
+            "<p>No cell was found in the evaluation images, so the cells' confidence cannot "
+            "be measured there.</p>"
+        )
     series = {
         "calibrated": [(0.0, 0.0), (1.0, 1.0)],
         "cells found": [(point["confidence"], point["real"]) for point in points],
     }
-    cells = sum(point["cells"] for point in points)
+    title = "Share of real nuclei, by the cells' confidence"
     return (
-        line_chart(series, title="Share of real nuclei, by the cells' confidence")
-        + f"<p>Over {cells} cells of the evaluation images, in 10 bins of confidence: the "
-        f"confidence is off by {error:.3f} on average (expected calibration error).</p>"
+        line_chart(series, title=title, x_label="the cells' confidence")
+        + f"<p>Over {counted(cells, 'cell')} of the evaluation images, in 10 bins of "
+        f"confidence: the confidence is off by {error:.3f} on average (expected calibration "
+        "error).</p>"
     )
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, read_picture
-from cellseg.metrics import SCORE_NAMES, image_scores
+from cellseg.metrics import SCORE_NAMES, image_scores, without_undefined
 
 
 def evaluate_images(model, pairs):
@@ -35,56 +35,103 @@ def evaluate_images(model, pairs):
 
 
 @dataclass
+class ScoredImage:
+    """One annotated image's cells scored (`score_pair`): its ``row`` of scores (None where
+    undefined) with its name and the ``scale`` it was predicted at, the annotation's labels
+    (``truth``), the cells ``found`` and the prediction (``result``: a `Cells`)."""
+
+    row: dict
+    truth: np.ndarray
+    found: np.ndarray
+    result: object
+
+
+@dataclass
 class Scores:
-    """What `score_pairs` measured: a row of scores per image scored, the errors of the
-    images it could not score, and, pooled over every cell found whose confidence is known,
-    each cell's confidence and whether it is a real nucleus
-    (`cellseg.postprocessing.confidence.real_cells`)."""
+    """What `score_pairs` measured: a row per image scored (its scores, None where
+    undefined, and the ``scale`` it was predicted at), the errors of the images it could not
+    score, the images whose haematoxylin was ``strengthened`` (name: factor) and, pooled over
+    every cell found whose confidence is known, each cell's confidence and whether it is a
+    real nucleus (`cellseg.postprocessing.confidence.real_cells`)."""
 
     rows: list = field(default_factory=list)
     failures: list = field(default_factory=list)
     confidence: list = field(default_factory=list)
     real: list = field(default_factory=list)
+    strengthened: dict = field(default_factory=dict)
+
+    def add(self, scored: ScoredImage) -> None:
+        """Keep an image's scores, and its cells' confidence against what they are."""
+        from cellseg.postprocessing.confidence import real_cells
+
+        self.rows.append(scored.row)
+        result = scored.result
+        if getattr(result, "counterstain", 1) != 1:
+            self.strengthened[scored.row["image"]] = result.counterstain
+        if getattr(result, "confidence", None) is not None:
+            self.confidence.append(result.confidence)
+            self.real.append(real_cells(scored.truth, scored.found))
+
+    @property
+    def cells(self) -> int | None:
+        """How many cells have a known confidence; None when no image's is known."""
+        return sum(map(len, self.confidence)) if self.confidence else None
 
     def reliability(self, bins: int = 10) -> tuple[float, list[dict]]:
-        """The confidence's calibration error and its reliability diagram's points."""
+        """The confidence's calibration error and its reliability diagram's points; NaN and
+        no points without cells whose confidence is known (there is nothing to measure)."""
         from cellseg.postprocessing.confidence import calibration_error, reliability
 
-        if not self.confidence:
+        if not self.cells:
             return float("nan"), []
         confidence, real = np.concatenate(self.confidence), np.concatenate(self.real)
         return calibration_error(confidence, real, bins), reliability(confidence, real, bins)
 
 
-def score_pairs(model, pairs, style=None, *, scale="auto") -> Scores:
-    """Score the cells predicted for each (image, annotation) pair, as ``cellseg predict``
-    finds them (`TrainedModel.segment_file`).
-
-    Annotations are red-outline layers or label images (`cellseg.annotations`). A pair
-    that cannot be scored (an unreadable file, an annotation of another size than its
-    image) does not stop the others.
-    """
-    from tqdm import tqdm
-
+def score_pair(model, pair, style=None, *, scale="auto") -> ScoredImage:
+    """Find the cells of an (image, annotation) pair as ``cellseg predict`` does
+    (`TrainedModel.segment_file`) and score them; a score undefined on the image (its
+    denominator 0: `cellseg.metrics.undefined_scores`) is None. Annotations are red-outline
+    layers or label images (`cellseg.annotations`). Raises `CellsegError` for a pair that
+    cannot be scored: an unreadable file, an annotation of another size than its image."""
     from cellseg.annotations import check_same_size, read_annotation_labels
     from cellseg.image_io import read_image_shape
-    from cellseg.postprocessing.confidence import real_cells
+
+    truth = read_annotation_labels(pair.annotation, style)
+    check_same_size(pair.annotation, truth.shape, pair.image, read_image_shape(pair.image))
+    result = model.segment_file(pair.image, scale=scale)
+    found = result.whole_labels()
+    scores = without_undefined(image_scores(truth, found))
+    row = {"image": pair.image.name, **scores, "scale": float(result.scale)}
+    return ScoredImage(row, truth, found, result)
+
+
+def score_pairs(model, pairs, style=None, *, scale="auto") -> Scores:
+    """Score each (image, annotation) pair (`score_pair`); a pair that cannot be scored
+    does not stop the others."""
+    from tqdm import tqdm
 
     scores = Scores()
     for pair in tqdm(pairs, desc="cellseg evaluate", unit="image", disable=None):
         try:
-            truth = read_annotation_labels(pair.annotation, style)
-            check_same_size(pair.annotation, truth.shape, pair.image, read_image_shape(pair.image))
-            result = model.segment_file(pair.image, scale=scale)
-            found = result.whole_labels()
+            scores.add(score_pair(model, pair, style, scale=scale))
         except CellsegError as error:
             scores.failures.append(error)
-            continue
-        scores.rows.append({"image": pair.image.name, **image_scores(truth, found)})
-        if getattr(result, "confidence", None) is not None:
-            scores.confidence.append(result.confidence)
-            scores.real.append(real_cells(truth, found))
     return scores
+
+
+#: The row under the mean that says how many images each mean is of, when some are of fewer.
+IMAGES_IN_THE_MEAN = "images in the mean"
+
+
+def score_table(rows: list[dict]) -> list[dict]:
+    """The images' ``rows``, their mean (`mean_scores`) and, when a mean is of fewer than
+    all of them, a row of how many each is of (`scored_images`)."""
+    table = [*rows, {"image": "mean", **mean_scores(rows)}]
+    averaged = scored_images(rows)
+    if min(averaged.values()) < len(rows):
+        table.append({"image": IMAGES_IN_THE_MEAN, **averaged})
+    return table
 
 
 def seen_in_training(model, pairs) -> dict[str, int]:
@@ -104,9 +151,11 @@ def seen_in_training(model, pairs) -> dict[str, int]:
     return seen
 
 
-def mean_scores(rows: list[dict]) -> dict[str, float]:
-    """The mean of each score over images, rounded to 4 decimals (a whole number of cells
-    as a whole number: 402, not 402.0).
+def mean_scores(rows: list[dict]) -> dict[str, float | None]:
+    """The mean of each score over the images it is defined on (None in a row: undefined,
+    `cellseg.metrics.without_undefined`), rounded to 4 decimals (a whole number of cells as
+    a whole number: 402, not 402.0); None where no image defines it. `scored_images` says
+    how many images each mean is of.
 
     Examples
     --------
@@ -114,9 +163,32 @@ def mean_scores(rows: list[dict]) -> dict[str, float]:
     1.5
     >>> mean_scores([{name: 402 for name in SCORE_NAMES}])["true_count"]
     402
+    >>> rows = [{name: 0.5 for name in SCORE_NAMES}, {name: None for name in SCORE_NAMES}]
+    >>> mean_scores(rows)["recall"], mean_scores(rows[1:])["recall"]
+    (0.5, None)
     """
-    means = {name: round(float(np.mean([row[name] for row in rows])), 4) for name in SCORE_NAMES}
-    return {
-        name: int(value) if isinstance(rows[0][name], int) and value.is_integer() else value
-        for name, value in means.items()
-    }
+    means: dict[str, float | None] = {}
+    for name in SCORE_NAMES:
+        values = [row[name] for row in rows if row[name] is not None]
+        if not values:
+            means[name] = None
+            continue
+        mean = round(float(np.mean(values)), 4)
+        whole = isinstance(values[0], int) and mean.is_integer()
+        means[name] = int(mean) if whole else mean
+    return means
+
+
+def scored_images(rows: list[dict]) -> dict[str, int]:
+    """How many of the images (``rows``) define each score, so its mean (`mean_scores`)
+    is of them.
+
+    Examples
+    --------
+    >>> rows = [{name: 1.0 for name in SCORE_NAMES}, {name: 1.0 for name in SCORE_NAMES}]
+    >>> rows[0]["recall"] = None
+    >>> counts = scored_images(rows)
+    >>> counts["recall"], counts["aji"]
+    (1, 2)
+    """
+    return {name: sum(row[name] is not None for row in rows) for name in SCORE_NAMES}

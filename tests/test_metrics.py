@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from cellseg.metrics import (
+    SCORE_NAMES,
     Errors,
     aggregated_jaccard_index,
     count_objects,
@@ -16,6 +17,8 @@ from cellseg.metrics import (
     match,
     overlaps,
     pixel_iou,
+    undefined_scores,
+    without_undefined,
 )
 
 # Truth: cell 1 (4 px) and cell 2 (2 px). Prediction: cell 5 covers 3 px of cell 1 and one
@@ -166,3 +169,55 @@ def test_every_score_of_an_image_is_that_of_its_own_function(pair):
         kinds.missed,
         kinds.spurious,
     )
+
+
+# An image without cells drawn where 2 are found, one where neither has any, one where 1 of
+# 2 drawn cells is found exactly.
+NO_TRUTH = (np.zeros((1, 4), int), np.array([[1, 0, 2, 0]]))
+NOTHING = (np.zeros((1, 4), int), np.zeros((1, 4), int))
+HALF_FOUND = (np.array([[1, 0, 2, 0]]), np.array([[1, 0, 0, 0]]))
+
+
+@pytest.mark.parametrize(
+    ("pair", "undefined"),
+    [
+        (NO_TRUTH, {"recall", "count_error"}),
+        (NOTHING, {"aji", "f1", "panoptic_quality", "dice", "iou"} | {"precision", "recall"}
+         | {"count_error"}),
+        (NO_TRUTH[::-1], {"precision"}),
+        (HALF_FOUND, set()),
+    ],
+)  # fmt: skip
+def test_a_score_that_divides_by_0_is_undefined(pair, undefined):
+    """Recall and the count error divide by the true count, precision by the predicted
+    one, and the other ratios by both: each 0 / 0 is None, the counts never are."""
+    scores = without_undefined(image_scores(*pair))
+    assert {name for name, value in scores.items() if value is None} == undefined
+    assert set(undefined_scores(scores["true_count"], scores["predicted_count"])) == undefined
+    assert set(scores) == set(SCORE_NAMES)
+
+
+def test_cells_found_where_none_are_drawn_score_0_not_a_count_error_of_2():
+    scores = without_undefined(image_scores(*NO_TRUTH))
+    assert (scores["aji"], scores["f1"], scores["precision"], scores["dice"]) == (0, 0, 0, 0)
+    assert (scores["spurious"], scores["count_error"], scores["recall"]) == (2, None, None)
+
+
+def test_half_found_scores_by_hand():
+    scores = without_undefined(image_scores(*HALF_FOUND))
+    assert (scores["precision"], scores["recall"], scores["count_error"]) == (1.0, 0.5, 0.5)
+    assert scores["f1"] == pytest.approx(2 / 3) and scores["aji"] == 0.5
+
+
+def test_means_leave_undefined_scores_out_and_say_of_how_many_images():
+    """The mean recall of an image with 1 of 2 cells found and one without cells drawn is
+    that of the first alone (not (0.5 + 1) / 2), and it is of 1 image."""
+    from cellseg.neural_network.evaluation import mean_scores, scored_images
+
+    rows = [without_undefined(image_scores(*pair)) for pair in (HALF_FOUND, NO_TRUTH)]
+    means, images = mean_scores(rows), scored_images(rows)
+    assert (means["recall"], means["count_error"]) == (0.5, 0.5)
+    assert (images["recall"], images["count_error"], images["precision"]) == (1, 1, 2)
+    assert means["precision"] == 0.5 and means["true_count"] == 1
+    nothing = [without_undefined(image_scores(*NOTHING))]
+    assert mean_scores(nothing)["aji"] is None and scored_images(nothing)["aji"] == 0

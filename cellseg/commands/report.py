@@ -2,8 +2,10 @@
 
 import argparse
 import html
+from dataclasses import dataclass, field
 
 from cellseg.commands.arguments import add_model_argument, add_outline_arguments
+from cellseg.neural_network.evaluation import Scores
 
 #: Validation images shown, and worst evaluation images shown.
 SHOWN_IMAGES = 4
@@ -21,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         "network needed to open it): training curves, validation scores, overlays of the "
         "validation images (found outlines in red, true ones in green) and the "
         "configuration. With --images and --annotations, also every image's scores on that "
-        "evaluation folder and its worst images.",
+        "evaluation folder (its cells found as cellseg evaluate finds them, at --scale "
+        "auto), its worst images, and how far the cells' confidence is off there. An image "
+        "that cannot be scored is one error line naming it, left out (exit code 1).",
     )
     add_model_argument(parser)
     parser.add_argument(
@@ -50,17 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from cellseg import report
-    from cellseg.annotations import read_annotation_labels
     from cellseg.atomic_write import write_text_atomically
+    from cellseg.batch import counted
     from cellseg.commands.arguments import outline_style
-    from cellseg.errors import CellsegError
-    from cellseg.image_io import read_picture
-    from cellseg.metrics import SCORE_NAMES, image_scores
-    from cellseg.neural_network.dataset import annotated_pairs
-    from cellseg.neural_network.evaluation import Scores, mean_scores
+    from cellseg.metrics import SCORE_NAMES
+    from cellseg.neural_network.dataset import TrainingPair, annotated_pairs
+    from cellseg.neural_network.evaluation import score_table
     from cellseg.neural_network.model import TrainedModel
+    from cellseg.neural_network.prediction import AUTO
     from cellseg.output_guard import check_output_file, output_file
-    from cellseg.postprocessing.confidence import real_cells
 
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
     output = output_file(arguments.output, f"report_{model.name}.html")
@@ -68,24 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     check_output_file(output, [model.folder.path, *evaluated])
     config, history = model.config, model.folder.read_history()
     style = outline_style(arguments)
-
-    sure = Scores()  # each evaluation cell's confidence, and whether it is real
-
-    def figure(image_path, annotation_path, caption):
-        image = read_picture(image_path)
-        truth = read_annotation_labels(annotation_path, style)
-        result = model.segment_file(image_path)
-        found = result.whole_labels()
-        scores = image_scores(truth, found)
-        if getattr(result, "confidence", None) is not None:
-            sure.confidence.append(result.confidence)
-            sure.real.append(real_cells(truth, found))
-        text = (
-            f"{caption}: AJI {scores['aji']:.3f}, {int(scores['predicted_count'])} cells "
-            f"found of {int(scores['true_count'])}"
-        )
-        picture = report.picture(report.overlay(image, found, truth), alt=text)
-        return scores, f"<figure>{picture}<figcaption>{html.escape(text)}</figcaption></figure>"
 
     sections = [("Training", report.curves(history) + _epochs(history, config))]
     validation = config.validation
@@ -104,17 +88,22 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(("Lineage", _lineage(model.name, config, SCORE_NAMES)))
     data = (config.training or {}).get("data", {})
     held = [entry for entry in data.get("files", []) if entry.get("split") == "validation"]
-    figures = []
-    for entry in held[:SHOWN_IMAGES]:
-        image = Path(data["images"]) / entry["image"]
-        annotation = Path(data["annotations"]) / entry["annotation"]
-        if image.is_file() and annotation.is_file():
-            figures.append(figure(image, annotation, entry["image"])[1])
+    kept = [
+        TrainingPair(
+            Path(data["images"]) / entry["image"], Path(data["annotations"]) / entry["annotation"]
+        )
+        for entry in held[:SHOWN_IMAGES]
+    ]
+    kept = [pair for pair in kept if pair.image.is_file() and pair.annotation.is_file()]
+    failed = 0
     if held:
+        # At scale 1, as the validation scores above were measured (`evaluate_images`).
+        shown = show_pairs(model, kept, style, scale=1) if kept else Shown()
+        failed += len(shown.left_out)
         sections.append(
             (
                 "Validation images",
-                (LEGEND + "".join(figures) if figures else "")
+                (LEGEND + "".join(shown.figures) if shown.figures else "") + left_out(shown)
                 or "<p>The validation images are no longer in "
                 + html.escape(str(data.get("images")))
                 + ".</p>",
@@ -122,38 +111,108 @@ def main(argv: list[str] | None = None) -> int:
         )
     if arguments.images:
         pairs = annotated_pairs(arguments.images, arguments.annotations)
-        rows, shown = [], []
-        for pair in pairs:
-            scores, html_figure = figure(pair.image, pair.annotation, pair.image.name)
-            rows.append({"image": pair.image.name, **scores})
-            shown.append((scores["aji"], html_figure))
-        if not rows:
-            raise CellsegError(f"{arguments.images}: no images to evaluate")
-        rows.sort(key=lambda row: row["aji"])
-        worst = [html_figure for _, html_figure in sorted(shown, key=lambda item: item[0])]
+        shown = show_pairs(model, pairs, style, scale=AUTO)  # as evaluate's default
+        failed += len(shown.left_out)
+        if not shown.rows:
+            return 1  # each image's error is above
+        # Worst first; an image without cells either way (its AJI undefined) last.
+        order = sorted(
+            range(len(shown.rows)),
+            key=lambda index: (shown.rows[index]["aji"] is None, shown.rows[index]["aji"] or 0),
+        )
+        rows = [shown.rows[index] for index in order]
+        worst = [shown.figures[index] for index in order[:SHOWN_IMAGES]]
         sections.append(
             (
                 "Evaluation",
-                f"<p>{len(rows)} images of {html.escape(arguments.images)}, worst "
-                "AJI first.</p>"
-                + report.table(
-                    rows + [{"image": "mean", **mean_scores(rows)}], ("image", *SCORE_NAMES)
-                ),
+                f"<p>{counted(len(rows), 'image')} of {html.escape(arguments.images)}, worst "
+                "AJI first, their cells found at --scale auto as cellseg evaluate finds "
+                "them.</p>"
+                + report.table(score_table(rows), ("image", *SCORE_NAMES, "scale"))
+                + left_out(shown),
             )
         )
-        sections.append(("Worst evaluation images", LEGEND + "".join(worst[:SHOWN_IMAGES])))
-        sections.append(("Confidence", report.reliability_chart(*sure.reliability())))
+        sections.append(("Worst evaluation images", LEGEND + "".join(worst)))
+        chart = report.reliability_chart(*shown.reliability(), cells=shown.cells)
+        sections.append(("Confidence", chart))
     sections.append(("Configuration", report.settings_block(config)))
     title = f"cellseg model {model.name} ({config.target}, {config.status})"
     page = report.page(title, sections)
     written = write_text_atomically(output, page, overwrite=arguments.overwrite)
     sections_said = ", ".join(heading for heading, _ in sections)
     print(
-        f"cellseg report: model {model.name} ({sections_said}) "
+        f"cellseg report: model {model.name} ({sections_said}"
+        + (f"; {counted(failed, 'image')} left out, not scored" if failed else "")
+        + ") "
         + ("written to" if written else "the same as in")
         + f" {output}"
     )
-    return 0
+    return 1 if failed else 0
+
+
+@dataclass
+class Shown(Scores):
+    """What `show_pairs` made of (image, annotation) pairs: their `Scores`, each scored
+    image's figure (the overlay, captioned) in the pairs' order, and the name and error of
+    each pair left out."""
+
+    figures: list = field(default_factory=list)
+    left_out: list = field(default_factory=list)
+
+
+def show_pairs(model, pairs, style, *, scale) -> Shown:
+    """Find, score and draw the cells of each (image, annotation) pair at ``scale`` as
+    ``cellseg evaluate`` does (`cellseg.neural_network.evaluation.score_pair`). A pair
+    that cannot be scored (an unreadable file, an annotation of another size than its
+    image) is one error line naming it and is left out (`cellseg.batch.run_each`)."""
+    from cellseg import report
+    from cellseg.batch import counted, run_each
+    from cellseg.errors import CellsegError
+    from cellseg.image_io import read_picture
+    from cellseg.neural_network.evaluation import score_pair
+
+    shown = Shown()
+
+    def show(pair):
+        try:
+            scored = score_pair(model, pair, style, scale=scale)
+            image = read_picture(pair.image)
+        except CellsegError as error:
+            shown.left_out.append((pair.image.name, error))
+            raise  # for run_each to say
+        shown.add(scored)
+        scores, found = scored.row, scored.found
+        aji = "-" if scores["aji"] is None else f"{scores['aji']:.3f}"  # no cells either way
+        text = (
+            f"{pair.image.name}: AJI {aji}, "
+            f"{counted(int(scores['predicted_count']), 'cell')} found of "
+            f"{int(scores['true_count'])}"
+            + (f", at scale {scores['scale']:g}" if scores["scale"] != 1 else "")
+        )
+        picture = report.picture(report.overlay(image, found, scored.truth), alt=text)
+        shown.figures.append(
+            f"<figure>{picture}<figcaption>{html.escape(text)}</figcaption></figure>"
+        )
+
+    run_each(pairs, show, command="report")
+    return shown
+
+
+def left_out(shown: Shown) -> str:
+    """The images ``shown`` left out, each with its error, as HTML; empty when none was."""
+    from cellseg.batch import counted, one_line
+
+    if not shown.left_out:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(name)}: {html.escape(one_line(error))}</li>"
+        for name, error in shown.left_out
+    )
+    they = "it" if len(shown.left_out) == 1 else "they"
+    return (
+        f"<p>{counted(len(shown.left_out), 'image')} left out, as {they} could not be "
+        f"scored:</p><ul>{items}</ul>"
+    )
 
 
 def _lineage(name: str, config, score_names) -> str:
