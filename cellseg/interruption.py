@@ -31,9 +31,10 @@ def _on_sigint(signum, frame):
     _State.received = True
     _State.terminated = _State.terminated or signum == signal.SIGTERM
     if first and _State.deferred_message is not None:
+        again = "SIGTERM; another signal" if signum == signal.SIGTERM else "Ctrl-C again"
         # os.write, not print: a handler that prints while the interrupted code prints
         # (a progress bar) would raise "reentrant call".
-        os.write(2, f"\n{_State.deferred_message}\n".encode())
+        os.write(2, f"\n{_State.deferred_message} ({again} stops at once)\n".encode())
         return
     raise KeyboardInterrupt
 
@@ -75,8 +76,9 @@ def terminated() -> bool:
 
 @contextlib.contextmanager
 def deferred(message: str):
-    """Within it, the first Ctrl-C prints ``message`` and waits for `raise_if_interrupted`
-    (under `watching()`; elsewhere, Ctrl-C is left as it is)."""
+    """Within it, the first Ctrl-C (or SIGTERM) prints ``message`` and what a second one
+    does, and waits for `raise_if_interrupted` (under `watching()`; elsewhere, Ctrl-C is
+    left as it is)."""
     previous, _State.deferred_message = _State.deferred_message, message
     try:
         yield

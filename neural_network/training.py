@@ -61,7 +61,7 @@ from cellseg.neural_network.user_files import (
 )
 
 #: What the first Ctrl-C (or SIGTERM, which `cellseg.interruption` takes as one) says.
-STOPPING = "cellseg train: stopping after this step (a second Ctrl-C or SIGTERM stops at once)"
+STOPPING = "cellseg train: stopping after this step"
 #: Fine-tuning holds whole images out for validation from this many annotated images on;
 #: with fewer, every one is trained on and the thresholds are tuned on them.
 LEAST_IMAGES_TO_VALIDATE = 3

@@ -39,7 +39,7 @@ def test_deferred_holds_the_first_ctrl_c_until_a_safe_point_and_says_so(capfd):
                 interruption.raise_if_interrupted()
                 pytest.fail("raise_if_interrupted did not raise")
     assert went_on
-    assert "x: stopping after this step" in capfd.readouterr().err
+    assert "x: stopping after this step (Ctrl-C again stops at once)" in capfd.readouterr().err
 
 
 def test_a_second_ctrl_c_stops_at_once():

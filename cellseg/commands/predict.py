@@ -107,7 +107,7 @@ INTERRUPTED = (
     "run the same command again: the images already finished, and a slide's regions, are kept"
 )
 #: What predict says on a first Ctrl-C, which it takes once the image or region is saved.
-STOPPING = "cellseg predict: stopping after this image or slide region (Ctrl-C again stops at once)"
+STOPPING = "cellseg predict: stopping after this image or slide region"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -137,5 +137,6 @@ def test_sigterm_is_not_said_to_be_a_ctrl_c(
         signal.signal(signal.SIGTERM, before)
     err = capfd.readouterr().err
     assert code == 143, err
-    assert "stopping after this step" in err and "terminated (SIGTERM)" in err
+    assert "stopping after this step (SIGTERM; another signal stops at once)" in err
+    assert "terminated (SIGTERM)" in err
     assert "Ctrl-C again" not in err
