@@ -90,7 +90,8 @@ class Scores:
 
 def score_pair(model, pair, style=None, *, scale="auto") -> ScoredImage:
     """Find the cells of an (image, annotation) pair as ``cellseg predict`` does
-    (`TrainedModel.segment_file`) and score them; a score undefined on the image (its
+    (`TrainedModel.segment_file`) at ``scale`` (a number, ``"auto"``, or a function of the
+    image's path giving one) and score them; a score undefined on the image (its
     denominator 0: `cellseg.metrics.undefined_scores`) is None. Annotations are red-outline
     layers or label images (`cellseg.annotations`). Raises `CellsegError` for a pair that
     cannot be scored: an unreadable file, an annotation of another size than its image."""
@@ -99,6 +100,7 @@ def score_pair(model, pair, style=None, *, scale="auto") -> ScoredImage:
 
     truth = read_annotation_labels(pair.annotation, style)
     check_same_size(pair.annotation, truth.shape, pair.image, read_image_shape(pair.image))
+    scale = scale(pair.image) if callable(scale) else scale
     result = model.segment_file(pair.image, scale=scale)
     found = result.whole_labels()
     scores = without_undefined(image_scores(truth, found))

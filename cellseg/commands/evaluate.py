@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.atomic_write import write_text_atomically
     from cellseg.batch import counted, one_line
     from cellseg.commands.arguments import outline_style
-    from cellseg.commands.predict import notes
+    from cellseg.commands.scaling import file_scales, notes
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import annotated_pairs
     from cellseg.neural_network.evaluation import score_pairs, score_table, seen_in_training
@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             "flatter it; score it on images it has never seen",
             file=sys.stderr,
         )
-    scores = score_pairs(model, pairs, outline_style(arguments), scale=arguments.scale)
+    scale_of, reasons = file_scales(model, arguments.scale)  # as predict chooses it
+    scores = score_pairs(model, pairs, outline_style(arguments), scale=scale_of)
     rows, failures = scores.rows, scores.failures
     for error in failures:
         print(f"cellseg evaluate: error: {one_line(error)}", file=sys.stderr)
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if fewer:
         print(f"cellseg evaluate: {fewer}")
     resized = {
-        row["image"]: (row["scale"], "the cells the network is surest of")
+        row["image"]: (row["scale"], reasons[row["image"]])
         for row in rows
         if arguments.scale == "auto" and row["scale"] != 1
     }

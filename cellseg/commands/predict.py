@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from cellseg.batch import file_fingerprint, image_files, name_clashes, run_each
     from cellseg.commands.arguments import overlay_style
+    from cellseg.commands.scaling import chosen_scale, notes, pixel_scale
     from cellseg.errors import CellsegError
     from cellseg.image_metadata import plausible_pixel_size, recorded_pixel_size
     from cellseg.interruption import deferred
@@ -181,13 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         own = plausible_pixel_size(recorded)
         if arguments.pixel_size and own and abs(own / arguments.pixel_size - 1) > 0.01:
             overridden[path.name] = own
-        scale, why = arguments.scale, "--scale"
-        from_pixels = pixel_scale(model, pixel_size, path) if scale == "auto" else None
-        if from_pixels:
-            scale = from_pixels
-            why = f"{pixel_size:g} um pixels, the model's {model.config.pixel_size:g}"
-        elif scale == "auto":
-            why = "the cells the network is surest of"
+        scale, why = chosen_scale(model, path, arguments.scale, pixel_size)
         start = time.monotonic()
         found = model.segment_file(path, scale=scale, tissue_only=arguments.tissue_only)
         progress = None
@@ -253,23 +248,6 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def pixel_scale(model, pixel_size: float | None, source) -> float | None:
-    """The scale that brings pixels of ``pixel_size`` micrometres to the model's (None when
-    either is unknown); beyond the scales ``--scale`` takes, an error naming ``source`` (the
-    image, or ``--pixel-size``): a typed 50 for 0.50 would enlarge an image 200x."""
-    from cellseg.commands.arguments import SCALE_RANGE
-    from cellseg.errors import CellsegError
-
-    scale, (low, high) = model.scale_for_pixel_size(pixel_size), SCALE_RANGE
-    if scale and not low <= scale <= high:
-        raise CellsegError(
-            f"{source}: pixels of {pixel_size:g} um would be scaled {scale:g}x to the model's "
-            f"{model.config.pixel_size:g} um, beyond the {low:g}x to {high:g}x cellseg takes; "
-            "--scale sets the scale yourself"
-        )
-    return scale
-
-
 def slide_line(path, slide, pixel_size, why: str) -> str:
     """What predict says of a slide before finding its cells: its size, the scale and
     why, and how much of it goes through the network."""
@@ -328,63 +306,3 @@ class SlideProgress:
                 f"{counted(self.total, 'region')}"
                 f"{again}, {time.monotonic() - self.start:.0f} s"
             )
-
-
-def notes(
-    resized: dict, strengthened: dict, ignored: dict, overridden=None, pixel_size=None
-) -> list[str]:
-    """What predict did to some images that a user should know, a line each: the images
-    ``resized`` by ``--scale auto`` (name: (factor, why)), those whose counterstain was
-    ``strengthened`` (name: factor), those whose recorded pixel size was ``ignored``
-    (name: micrometres) and those whose recorded pixel size ``--pixel-size`` (``pixel_size``)
-    ``overridden`` (name: micrometres). Images resized alike share one group; each group
-    names its first three images (counts.csv has a row for every one).
-
-    Examples
-    --------
-    >>> surest = "the cells the network is surest of"
-    >>> resized = {name: (2.0, surest) for name in "abcd"} | {"e": (0.5, "0.125 um pixels")}
-    >>> for line in notes(resized, {"a": 2.48}, {}):
-    ...     print(line)
-    images of smaller cells than the model's, enlarged before the network (--scale auto): 2x from the cells the network is surest of (a, b, c and 1 more); --scale sets it yourself
-    images of larger cells than the model's, shrunk before the network (--scale auto): 0.5x from 0.125 um pixels (e); --scale sets it yourself
-    haematoxylin paler than the model's training images, without eosin, strengthened before the network (outputs show the image as it is): a x2.48
-    """  # noqa: E501
-    lines = []
-    for smaller, cells, how in ((True, "smaller", "enlarged"), (False, "larger", "shrunk")):
-        groups: dict[tuple[float, str], list[str]] = {}
-        for name, (factor, why) in resized.items():
-            if (factor > 1) == smaller:
-                groups.setdefault((factor, why), []).append(name)
-        if groups:
-            listed = "; ".join(
-                f"{factor:g}x from {why} ({named(names)})"
-                for (factor, why), names in groups.items()
-            )
-            lines.append(
-                f"images of {cells} cells than the model's, {how} before the network "
-                f"(--scale auto): {listed}; --scale sets it yourself"
-            )
-    if strengthened:
-        listed = named([f"{name} x{factor:g}" for name, factor in strengthened.items()])
-        lines.append(
-            "haematoxylin paler than the model's training images, without eosin, strengthened "
-            f"before the network (outputs show the image as it is): {listed}"
-        )
-    if ignored:
-        from cellseg.image_metadata import PLAUSIBLE_PIXEL_SIZES
-
-        low, high = PLAUSIBLE_PIXEL_SIZES
-        listed = named([f"{name} {size:.3g} um" for name, size in ignored.items()])
-        lines.append(
-            f"pixel sizes outside {low:g}-{high:g} um, no microscope's, ignored (72 dots per "
-            f"inch, 353 um, is many programs' default): {listed}; --pixel-size UM gives the "
-            "real one"
-        )
-    if overridden:
-        listed = named([f"{name} {size:g} um" for name, size in overridden.items()])
-        lines.append(
-            f"--pixel-size {pixel_size:g} um used instead of the pixel sizes the files "
-            f"record: {listed}"
-        )
-    return lines

@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.atomic_write import write_text_atomically
     from cellseg.batch import counted
     from cellseg.commands.arguments import outline_style
+    from cellseg.commands.scaling import file_scales
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import TrainingPair, annotated_pairs
     from cellseg.neural_network.evaluation import score_table
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if arguments.images:
         pairs = annotated_pairs(arguments.images, arguments.annotations)
-        shown = show_pairs(model, pairs, style, scale=AUTO)  # as evaluate's default
+        scale_of, _ = file_scales(model, AUTO)  # as evaluate's default, and predict's
+        shown = show_pairs(model, pairs, style, scale=scale_of)
         failed += len(shown.left_out)
         if not shown.rows:
             return 1  # each image's error is above

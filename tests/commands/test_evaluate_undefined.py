@@ -115,6 +115,32 @@ def test_the_scale_of_each_image_is_written_and_auto_s_named(
     assert "enlarged" not in given.out and "shrunk" not in given.out
 
 
+def test_auto_scales_an_image_from_the_pixel_size_its_file_records_as_predict_does(
+    cellseg, training_data, tmp_path
+):
+    """An image whose file records its pixel size (a PNG's pHYs, here 0.125 um) is found
+    at the scale predict chooses from it against the model's 0.25 um (0.5x), not at one
+    the cells choose (1x, 2x or 4x), and evaluate says why."""
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    name = sorted(path.name for path in (training_data / "images").iterdir())[0]
+    picture = Image.open(training_data / "images" / name)
+    picture.save(images / name, dpi=(25400 / 0.125, 25400 / 0.125))
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    shutil.copy(training_data / "labels" / name, labels / name)
+    result, rows = evaluate(cellseg, "default", images, labels, tmp_path / "e.csv")
+    assert rows[name]["scale"] == "0.5"
+    [line] = [line for line in result.out.splitlines() if "shrunk" in line]
+    assert f"0.5x from 0.125 um pixels, the model's 0.25 ({name})" in line
+    predicted = cellseg("predict", "default", images, "--output", tmp_path / "p")
+    assert predicted.code == 0, predicted.err
+    [counts] = read_csv(tmp_path / "p" / "counts.csv")
+    assert float(counts["scale"]) == 0.5
+
+
 def test_report_scores_an_image_without_cells_as_evaluate_does(
     cellseg, models, one_without_cells, tmp_path
 ):

@@ -1,7 +1,7 @@
 """What predict says it did to some images: one line per kind of change, however many
 images, and grouped so that a folder of images enlarged alike is one short note."""
 
-from cellseg.commands.predict import notes
+from cellseg.commands.scaling import notes
 
 SUREST = "the cells the network is surest of"
 
