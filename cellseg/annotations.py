@@ -1,7 +1,8 @@
 """Read the users' annotations: red outlines on a transparent layer, or label images.
 
 An annotation is either an RGB(A) layer with each cell outlined in a colour (red by
-default), or an instance-label image (one channel, 0 for background, one value per cell).
+default), or an instance-label image (one channel, 0 for background, one value per cell);
+a binary mask (one value on every cell) is read as one cell per separate region.
 Every annotation is read by `read_annotation`, and paired with its image by name here
 (`name_key`).
 """
@@ -144,13 +145,44 @@ def _plain_share(layer: np.ndarray, outlines: np.ndarray) -> float:
 def read_annotation_labels(path, style: OutlineStyle | None = None) -> np.ndarray:
     """Instance labels from an annotation: a label image as it is, outlines converted.
 
-    One-channel integer images are label images; RGB(A) layers are outlines.
+    One-channel integer images are label images; RGB(A) layers are outlines. A binary
+    mask (one value besides 0, as Fiji and ``cellseg labels --target mask`` write them) is
+    one cell per separate region (`_cells_of_mask`).
     """
     path = Path(path)
     annotation = read_annotation(path)
     if annotation.ndim == 2:
-        return _label_image(path, annotation)
+        return _cells_of_mask(path, _label_image(path, annotation))
     return _cells_of(path, _outline_mask(path, annotation, style))
+
+
+def _cells_of_mask(path, labels: np.ndarray) -> np.ndarray:
+    """``labels`` as they are, unless they hold a single value besides 0: a binary mask,
+    whose separate regions are numbered 1..N (uint32) as cells, with a `CellsegWarning`
+    naming the file when there are several.
+
+    Regions are 4-connected (pixels sharing a side), as the model's own masks are read
+    (`cells_from_mask`): two nuclei that meet only at a corner are two cells, and a filled
+    nucleus, whose pixels share sides, stays one. Touching cells are one region, which no
+    connectivity can tell apart.
+    """
+    highest = labels.max(initial=0)
+    foreground = labels != 0
+    if not highest or np.count_nonzero(labels == highest) != np.count_nonzero(foreground):
+        return labels  # no cells, or a label image of several values
+    from scipy import ndimage as ndi
+
+    cells, count = ndi.label(foreground, output=np.uint32)
+    if count > 1:
+        warnings.warn(
+            CellsegWarning(
+                f"{path}: a mask of one value, read as {count} cells, one per separate "
+                "region (touching cells cannot be told apart in a mask; draw outlines or "
+                "give a label image to separate them)"
+            ),
+            stacklevel=3,
+        )
+    return cells
 
 
 def outline_labels(path, style: OutlineStyle | None = None) -> np.ndarray:

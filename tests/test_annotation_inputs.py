@@ -10,6 +10,7 @@ from cellseg.annotations import read_annotation_labels, read_outline_mask
 from cellseg.errors import CellsegError
 from cellseg.image_io import read_image, write_image
 from cellseg.neural_network.dataset import PREDICTED_OUTLINES, annotated_pairs, pair_by_stem
+from cellseg.neural_network.evaluation import IMAGES_IN_THE_MEAN
 from cellseg.postprocessing.drawing import outline_layer
 
 #: One name in its two Unicode forms: composed (typed on most systems) and decomposed (``e``
@@ -183,4 +184,9 @@ def test_evaluate_scores_a_layer_without_cells_and_names_in_either_form(
     assert str(annotations / "photo.jpg") in error and "is a JPEG" in error
     with open(table, newline="") as file:
         true_counts = {row["image"]: row["true_count"] for row in csv.DictReader(file)}
-    assert true_counts == {f"{CAFE_NFC}.png": "2", "blank.png": "0", "mean": "1"}
+    assert true_counts == {
+        f"{CAFE_NFC}.png": "2",
+        "blank.png": "0",
+        "mean": "1",
+        IMAGES_IN_THE_MEAN: "2",  # the mean is of both images scored
+    }
