@@ -68,6 +68,9 @@ class PredictionFiles(PredictionTables):
     count_spread : float, optional
         The model's relative count error on its validation images (its config's
         ``count_spread``), which widens each count's interval; None: not known.
+    interval : bool
+        False: no count's interval (``count_low``, ``count_high`` blank), for cells kept by
+        another minimum confidence than the model's, at which its count error was measured.
     sources : dict, optional
         Each image's `cellseg.batch.file_fingerprint`, by name, kept in its record.
     """
@@ -83,10 +86,12 @@ class PredictionFiles(PredictionTables):
         overlay: OverlayStyle | None = None,
         pixel_size: float | None = None,
         count_spread: float | None = None,
+        interval: bool = True,
         sources: dict[str, str | None] | None = None,
     ):
         self.output, self.sources = Path(output), sources or {}
         self.pixel_size, self.count_spread = pixel_size, count_spread
+        self.interval = interval
         self.overlay = overlay or OverlayStyle()
         self.positive_threshold = positive_threshold
         self.overwrite = overwrite

@@ -20,8 +20,8 @@ LEGACY_RECORD = "{stem}_scale.json"
 
 class PredictionTables:
     """The folder's tables, of a `PredictionFiles`' images: it gives ``output``,
-    ``positive_threshold``, ``count_spread``, ``overwrite``, ``cells_path`` and
-    ``_record``."""
+    ``positive_threshold``, ``count_spread``, ``interval``, ``overwrite``, ``sources``,
+    ``cells_path``, ``_record`` and ``_same``."""
 
     #: The images of the folder predicted with other settings, which `finish` left out.
     left_out: tuple = ()
@@ -135,6 +135,7 @@ class PredictionTables:
             sure if len(sure) == len(rows) else None,
             [int(cell["positive"]) for cell in rows] if asked else None,
             count_spread=self.count_spread,
+            interval=self.interval,
             pixel_size=record.get("pixel_size"),
         )
         row = {"image": name, **counts, "scale": scale}

@@ -19,6 +19,7 @@ def image_counts(
     *,
     count_spread: float | None = None,
     pixel_size: float | None = None,
+    interval: bool = True,
 ) -> dict:
     """The counts of one image's cells, of these ``areas`` (pixels).
 
@@ -36,6 +37,10 @@ def image_counts(
         all cells, 0.0 of none). None when positivity was not asked for.
     pixel_size : float, optional
         Micrometres per pixel: gives ``mean_area_um2``.
+    interval : bool
+        False: ``count_low`` and ``count_high`` are None, the interval not known (cells
+        kept by another minimum confidence than the one the model's count error was
+        measured at).
 
     Returns
     -------
@@ -48,6 +53,8 @@ def image_counts(
     >>> image_counts([100.0, 300.0], [0.9, 0.8], [True, False], pixel_size=0.5)
     {'count': 2, 'expected': 1.7, 'count_low': 1, 'count_high': 3, 'positive': 1, \
 'positive_percent': 50.0, 'mean_area': 200.0, 'mean_area_um2': 50.0}
+    >>> image_counts([100.0], [0.9], interval=False)
+    {'count': 1, 'expected': 0.9, 'count_low': None, 'count_high': None, 'mean_area': 100.0}
     >>> image_counts([], [], [])
     {'count': 0, 'expected': 0.0, 'count_low': 0, 'count_high': 0, 'positive': 0, \
 'positive_percent': 0.0, 'mean_area': None}
@@ -56,8 +63,9 @@ def image_counts(
     if confidences is not None:
         if len(confidences) != len(areas):
             raise ValueError(f"{len(confidences)} confidences for {len(areas)} cells")
-        interval = count_interval(np.asarray(confidences, dtype=np.float64), count_spread)
-        counts["expected"], counts["count_low"], counts["count_high"] = interval
+        expected, low, high = count_interval(np.asarray(confidences, float), count_spread)
+        counts["expected"] = expected
+        counts["count_low"], counts["count_high"] = (low, high) if interval else (None, None)
     if positives is not None:
         if len(positives) != len(areas):
             raise ValueError(f"{len(positives)} positivity flags for {len(areas)} cells")

@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.tables import text_table
 
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
+    own = model.thresholds.min_confidence  # the model's count error was measured there
+    interval = arguments.min_confidence in (None, own)
     if arguments.min_confidence is not None:
         model = model.with_config(
             thresholds=replace(model.thresholds, min_confidence=arguments.min_confidence)
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         overlay=overlay_style(arguments),
         pixel_size=arguments.pixel_size,
         count_spread=model.config.count_spread,
+        interval=interval,
         sources={path.name: file_fingerprint(path) for path in mine},
     )
     todo = [path for path in mine if not results.finished(path.name)]
@@ -226,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         print(text_table(shown, results.count_columns))
     for line in notes(resized, strengthened, ignored, overridden, arguments.pixel_size):
         print(f"cellseg predict: {line}")
+    if shown and not interval and own is not None:
+        print(
+            "cellseg predict: count_low and count_high left blank: the count's interval "
+            f"holds at the model's own minimum confidence, {own:g}, where its count error "
+            f"was measured, not at --min-confidence {arguments.min_confidence:g}"
+        )
     if results.left_out:
         print(
             f"cellseg predict: counts.csv and cells.csv leave out "

@@ -71,3 +71,36 @@ def test_images_of_the_folder_predicted_otherwise_are_named_left_out_of_the_tabl
         "with another model or settings, whose own files are kept: synthetic_000.png, "
         "synthetic_001.png"
     ) in other.out
+
+
+def test_another_minimum_confidence_leaves_the_counts_interval_blank_and_says_why(
+    cellseg, models, training_data, tmp_path
+):
+    """The count's interval is widened by the count error the model measured at its own
+    minimum confidence: at another one (cells dropped, or kept, that its count never had)
+    it is no interval of the nuclei, so it is left blank, in a line; at its own, kept."""
+    import json
+
+    from tables import read_csv
+
+    own = json.loads((models / "first" / "config.json").read_text())["thresholds"]
+    own = own["min_confidence"]
+    image = training_data / "images" / "synthetic_000.png"
+    for given, kept in ((own, True), (min(own + 0.3, 1.0), False)):
+        output = tmp_path / f"out{given}"
+        run = cellseg(
+            "predict", models / "first", image, "--output", output,
+            "--min-confidence", str(given),
+        )  # fmt: skip
+        assert run.code == 0, run.err
+        [row] = read_csv(output / "counts.csv")
+        said = [line for line in run.out.splitlines() if "left blank" in line]
+        if kept:
+            assert row["count_low"] and row["count_high"] and not said
+        else:
+            assert row["count_low"] == row["count_high"] == "" and row["expected"]
+            assert said == [
+                "cellseg predict: count_low and count_high left blank: the count's interval "
+                f"holds at the model's own minimum confidence, {own:g}, where its count "
+                f"error was measured, not at --min-confidence {given:g}"
+            ]
