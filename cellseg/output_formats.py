@@ -12,8 +12,9 @@ Per image ``<stem>``:
                 outline layer <stem>_outlines.png and <stem>_overlay.png; slides (no
                 pictures of that size): what tiff and geojson.gz write, the labels and
                 the cells that napari and QuPath show over the slide
-    tiff        <stem>_labels.tif, tiled 32-bit labels that napari and Fiji open; for a
-                slide a pyramidal OME-TIFF with its pixel size, shown over the slide
+    tiff        <stem>_labels.tif, tiled 32-bit labels that napari and Fiji open: an
+                OME-TIFF with the pixel size when known, pyramidal past 1024 pixels (a
+                slide's is shown over the slide)
     geojson     <stem>.geojson, one polygon per cell with its measurements, for QuPath
     geojson.gz  the same, gzipped (QuPath reads it as it is): a few times smaller
 """
@@ -29,7 +30,7 @@ import numpy as np
 
 from cellseg.atomic_write import write_atomically, write_bytes_atomically
 from cellseg.image_io import write_image
-from cellseg.slide_outputs import write_label_pyramid
+from cellseg.slide_outputs import LABEL_TILE, write_label_pyramid
 
 #: JSON without the spaces after commas and colons: a tenth smaller.
 _COMPACT = (",", ":")
@@ -128,12 +129,11 @@ def _write_png(folder: Path, result: ImageResult) -> None:
 
     stem, cells, style = result.stem, result.cells, result.overlay
     labels = cells.labels
-    wide = labels.max() > np.iinfo(np.uint16).max
-    files = {
-        f"{stem}_labels{'.tif' if wide else '.png'}": labels.astype(
-            np.uint32 if wide else np.uint16
-        )
-    }
+    files = {}
+    if labels.max() > np.iinfo(np.uint16).max:
+        _write_tiff(folder, result)
+    else:
+        files[f"{stem}_labels.png"] = labels.astype(np.uint16)
     if labels.size <= LARGEST_PICTURE:
         files[f"{stem}_outlines.png"] = outline_layer(labels)
         files[f"{stem}_overlay.png"] = draw_outlines(
@@ -148,8 +148,27 @@ def _write_png(folder: Path, result: ImageResult) -> None:
 
 
 def _write_tiff(folder: Path, result: ImageResult) -> None:
+    """An image's labels as a slide's are written (`_write_labels_tiff`), pixel size included."""
     labels = result.cells.labels.astype(np.uint32)
-    write_image(folder / f"{result.stem}_labels.tif", labels, overwrite=True)
+
+    def bands() -> Iterator[np.ndarray]:
+        for row in range(0, labels.shape[0], LABEL_TILE):
+            yield labels[row : row + LABEL_TILE]
+
+    _write_labels_tiff(folder, result.stem, labels.shape, bands, result.pixel_size)
+
+
+def _write_labels_tiff(folder: Path, stem: str, shape, bands: Callable, pixel_size) -> None:
+    """``<stem>_labels.tif`` of an image or a slide, from ``bands()`` (its labels in bands of
+    `LABEL_TILE` rows): `write_label_pyramid`'s tiled 32-bit OME-TIFF, with the pixel size
+    in micrometres, when known, as OME ``PhysicalSizeX`` and as the TIFF's resolution (pixels
+    per centimetre), which napari, QuPath and Fiji read."""
+
+    def write(temporary: Path) -> None:
+        name = f"{stem}_labels"
+        write_label_pyramid(temporary, shape, bands(), pixel_size=pixel_size, name=name)
+
+    write_atomically(folder / f"{stem}_labels.tif", write, overwrite=True)
 
 
 def _write_geojson(folder: Path, result: ImageResult, *, zipped: bool = False) -> None:
@@ -166,11 +185,7 @@ def _write_geojson(folder: Path, result: ImageResult, *, zipped: bool = False) -
 
 
 def _write_label_slide(folder: Path, slide: SlideResult) -> None:
-    def write(temporary: Path) -> None:
-        bands, name = slide.label_bands(), f"{slide.stem}_labels"
-        write_label_pyramid(temporary, slide.shape, bands, pixel_size=slide.pixel_size, name=name)
-
-    write_atomically(folder / f"{slide.stem}_labels.tif", write, overwrite=True)
+    _write_labels_tiff(folder, slide.stem, slide.shape, slide.label_bands, slide.pixel_size)
 
 
 def _write_geojson_slide(folder: Path, slide: SlideResult, *, zipped: bool = False) -> None:
@@ -228,8 +243,9 @@ FORMATS: dict[str, OutputFormat] = {
         ),
         OutputFormat(
             "tiff",
-            "a tiled 32-bit label TIFF that napari and Fiji open as labels (slides: a "
-            "pyramidal OME-TIFF with the slide's pixel size, shown over it)",
+            "a tiled 32-bit label OME-TIFF that napari and Fiji open as labels, with the "
+            "pixel size when known (--pixel-size or the file's; slides: pyramidal, shown "
+            "over the slide)",
             ("{stem}_labels.tif",),
             _write_tiff,
             (_write_label_slide,),
