@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     strengthened = f", its pale haematoxylin strengthened x{factor:.2f}" if factor != 1 else ""
     print(
         f"Image: scikit-image's immunohistochemistry sample (haematoxylin and DAB), "
-        f"{tissue.shape[1]} x {tissue.shape[0]} pixels enlarged {float(counts['scale']):g}x"
+        f"{tissue.shape[1]} x {tissue.shape[0]} pixels {scaled(float(counts['scale']))}"
         f"{' (--scale auto)' if arguments.scale == 'auto' else ''}{strengthened}, "
         f"model '{model.name}'\n"
         f"Cells found: {counts['count']} (nuclei in the image, 95%: {counts['count_low']}-"
@@ -108,3 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         + ("(found in an earlier run, kept)" if again else f"({seconds:.1f} s)")
     )
     return 0
+
+
+def scaled(scale: float) -> str:
+    """How the image was resized before the network, in the words of `cellseg predict`.
+
+    Examples
+    --------
+    >>> scaled(2.0), scaled(1.0), scaled(0.5)
+    ('enlarged 2x', 'at its own scale', 'shrunk 0.5x')
+    """
+    if scale == 1:
+        return "at its own scale"
+    return f"{'enlarged' if scale > 1 else 'shrunk'} {scale:g}x"

@@ -97,6 +97,12 @@ def test_demo_counts_the_cells_of_the_bundled_image(tmp_path, cellseg):
     assert changed.code == 1 and "tissue.png: already exists with other content" in changed.err
 
 
+def test_demo_at_its_own_scale_says_nothing_of_enlarging(tmp_path, cellseg):
+    result = cellseg("demo", "--output", tmp_path / "demo", "--scale", "1")
+    assert result.code == 0, result.err
+    assert "512 x 512 pixels at its own scale, " in result.out and "enlarged" not in result.out
+
+
 def test_help_lists_every_command_without_loading_heavy_libraries():
     code = (
         "import sys\n"
