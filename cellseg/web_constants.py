@@ -38,6 +38,7 @@ def shared_constants() -> dict[str, object]:
         "RGB_FROM_HED": rgb_from_hed.tolist(),
         # a pale counterstain strengthened (cellseg.preprocessing.colour)
         "NO_EOSIN": colour.NO_EOSIN,
+        "NO_HAEMATOXYLIN": colour.NO_HAEMATOXYLIN,
         "MOST_COUNTERSTAIN": colour.MOST_COUNTERSTAIN,
         "BRIGHTFIELD_GREY": colour.BRIGHTFIELD_GREY,
         # the network over an image, whole or in tiles (cellseg.neural_network.prediction)

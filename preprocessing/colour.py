@@ -181,6 +181,11 @@ def rgb_from_stain_amounts(stains: np.ndarray) -> np.ndarray:
 NO_EOSIN = 0.01
 #: The largest factor a counterstain is strengthened by.
 MOST_COUNTERSTAIN = 4.0
+#: Below this 99th percentile of haematoxylin (fewer than 1% of the pixels hold this much:
+#: a grey of about 227 and lighter) an image has no counterstain to measure: glass, a blank
+#: field, white with camera noise (250 +- 3 greys reaches about 0.006). Strengthening it
+#: would only darken that noise into nuclei; the same bar as `NO_EOSIN`.
+NO_HAEMATOXYLIN = 0.01
 
 
 #: Brightfield images (stains on a light background) have a median grey of this or more,
@@ -232,18 +237,29 @@ def counterstain_factor(image: np.ndarray, reference: dict | None) -> float:
     image's (``reference["lowest"]``, `counterstain_reference`) is brought to the training
     images' typical strength (``reference["median"]``), by at most `MOST_COUNTERSTAIN`.
     H&E images, fluorescence images, and any image within the training images' range are
-    left as they are.
+    left as they are, and so is an image with too little haematoxylin to measure: one whose
+    99th percentile (`counterstain_strength`) is below `NO_HAEMATOXYLIN`, that is with
+    fewer than 1% of its pixels holding that much (blank glass, white with camera noise).
 
     Examples
     --------
-    >>> white = np.full((8, 8, 3), 255, np.uint8)
-    >>> counterstain_factor(white, {"lowest": 0.08, "median": 0.15})  # nothing to see
+    >>> reference = {"lowest": 0.08, "median": 0.15}
+    >>> white = np.full((64, 64, 3), 255, np.uint8)
+    >>> counterstain_factor(white, reference)  # nothing to see
     1.0
+    >>> noise = np.random.default_rng(0).normal(0, 3, (64, 64, 3))
+    >>> glass = np.clip(np.rint(250 + noise), 0, 255).astype(np.uint8)
+    >>> counterstain_factor(glass, reference)  # near-white with noise: nothing to measure
+    1.0
+    >>> pale = glass.copy()
+    >>> pale[16:32, 16:32] = (190, 185, 225)  # a really pale nucleus, no eosin
+    >>> counterstain_factor(pale, reference)  # strengthened, by at most 4
+    4.0
     """
     if not reference or not is_brightfield(image):
         return 1.0
     haematoxylin, eosin = counterstain_strength(image)
-    if eosin >= NO_EOSIN or haematoxylin <= 0 or haematoxylin >= reference["lowest"]:
+    if eosin >= NO_EOSIN or haematoxylin < NO_HAEMATOXYLIN or haematoxylin >= reference["lowest"]:
         return 1.0
     return round(min(reference["median"] / haematoxylin, MOST_COUNTERSTAIN), 3)
 

@@ -4,7 +4,7 @@
 // "haematoxylin") is brought to their typical strength, at most MOST_COUNTERSTAIN times.
 // In float32, as the Python. No DOM: the Web Worker and Node (tests) run it.
 
-import { BRIGHTFIELD_GREY, HED_FROM_RGB as HED_FROM_RGB_64, MOST_COUNTERSTAIN, NO_EOSIN,
+import { BRIGHTFIELD_GREY, HED_FROM_RGB as HED_FROM_RGB_64, MOST_COUNTERSTAIN, NO_EOSIN, NO_HAEMATOXYLIN,
   RGB_FROM_HED as RGB_FROM_HED_64 } from "./constants.js";
 import { roundHalfEven, pyRound } from "./numbers.js";
 
@@ -81,7 +81,7 @@ export function counterstainStrength(rgba, rows, columns) {
 export function counterstainFactor(rgba, rows, columns, reference) {
   if (!reference || !isBrightfield(rgba, rows, columns)) return 1;
   const [haematoxylin, eosin] = counterstainStrength(rgba, rows, columns);
-  if (eosin >= NO_EOSIN || haematoxylin <= 0 || haematoxylin >= reference.lowest) return 1;
+  if (eosin >= NO_EOSIN || haematoxylin < NO_HAEMATOXYLIN || haematoxylin >= reference.lowest) return 1;
   return pyRound(Math.min(reference.median / haematoxylin, MOST_COUNTERSTAIN), 3);
 }
 

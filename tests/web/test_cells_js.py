@@ -285,8 +285,8 @@ console.log(JSON.stringify(factors));
 
 def test_pale_counterstain_strengthened_as_python_does(tmp_path):
     """A pale haematoxylin + DAB section is strengthened before the network as
-    `TrainedModel.segment` does (`counterstain_factor`, `with_counterstain`); H&E and dark
-    (fluorescence) images are left alone."""
+    `TrainedModel.segment` does (`counterstain_factor`, `with_counterstain`); H&E, dark
+    (fluorescence) images and blank glass are left alone."""
     colour = pytest.importorskip("cellseg.preprocessing.colour")
     if not hasattr(colour, "counterstain_factor"):
         pytest.skip("this cellseg strengthens no counterstain")
@@ -296,7 +296,8 @@ def test_pale_counterstain_strengthened_as_python_does(tmp_path):
     pale = np.clip(255 - (255 - ihc.astype(float)) * 0.7, 0, 255).astype(np.uint8)
     he, _ = synthetic_tissue((120, 150), seed=3)
     dark = (255 - he) // 3
-    images = [pale, ihc, he, dark]
+    glass = np.clip(np.random.default_rng(0).normal(250, 2, (80, 90, 3)), 0, 255)
+    images = [pale, ihc, he, dark, glass.astype(np.uint8)]
     reference = {"lowest": 0.0797, "median": 0.1509}  # the default model's
     for index, image in enumerate(images):
         rows, columns = image.shape[:2]
@@ -307,7 +308,8 @@ def test_pale_counterstain_strengthened_as_python_does(tmp_path):
     found = node(tmp_path, COUNTERSTAIN, payload, "counterstain")
     expected = [colour.counterstain_factor(image, reference) for image in images]
     assert found == expected
-    assert 1 < expected[0] < 4 and expected[2:] == [1.0, 1.0]  # pale: strengthened; H&E, dark: not
+    # pale: strengthened; H&E, dark and blank glass (too little stain to measure): not
+    assert 1 < expected[0] < 4 and expected[2:] == [1.0, 1.0, 1.0]
     for index, image in enumerate(images):
         factor = expected[index] if expected[index] != 1 else 2.5
         shown = np.fromfile(tmp_path / f"{index}.shown", np.uint8).reshape(image.shape[:2] + (4,))
