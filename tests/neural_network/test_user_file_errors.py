@@ -247,10 +247,11 @@ def test_loss_failing_only_in_training_is_one_line(train_command, tmp_path):
     assert line.endswith("fix it, then train again with --restart")
 
 
-def test_layer_failing_only_in_training_is_one_line(train_command, tmp_path):
+def test_layer_failing_only_in_training_is_one_line(cellseg, train_command, tmp_path):
     """A layer whose NumPy runs only with ``training=True`` passes the checks of the
     network before training (built, and called eagerly) and fails in its first compiled
-    step: one line naming its line, with no Keras terminal colour codes."""
+    step: one line naming its line, with no Keras terminal colour codes. The leaderboard
+    lists the run as stopped by an error, not as resumable, with the reason below."""
     path = tmp_path / "architecture.py"
     path.write_text(
         LAYERS + "@keras.saving.register_keras_serializable()\n"
@@ -272,3 +273,6 @@ def test_layer_failing_only_in_training_is_one_line(train_command, tmp_path):
         "'SymbolicTensor' object has no attribute 'numpy'); write layers with keras.ops"
     ), line
     assert line.endswith("fix it, then train again with --restart") and "\x1b" not in line
+    board = cellseg("leaderboard", "--models-dir", tmp_path / "models").out.splitlines()
+    assert "stopped by an error" in next(row for row in board if " odd " in row)
+    assert any(row.startswith("cellseg leaderboard: odd was stopped: ") for row in board)
