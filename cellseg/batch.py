@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cellseg.errors import CellsegError, CellsegWarning
-from cellseg.image_io import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, SLIDE_SUFFIXES
+from cellseg.image_io import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, SLIDE_SUFFIXES, image_stem
 
 
 def image_files(
@@ -228,13 +228,14 @@ def name_clashes(files: list[Path]) -> dict[Path, CellsegError]:
     seen: dict[str, Path] = {}
     clashes = {}
     for path in files:
-        if path.stem in seen and seen[path.stem] != path:
+        stem = image_stem(path)
+        if stem in seen and seen[stem] != path:
             clashes[path] = CellsegError(
-                f"{path}: has the same name as {seen[path.stem]}, so their outputs would "
+                f"{path}: has the same name as {seen[stem]}, so their outputs would "
                 "collide; process it separately"
             )
         else:
-            seen[path.stem] = path
+            seen[stem] = path
     return clashes
 
 

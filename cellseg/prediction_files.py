@@ -27,7 +27,7 @@ import numpy as np
 
 from cellseg.atomic_write import write_atomically, write_text_atomically
 from cellseg.errors import CellsegError
-from cellseg.image_io import write_image
+from cellseg.image_io import image_stem, write_image
 from cellseg.output_formats import FORMATS, ImageResult, SlideResult, format_files
 from cellseg.output_guard import refuse_changed, refuse_existing, settings_changes, stamps
 from cellseg.postprocessing.drawing import OverlayStyle
@@ -114,10 +114,10 @@ class PredictionFiles(PredictionTables):
         self._check_tables()
 
     def cells_path(self, name: str) -> Path:
-        return self.output / f"{Path(name).stem}_cells.csv"
+        return self.output / f"{image_stem(name)}_cells.csv"
 
     def record_path(self, name: str) -> Path:
-        return self.output / f"{Path(name).stem}_prediction.json"
+        return self.output / f"{image_stem(name)}_prediction.json"
 
     def finished(self, name: str) -> bool:
         """Whether the image's results are all there and to be kept: made with these
@@ -139,7 +139,7 @@ class PredictionFiles(PredictionTables):
         regions found as they are kept, `_add_slide`); ``pixel_size``, the micrometres per
         pixel its file records (``--pixel-size`` wins over it); ``progress(done, total,
         cells)`` is told of a slide's regions and cells as they are found."""
-        stem = Path(name).stem
+        stem = image_stem(name)
         pixel_size = self.pixel_size or pixel_size
         if hasattr(result, "found"):
             self._add_slide(stem, name, result, pixel_size, progress or (lambda *_: None))
@@ -240,8 +240,8 @@ class PredictionFiles(PredictionTables):
         prediction made (another model or settings, or an earlier file of the image's
         name); remove those an earlier prediction wrote in formats not asked for now, then
         record that this prediction has begun (or goes on)."""
-        stem, record = Path(name).stem, self._record(name) or {}
-        legacy = self.output / LEGACY_RECORD.format(stem=stem)
+        stem, record = image_stem(name), self._record(name) or {}
+        legacy = self.output / LEGACY_RECORD.format(stem=Path(name).stem)
         if not (self.overwrite or self.record_path(name).is_file() or legacy.is_file()):
             refuse_existing(self.output, self._files(stem))
         elif not self.overwrite:
@@ -271,7 +271,7 @@ class PredictionFiles(PredictionTables):
             "settings": self.settings,
             "source": self.sources.get(name),
             "complete": complete,
-            "files": stamps(self.output, self._files(Path(name).stem)) if complete else {},
+            "files": stamps(self.output, self._files(image_stem(name))) if complete else {},
         }
         write_text_atomically(
             self.record_path(name), json.dumps(record, indent=1) + "\n", overwrite=True

@@ -12,7 +12,7 @@ from cellseg.commands.arguments import (
     scale_or_auto,
     shard,
 )
-from cellseg.image_io import SLIDE_FORMATS
+from cellseg.image_io import SLIDE_FORMATS, image_stem
 from cellseg.output_formats import FORMATS
 
 #: The inputs predict reads, for its help: one list, `cellseg.image_io.SLIDE_FORMATS`.
@@ -269,7 +269,7 @@ def slide_line(path, slide, pixel_size, why: str) -> str:
 
     return line + (
         f"tissue in {slide.region_count} of {region_count(slide.shape, slide.scale)} regions "
-        f"({slide.tissue.fraction:.0%} of the slide, shown in {path.stem}_tissue.png)"
+        f"({slide.tissue.fraction:.0%} of the slide, shown in {image_stem(path)}_tissue.png)"
     )
 
 

@@ -105,3 +105,32 @@ def test_of_two_images_of_one_name_the_second_is_refused_and_the_rest_predicted(
     ]
     assert [row["image"] for row in read_csv(tmp_path / "o" / "counts.csv")] == ["s0.png", "s1.png"]
     assert "not counted" not in result.out
+
+
+def test_an_ome_tiffs_outputs_are_named_without_ome_and_pair_with_its_annotation(
+    cellseg, models, training_data, tmp_path
+):
+    """``case.ome.tif``'s outputs are ``case_labels.png``, ``case_cells.csv`` (not
+    ``case.ome_labels.png``); it clashes with a ``case.png`` beside it; and it pairs with
+    the annotation ``case.png`` in evaluate."""
+    import tifffile
+
+    folder, annotations = tmp_path / "images", tmp_path / "annotations"
+    folder.mkdir(), annotations.mkdir()
+    source = sorted((training_data / "images").iterdir())[0]
+    tifffile.imwrite(folder / "case.ome.tif", read_image(source), ome=True)
+    labels = training_data / "labels" / source.name
+    annotations.joinpath("case.png").write_bytes(labels.read_bytes())
+    result = cellseg("predict", models / "first", folder, "--output", tmp_path / "o")
+    assert result.code == 0, result.err
+    written = {path.name for path in (tmp_path / "o").iterdir()}
+    assert {"case_labels.png", "case_cells.csv", "case_prediction.json"} <= written
+    assert not any(".ome" in name for name in written)
+    scored = cellseg(
+        "evaluate", models / "first", "--images", folder, "--annotations", annotations,
+        "--output", tmp_path / "e.csv",
+    )  # fmt: skip
+    assert scored.code == 0, scored.err
+    write_image(folder / "case.png", read_image(source))
+    clash = cellseg("predict", models / "first", folder, "--output", tmp_path / "o2")
+    assert "has the same name as" in clash.err and clash.code == 1
