@@ -28,7 +28,9 @@ def evaluate_images(model, pairs):
         return item if isinstance(item, np.ndarray) else read(item)
 
     rows = [
-        image_scores(array(truth), model.segment(array(image, read_picture), scale=1).labels)
+        without_undefined(
+            image_scores(array(truth), model.segment(array(image, read_picture), scale=1).labels)
+        )
         for image, truth in pairs
     ]
     return model.thresholds, mean_scores(rows)

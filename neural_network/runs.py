@@ -127,14 +127,14 @@ class Parent:
     def scores_on(self, images, truths) -> dict:
         """Its mean scores on annotated images (`cellseg.metrics.image_scores`), as it
         is, with its own thresholds, at the images' own scale."""
-        from cellseg.metrics import image_scores
+        from cellseg.metrics import image_scores, without_undefined
         from cellseg.neural_network.evaluation import mean_scores
         from cellseg.neural_network.model import TrainedModel
 
         model = TrainedModel.from_folder(self.folder)
         return mean_scores(
             [
-                image_scores(truth, model.cells_from_output(model.output(image)))
+                without_undefined(image_scores(truth, model.cells_from_output(model.output(image))))
                 for image, truth in zip(images, truths, strict=True)
             ]
         )

@@ -29,18 +29,31 @@ LEAST_IMAGES_FOR_SPREAD = 3
 
 def count_score(rows: Sequence[dict]) -> float:
     """How well cells were found and counted on annotated images, from their scores
-    (`cellseg.metrics.image_scores`): the mean of the outlines' aggregated Jaccard index,
-    the matches' F1 and one less the count's relative error, each image alike.
+    (`cellseg.metrics.image_scores`, None where undefined: `without_undefined`): the mean
+    of the outlines' aggregated Jaccard index, the matches' F1 and one less the count's
+    relative error, each image alike, of those of the three it defines (an image without
+    cells drawn has no relative count error; one without cells either way, none of them,
+    and is passed over). 0 when no image defines any.
 
     Examples
     --------
     >>> count_score([{"aji": 0.6, "f1": 0.8, "count_error": 0.1}])
     0.7667
+    >>> count_score([{"aji": 0.6, "f1": 0.8, "count_error": 0.1},
+    ...              {"aji": 0.0, "f1": 0.0, "count_error": None}])
+    0.3833
     """
-    return round(
-        float(np.mean([(row["aji"] + row["f1"] + 1 - row["count_error"]) / 3 for row in rows])),
-        4,
-    )
+    per_image = []
+    for row in rows:
+        terms = [
+            row["aji"],
+            row["f1"],
+            None if row["count_error"] is None else 1 - row["count_error"],
+        ]
+        defined = [term for term in terms if term is not None]
+        if defined:
+            per_image.append(np.mean(defined))
+    return round(float(np.mean(per_image)), 4) if per_image else 0.0
 
 
 def count_spread_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
@@ -71,7 +84,7 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         The tuned model, and its mean scores on the images
         (`cellseg.metrics.image_scores`, with ``calibration_error``).
     """
-    from cellseg.metrics import image_scores
+    from cellseg.metrics import image_scores, without_undefined
     from cellseg.neural_network.evaluation import mean_scores
     from cellseg.postprocessing.confidence import Calibration, calibration_error, real_cells
 
@@ -119,7 +132,9 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
         at_least = tuned.with_config(thresholds=replace(thresholds, min_confidence=minimum))
         cells = [at_least.find_cells(output) for output in outputs]
         pairs = zip(truths, cells, strict=True)
-        return at_least, [image_scores(truth, labels) for truth, (labels, _) in pairs]
+        return at_least, [
+            without_undefined(image_scores(truth, labels)) for truth, (labels, _) in pairs
+        ]
 
     best = max(MIN_CONFIDENCES, key=lambda minimum: count_score(rows(minimum)[1]))
     tuned, results = rows(best)

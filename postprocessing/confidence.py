@@ -182,17 +182,24 @@ def count_interval(
     return round(float(confidence.sum()), 2), low, high
 
 
-def count_spread(found: Sequence[int], drawn: Sequence[int]) -> float:
+def count_spread(found: Sequence[int], drawn: Sequence[int]) -> float | None:
     """The root mean square of the relative count errors of images with ``found`` cells
     where ``drawn`` nuclei were drawn (to 4 decimals): how far a model's count strays from
-    the truth on such images, its bias included.
+    the truth on such images, its bias included. An image without nuclei drawn has no
+    relative error and is passed over; None when no image has any.
 
     Examples
     --------
-    >>> count_spread([110, 90], [100, 100]), count_spread([5], [0])
-    (0.1, 5.0)
+    >>> count_spread([110, 90], [100, 100]), count_spread([110, 5], [100, 0])
+    (0.1, 0.1)
+    >>> count_spread([5], [0]) is None
+    True
     """
-    errors = (np.asarray(found) - np.asarray(drawn)) / np.maximum(np.asarray(drawn), 1)
+    found, drawn = np.asarray(found, dtype=float), np.asarray(drawn, dtype=float)
+    some = drawn > 0
+    if not some.any():
+        return None
+    errors = (found[some] - drawn[some]) / drawn[some]
     return round(float(np.sqrt(np.mean(errors**2))), 4)
 
 
