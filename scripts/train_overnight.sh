@@ -22,27 +22,10 @@ annotations=$2
 runs_file=${3:-$(dirname "$0")/examples/overnight_runs.txt}
 runs_dir=$(cd "$(dirname "$runs_file")" && pwd)
 
-# The models folder by cellseg's rule (models_folder in neural_network/model_folder.py; the
-# tests hold the two to the same answer), so that finished runs are found, and skipped, from
+# The models folder by cellseg's rule, so that finished runs are found, and skipped, from
 # any folder below it, and the runs train where the check looks.
-models_folder() {
-    if [ -n "${CELLSEG_MODELS:-}" ]; then
-        echo "$CELLSEG_MODELS"
-        return
-    fi
-    local working folder
-    working=$(pwd -P)
-    folder=$working
-    while :; do
-        if [ -d "${folder%/}/trained_models" ]; then
-            echo "${folder%/}/trained_models"
-            return
-        fi
-        [ "$folder" = / ] && break
-        folder=$(dirname "$folder")
-    done
-    echo "${working%/}/trained_models"
-}
+# shellcheck source=scripts/models_folder.sh
+source "$(dirname "$0")/models_folder.sh"
 models=$(models_folder)
 echo "== models folder: $models"
 

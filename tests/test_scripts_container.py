@@ -87,3 +87,41 @@ def test_the_check_reads_copies_as_docker_does():
     assert is_copied("trained_models", copied)
     assert not is_copied("scripts/examples", copied)  # its files land in ./, not in place
     assert not is_copied("neural_network", copied)
+
+
+def test_run_container_mounts_the_models_folder_cellseg_would_use(tmp_path):
+    """Run from a subfolder of a project with trained_models/, the container sees that
+    folder as its models folder (it made and mounted ./trained_models/ of the subfolder,
+    where no model was, and trained ones landed); $CELLSEG_MODELS wins."""
+    import os
+    import subprocess
+
+    bin_folder, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_folder.mkdir()
+    fake = bin_folder / "docker"
+    fake.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "{calls}"\n')
+    fake.chmod(0o755)
+    project = tmp_path / "project"
+    (project / "trained_models" / "lab").mkdir(parents=True)
+    (project / "data" / "sub").mkdir(parents=True)
+    environment = {**os.environ, "PATH": f"{bin_folder}:{os.environ['PATH']}"}
+    environment.pop("CELLSEG_MODELS", None)
+
+    def mounts(**variables) -> list[str]:
+        run = subprocess.run(
+            ["bash", str(ROOT / "run_container.sh"), "leaderboard"],
+            cwd=project / "data" / "sub", env={**environment, **variables},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        words = calls.read_text().splitlines()
+        return [
+            words[index + 1] for index, word in enumerate(words) if word in ("--volume", "--env")
+        ]
+
+    found = mounts()
+    assert f"{(project / 'trained_models').resolve()}:/models" in found
+    assert "CELLSEG_MODELS=/models" in found
+    assert not (project / "data" / "sub" / "trained_models").exists()
+    chosen = tmp_path / "elsewhere"
+    assert f"{chosen.resolve()}:/models" in mounts(CELLSEG_MODELS=str(chosen))
