@@ -96,11 +96,10 @@ def test_run_container_mounts_the_models_folder_cellseg_would_use(tmp_path):
     import os
     import subprocess
 
-    bin_folder, calls = tmp_path / "bin", tmp_path / "calls"
-    bin_folder.mkdir()
-    fake = bin_folder / "docker"
-    fake.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "{calls}"\n')
-    fake.chmod(0o755)
+    from fake_commands import fake_command, recorded_calls
+
+    bin_folder = tmp_path / "bin"
+    calls = fake_command(bin_folder, "docker")
     project = tmp_path / "project"
     (project / "trained_models" / "lab").mkdir(parents=True)
     (project / "data" / "sub").mkdir(parents=True)
@@ -114,7 +113,7 @@ def test_run_container_mounts_the_models_folder_cellseg_would_use(tmp_path):
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert run.returncode == 0, run.stderr
-        words = calls.read_text().splitlines()
+        words = recorded_calls(calls)[-1]
         return [
             words[index + 1] for index, word in enumerate(words) if word in ("--volume", "--env")
         ]

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fake_commands import fake_command, recorded_calls
 
 from cellseg.neural_network.model_folder import MODELS_ROOT, MODELS_VARIABLE, models_folder
 
@@ -22,11 +23,7 @@ def run_batch(tmp_path):
     """Run the script from ``folder`` with a fake `cellseg` on PATH that records each call;
     returns (result, the calls: one list of arguments each)."""
     bin_folder = tmp_path / "bin"
-    bin_folder.mkdir()
-    calls = tmp_path / "calls.txt"
-    fake = bin_folder / "cellseg"
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> "{calls}"\n')
-    fake.chmod(0o755)
+    calls = fake_command(bin_folder, "cellseg")
     runs = tmp_path / "runs.txt"
     runs.write_text("done | --seed 1\nnew | --seed 2\nbare |\n")
 
@@ -43,8 +40,7 @@ def run_batch(tmp_path):
             env=environment,
             cwd=folder,
         )
-        lines = calls.read_text().splitlines() if calls.exists() else []
-        return result, [line.split() for line in lines]
+        return result, recorded_calls(calls)
 
     return run
 

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fake_commands import fake_command, recorded_calls
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "predict_slurm.sh"
@@ -25,11 +26,7 @@ def run_task(tmp_path):
     """Run the script as one task with the given Slurm variables, a fake `cellseg` on PATH
     that records its arguments; returns (result, the arguments cellseg got or None)."""
     bin_folder = tmp_path / "bin"
-    bin_folder.mkdir()
-    calls = tmp_path / "calls.txt"
-    fake = bin_folder / "cellseg"
-    fake.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "{calls}"\n')
-    fake.chmod(0o755)
+    calls = fake_command(bin_folder, "cellseg")
 
     def run(**variables):
         calls.unlink(missing_ok=True)
@@ -43,7 +40,7 @@ def run_task(tmp_path):
             env=environment,
             cwd=tmp_path,
         )
-        arguments = calls.read_text().splitlines() if calls.exists() else None
+        arguments = (recorded_calls(calls) or [None])[-1]
         return result, arguments
 
     return run

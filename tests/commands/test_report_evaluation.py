@@ -11,9 +11,9 @@ import hashlib
 import json
 import re
 
-import keras
 import numpy as np
 import pytest
+from fixed_networks import dark_network
 
 from cellseg.image_io import write_image
 from cellseg.postprocessing.drawing import outline_layer
@@ -23,18 +23,6 @@ from cellseg.preprocessing.synthetic import synthetic_tissue
 REPORT_CALIBRATION = re.compile(r"Over (\d+) cells? of the evaluation images.*?off by ([0-9.]+)")
 #: What evaluate prints of it: the error, then the cells.
 EVALUATE_CALIBRATION = re.compile(r"off by ([0-9.]+) on average .*?, (\d+) cells?\)")
-
-
-def dark_network(path) -> None:
-    """Save a fixed network that calls dark pixels cell interior: cells on tissue, none on
-    glass, the same on every run."""
-    inputs = keras.Input((None, None, 3))
-    layer = keras.layers.Conv2D(3, 1, activation="softmax")
-    network = keras.Model(inputs, layer(inputs))
-    weights = np.zeros((1, 1, 3, 3), np.float32)
-    weights[0, 0, :, 0], weights[0, 0, :, 1] = 1 / 30, -1 / 30
-    layer.set_weights([weights, np.array([-12.8, 12.8, -10.0], np.float32)])
-    network.save(path)
 
 
 def annotated(folder, name, image, labels) -> None:

@@ -5,10 +5,9 @@ import csv
 import json
 import re
 
-import keras
-import numpy as np
 import pytest
 import tifffile
+from fixed_networks import dark_network
 
 from cellseg.image_io import read_image, write_image
 from cellseg.postprocessing.drawing import outline_layer
@@ -20,13 +19,7 @@ def dark_model(tmp_path_factory):
     """A model whose fixed network calls dark pixels cell interior: real cells on tissue."""
     folder = tmp_path_factory.mktemp("dark") / "dark"
     folder.mkdir()
-    inputs = keras.Input((None, None, 3))
-    layer = keras.layers.Conv2D(3, 1, activation="softmax")
-    network = keras.Model(inputs, layer(inputs))
-    weights = np.zeros((1, 1, 3, 3), np.float32)
-    weights[0, 0, :, 0], weights[0, 0, :, 1] = 1 / 30, -1 / 30
-    layer.set_weights([weights, np.array([-12.8, 12.8, -10.0], np.float32)])
-    network.save(folder / "best.keras")
+    dark_network(folder / "best.keras")
     config = {
         "target": "3class",
         "divisor": 1,
