@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cellseg.batch import counted, image_files, named
+from cellseg.batch import counted, image_files, image_stem, named
 from cellseg.errors import CellsegError, CellsegWarning, file_error
-from cellseg.image_io import JPEG_SUFFIXES, image_stem, is_tiff, read_image
+from cellseg.image_io import JPEG_SUFFIXES, is_tiff, read_image
 
 #: Largest fraction of a layer that outlines may cover (real ones: a few percent).
 MOST_OUTLINE = 0.5
@@ -293,7 +293,7 @@ def _files_error(problems: list[tuple[Path, str]]) -> CellsegError:
 
 def name_key(path) -> str:
     """The name by which an image and its annotation are paired: the file's stem
-    (`cellseg.image_io.image_stem`: an OME-TIFF's without its ``.ome``) in Unicode NFC, so
+    (`cellseg.batch.image_stem`: an OME-TIFF's without its ``.ome``) in Unicode NFC, so
     that a name as macOS writes it (decomposed: ``e`` and a combining accent) matches the
     same name written elsewhere (``é``)."""
     return unicodedata.normalize("NFC", image_stem(path))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cellseg.errors import CellsegError, CellsegWarning
-from cellseg.image_io import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, SLIDE_SUFFIXES, image_stem
+from cellseg.image_io import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, SLIDE_SUFFIXES
 
 
 def image_files(
@@ -220,6 +220,22 @@ def _note_skipped(folder: Path, others: list[Path], slides: bool) -> None:
             CellsegWarning,
             stacklevel=3,
         )
+
+
+def image_stem(path) -> str:
+    """The name an image's outputs are named after: its file name without its suffix, nor
+    the ``.ome`` of an OME-TIFF's ``.ome.tif``.
+
+    Examples
+    --------
+    >>> image_stem("slides/case 7.ome.tiff"), image_stem("a.b.png"), image_stem("x.OME.TIF")
+    ('case 7', 'a.b', 'x')
+    """
+    name = Path(path).name
+    for suffix in (".ome.tif", ".ome.tiff"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
 
 
 def name_clashes(files: list[Path]) -> dict[Path, CellsegError]:

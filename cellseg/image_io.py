@@ -224,22 +224,6 @@ def write_image(path, image: np.ndarray, *, overwrite: bool = False) -> bool:
         )
 
 
-def image_stem(path) -> str:
-    """The name an image's outputs are named after: its file name without its suffix, nor
-    the ``.ome`` of an OME-TIFF's ``.ome.tif``.
-
-    Examples
-    --------
-    >>> image_stem("slides/case 7.ome.tiff"), image_stem("a.b.png"), image_stem("x.OME.TIF")
-    ('case 7', 'a.b', 'x')
-    """
-    name = Path(path).name
-    for suffix in (".ome.tif", ".ome.tiff"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(path).stem
-
-
 def output_suffix(image: np.ndarray) -> str:
     """The suffix to store ``image`` losslessly: ``.png`` when PNG can hold it, else ``.tif``."""
     if image.dtype in (np.uint8, np.uint16, bool) and _channels_ok(image):

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from cellseg.atomic_write import write_atomically, write_text_atomically
+from cellseg.batch import image_stem
 from cellseg.errors import CellsegError
-from cellseg.image_io import image_stem, write_image
+from cellseg.image_io import write_image
 from cellseg.output_formats import FORMATS, ImageResult, SlideResult, format_files
 from cellseg.output_guard import refuse_changed, refuse_existing, settings_changes, stamps
 from cellseg.postprocessing.drawing import OverlayStyle

@@ -2,7 +2,7 @@
 
 import argparse
 
-from cellseg.batch import counted, named
+from cellseg.batch import counted, image_stem, named
 from cellseg.commands.arguments import (
     add_model_argument,
     add_overlay_arguments,
@@ -12,7 +12,7 @@ from cellseg.commands.arguments import (
     scale_or_auto,
     shard,
 )
-from cellseg.image_io import SLIDE_FORMATS, image_stem
+from cellseg.image_io import SLIDE_FORMATS
 from cellseg.output_formats import FORMATS
 
 #: The inputs predict reads, for its help: one list, `cellseg.image_io.SLIDE_FORMATS`.
