@@ -155,6 +155,22 @@ def seen_in_training(model, pairs) -> dict[str, int]:
     return seen
 
 
+def own_images_warning(model, pairs) -> str | None:
+    """What to say when some of the annotated images of ``pairs`` are the model's own
+    (`seen_in_training`): their scores flatter it. None when none is."""
+    from cellseg.batch import counted
+
+    seen = seen_in_training(model, pairs)
+    if not seen:
+        return None
+    verbs = {"training": "trained", "validation": "validated"}
+    said = ", ".join(f"{count} it was {verbs[split]} on" for split, count in seen.items())
+    return (
+        f"{sum(seen.values())} of these {counted(len(pairs), 'image')} are the model's own "
+        f"({said}): their scores flatter it; score it on images it has never seen"
+    )
+
+
 def mean_scores(rows: list[dict]) -> dict[str, float | None]:
     """The mean of each score over the images it is defined on (None in a row: undefined,
     `cellseg.metrics.without_undefined`), rounded to 4 decimals (a whole number of cells as

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.commands.scaling import file_scales, notes
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import annotated_pairs
-    from cellseg.neural_network.evaluation import score_pairs, score_table, seen_in_training
+    from cellseg.neural_network.evaluation import own_images_warning, score_pairs, score_table
     from cellseg.neural_network.model import TrainedModel
     from cellseg.output_guard import check_output_file, output_file
     from cellseg.tables import csv_text, text_table
@@ -72,16 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     output = output_file(arguments.output, f"evaluation_{model.name}.csv")
     check_output_file(output, [arguments.images, arguments.annotations, model.folder.path])
     pairs = annotated_pairs(arguments.images, arguments.annotations)
-    seen = seen_in_training(model, pairs)
-    if seen:
-        verbs = {"training": "trained", "validation": "validated"}
-        said = ", ".join(f"{count} it was {verbs[split]} on" for split, count in seen.items())
-        print(
-            f"cellseg evaluate: warning: {sum(seen.values())} of these "
-            f"{counted(len(pairs), 'image')} are the model's own ({said}): their scores "
-            "flatter it; score it on images it has never seen",
-            file=sys.stderr,
-        )
+    flattering = own_images_warning(model, pairs)
+    if flattering:
+        print(f"cellseg evaluate: warning: {flattering}", file=sys.stderr)
     scale_of, reasons = file_scales(model, arguments.scale)  # as predict chooses it
     scores = score_pairs(model, pairs, outline_style(arguments), scale=scale_of)
     rows, failures = scores.rows, scores.failures

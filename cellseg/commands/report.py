@@ -2,9 +2,10 @@
 
 import argparse
 import html
+import sys
 from dataclasses import dataclass, field
 
-from cellseg.commands.arguments import add_model_argument, add_outline_arguments
+from cellseg.commands.arguments import add_model_argument, add_outline_arguments, scale_or_auto
 from cellseg.neural_network.evaluation import Scores
 
 #: Validation images shown, and worst evaluation images shown.
@@ -36,6 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--images", metavar="DIR", help="evaluation images")
     parser.add_argument("--annotations", metavar="DIR", help="their annotations")
+    parser.add_argument(
+        "--scale",
+        type=scale_or_auto,
+        default="auto",
+        metavar="FACTOR",
+        help="enlargement of the evaluation images before the network, as in cellseg "
+        "evaluate (default auto)",
+    )
     add_outline_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing report")
     return parser
@@ -60,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.commands.scaling import file_scales
     from cellseg.metrics import SCORE_NAMES
     from cellseg.neural_network.dataset import TrainingPair, annotated_pairs
-    from cellseg.neural_network.evaluation import score_table
+    from cellseg.neural_network.evaluation import own_images_warning, score_table
     from cellseg.neural_network.model import TrainedModel
-    from cellseg.neural_network.prediction import AUTO
     from cellseg.output_guard import check_output_file, output_file
 
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
@@ -112,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     if arguments.images:
         pairs = annotated_pairs(arguments.images, arguments.annotations)
-        scale_of, _ = file_scales(model, AUTO)  # as evaluate's default, and predict's
+        flattering = own_images_warning(model, pairs)
+        if flattering:
+            print(f"cellseg report: warning: {flattering}", file=sys.stderr)
+        scale_of, _ = file_scales(model, arguments.scale)  # as evaluate and predict choose
         shown = show_pairs(model, pairs, style, scale=scale_of)
         failed += len(shown.left_out)
         if not shown.rows:
@@ -128,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             (
                 "Evaluation",
                 f"<p>{counted(len(rows), 'image')} of {html.escape(arguments.images)}, worst "
-                "AJI first, their cells found at --scale auto as cellseg evaluate finds "
-                "them.</p>"
+                f"AJI first, their cells found at --scale {arguments.scale} as cellseg "
+                "evaluate finds them.</p>"
+                + (f'<p class="warning">{html.escape(flattering)}.</p>' if flattering else "")
                 + report.table(score_table(rows), ("image", *SCORE_NAMES, "scale"))
                 + left_out(shown),
             )

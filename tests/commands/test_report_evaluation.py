@@ -244,3 +244,22 @@ def test_the_reliability_chart_is_drawn_against_the_confidence():
     assert "Over 4 cells of the evaluation images" in chart
     assert "Over 1 cell of" in report.reliability_chart(0.1, points[1:], cells=1)
     assert "not known" in report.reliability_chart(float("nan"), [], cells=None)
+
+
+def test_report_takes_evaluates_scale_and_warns_of_the_models_own_images(
+    cellseg, models, training_data, tmp_path
+):
+    """``--scale`` as in evaluate (captions say it), and images the model was trained on
+    flagged as evaluate flags them: on stderr and in the report."""
+    page = tmp_path / "r.html"
+    result = cellseg(
+        "report", models / "first", "--images", training_data / "images",
+        "--annotations", training_data / "outlines", "--output", page, "--scale", "1.5",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    [warning] = [line for line in result.error_lines if "warning" in line]
+    assert warning.startswith("cellseg report: warning: 4 of these 4 images are the model's own")
+    text = page.read_text()
+    assert '<p class="warning">4 of these 4 images are the model' in text
+    shown = captions(text, "Worst evaluation images")
+    assert shown and all(caption.endswith(", at scale 1.5") for caption in shown)
