@@ -66,6 +66,31 @@ def count_spread_on(model, images: Sequence[np.ndarray], truths: Sequence[np.nda
     return count_spread(found, [count_objects(truth) for truth in truths])
 
 
+def few_images_note(images: int, spread: float | None) -> str:
+    """What tuning on fewer than `LEAST_IMAGES_FOR_SPREAD` ``images`` leaves unsure: the
+    thresholds fit them, and the scores measured on them flatter the model; the count's
+    ``spread`` is kept as it was (a parent's), or there is none.
+
+    Examples
+    --------
+    >>> few_images_note(1, 0.095)  # doctest: +ELLIPSIS
+    "1 image to tune the model on, fewer than 3: its thresholds fit it, ...; the count's spread is kept as it was, 0.095, not measured on this model"
+    """  # noqa: E501
+    from cellseg.batch import counted
+
+    them = "it" if images == 1 else "them"
+    kept = (
+        f"the count's spread is kept as it was, {spread:g}, not measured on this model"
+        if spread
+        else "no count's spread is measured: the count's interval is the cells' doubt alone"
+    )
+    return (
+        f"{counted(images, 'image')} to tune the model on, fewer than "
+        f"{LEAST_IMAGES_FOR_SPREAD}: its thresholds fit {them}, and the scores measured on "
+        f"{them} flatter it (score it on images it has not seen: cellseg evaluate); {kept}"
+    )
+
+
 def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
     """``model`` (a `cellseg.neural_network.model.TrainedModel`) with its post-processing
     fitted to annotated images: the thresholds that find their cells best
@@ -140,6 +165,9 @@ def tuned_on(model, images: Sequence[np.ndarray], truths: Sequence[np.ndarray]):
     tuned, results = rows(best)
     if len(images) >= LEAST_IMAGES_FOR_SPREAD:
         tuned = tuned.with_config(count_spread=count_spread_on(tuned, images, truths))
+    else:
+        note = few_images_note(len(images), tuned.config.count_spread)
+        warnings.warn(CellsegWarning(note), stacklevel=2)
     confidence = tuned.config.calibration.confidence(scores)
     means = mean_scores(results)
     means["calibration_error"] = round(calibration_error(confidence, real), 4)

@@ -127,6 +127,10 @@ def test_predict_correct_fine_tune_predict_and_fine_tune_again(
     assert "lab (fine-tuning default): 3 training images, 1 validation image" in result.out
     assert re.search(r"about \d+ s more of training steps \(at [\d.]+ tiles per second", result.out)
     assert "default as it was, on the same images: aji" in result.out
+    # One validation image: the thresholds fit it, and the parent's spread is kept. Said.
+    spread = resolve_model("default").read_config().count_spread
+    assert "1 image to tune the model on, fewer than 3: its thresholds fit it" in result.err
+    assert f"the count's spread is kept as it was, {spread:g}, not measured" in result.err
     config = ModelFolder(models / "lab").read_config()
     assert config.parent["name"] == "default"
     assert config.parent["sha256"] == network_digest("default")
@@ -163,6 +167,7 @@ def test_predict_correct_fine_tune_predict_and_fine_tune_again(
     assert "0 validation images (whole images), 2 epochs of 36 steps" in result.out
     assert "36 steps of 2 tiles of 64 x 64 pixels per epoch, 2 epochs" in result.out
     assert "thresholds of lab were tuned again on the 2 training images" in result.out
+    assert "2 images to tune the model on, fewer than 3" in result.err
     second = ModelFolder(models / "lab-2").read_config()
     assert second.validation is None and second.parent["config"]["parent"]["name"] == "default"
 
