@@ -71,3 +71,50 @@ def interval_text(confidence, spread) -> str:
 
     _, low, high = count_interval(np.round(confidence, 4), spread)
     return f"{low}–{high}"
+
+
+#: Chromium as a quiet test browser: no sandbox (root in CI), no calls home.
+CHROMIUM_ARGUMENTS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+def reload_asks(page) -> bool:
+    """Reload the page as a user would; whether the browser asked first (the question of
+    ``beforeunload``, answered "leave"). Chromium asks only on a page the user has touched,
+    so the page's heading is clicked first."""
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.accept()
+
+    page.click("header h1")
+    page.on("dialog", answer)
+    try:
+        page.reload()
+    finally:
+        page.remove_listener("dialog", answer)
+    page.wait_for_selector('body[data-model="ready"]', state="attached", timeout=120_000)
+    return "beforeunload" in asked
+
+
+def drop_files(page, files: dict[str, bytes]):
+    """Drop files (name: bytes) on the page's drop zone, as from a file manager."""
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const [name, bytes] of Object.entries(files)) {
+                transfer.items.add(new File([new Uint8Array(bytes)], name));
+            }
+            return transfer;
+        }""",
+        {name: list(data) for name, data in files.items()},
+    )
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})

@@ -11,6 +11,7 @@
 //   body[data-model]    "ready" once the model is loaded (images chosen earlier wait)
 //   body[data-stain]    "he", or "dab" when DAB-positive cells are counted
 //   tr[data-seconds]    where a finished image's time went (worker.js), for benchmarks
+//   #image-error        why the image shown was not counted (its row's error)
 //   ?workers=N&threads=M in the address: the Web Workers and ONNX Runtime threads each
 //                       (by default two workers, the cores shared between them)
 
@@ -18,6 +19,7 @@ import { Case } from "./case.js";
 import { correctAt, correctionLog, undo } from "./corrections.js";
 import { caseZip, imageFiles, save } from "./downloads.js";
 import { colourOf, outlineOverlay } from "./drawing.js";
+import { FORMATS_READ, isTiffFile, tiffRefusal } from "./formats.js";
 import { positives } from "./positivity.js";
 import { buildReport } from "./report.js";
 import { intervalText, renderTable, rowOf } from "./table.js";
@@ -26,7 +28,7 @@ import { Viewer } from "./viewer.js";
 
 document.body.dataset.app = "started";
 const $ = (selector) => document.querySelector(selector);
-const IMAGE_NAME = /\.(png|jpe?g|tiff?)$/i;
+const IMAGE_NAME = /\.(png|jpe?g|tiff?)$/i; // TIFFs are taken to say they cannot be read
 const STYLE_KEY = "cellseg-outlines"; // the outlines' colour and width: no image data
 let settings = { postprocessing: {} }; // the model's, from model.json
 let selected = null; // the name of the image shown
@@ -70,9 +72,11 @@ function options() {
 
 function addFiles(files) {
   const images = [...files].filter((file) => IMAGE_NAME.test(file.name) || file.type.startsWith("image/"));
-  if (!images.length) return setState(document.body.dataset.state, "No image among the files chosen (PNG, JPEG or TIFF).");
-  selected = images[0].name;
-  theCase.add(images, options());
+  if (!images.length) return setState(document.body.dataset.state, `No image among the files chosen (${FORMATS_READ}).`);
+  const readable = images.filter((file) => !isTiffFile(file));
+  selected = (readable[0] || images[0]).name;
+  for (const file of images) if (isTiffFile(file)) theCase.refuse(file, tiffRefusal(file.name));
+  if (readable.length) theCase.add(readable, options());
 }
 
 /** Bring the page up to date after a change to `record` (null: to the case as a whole). */
@@ -107,12 +111,20 @@ function refresh() {
   }
 }
 
-/** Show the selected image: its view (redrawn when `redraw`), counts and corrections. */
+/** Show the selected image: its view (redrawn when `redraw`), counts and corrections; or
+ *  why it was not counted. */
 function showSelected(redraw = true) {
   const image = theCase.images.get(selected);
-  const ready = Boolean(image && image.state === "done");
-  $("#results").hidden = !ready;
-  if (!ready) return;
+  const state = image ? image.state : null;
+  $("#results").hidden = state !== "done" && state !== "error";
+  $("#results").classList.toggle("failed", state === "error");
+  $("#image-error").textContent = state === "error" ? `Not counted: ${image.message}` : "";
+  if (state !== "done") { // no other image's count or files left on show
+    $("#image-name").textContent = image ? image.name : "";
+    $("#cell-count").textContent = "";
+    $("#positive-count").textContent = "";
+    return;
+  }
   const marks = markings(image);
   if (redraw) viewer.show(image.rgba, image.rows, image.columns, overlay(image, marks));
   const row = rowOf(image, positivity());
@@ -288,13 +300,39 @@ async function saving(task) {
     if (!image || image.state !== "done") return;
     const file = (await imageFiles(image, positivity()))[which];
     save(file.data, file.name, which === 2 ? "text/csv" : "image/png");
+    saved([image], { cells: true });
   }));
 });
-$("#download-counts").addEventListener("click", () => save(countsCsv(finished(), positivity()), "counts.csv", "text/csv"));
+$("#download-counts").addEventListener("click", () => {
+  save(countsCsv(finished(), positivity()), "counts.csv", "text/csv");
+  saved(finished(), { cells: false });
+});
 $("#download-case").addEventListener("click", () => saving(async () => {
   if (!finished().length) return;
-  save(await caseZip(finished(), positivity(), about()), `cellseg-case-${new Date().toISOString().slice(0, 10)}.zip`);
+  const images = finished();
+  save(await caseZip(images, positivity(), about()), `cellseg-case-${new Date().toISOString().slice(0, 10)}.zip`);
+  saved(images, { cells: true });
 }));
+
+// Leaving the page (reload, close, another address) loses its results, as closing an
+// unsaved image does in QuPath or ImageJ: the browser asks first while an image's count
+// (counts.csv, its files or the ZIP hold it) or its corrections (its files or the ZIP) have
+// not been downloaded since they last changed.
+function saved(images, { cells }) {
+  for (const image of images) {
+    image.countSaved = image.version;
+    if (cells) image.cellsSaved = image.version;
+  }
+}
+function unsaved() {
+  return finished().some((image) => image.countSaved !== image.version ||
+    (image.corrections.length > 0 && image.cellsSaved !== image.version));
+}
+window.addEventListener("beforeunload", (event) => {
+  if (!unsaved()) return;
+  event.preventDefault();
+  event.returnValue = ""; // the browser's own question; older browsers ask for this
+});
 function report() {
   const shown = positivity();
   const facts = about();

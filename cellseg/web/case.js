@@ -3,10 +3,12 @@
 // or more, each worker with its share of them); the page hears of every change.
 //
 // An image's record: { name, file, state ("queued", "running", "done", "error"), stage,
-// fraction, message, and once done: rows, columns, rgba, labels, probability, cells,
-// scale, reason, pixelSize, trials, counterstain (how much it was strengthened),
-// countSpread (the model's, which widens the count's interval), seconds (where the time
-// went), corrections, version (counted up whenever its cells change) }.
+// fraction, message, refused (a file the page cannot count, never queued), and once done:
+// rows, columns, rgba, labels, probability, cells, scale, reason, pixelSize, trials,
+// counterstain (how much it was strengthened), countSpread (the model's, which widens the
+// count's interval), seconds (where the time went), corrections, version (counted up
+// whenever its cells change), and for the page: countSaved and cellsSaved (the version
+// whose count, whose cells were last downloaded) }.
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
@@ -60,9 +62,20 @@ export class Case {
     this.dispatch();
   }
 
+  /** Add an image file the page cannot count, as a row with the reason, `message`. */
+  refuse(file, message) {
+    const old = this.images.get(file.name);
+    if (old) this.forget(old);
+    this.images.set(file.name, { name: file.name, file, corrections: [], state: "error", message, fraction: 1,
+      refused: true });
+    this.onChange(this.images.get(file.name));
+    if (!this.busy) this.onChange(null);
+  }
+
   /** Find every image's cells again (another scale, pixel size): corrections are lost. */
   rerun(options) {
     for (const record of this.images.values()) {
+      if (record.refused) continue;
       this.forget(record);
       Object.assign(record, { corrections: [] });
       this.enqueue(record, options);

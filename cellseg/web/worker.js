@@ -12,6 +12,7 @@
 import * as ort from "./vendor/onnxruntime-web/ort.wasm.min.mjs";
 import { measureCells } from "./cells.js";
 import { counterstainFactor, withCounterstain } from "./counterstain.js";
+import { imageHead, tiffRefusal } from "./formats.js";
 import { networkOutput } from "./network.js";
 import { pngPixelSize } from "./png.js";
 import { AUTO_SCALES, AUTO_SCALE_CROP } from "./constants.js";
@@ -80,6 +81,14 @@ async function segmentFile(session, settings, data, progress) {
   progress("reading the image", 0.02);
   const head = new Uint8Array(await file.slice(0, 1 << 16).arrayBuffer());
   const pixelSize = data.pixelSize || pngPixelSize(head);
+  const written = imageHead(head);
+  if (written.format === "tiff") throw new Error(tiffRefusal(file.name));
+  if (written.rows && written.columns) {
+    // Too large at the least scale it may be counted at: refused before it is decoded.
+    const least = data.scale !== "auto" ? Number(data.scale) :
+      scaleForPixelSize(pixelSize, settings.pixel_size) || Math.min(...AUTO_SCALES);
+    refuseTooLarge(file.name, written.rows, written.columns, least);
+  }
   const { rgba, rows, columns } = await decode(file);
   const counterstain = counterstainFactor(rgba, rows, columns, settings.haematoxylin);
   const shown = withCounterstain(rgba, rows, columns, counterstain); // what the network sees
@@ -101,10 +110,7 @@ async function segmentFile(session, settings, data, progress) {
   if (!(scale >= SCALE_RANGE[0] && scale <= SCALE_RANGE[1])) {
     throw new Error(`scale must be between ${SCALE_RANGE[0]} and ${SCALE_RANGE[1]}, got ${data.scale}`);
   }
-  const [bigRows, bigColumns] = scaledSize(rows, columns, scale);
-  if (bigRows * bigColumns > MOST_PIXELS) {
-    throw new Error(`${file.name}: ${columns} x ${rows} pixels at scale ${scale} is too large for the page; count it with cellseg predict`);
-  }
+  refuseTooLarge(file.name, rows, columns, scale);
   const big = scale === 1 ? { rgba: shown, rows, columns } : enlarged(shown, rows, columns, scale);
   lap("enlarge");
   let output = cache.get(scale);
@@ -129,6 +135,15 @@ async function segmentFile(session, settings, data, progress) {
   const countSpread = settings.count_spread || 0; // widens the count's interval
   return { labels, confidence, probability, rgba, rows, columns, cells, scale, reason, trials, pixelSize, counterstain,
     countSpread, seconds };
+}
+
+/** Refuse an image of `rows` x `columns` pixels that, enlarged by `scale`, is more than
+ *  the page finds cells in at once. */
+function refuseTooLarge(name, rows, columns, scale) {
+  const [bigRows, bigColumns] = scaledSize(rows, columns, scale);
+  if (bigRows * bigColumns > MOST_PIXELS) {
+    throw new Error(`${name}: ${columns} x ${rows} pixels at scale ${scale} is too large for the page; count it with cellseg predict`);
+  }
 }
 
 /** The scale "auto" chooses for an image (TrainedModel.choose_scale): trials on its central

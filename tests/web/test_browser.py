@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser_page import (
+    CHROMIUM_ARGUMENTS,
     FINISHED,
     click_pixel,
     download,
@@ -39,16 +40,6 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)"
 )
 
-#: Chromium as a quiet test browser: no sandbox (root in CI), no calls home.
-CHROMIUM_ARGUMENTS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 #: Real annotated microscopy beside the repository (tests/conftest.py), when present.
 SHARED_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
