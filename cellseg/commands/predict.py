@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from cellseg.neural_network.model import SlideCells, TrainedModel
     from cellseg.output_guard import prepare_output_folder
     from cellseg.prediction_files import PredictionFiles
+    from cellseg.preprocessing.colour import is_brightfield
     from cellseg.tables import text_table
 
     model = TrainedModel.load(arguments.model, models_root=arguments.models_dir)
@@ -177,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             f"cellseg predict: {done} already predicted in {output} with this model and these "
             "settings, skipped (--overwrite predicts them again)"
         )
-    resized, strengthened, ignored, overridden = {}, {}, {}, {}
+    resized, strengthened, ignored, overridden, dark = {}, {}, {}, {}, []
+    # A model that learned brightfield images finds few cells or none on dark ones.
+    learned_brightfield = model.config.haematoxylin is not None
 
     def predict_one(path):
         recorded = recorded_pixel_size(path)
@@ -190,8 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         found = model.segment_file(path, scale=scale, tissue_only=arguments.tissue_only)
         progress = None
         if isinstance(found, SlideCells):
-            tqdm.write(slide_line(path, found, pixel_size, why))
+            tqdm.write(slide_line(path, found, pixel_size, why, arguments.tissue_only))
             progress = SlideProgress(path.name, start)
+        elif learned_brightfield and not is_brightfield(found.image):
+            dark.append(path.name)
         if arguments.scale == "auto" and found.scale != 1:
             resized[path.name] = (found.scale, why)
         if found.counterstain != 1:
@@ -229,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         print(text_table(shown, results.count_columns))
     for line in notes(resized, strengthened, ignored, overridden, arguments.pixel_size):
         print(f"cellseg predict: {line}")
+    if dark:
+        print(
+            "cellseg predict: images of a dark background (fluorescence?), unlike the "
+            f"brightfield stains {model.name} learned, where it finds few cells or none and "
+            f"their counts are not to be trusted: {named(sorted(dark))}; fine-tune it on a "
+            "few of yours (the README's 'Teach it your slides')"
+        )
     if shown and not interval and own is not None:
         print(
             "cellseg predict: count_low and count_high left blank: the count's interval "
@@ -257,14 +269,20 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def slide_line(path, slide, pixel_size, why: str) -> str:
+def slide_line(path, slide, pixel_size, why: str, tissue_only: bool = True) -> str:
     """What predict says of a slide before finding its cells: its size, the scale and
-    why, and how much of it goes through the network."""
+    why, and how much of it goes through the network (all of it without ``tissue_only``,
+    or when its tissue cannot be told from glass by colour)."""
     rows, columns = slide.shape
     size = f"{columns} x {rows} pixels" + (f" of {pixel_size:g} um" if pixel_size else "")
     line = f"cellseg predict: {path.name}: {size}, scale {slide.scale:g} ({why}); "
     if slide.tissue is None:
-        return line + f"all {counted(slide.region_count, 'region')} (--all-regions)"
+        because = (
+            "a grey or dark-background slide, whose tissue is not told from glass by colour"
+            if tissue_only
+            else "--all-regions"
+        )
+        return line + f"all {counted(slide.region_count, 'region')} ({because})"
     from cellseg.neural_network.whole_slide import region_count
 
     return line + (

@@ -104,3 +104,38 @@ def test_another_minimum_confidence_leaves_the_counts_interval_blank_and_says_wh
                 f"holds at the model's own minimum confidence, {own:g}, where its count "
                 f"error was measured, not at --min-confidence {given:g}"
             ]
+
+
+def test_dark_background_images_are_named_as_unlike_what_the_model_learned(
+    cellseg, models, training_data, tmp_path
+):
+    """A fluorescence image (dark background) given to a model that learned brightfield
+    stains is counted, and named in a line saying its count is not to be trusted; the
+    brightfield ones are not named."""
+    from cellseg.image_io import read_image, write_image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    bright = read_image(training_data / "images" / "synthetic_000.png")
+    write_image(folder / "bright.png", bright)
+    write_image(folder / "fluo.png", (255 - bright) // 3)
+    result = cellseg("predict", models / "first", folder, "--output", tmp_path / "o")
+    assert result.code == 0, result.err
+    [line] = [line for line in result.out.splitlines() if "dark background" in line]
+    assert ": fluo.png; fine-tune it" in line and "bright.png" not in line
+
+
+def test_a_slide_seen_whole_says_why_and_names_no_flag_not_given():
+    """A fluorescence slide, whose tissue is not told from glass by colour, is seen
+    whole: its line said "(--all-regions)", a flag no one gave."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from cellseg.commands.predict import slide_line
+
+    slide = SimpleNamespace(shape=(2048, 2048), scale=1.0, tissue=None, region_count=9)
+    seen = slide_line(Path("fluo.ome.tif"), slide, 0.325, "why", tissue_only=True)
+    assert seen.endswith("all 9 regions (a grey or dark-background slide, whose tissue is "
+                         "not told from glass by colour)")  # fmt: skip
+    asked = slide_line(Path("fluo.ome.tif"), slide, 0.325, "why", tissue_only=False)
+    assert asked.endswith("all 9 regions (--all-regions)")
