@@ -163,6 +163,8 @@ def settings_changes(earlier: dict, now: dict) -> str:
     'with model a (now b), formats png (now geojson, png)'
     >>> settings_changes({"model": "a", "model_sha256": "1"}, {"model": "a", "model_sha256": "2"})
     'with another version of model a'
+    >>> settings_changes({"formats": ["png"], "overlay": {"width": 2}}, {"formats": ["tiff"]})
+    'with formats png (now tiff)'
     """
 
     def shown(value) -> str:
@@ -179,8 +181,10 @@ def settings_changes(earlier: dict, now: dict) -> str:
             continue
         if key == "model_sha256":
             parts.append(f"another version of model {now.get('model')}")
-        elif isinstance(old, dict) or isinstance(new, dict):  # the overlay's style
+        elif isinstance(old, dict) and isinstance(new, dict):  # the overlay's style
             parts.append(f"another {key}")
+        elif isinstance(old, dict) or isinstance(new, dict):
+            continue  # kept with one format only: the formats' change says it
         else:
             parts.append(f"{key} {shown(old)} (now {shown(new)})")
     return "with " + ", ".join(parts) if parts else "otherwise"

@@ -194,6 +194,14 @@ class PredictionFiles(PredictionTables):
                 progress(len(counts), slide.region_count, sum(counts.values()))
                 raise_if_interrupted()  # a Ctrl-C held back: this region is kept
             self._write_slide(stem, name, slide, store, counts, pixel_size)
+        except FileNotFoundError as error:
+            if not Path(error.filename or "/").is_relative_to(store.folder):
+                raise
+            raise CellsegError(  # its store, removed: the other one finished the slide
+                f"{name}: its regions kept in {store.folder} went while it was found: is "
+                f"another process predicting it into {self.output}? Run the same command "
+                "again once that one is done"
+            ) from None
         except CellsegError:
             store.remove()  # the file is at fault: finding it again would fail again
             raise

@@ -172,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         sources={path.name: file_fingerprint(path) for path in mine},
     )
     todo = [path for path in mine if not results.finished(path.name)]
+    if arguments.shard is not None and not listed[shard]:  # a job array of more tasks
+        share, shares = arguments.shard
+        print(
+            f"cellseg predict: share {share} of {shares} holds no image "
+            f"({counted(len(listed), 'image')} in all); nothing to do"
+        )
     if len(todo) < len(mine):
         done = counted(len(mine) - len(todo), "image")
         print(
@@ -316,7 +322,10 @@ class SlideProgress:
         if self.bar.disable and time.monotonic() - self.last >= LOG_EVERY:
             self.last = time.monotonic()
             rate = (done - self.resumed) / (self.last - self.start)
-            left = f", about {(total - done) / rate / 60:.0f} min left" if rate else ""
+            minutes = (total - done) / rate / 60 if rate else None
+            left = "" if minutes is None else f", about {minutes:.0f} min left"
+            if minutes is not None and minutes < 0.5:
+                left = ", under a minute left"
             print(f"cellseg predict: {self.name}: {done} of {total} regions, {cells} cells{left}")
 
     def close(self) -> None:

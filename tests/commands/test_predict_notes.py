@@ -139,3 +139,16 @@ def test_a_slide_seen_whole_says_why_and_names_no_flag_not_given():
                          "not told from glass by colour)")  # fmt: skip
     asked = slide_line(Path("fluo.ome.tif"), slide, 0.325, "why", tissue_only=False)
     assert asked.endswith("all 9 regions (--all-regions)")
+
+
+def test_a_share_without_images_says_so(cellseg, models, training_data, tmp_path):
+    """A job array of more tasks than images: the tasks past the images said nothing, and
+    their logs were empty."""
+    images = training_data / "images"
+    result = cellseg(
+        "predict", models / "first", images, "--output", tmp_path / "o", "--shard", "7/8"
+    )
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        "cellseg predict: share 7 of 8 holds no image (4 images in all); nothing to do"
+    ]

@@ -224,3 +224,32 @@ def test_zeiss_slides_are_read_at_their_pixel_size_whatever_their_tiles(
     assert {(row["pixel_size"], row["scale"]) for row in rows.values()} == {("0.22", "0.88")}
     counts = [int(rows[name]["count"]) for name in ("xr.czi", "zstd.czi")]
     assert counts[1] > 20 and abs(counts[0] - counts[1]) <= 0.05 * counts[1]
+
+
+def test_a_slide_another_process_finishes_meanwhile_is_one_line(
+    cellseg, models, tmp_path, monkeypatch
+):
+    """Two processes on one slide (a job submitted twice, a requeue): the first to finish
+    removes the regions the other keeps writing, which stopped it with a traceback."""
+    import shutil
+
+    from slide_writers import aperio_slide, tissue_slide
+
+    from cellseg.slide_outputs import RegionStore
+
+    image, _, _ = tissue_slide((600, 800), tissue=0.5, seed=2)
+    slide = tmp_path / "s.svs"
+    aperio_slide(slide, image, 0.25)
+    add = RegionStore.add
+
+    def finished_by_the_other(self, *arguments, **keywords):
+        shutil.rmtree(self.folder)  # as the other process does when it is done
+        return add(self, *arguments, **keywords)
+
+    monkeypatch.setattr(RegionStore, "add", finished_by_the_other)
+    output = tmp_path / "out"
+    result = cellseg("predict", models / "first", slide, "--output", output)
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    [line] = [line for line in result.error_lines if ": error: " in line]
+    assert line.startswith(f"cellseg predict: error: s.svs: its regions kept in {output}")
+    assert "is another process predicting it into" in line
