@@ -2,6 +2,8 @@
 new case, images chosen and counted, the table's and the view's counts, downloads, clicks
 on a pixel, and Python's count interval as the page shows it."""
 
+import contextlib
+import threading
 import time
 from pathlib import Path
 
@@ -118,3 +120,19 @@ def drop_files(page, files: dict[str, bytes]):
         {name: list(data) for name, data in files.items()},
     )
     page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+
+
+@contextlib.contextmanager
+def served(site):
+    """The exported ``site`` served on a free port of this computer while the block runs
+    (`cellseg serve`'s server): its address."""
+    from cellseg.commands.serve import make_server
+
+    server = make_server(site, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()

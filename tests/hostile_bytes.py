@@ -16,9 +16,10 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png_declaring(columns: int, rows: int) -> bytes:
-    """An RGB PNG whose header declares ``columns`` x ``rows`` but that holds no pixels."""
-    header = struct.pack(">IIBBBBB", columns, rows, 8, 2, 0, 0, 0)
+def png_declaring(columns: int, rows: int, bit_depth: int = 8, colour_type: int = 2) -> bytes:
+    """A PNG (RGB of 8 bits unless told) whose header declares ``columns`` x ``rows`` but
+    that holds no pixels."""
+    header = struct.pack(">IIBBBBB", columns, rows, bit_depth, colour_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + b"\x00" * 64
 
 

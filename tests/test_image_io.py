@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from hostile_bytes import png_declaring
 from PIL import Image
 
 from cellseg.errors import CellsegError
@@ -148,21 +149,6 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
-def _png_header_declaring(columns: int, rows: int, bit_depth: int, colour_type: int) -> bytes:
-    import struct
-    import zlib
-
-    header = struct.pack(">IIBBBBB", columns, rows, bit_depth, colour_type, 0, 0, 0)
-    chunk = b"IHDR" + header
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(header))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-        + b"\x00" * 64
-    )
-
-
 @pytest.mark.parametrize(
     ("columns", "rows", "bit_depth", "colour_type"),
     [(11000, 11000, 8, 6), (9000, 9000, 16, 2), (9000, 9000, 16, 4)],
@@ -174,7 +160,7 @@ def test_png_declaring_more_bytes_than_cellseg_reads_is_refused_from_its_header(
     # Fewer pixels than MAX_PIXELS, but more bytes decoded than MAX_BYTES.
     assert rows * columns <= MAX_PIXELS
     path = tmp_path / "big.png"
-    path.write_bytes(_png_header_declaring(columns, rows, bit_depth, colour_type))
+    path.write_bytes(png_declaring(columns, rows, bit_depth, colour_type))
     for read in (read_image, read_image_shape):
         with pytest.raises(CellsegError, match=f"more than the {MAX_BYTES:,} bytes"):
             read(path)

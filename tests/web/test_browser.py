@@ -13,7 +13,6 @@ import io
 import json
 import re
 import shutil
-import threading
 import zipfile
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from browser_page import (
     new_case,
     row_count,
     run_page,
+    served,
     shown_count,
     table_row,
 )
@@ -55,14 +55,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served_site(site):
-    from cellseg.commands.serve import make_server
-
-    server = make_server(site, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
+    with served(site) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ reading of a file's first bytes (formats.js) is also checked in Node.
 import io
 import shutil
 import struct
-import threading
-import zlib
 
 import numpy as np
 import pytest
@@ -22,9 +20,11 @@ from browser_page import (
     new_case,
     reload_asks,
     run_page,
+    served,
     shown_count,
     table_row,
 )
+from hostile_bytes import png_declaring
 from node_runner import NODE, node
 
 from cellseg.image_io import write_image
@@ -38,18 +38,6 @@ needs_node = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 #: The row error of a TIFF, as the page words it (formats.js).
 TIFF_REFUSAL = "{}: browsers do not read TIFF: save it as PNG, or count it with cellseg predict"
-
-
-def png_head(rows, columns) -> bytes:
-    """The first bytes of a PNG of rows x columns pixels: signature and IHDR, nothing else."""
-    header = struct.pack(">IIBBBBB", columns, rows, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + header
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(header))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-    )
 
 
 def jpeg_bytes(rows, columns, **options) -> bytes:
@@ -76,14 +64,14 @@ def test_format_and_size_from_a_files_first_bytes(tmp_path):
     with_thumbnail = thumbnail[:2] + b"\xff\xe1" + struct.pack(">H", 2 + len(exif)) + exif
     with_thumbnail += jpeg_bytes(300, 500, comment=b"a scanner's note")[2:]
     files = {
-        "png": png_head(14000, 13000) + bytes(40),
+        "png": png_declaring(13000, 14000) + bytes(40),
         "jpeg": jpeg_bytes(37, 53, icc_profile=bytes(500)),
         "exif": with_thumbnail,
         "tiff": tiff_bytes(np.zeros((5, 5), np.uint8)),
         "bigtiff": b"II+\x00" + bytes(12),
         "big-endian tiff": big_endian_tiff,
         "text": b"image,count\n",
-        "short png": png_head(3, 4)[:20],
+        "short png": png_declaring(4, 3)[:20],
     }
     result = node(
         tmp_path,
@@ -112,16 +100,11 @@ console.log(JSON.stringify(heads));
 @pytest.fixture(scope="module")
 def served_site(tmp_path_factory):
     from cellseg.cli import main
-    from cellseg.commands.serve import make_server
 
     folder = tmp_path_factory.mktemp("safety") / "site"
     assert main(["export", "default", "--output", str(folder)]) == 0
-    server = make_server(folder, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
+    with served(folder) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +185,7 @@ def test_image_too_large_is_refused_before_it_is_decoded(page, tmp_path):
     only come from reading them (the page used to decode 14000 x 14000 pixels first)."""
     new_case(page)
     png = tmp_path / "slide.png"
-    png.write_bytes(png_head(14000, 14000) + bytes(100))
+    png.write_bytes(png_declaring(14000, 14000) + bytes(100))
     jpeg = bytearray(jpeg_bytes(8, 8))
     frame = jpeg.index(b"\xff\xc0")
     jpeg[frame + 5 : frame + 9] = struct.pack(">HH", 9000, 12000)
