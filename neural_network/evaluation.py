@@ -143,7 +143,11 @@ def seen_in_training(model, pairs) -> dict[str, int]:
     (``{"training": 3, "validation": 1}``), told by their SHA-256 in its configuration."""
     from cellseg.neural_network.dataset import file_digest
 
-    splits = {entry["image_sha256"]: entry["split"] for entry in model.config.training_files}
+    splits = {  # a run of an earlier cellseg may not have kept its files' digests
+        entry["image_sha256"]: entry.get("split")
+        for entry in model.config.training_files
+        if isinstance(entry, dict) and entry.get("image_sha256")
+    }
     seen: dict[str, int] = {}
     for pair in pairs:
         try:
@@ -164,7 +168,9 @@ def own_images_warning(model, pairs) -> str | None:
     if not seen:
         return None
     verbs = {"training": "trained", "validation": "validated"}
-    said = ", ".join(f"{count} it was {verbs[split]} on" for split, count in seen.items())
+    said = ", ".join(
+        f"{count} it was {verbs.get(split, split)} on" for split, count in seen.items()
+    )
     return (
         f"{sum(seen.values())} of these {counted(len(pairs), 'image')} are the model's own "
         f"({said}): their scores flatter it; score it on images it has never seen"
