@@ -161,7 +161,8 @@ def test_interrupting_prediction_keeps_the_images_finished(
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert len(list((tmp_path / "out").glob("*_cells.csv"))) == 48
-    assert f"{len(finished)} images already predicted" in again.stdout + again.stderr
+    done = f"{len(finished)} image{'' if len(finished) == 1 else 's'} already predicted"
+    assert done in again.stdout + again.stderr
 
 
 def test_evaluate_says_when_the_images_are_the_models_own(cellseg, train_command, training_data):
