@@ -251,24 +251,25 @@ def checked_labels(
     converted = converted or {}
     kept, problems, kept_bytes = {}, [], 0
     for image, annotation in pairs:
-        shapes, labels = [], None
-        for path in (image, annotation):
-            try:
-                if path == image or annotation in converted:
-                    shapes.append(read_image_shape(converted.get(path, path)))
-                else:
-                    labels = read_annotation_labels(annotation, style)
-                    shapes.append(labels.shape)
-            except CellsegError as error:
-                problems.append((path, str(error)))
+        labels = None
         try:
-            if len(shapes) == 2:
-                check_same_size(annotation, shapes[1], image, shapes[0])
+            image_shape = read_image_shape(image)
+        except CellsegError as error:
+            problems.append((image, str(error)))
+            image_shape = None
+        try:
+            if annotation in converted:
+                shape = read_image_shape(converted[annotation])
+            else:
+                labels = read_annotation_labels(annotation, style)
+                shape = labels.shape
+            if image_shape is not None:
+                check_same_size(annotation, shape, image, image_shape)
         except CellsegError as error:
             problems.append((annotation, str(error)))
-        else:
-            if labels is not None and kept_bytes + labels.nbytes <= keep_bytes:
-                kept[annotation], kept_bytes = labels, kept_bytes + labels.nbytes
+            continue
+        if labels is not None and kept_bytes + labels.nbytes <= keep_bytes:
+            kept[annotation], kept_bytes = labels, kept_bytes + labels.nbytes
     if problems:
         raise _files_error(problems)
     return kept

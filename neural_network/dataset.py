@@ -10,7 +10,6 @@ through a ``keras.utils.PyDataset`` whose worker processes build the same batche
 """
 
 import collections
-import hashlib
 import os
 import threading
 import warnings
@@ -22,13 +21,13 @@ import numpy as np
 from cellseg.annotations import (
     OutlineStyle,
     check_same_size,
-    checked_labels,
     name_key,
     pair_by_name,
     read_annotation_labels,
 )
 from cellseg.batch import image_files
 from cellseg.image_io import read_image, read_picture, write_image
+from cellseg.neural_network.label_cache import cached_labels_path, keep_labels
 from cellseg.neural_network.targets import get_target
 from cellseg.preprocessing.augmentation import Augmentation, random_tile
 from cellseg.preprocessing.colour import (
@@ -108,30 +107,6 @@ def split_validation(pairs: list, fraction: float, seed: int) -> tuple[list, lis
     return training, validation
 
 
-def file_digest(path) -> str:
-    """SHA-256 of a file's content, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_pairs(pairs, cache: Path, style: OutlineStyle | None = None) -> dict:
-    """Refuse, in one error naming each bad file, pairs that cannot be trained on
-    (`cellseg.annotations.checked_labels`), before a model folder is written. Returns the
-    labels it read (up to 1 GiB), for `prepare`; those a resumed run converted already
-    (in ``cache``) are not read again."""
-    cached = {pair.annotation: _labels_path(cache, pair) for pair in pairs if cache.is_dir()}
-    converted = {annotation: path for annotation, path in cached.items() if path.exists()}
-    both = [(pair.image, pair.annotation) for pair in pairs]
-    return checked_labels(both, style, converted=converted, keep_bytes=_DECODED_BYTES)
-
-
-def _labels_path(cache: Path, pair: TrainingPair) -> Path:
-    return cache / f"{pair.image.stem}-{file_digest(pair.annotation)[:16]}.tif"
-
-
 def prepare(
     pairs,
     cache: Path,
@@ -139,10 +114,8 @@ def prepare(
     target: str,
     style: OutlineStyle | None = None,
     boundary_width: int = 1,
-    converted: dict | None = None,
 ):
-    """Convert every annotation to labels (cached in ``cache``; ``converted``: labels
-    `check_pairs` read already, by annotation), checking sizes.
+    """Convert every annotation to labels (cached in ``cache``), checking sizes.
 
     Returns the prepared images and the training statistics: per-channel mean and
     standard deviation of the images (0-255 RGB), the frequency of each class of the
@@ -161,15 +134,11 @@ def prepare(
     areas, strengths = [], []
     for pair in pairs:
         image = as_rgb(read_picture(pair.image))
-        labels_path = _labels_path(cache, pair)
+        labels_path = cached_labels_path(cache, pair)
         if labels_path.exists():
             labels = read_image(labels_path)
         else:
-            labels = (converted or {}).get(pair.annotation)
-            if labels is None:
-                labels = read_annotation_labels(pair.annotation, style)
-            labels = labels.astype(np.uint32)
-            write_image(labels_path, labels, overwrite=True)
+            labels = keep_labels(labels_path, read_annotation_labels(pair.annotation, style))
         check_same_size(pair.annotation, labels.shape, pair.image, image.shape)
         map_path = None
         if record.image_map is not None:

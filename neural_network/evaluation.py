@@ -141,7 +141,7 @@ def score_table(rows: list[dict]) -> list[dict]:
 def seen_in_training(model, pairs) -> dict[str, int]:
     """How many of the images of ``pairs`` the model was trained or validated on, by split
     (``{"training": 3, "validation": 1}``), told by their SHA-256 in its configuration."""
-    from cellseg.neural_network.dataset import file_digest
+    from cellseg.neural_network.label_cache import file_digest
 
     splits = {  # a run of an earlier cellseg may not have kept its files' digests
         entry["image_sha256"]: entry.get("split")

@@ -178,7 +178,7 @@ class TrainedModel:
         """What tells this model's results from another's: its name and the SHA-256 of
         the network file it predicts with (None for networks not loaded from a folder)."""
         if self._digest is None and self.folder is not None:
-            from cellseg.neural_network.dataset import file_digest
+            from cellseg.neural_network.label_cache import file_digest
 
             self._digest = file_digest(self.folder.prediction_path())
         return {"model": self.name, "model_sha256": self._digest}

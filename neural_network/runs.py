@@ -18,9 +18,9 @@ import numpy as np
 
 from cellseg import __version__
 from cellseg.errors import CellsegError, file_error
-from cellseg.neural_network.dataset import file_digest
 from cellseg.neural_network.hyperparameter_checks import hyperparameters_from_names
 from cellseg.neural_network.hyperparameters import Hyperparameters, fine_tuning_hyperparameters
+from cellseg.neural_network.label_cache import file_digest
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import ModelFolder, resolve_model
 from cellseg.neural_network.user_files import (

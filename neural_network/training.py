@@ -33,7 +33,6 @@ from cellseg.neural_network.callbacks import (
 )
 from cellseg.neural_network.dataset import (
     annotated_pairs,
-    check_pairs,
     prepare,
     split_validation,
     training_dataset,
@@ -41,6 +40,7 @@ from cellseg.neural_network.dataset import (
 )
 from cellseg.neural_network.distribution import training_strategy
 from cellseg.neural_network.hyperparameters import epoch_steps
+from cellseg.neural_network.label_cache import check_pairs, keep_checked
 from cellseg.neural_network.loss_checks import training_error
 from cellseg.neural_network.model_config import ModelConfig
 from cellseg.neural_network.model_folder import MODELS_ROOT, ModelFolder, save_network
@@ -131,8 +131,10 @@ def train(request: TrainingRequest) -> ModelFolder:
     folder = ModelFolder(request.models_root / request.name)
     config = finished_run(folder, request, settings)
     if config is None:  # every bad annotation refused at once, before anything is written
-        converted = check_pairs(pairs, folder.cache, request.outline_style)
+        checked = check_pairs(pairs, folder.cache, request.outline_style)
         config = start_or_resume(folder, request, settings, parent)
+        keep_checked(pairs, folder.cache, checked)  # for `prepare`, not read again
+        del checked  # up to 1 GiB of labels, not held through training
     if config.status == "finished":  # the same command run again
         kept = f"kept as it is in {folder.path} (--restart trains it again from scratch)"
         print(f"cellseg train: {request.name}: already trained with these settings, {kept}")
@@ -151,9 +153,8 @@ def train(request: TrainingRequest) -> ModelFolder:
     run = SimpleNamespace(
         request=request, hyperparameters=hyperparameters, augmentation=augmentation,
         strategy=strategy, folder=folder, config=config, get_model=get_model,
-        user_loss=user_loss, parent=parent, steps=steps, converted=converted,
+        user_loss=user_loss, parent=parent, steps=steps,
     )  # fmt: skip
-    del converted  # the labels the check read: `_train` hands them to `prepare`, then drops them
     running = mark_running(folder)
     try:
         _train(run, training_pairs, validation_pairs)
@@ -174,13 +175,12 @@ def _train(run, training_pairs, validation_pairs) -> None:
 
     request, hyperparameters, folder = run.request, run.hyperparameters, run.folder
     keras.utils.set_random_seed(request.seed)
-    width, converted, run.converted = hyperparameters.boundary_width, run.converted, None
+    width = hyperparameters.boundary_width
     (prepared_training, statistics), (prepared_validation, _) = (
         prepare(pairs, folder.cache, target=request.target, style=request.outline_style,
-                boundary_width=width, converted=converted)
+                boundary_width=width)
         for pairs in (training_pairs, validation_pairs)
     )  # fmt: skip
-    del converted
     parent = run.parent
     if parent is not None:  # its normalisation is inside the network it starts from
         normalisation, divisor = parent.config.normalisation, parent.config.divisor

@@ -10,7 +10,8 @@ import pytest
 
 from cellseg.annotations import read_annotation_labels
 from cellseg.image_io import read_image, write_image
-from cellseg.neural_network.dataset import annotated_pairs, check_pairs, prepare
+from cellseg.neural_network.dataset import annotated_pairs, prepare
+from cellseg.neural_network.label_cache import check_pairs, keep_checked
 
 
 def test_bad_files_are_all_refused_in_one_line_before_a_model_folder_is_made(
@@ -53,8 +54,8 @@ def test_bad_files_are_all_refused_in_one_line_before_a_model_folder_is_made(
 
 
 def test_the_labels_checked_are_not_read_again(training_data, tmp_path, monkeypatch):
-    """The check decodes each annotation, as training must: `prepare` takes its labels,
-    and a resumed run's check reads the labels it converted by their header alone."""
+    """The check decodes each annotation, as training must: its labels are kept in the
+    cache for `prepare`, and a resumed run's check reads them by their header alone."""
     import cellseg.annotations
     import cellseg.neural_network.dataset
 
@@ -67,7 +68,8 @@ def test_the_labels_checked_are_not_read_again(training_data, tmp_path, monkeypa
         raise AssertionError(f"{path} read again")
 
     monkeypatch.setattr(cellseg.neural_network.dataset, "read_annotation_labels", read_again)
-    prepared, _ = prepare(pairs, cache, target="3class", converted=converted)
+    keep_checked(pairs, cache, converted)
+    prepared, _ = prepare(pairs, cache, target="3class")
     for pair, item in zip(pairs, prepared, strict=True):
         monkeypatch.undo()
         expected = read_annotation_labels(pair.annotation)
