@@ -190,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def predict_one(path):
         recorded = recorded_pixel_size(path)
-        pixel_size = arguments.pixel_size or plausible_pixel_size(recorded)
-        own = plausible_pixel_size(recorded)
-        if arguments.pixel_size and own and abs(own / arguments.pixel_size - 1) > 0.01:
-            overridden[path.name] = own
+        its_own = plausible_pixel_size(recorded)
+        pixel_size = arguments.pixel_size or its_own
+        if arguments.pixel_size and its_own and abs(its_own / arguments.pixel_size - 1) > 0.01:
+            overridden[path.name] = its_own
         scale, why = chosen_scale(model, path, arguments.scale, pixel_size)
         start = time.monotonic()
         found = model.segment_file(path, scale=scale, tissue_only=arguments.tissue_only)
@@ -322,10 +322,12 @@ class SlideProgress:
         if self.bar.disable and time.monotonic() - self.last >= LOG_EVERY:
             self.last = time.monotonic()
             rate = (done - self.resumed) / (self.last - self.start)
-            minutes = (total - done) / rate / 60 if rate else None
-            left = "" if minutes is None else f", about {minutes:.0f} min left"
-            if minutes is not None and minutes < 0.5:
-                left = ", under a minute left"
+            left = ""
+            if rate:
+                minutes = (total - done) / rate / 60
+                left = (
+                    ", under a minute left" if minutes < 0.5 else f", about {minutes:.0f} min left"
+                )
             print(f"cellseg predict: {self.name}: {done} of {total} regions, {cells} cells{left}")
 
     def close(self) -> None:

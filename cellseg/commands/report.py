@@ -24,9 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
         "network needed to open it): training curves, validation scores, overlays of the "
         "validation images (found outlines in red, true ones in green) and the "
         "configuration. With --images and --annotations, also every image's scores on that "
-        "evaluation folder (its cells found as cellseg evaluate finds them, at --scale "
-        "auto), its worst images, and how far the cells' confidence is off there. An image "
-        "that cannot be scored is one error line naming it, left out (exit code 1).",
+        "evaluation folder (its cells found as cellseg evaluate finds them, at --scale, "
+        "auto by default), its worst images, and how far the cells' confidence is off "
+        "there. An image that cannot be scored is one error line naming it, left out (exit "
+        "code 1).",
     )
     add_model_argument(parser)
     parser.add_argument(
